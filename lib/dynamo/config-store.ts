@@ -1,0 +1,175 @@
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type DynamoDBDocumentClient,
+} from "@aws-sdk/lib-dynamodb";
+import type { AvailabilityNotification } from "../availability.ts";
+import type { ServiceConfig } from "../services.ts";
+import type { ConfigStore, ServiceRoute } from "../stores.ts";
+import { isConditionalCheckFailure, storageFailure } from "./client.ts";
+import { CONFIG_PARTITION, CONFIG_PARTITION_KEY, CONFIG_SORT_KEY } from "./tables.ts";
+
+const SERVICE_PREFIX = "service#";
+const AVAILABILITY_PREFIX = "availability#";
+
+type Item = Record<string, unknown>;
+
+/**
+ * Services and notifications live in one partition. `loadServiceRoute` reads the whole partition
+ * with one strongly consistent Query: a deployment holds a handful of services and endpoints
+ * (about 40 items per 4 KB, i.e. per read unit), and the service's endpoint is only known once the
+ * service is read, so this is the only way to get both in a single round.
+ */
+export class DynamoConfigStore implements ConfigStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async loadServiceRoute(serviceName: string): Promise<ServiceRoute> {
+    const items = await this.queryPartition();
+    const service = items.find((item) => item[CONFIG_SORT_KEY] === SERVICE_PREFIX + serviceName);
+    if (service === undefined) return { service: undefined, notification: undefined };
+    const config = toService(service);
+    const notification = items.find((item) => item[CONFIG_SORT_KEY] === AVAILABILITY_PREFIX + config.chatEndpoint);
+    return { service: config, notification: notification && toNotification(notification) };
+  }
+
+  async getService(name: string): Promise<ServiceConfig | undefined> {
+    const item = await this.get(SERVICE_PREFIX + name);
+    return item && toService(item);
+  }
+
+  async listServices(): Promise<ServiceConfig[]> {
+    const items = await this.queryPartition(SERVICE_PREFIX);
+    return items.map(toService);
+  }
+
+  async putService(config: ServiceConfig): Promise<boolean> {
+    try {
+      const { Attributes } = await this.client.send(
+        new PutCommand({ TableName: this.table, Item: serviceItem(config), ReturnValues: "ALL_OLD" }),
+      );
+      return Attributes === undefined;
+    } catch (error) {
+      throw storageFailure(error);
+    }
+  }
+
+  createServiceIfAbsent(config: ServiceConfig): Promise<boolean> {
+    return this.insert(serviceItem(config));
+  }
+
+  async deleteService(name: string): Promise<boolean> {
+    try {
+      const { Attributes } = await this.client.send(
+        new DeleteCommand({ TableName: this.table, Key: key(SERVICE_PREFIX + name), ReturnValues: "ALL_OLD" }),
+      );
+      return Attributes !== undefined;
+    } catch (error) {
+      throw storageFailure(error);
+    }
+  }
+
+  async getNotification(endpoint: string): Promise<AvailabilityNotification | undefined> {
+    const item = await this.get(AVAILABILITY_PREFIX + endpoint);
+    return item && toNotification(item);
+  }
+
+  async putNotification(notification: AvailabilityNotification): Promise<void> {
+    try {
+      await this.client.send(new PutCommand({ TableName: this.table, Item: notificationItem(notification) }));
+    } catch (error) {
+      throw storageFailure(error);
+    }
+  }
+
+  createNotificationIfAbsent(notification: AvailabilityNotification): Promise<boolean> {
+    return this.insert(notificationItem(notification));
+  }
+
+  private async get(sortKey: string): Promise<Item | undefined> {
+    try {
+      const { Item } = await this.client.send(
+        new GetCommand({ TableName: this.table, Key: key(sortKey), ConsistentRead: true }),
+      );
+      return Item;
+    } catch (error) {
+      throw storageFailure(error);
+    }
+  }
+
+  private async insert(item: Item): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: item,
+          ConditionExpression: "attribute_not_exists(#sk)",
+          ExpressionAttributeNames: { "#sk": CONFIG_SORT_KEY },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailure(error)) return false;
+      throw storageFailure(error);
+    }
+  }
+
+  private async queryPartition(sortKeyPrefix?: string): Promise<Item[]> {
+    const items: Item[] = [];
+    let startKey: Item | undefined;
+    try {
+      do {
+        const page = await this.client.send(
+          new QueryCommand({
+            TableName: this.table,
+            ConsistentRead: true,
+            KeyConditionExpression:
+              sortKeyPrefix === undefined ? "#pk = :pk" : "#pk = :pk AND begins_with(#sk, :prefix)",
+            ExpressionAttributeNames:
+              sortKeyPrefix === undefined
+                ? { "#pk": CONFIG_PARTITION_KEY }
+                : { "#pk": CONFIG_PARTITION_KEY, "#sk": CONFIG_SORT_KEY },
+            ExpressionAttributeValues:
+              sortKeyPrefix === undefined ? { ":pk": CONFIG_PARTITION } : { ":pk": CONFIG_PARTITION, ":prefix": sortKeyPrefix },
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        items.push(...(page.Items ?? []));
+        startKey = page.LastEvaluatedKey;
+      } while (startKey !== undefined);
+    } catch (error) {
+      throw storageFailure(error);
+    }
+    return items;
+  }
+}
+
+function key(sortKey: string): Item {
+  return { [CONFIG_PARTITION_KEY]: CONFIG_PARTITION, [CONFIG_SORT_KEY]: sortKey };
+}
+
+function serviceItem(config: ServiceConfig): Item {
+  return { ...key(SERVICE_PREFIX + config.name), ...config };
+}
+
+function notificationItem(notification: AvailabilityNotification): Item {
+  return { ...key(AVAILABILITY_PREFIX + notification.endpoint), ...notification };
+}
+
+function toService(item: Item): ServiceConfig {
+  return {
+    name: String(item.name),
+    ttlSeconds: Number(item.ttlSeconds),
+    chatEndpoint: String(item.chatEndpoint),
+    updatedAt: String(item.updatedAt),
+  };
+}
+
+function toNotification(item: Item): AvailabilityNotification {
+  const notification = { endpoint: String(item.endpoint), available: item.available === true, updatedAt: String(item.updatedAt) };
+  return typeof item.expiresAt === "number" ? { ...notification, expiresAt: item.expiresAt } : notification;
+}

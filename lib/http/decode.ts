@@ -1,0 +1,139 @@
+import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from "./errors.ts";
+
+/** The parts of an API Gateway proxy event that carry client input. */
+export interface RawRequest {
+  readonly body: string | null;
+  readonly isBase64Encoded: boolean;
+  readonly headers: Readonly<Record<string, string | undefined>> | null;
+  readonly queryStringParameters?: Readonly<Record<string, string | undefined>> | null;
+}
+
+export type Fields = Record<string, string>;
+
+/** Largest accepted body, counted in decoded bytes. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Case-insensitive header lookup: clients and API Gateway keep whatever case the sender used. */
+export function header(request: Pick<RawRequest, "headers">, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(request.headers ?? {})) {
+    if (key.toLowerCase() === wanted && value !== undefined) return value;
+  }
+  return undefined;
+}
+
+/**
+ * Decodes the key/value pairs a client sent: query-string parameters merged with the body's fields
+ * (the body wins). Accepts form-urlencoded, JSON objects and multipart form data, base64 bodies when
+ * flagged, empty bodies and a missing content type. Throws only `HttpError`s.
+ *
+ * Leniency, as a legacy servlet container would show it: a body is read by what it holds, not by
+ * its label. One that starts with `{` or `[` is JSON (and must be an object); anything else is a
+ * form, whether labelled form, JSON or nothing. serverless-offline labels body-without-type requests `application/json`, and field
+ * clients mislabel in both directions.
+ */
+export async function decodeFields(request: RawRequest): Promise<Fields> {
+  const fields: Fields = Object.create(null);
+  for (const [key, value] of Object.entries(request.queryStringParameters ?? {})) {
+    if (value !== undefined) fields[key] = value;
+  }
+  const bytes = bodyBytes(request);
+  if (bytes.length === 0) return fields;
+
+  const mediaType = (header(request, "content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  let bodyFields: Fields;
+  if (mediaType === "multipart/form-data") {
+    bodyFields = await decodeMultipart(bytes, header(request, "content-type")!);
+  } else if (mediaType === "" || mediaType === "application/x-www-form-urlencoded" || mediaType === "application/json") {
+    const text = decodeUtf8(bytes);
+    bodyFields = looksLikeJson(text) ? decodeJsonObject(text) : decodeUrlEncoded(text);
+  } else {
+    throw new UnsupportedMediaTypeError();
+  }
+  return Object.assign(fields, bodyFields);
+}
+
+function bodyBytes(request: RawRequest): Uint8Array {
+  const { body } = request;
+  if (body === null || body === undefined || body === "") return new Uint8Array(0);
+  // Base64 inflates by 4/3: reject obviously oversized input before allocating its decoded copy.
+  if (body.length > (request.isBase64Encoded ? Math.ceil((MAX_BODY_BYTES * 4) / 3) + 4 : MAX_BODY_BYTES * 4)) {
+    throw new PayloadTooLargeError(MAX_BODY_BYTES);
+  }
+  const bytes = request.isBase64Encoded ? Buffer.from(body, "base64") : Buffer.from(body, "utf8");
+  if (bytes.length > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
+  return bytes;
+}
+
+function decodeUtf8(bytes: Uint8Array): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new BadRequestError("Request body is not valid UTF-8");
+  }
+}
+
+/** A form never starts with `{` or `[`; JSON objects (and arrays, which we refuse) always do. */
+function looksLikeJson(text: string): boolean {
+  return /^\s*[{[]/.test(text);
+}
+
+function decodeUrlEncoded(text: string): Fields {
+  try {
+    // URLSearchParams silently keeps malformed escapes; decodeURIComponent rejects bad escapes and
+    // escapes that are not UTF-8, which we answer with a 400 instead of storing mangled text.
+    decodeURIComponent(text.replace(/\+/g, " "));
+  } catch {
+    throw new BadRequestError("Request body has invalid percent-encoding");
+  }
+  return collect(new URLSearchParams(text));
+}
+
+function decodeJsonObject(text: string): Fields {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new BadRequestError("Request body is not valid JSON");
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new BadRequestError("JSON request body must be an object");
+  }
+  const fields: Fields = Object.create(null);
+  for (const [key, value] of Object.entries(parsed)) {
+    if (value === null) continue;
+    if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") {
+      fields[key] = String(value);
+    } else {
+      throw new BadRequestError("JSON values must be strings, numbers or booleans");
+    }
+  }
+  return fields;
+}
+
+async function decodeMultipart(bytes: Uint8Array, contentType: string): Promise<Fields> {
+  let form: FormData;
+  try {
+    form = await new Response(bytes, { headers: { "content-type": contentType } }).formData();
+  } catch {
+    throw new BadRequestError("Request body is not valid multipart/form-data");
+  }
+  for (const value of form.values()) {
+    if (typeof value !== "string") {
+      throw new UnsupportedMediaTypeError("File parts are not accepted; send text fields only");
+    }
+  }
+  return collect(form as unknown as Iterable<[string, string]>);
+}
+
+/** Duplicate keys are refused: no client relies on them and picking one would hide data. */
+function collect(pairs: Iterable<[string, string]>): Fields {
+  const fields: Fields = Object.create(null);
+  for (const [key, value] of pairs) {
+    if (Object.hasOwn(fields, key)) throw new BadRequestError("A key appears more than once in the request body");
+    fields[key] = value;
+  }
+  return fields;
+}

@@ -1,0 +1,71 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
+import { HttpError } from "./errors.ts";
+
+export type HttpHandler = (event: APIGatewayProxyEvent) => Promise<HttpResult>;
+
+export interface HttpResult {
+  readonly status: number;
+  readonly body?: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** GMS answers must never be cached by browsers or proxies. */
+const BASE_HEADERS = {
+  "Content-Type": "application/json",
+  "Cache-Control": "no-cache, no-store",
+  Pragma: "no-cache",
+} as const;
+
+export function toResponse(result: HttpResult): APIGatewayProxyResult {
+  const headers = { ...BASE_HEADERS, ...result.headers };
+  if (result.body === undefined) return { statusCode: result.status, headers, body: "" };
+  return { statusCode: result.status, headers, body: JSON.stringify(result.body) };
+}
+
+/** The GMS error body: `{"message", "exception"}`. 5xx details stay server-side. */
+export function errorResult(error: unknown): HttpResult {
+  if (error instanceof HttpError) {
+    return { status: error.status, headers: error.headers, body: { message: error.message, exception: error.exception } };
+  }
+  return { status: 500, body: { message: "Internal server error", exception: "InternalServerException" } };
+}
+
+/**
+ * Wraps a route family: runs it, maps typed errors to responses in one place, and writes one JSON
+ * log line per request (request id, route, status, latency). Request data never reaches the log:
+ * context key/values carry personal data.
+ */
+export function httpHandler(route: HttpHandler) {
+  return async (event: APIGatewayProxyEvent, context?: Context): Promise<APIGatewayProxyResult> => {
+    const started = performance.now();
+    let result: HttpResult;
+    let failure: unknown;
+    try {
+      result = await route(event);
+    } catch (error) {
+      failure = error;
+      result = errorResult(error);
+    }
+    // Expected outcomes (4xx, "no agent" 503) are info; bugs and storage faults carry their cause.
+    const fault = failure !== undefined && (!(failure instanceof HttpError) || failure.cause !== undefined);
+    const line: Record<string, unknown> = {
+      level: fault ? "error" : "info",
+      requestId: context?.awsRequestId ?? event.requestContext?.requestId,
+      method: event.httpMethod,
+      route: event.resource,
+      status: result.status,
+      latencyMs: Math.round((performance.now() - started) * 10) / 10,
+    };
+    if (fault) line.error = describe(failure);
+    console.log(JSON.stringify(line));
+    return toResponse(result);
+  };
+}
+
+/** Error class names and code locations only: SDK messages can quote request values. */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return typeof error;
+  const frames = error.stack?.split("\n").slice(1, 4).map((frame) => frame.trim()) ?? [];
+  const cause = error.cause === undefined ? "" : ` caused by ${describe(error.cause)}`;
+  return `${error.name} ${frames.join(" ")}${cause}`;
+}

@@ -1,0 +1,75 @@
+import type { APIGatewayProxyEvent } from "aws-lambda";
+import { availabilityView, parseNotification } from "../availability.ts";
+import { decodeFields } from "../http/decode.ts";
+import { MethodNotAllowedError, NotFoundError } from "../http/errors.ts";
+import { httpHandler, type HttpResult } from "../http/respond.ts";
+import { parseServiceOptions, requireChatEndpoint, requireServiceName, serviceView } from "../services.ts";
+import type { ConfigStore } from "../stores.ts";
+
+export interface AdminDeps {
+  readonly config: ConfigStore;
+  readonly now: () => Date;
+}
+
+/**
+ * The admin API under `/genesys/1/admin/`. Authentication happens before the function runs: API
+ * Gateway (deployed) and serverless-offline (locally) require the `x-api-key` of the stage.
+ */
+export function adminHandler(deps: AdminDeps) {
+  const routes: Record<string, Partial<Record<string, (event: APIGatewayProxyEvent) => Promise<HttpResult>>>> = {
+    "/genesys/1/admin/services": {
+      GET: async () => ({ status: 200, body: { services: (await deps.config.listServices()).map(serviceView) } }),
+    },
+    "/genesys/1/admin/services/{name}": {
+      GET: async (event) => {
+        const service = await deps.config.getService(serviceName(event));
+        if (service === undefined) throw serviceNotFound();
+        return { status: 200, body: serviceView(service) };
+      },
+      PUT: async (event) => {
+        const name = requireServiceName(serviceName(event));
+        const options = parseServiceOptions(await decodeFields(event));
+        const config = { name, ...options, updatedAt: deps.now().toISOString() };
+        const created = await deps.config.putService(config);
+        return { status: created ? 201 : 200, body: serviceView(config) };
+      },
+      DELETE: async (event) => {
+        if (!(await deps.config.deleteService(serviceName(event)))) throw serviceNotFound();
+        return { status: 204 };
+      },
+    },
+    "/genesys/1/admin/availability/{endpoint}": {
+      GET: async (event) => {
+        const endpoint = chatEndpoint(event);
+        return { status: 200, body: availabilityView(endpoint, await deps.config.getNotification(endpoint), deps.now()) };
+      },
+      PUT: async (event) => {
+        const endpoint = chatEndpoint(event);
+        const now = deps.now();
+        const notification = parseNotification(endpoint, await decodeFields(event), now);
+        await deps.config.putNotification(notification);
+        return { status: 200, body: availabilityView(endpoint, notification, now) };
+      },
+    },
+  };
+
+  return httpHandler(async (event) => {
+    const methods = routes[event.resource];
+    if (methods === undefined) throw new NotFoundError("No such admin resource");
+    const route = methods[event.httpMethod.toUpperCase()];
+    if (route === undefined) throw new MethodNotAllowedError();
+    return route(event);
+  });
+}
+
+function serviceName(event: APIGatewayProxyEvent): string {
+  return event.pathParameters?.name ?? "";
+}
+
+function chatEndpoint(event: APIGatewayProxyEvent): string {
+  return requireChatEndpoint(event.pathParameters?.endpoint ?? "", "The chat endpoint");
+}
+
+function serviceNotFound(): NotFoundError {
+  return new NotFoundError("No basic chat service is configured with this name");
+}

@@ -1,0 +1,54 @@
+import type { CloudFormationCustomResourceEvent } from "aws-lambda";
+import { seedDefaults } from "../seed.ts";
+import type { ConfigStore } from "../stores.ts";
+
+export interface SeedDeps {
+  readonly config: ConfigStore;
+  readonly now: () => Date;
+  /** Sends the custom resource's outcome to CloudFormation's pre-signed response URL. */
+  readonly reply: (url: string, body: string) => Promise<void>;
+}
+
+export const SEED_RESOURCE_ID = "gms-default-service";
+
+/**
+ * CloudFormation custom resource that creates the `request-chat` service when a stage is first
+ * deployed. Only `Create` writes: an update or a stack deletion leaves administrators' data alone.
+ * Deployed stages get no availability notification: the contact centre's notifier (or an admin)
+ * opens the service.
+ */
+export function seedHandler(deps: SeedDeps) {
+  return async (event: CloudFormationCustomResourceEvent): Promise<void> => {
+    let status: "SUCCESS" | "FAILED" = "SUCCESS";
+    let reason = "";
+    let data: Record<string, string> = {};
+    try {
+      if (event.RequestType === "Create") {
+        const outcome = await seedDefaults(deps.config, { availability: false, now: deps.now() });
+        data = { serviceCreated: String(outcome.serviceCreated) };
+      }
+    } catch (error) {
+      status = "FAILED";
+      reason = `Seeding the default service failed: ${error instanceof Error ? error.name : "unknown error"}`;
+    }
+    console.log(JSON.stringify({ level: status === "SUCCESS" ? "info" : "error", route: "seed", requestType: event.RequestType, status, reason }));
+    await deps.reply(
+      event.ResponseURL,
+      JSON.stringify({
+        Status: status,
+        Reason: reason || "See the function's log",
+        PhysicalResourceId: SEED_RESOURCE_ID,
+        StackId: event.StackId,
+        RequestId: event.RequestId,
+        LogicalResourceId: event.LogicalResourceId,
+        Data: data,
+      }),
+    );
+  };
+}
+
+/** CloudFormation expects a PUT with an empty content type to the pre-signed S3 URL. */
+export async function putToPresignedUrl(url: string, body: string): Promise<void> {
+  const response = await fetch(url, { method: "PUT", body, headers: { "content-type": "" } });
+  if (!response.ok) throw new Error(`CloudFormation response was refused with HTTP ${response.status}`);
+}

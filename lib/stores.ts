@@ -1,0 +1,32 @@
+import type { AvailabilityNotification } from "./availability.ts";
+import type { ServiceConfig } from "./services.ts";
+import type { Session } from "./session.ts";
+
+/** A service and the availability notification of its chat endpoint, read together in one round. */
+export interface ServiceRoute {
+  readonly service: ServiceConfig | undefined;
+  readonly notification: AvailabilityNotification | undefined;
+}
+
+/** Service configuration and availability notifications. Reads are strongly consistent: a change
+ * applies to the very next request. */
+export interface ConfigStore {
+  loadServiceRoute(serviceName: string): Promise<ServiceRoute>;
+  getService(name: string): Promise<ServiceConfig | undefined>;
+  listServices(): Promise<ServiceConfig[]>;
+  /** Replaces the configuration; resolves true when the service did not exist before. */
+  putService(config: ServiceConfig): Promise<boolean>;
+  /** Creates the service only if it does not exist; resolves true when it was created. */
+  createServiceIfAbsent(config: ServiceConfig): Promise<boolean>;
+  /** Resolves true when a service was deleted. */
+  deleteService(name: string): Promise<boolean>;
+  getNotification(endpoint: string): Promise<AvailabilityNotification | undefined>;
+  putNotification(notification: AvailabilityNotification): Promise<void>;
+  /** Writes the notification only if the endpoint has none; resolves true when it was written. */
+  createNotificationIfAbsent(notification: AvailabilityNotification): Promise<boolean>;
+}
+
+export interface SessionStore {
+  /** Insert-only: never overwrites an existing session. */
+  create(session: Session): Promise<void>;
+}

@@ -1,0 +1,69 @@
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import { CreateTableCommand, ResourceInUseException } from "@aws-sdk/client-dynamodb";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { createDocumentClient } from "../../lib/dynamo/client.ts";
+import dynalite from "dynalite";
+import { tableDefinitions, type TableNames } from "../../lib/dynamo/tables.ts";
+
+/** Table names of a stage, as serverless.yml builds them (`${self:service}-${sls:stage}-...`). */
+export function stageTableNames(stage: string): TableNames {
+  return { sessions: `gms-chat-${stage}-sessions`, config: `gms-chat-${stage}-config` };
+}
+
+/** Credentials and region for a local DynamoDB: the SDK needs some, dynalite checks none. */
+export const LOCAL_AWS_ENV = {
+  AWS_REGION: "us-east-1",
+  AWS_ACCESS_KEY_ID: "local",
+  AWS_SECRET_ACCESS_KEY: "local",
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+} as const;
+
+export interface LocalDynamo {
+  readonly endpoint: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts dynalite, the embedded DynamoDB, on `port` (0 picks a free one). With `path` the data is
+ * kept in that LevelDB folder across restarts; without it, in memory.
+ */
+export async function startDynalite(options: { port: number; path?: string; host?: string }): Promise<LocalDynamo> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(options.path ? { path: options.path } : {}) });
+  server.listen(options.port, options.host ?? "127.0.0.1");
+  await Promise.race([once(server, "listening"), once(server, "error").then(([error]) => Promise.reject(error))]);
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** The service's own client configuration (bounded retries and timeouts) aimed at a local endpoint. */
+export function localDocumentClient(endpoint: string): DynamoDBDocumentClient {
+  return createDocumentClient({
+    endpoint,
+    region: LOCAL_AWS_ENV.AWS_REGION,
+    credentials: { accessKeyId: LOCAL_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_AWS_ENV.AWS_SECRET_ACCESS_KEY },
+  });
+}
+
+/** Creates the tables that do not exist yet; existing tables and their data are left alone. */
+export async function ensureTables(client: DynamoDBDocumentClient, names: TableNames): Promise<string[]> {
+  const created: string[] = [];
+  for (const definition of tableDefinitions(names)) {
+    try {
+      await client.send(new CreateTableCommand(definition));
+      created.push(definition.TableName!);
+    } catch (error) {
+      if (!(error instanceof ResourceInUseException)) throw error;
+    }
+  }
+  return created;
+}

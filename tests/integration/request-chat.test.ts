@@ -1,0 +1,156 @@
+import { GetItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { DynamoConfigStore } from "../../lib/dynamo/config-store.ts";
+import { DynamoSessionStore } from "../../lib/dynamo/session-store.ts";
+import { newSessionId, requestChatHandler } from "../../lib/routes/request-chat.ts";
+import { localDocumentClient } from "../../scripts/local/dynamodb.ts";
+import { CountingProxy, startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
+import { formEvent } from "../support/events.ts";
+
+const now = new Date("2026-11-25T10:00:00Z");
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+let db: TestDynamo;
+let proxy: CountingProxy;
+let handler: ReturnType<typeof requestChatHandler>;
+
+beforeAll(async () => {
+  db = await startTestDynamo();
+  proxy = await CountingProxy.start(db.dynamo.endpoint);
+  // The production client configuration (bounded retries, timeouts) aimed at the counting proxy.
+  const client = localDocumentClient(proxy.endpoint);
+  handler = requestChatHandler({
+    config: new DynamoConfigStore(client, db.tables.config),
+    sessions: new DynamoSessionStore(client, db.tables.sessions),
+    now: () => now,
+    newId: newSessionId,
+  });
+  await db.config.putService({ name: "request-chat", ttlSeconds: 3600, chatEndpoint: "gms_builtin", updatedAt: now.toISOString() });
+  await db.config.putNotification({ endpoint: "gms_builtin", available: true, updatedAt: now.toISOString() });
+  await db.config.putService({ name: "closed", ttlSeconds: 3600, chatEndpoint: "nobody_here", updatedAt: now.toISOString() });
+});
+afterAll(async () => {
+  await proxy?.close();
+  await db?.close();
+});
+beforeEach(() => proxy.reset());
+afterEach(() => vi.restoreAllMocks());
+
+async function sessionCount(): Promise<number> {
+  const { Count } = await db.client.send(new ScanCommand({ TableName: db.tables.sessions, Select: "COUNT" }));
+  return Count ?? 0;
+}
+
+describe("request-chat against dynalite", () => {
+  it("answers exactly the create-URL and the id, with no-cache headers", async () => {
+    const response = await handler(formEvent("request-chat", { firstName: "Anna", subject: "Billing" }));
+    expect(response.statusCode).toBe(200);
+    expect(response.headers).toMatchObject({
+      "Content-Type": "application/json",
+      "Cache-Control": "no-cache, no-store",
+      Pragma: "no-cache",
+    });
+    const body = JSON.parse(response.body);
+    expect(Object.keys(body).sort()).toEqual(["_chatIxnAPI-CREATE-URL", "_id"]);
+    expect(body._id).toMatch(UUID);
+    expect(body["_chatIxnAPI-CREATE-URL"]).toBe(`/genesys/1/service/${body._id}/ixn/chat`);
+  });
+
+  it("costs one read call and one write call", async () => {
+    const response = await handler(formEvent("request-chat", { firstName: "Anna" }));
+    expect(response.statusCode).toBe(200);
+    expect(proxy.calls).toEqual(["Query", "PutItem"]);
+  });
+
+  it("writes the session with its data, endpoint and a TTL in epoch seconds", async () => {
+    const response = await handler(formEvent("request-chat", { firstName: "Anna", _ttl: "120", _chat_endpoint: "elsewhere", _verbose: "false" }));
+    const { _id } = JSON.parse(response.body);
+    const { Item } = await db.client.send(new GetItemCommand({ TableName: db.tables.sessions, Key: { id: { S: _id } } }));
+    expect(Item).toEqual({
+      id: { S: _id },
+      serviceName: { S: "request-chat" },
+      chatEndpoint: { S: "gms_builtin" },
+      data: { M: { firstName: { S: "Anna" } } },
+      createdAt: { S: now.toISOString() },
+      ttlSeconds: { N: "120" },
+      expiresAt: { N: String(now.getTime() / 1000 + 120) },
+    });
+  });
+
+  it("uses the service's default TTL when the request has none", async () => {
+    const { _id } = JSON.parse((await handler(formEvent("request-chat", {}))).body);
+    const { Item } = await db.client.send(new GetItemCommand({ TableName: db.tables.sessions, Key: { id: { S: _id } } }));
+    expect(Item?.expiresAt).toEqual({ N: String(now.getTime() / 1000 + 3600) });
+  });
+
+  it("adds the stored attributes and the expiry with _verbose=True", async () => {
+    const body = JSON.parse((await handler(formEvent("request-chat", { firstName: "Anna", _verbose: "True" }))).body);
+    expect(body).toMatchObject({
+      firstName: "Anna",
+      _service_name: "request-chat",
+      _chat_endpoint: "gms_builtin",
+      _ttl: "3600",
+      _expires_at: "2026-11-25T11:00:00.000Z",
+    });
+  });
+
+  it("answers 503 with Retry-After and stores nothing when no agent is available", async () => {
+    const before = await sessionCount();
+    const response = await handler(formEvent("closed", { firstName: "Anna" }));
+    expect(response.statusCode).toBe(503);
+    expect(response.headers?.["Retry-After"]).toBe("10");
+    expect(JSON.parse(response.body)).toEqual({ message: expect.any(String), exception: "NoAgentAvailableException" });
+    expect(proxy.calls).toEqual(["Query"]);
+    expect(await sessionCount()).toBe(before);
+  });
+
+  it("answers 404 for a service that is not configured", async () => {
+    const response = await handler(formEvent("Chat9", {}));
+    expect(response.statusCode).toBe(404);
+    expect(JSON.parse(response.body).exception).toBe("NotFoundException");
+  });
+
+  it.each(["0", "-5", "abc", "604801", "1.5"])("refuses _ttl=%j with a 400 before touching storage", async (ttl) => {
+    const response = await handler(formEvent("request-chat", { firstName: "Anna", _ttl: ttl }));
+    expect(response.statusCode).toBe(400);
+    expect(JSON.parse(response.body)).toEqual({ message: expect.any(String), exception: "BadRequestException" });
+    expect(proxy.calls).toEqual([]);
+  });
+
+  it("keeps business data out of the log", async () => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    await handler(formEvent("request-chat", { email: "anna@example.com" }));
+    expect(log).toHaveBeenCalledTimes(1);
+    const line = JSON.parse(String(log.mock.calls[0]?.[0]));
+    expect(line).toMatchObject({ status: 200, route: "/genesys/1/service/{service}", requestId: "test-request" });
+    expect(JSON.stringify(log.mock.calls)).not.toContain("anna@example.com");
+  });
+});
+
+describe("request-chat when DynamoDB is down", () => {
+  it("answers 503 with Retry-After, then recovers without a restart", async () => {
+    const down = await startTestDynamo();
+    const upstream = await CountingProxy.start(down.dynamo.endpoint);
+    const client = localDocumentClient(upstream.endpoint);
+    const flaky = requestChatHandler({
+      config: new DynamoConfigStore(client, down.tables.config),
+      sessions: new DynamoSessionStore(client, down.tables.sessions),
+      now: () => now,
+      newId: newSessionId,
+    });
+    await down.config.putService({ name: "request-chat", ttlSeconds: 60, chatEndpoint: "gms_builtin", updatedAt: now.toISOString() });
+    await down.config.putNotification({ endpoint: "gms_builtin", available: true, updatedAt: now.toISOString() });
+    vi.spyOn(console, "log").mockImplementation(() => {});
+
+    await upstream.close();
+    const failed = await flaky(formEvent("request-chat", { firstName: "Anna" }));
+    expect(failed.statusCode).toBe(503);
+    expect(failed.headers?.["Retry-After"]).toBe("2");
+    expect(JSON.parse(failed.body)).toEqual({ message: expect.any(String), exception: "StorageUnavailableException" });
+
+    const revived = await CountingProxy.start(down.dynamo.endpoint, Number(new URL(upstream.endpoint).port));
+    expect((await flaky(formEvent("request-chat", { firstName: "Anna" }))).statusCode).toBe(200);
+    await revived.close();
+    client.destroy();
+    await down.close();
+  });
+});

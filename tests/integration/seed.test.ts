@@ -1,0 +1,77 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { CloudFormationCustomResourceEvent } from "aws-lambda";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { isInForce } from "../../lib/availability.ts";
+import { putToPresignedUrl, SEED_RESOURCE_ID, seedHandler } from "../../lib/routes/seed.ts";
+import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
+
+const now = new Date("2026-11-25T10:00:00Z");
+let db: TestDynamo;
+let server: Server;
+let responseUrl: string;
+const replies: { method: string; contentType: string | undefined; body: Record<string, unknown> }[] = [];
+
+beforeAll(async () => {
+  db = await startTestDynamo();
+  // Stands in for CloudFormation's pre-signed S3 response URL.
+  server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+    req.on("end", () => {
+      replies.push({ method: req.method ?? "", contentType: req.headers["content-type"], body: JSON.parse(body) });
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  responseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/response?X-Amz-Signature=x`;
+});
+afterAll(async () => {
+  await new Promise((resolve) => server?.close(resolve));
+  await db?.close();
+});
+
+function cfnEvent(requestType: "Create" | "Update" | "Delete"): CloudFormationCustomResourceEvent {
+  return {
+    RequestType: requestType,
+    ServiceToken: "arn:aws:lambda:us-east-1:123456789012:function:gms-chat-dev-seed",
+    ResponseURL: responseUrl,
+    StackId: "arn:aws:cloudformation:us-east-1:123456789012:stack/gms-chat-dev/1",
+    RequestId: `req-${requestType}`,
+    LogicalResourceId: "DefaultServiceSeed",
+    ResourceType: "Custom::GmsDefaultService",
+    ResourceProperties: { ServiceToken: "x" },
+    ...(requestType === "Create" ? {} : { PhysicalResourceId: SEED_RESOURCE_ID }),
+  } as CloudFormationCustomResourceEvent;
+}
+
+describe("the deploy-time seed (CloudFormation custom resource)", () => {
+  it("creates request-chat with defaults on Create, opens no availability, and reports SUCCESS", async () => {
+    vi.spyOn(console, "log").mockImplementation(() => {});
+    await seedHandler({ config: db.config, now: () => now, reply: putToPresignedUrl })(cfnEvent("Create"));
+    const route = await db.config.loadServiceRoute("request-chat");
+    expect(route.service).toMatchObject({ ttlSeconds: 3600, chatEndpoint: "gms_builtin" });
+    expect(isInForce(route.notification, now)).toBe(false);
+    expect(replies.at(-1)).toEqual({
+      method: "PUT",
+      contentType: "",
+      body: expect.objectContaining({ Status: "SUCCESS", PhysicalResourceId: SEED_RESOURCE_ID, RequestId: "req-Create" }),
+    });
+  });
+
+  it("leaves the configuration alone on Update and Delete", async () => {
+    await db.config.deleteService("request-chat");
+    const handler = seedHandler({ config: db.config, now: () => now, reply: putToPresignedUrl });
+    await handler(cfnEvent("Update"));
+    await handler(cfnEvent("Delete"));
+    expect(await db.config.getService("request-chat")).toBeUndefined();
+    expect(replies.slice(-2).map((reply) => reply.body.Status)).toEqual(["SUCCESS", "SUCCESS"]);
+  });
+
+  it("reports FAILED when the table cannot be written", async () => {
+    const broken = await startTestDynamo();
+    await broken.close();
+    await seedHandler({ config: broken.config, now: () => now, reply: putToPresignedUrl })(cfnEvent("Create"));
+    expect(replies.at(-1)?.body).toMatchObject({ Status: "FAILED", RequestId: "req-Create" });
+  });
+});

@@ -1,0 +1,56 @@
+import { GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isInForce } from "../../lib/availability.ts";
+import { seedDefaults } from "../../lib/seed.ts";
+import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
+
+const now = new Date("2026-11-25T10:00:00Z");
+let db: TestDynamo;
+
+beforeAll(async () => {
+  db = await startTestDynamo();
+});
+afterAll(async () => {
+  await db?.close();
+});
+
+describe("DynamoConfigStore against dynalite", () => {
+  it("puts, reads, lists and deletes services", async () => {
+    expect(await db.config.putService({ name: "Chat2", ttlSeconds: 60, chatEndpoint: "sales", updatedAt: now.toISOString() })).toBe(true);
+    expect(await db.config.putService({ name: "Chat2", ttlSeconds: 90, chatEndpoint: "sales", updatedAt: now.toISOString() })).toBe(false);
+    expect(await db.config.getService("Chat2")).toEqual({ name: "Chat2", ttlSeconds: 90, chatEndpoint: "sales", updatedAt: now.toISOString() });
+    expect((await db.config.listServices()).map((s) => s.name)).toContain("Chat2");
+    expect(await db.config.deleteService("Chat2")).toBe(true);
+    expect(await db.config.deleteService("Chat2")).toBe(false);
+    expect(await db.config.getService("Chat2")).toBeUndefined();
+  });
+
+  it("reads a service with its own endpoint's notification, not another's", async () => {
+    await db.config.putService({ name: "billing", ttlSeconds: 60, chatEndpoint: "billing_queue", updatedAt: now.toISOString() });
+    await db.config.putNotification({ endpoint: "other_queue", available: true, updatedAt: now.toISOString() });
+    expect(await db.config.loadServiceRoute("billing")).toMatchObject({ service: { name: "billing" }, notification: undefined });
+
+    await db.config.putNotification({ endpoint: "billing_queue", available: true, expiresAt: 1_900_000_000, updatedAt: now.toISOString() });
+    const route = await db.config.loadServiceRoute("billing");
+    expect(route.notification).toEqual({ endpoint: "billing_queue", available: true, expiresAt: 1_900_000_000, updatedAt: now.toISOString() });
+    expect(await db.config.loadServiceRoute("absent")).toEqual({ service: undefined, notification: undefined });
+  });
+
+  it("stores a lapsing notification's expiry as a Number of epoch seconds", async () => {
+    await db.config.putNotification({ endpoint: "lapsing", available: true, expiresAt: 1_800_000_000, updatedAt: now.toISOString() });
+    const { Item } = await db.client.send(
+      new GetItemCommand({ TableName: db.tables.config, Key: { pk: { S: "config" }, sk: { S: "availability#lapsing" } } }),
+    );
+    expect(Item?.expiresAt).toEqual({ N: "1800000000" });
+  });
+
+  it("seeds the default service and availability once, never overwriting", async () => {
+    const first = await seedDefaults(db.config, { availability: true, now });
+    expect(first).toEqual({ serviceCreated: true, availabilityCreated: true });
+    await db.config.putService({ name: "request-chat", ttlSeconds: 120, chatEndpoint: "gms_builtin", updatedAt: now.toISOString() });
+    expect(await seedDefaults(db.config, { availability: true, now })).toEqual({ serviceCreated: false, availabilityCreated: false });
+    const route = await db.config.loadServiceRoute("request-chat");
+    expect(route.service?.ttlSeconds).toBe(120);
+    expect(isInForce(route.notification, now)).toBe(true);
+  });
+});
