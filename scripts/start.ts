@@ -8,13 +8,12 @@
  * GMS_SEED_AVAILABILITY=false (no availability seed), GMS_DATA_DIR (.dynamodb), STAGE (dev).
  */
 import { spawn } from "node:child_process";
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DynamoConfigStore } from "../lib/dynamo/config-store.ts";
 import { seedDefaults } from "../lib/seed.ts";
-import { ensureTables, LOCAL_AWS_ENV, localDocumentClient, stageTableNames, startDynalite, type LocalDynamo } from "./local/dynamodb.ts";
-
-/** The admin key `npm start` uses when GMS_ADMIN_API_KEY is unset (API Gateway keys need 20+ characters). */
-export const DEFAULT_LOCAL_ADMIN_KEY = "local-gms-admin-key-change-me";
+import { DEFAULT_LOCAL_ADMIN_KEY, ensureTables, LOCAL_AWS_ENV, localDocumentClient, stageTableNames, startDynalite, type LocalDynamo } from "./local/stack.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const env = process.env;
@@ -27,6 +26,8 @@ function log(message: string) {
 }
 
 async function main() {
+  // Lambda runs Node 22+; on a Node 20 laptop the SDK's upgrade notice is noise.
+  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   let dynamo: LocalDynamo | undefined;
   let endpoint = env.AWS_ENDPOINT_URL_DYNAMODB;
   if (endpoint) {
@@ -38,12 +39,10 @@ async function main() {
     log(`embedded DynamoDB (dynalite) on ${endpoint}, data in ${dataDir}/`);
   }
 
-  const awsEnv = {
-    ...LOCAL_AWS_ENV,
-    ...Object.fromEntries(Object.keys(LOCAL_AWS_ENV).filter((key) => env[key]).map((key) => [key, env[key]])),
-    AWS_ENDPOINT_URL_DYNAMODB: endpoint,
-  };
-  Object.assign(process.env, awsEnv);
+  // What the functions need to reach the local DynamoDB: its endpoint, and a region and dummy
+  // credentials unless the shell provides its own.
+  const awsEnv: Record<string, string> = { AWS_ENDPOINT_URL_DYNAMODB: endpoint };
+  for (const [key, value] of Object.entries(LOCAL_AWS_ENV)) awsEnv[key] = env[key] || value;
   const client = localDocumentClient(endpoint);
   const tables = stageTableNames(stage);
   const created = await ensureTables(client, tables);
@@ -54,6 +53,7 @@ async function main() {
   if (seeded.availabilityCreated) log("seeded an availability notification for gms_builtin (GMS_SEED_AVAILABILITY=false to skip)");
   client.destroy();
 
+  const buildFolder = env.GMS_BUILD_FOLDER ?? `.esbuild/local-${port}`;
   const offline = spawn(
     process.execPath,
     [
@@ -70,12 +70,14 @@ async function main() {
     ],
     {
       cwd: root,
+      // Its own process group, so stopping it also stops the esbuild service it spawns.
+      detached: true,
       stdio: ["ignore", "pipe", "pipe"],
       env: {
         ...env,
         ...awsEnv,
         GMS_ADMIN_API_KEY: env.GMS_ADMIN_API_KEY ?? DEFAULT_LOCAL_ADMIN_KEY,
-        GMS_BUILD_FOLDER: env.GMS_BUILD_FOLDER ?? `.esbuild/local-${port}`,
+        GMS_BUILD_FOLDER: buildFolder,
         SLS_TELEMETRY_DISABLED: "1",
         SLS_NOTIFICATIONS_MODE: "off",
       },
@@ -91,22 +93,35 @@ async function main() {
     });
   }
 
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-offline.pid!, signal);
+    } catch {
+      // Nothing left in the group.
+    }
+  };
+  const offlineExited = new Promise<number>((resolve) => offline.once("exit", (code) => resolve(code ?? 0)));
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
-    if (offline.exitCode === null && offline.signalCode === null) {
-      offline.kill("SIGINT");
-      const killer = setTimeout(() => offline.kill("SIGKILL"), 5000);
-      await new Promise((resolve) => offline.once("exit", resolve));
-      clearTimeout(killer);
-    }
+    signalGroup("SIGINT");
+    const killer = setTimeout(() => signalGroup("SIGKILL"), 5000);
+    await offlineExited;
+    clearTimeout(killer);
+    signalGroup("SIGKILL");
     await dynamo?.close();
+    await rm(join(root, buildFolder), { recursive: true, force: true });
     process.exit(code);
   };
-  process.on("SIGINT", () => void stop(0));
-  process.on("SIGTERM", () => void stop(0));
-  offline.on("exit", (code) => void stop(code ?? 0));
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void stop(0));
+  // npm does not pass a SIGTERM sent to it (by `timeout`, a supervisor, an IDE) on to its script:
+  // stop when the process that started us is gone.
+  const parent = process.ppid;
+  setInterval(() => process.ppid !== parent && void stop(0), 500).unref();
+  // Last resort if this process dies some other way: never leave the offline server running.
+  process.on("exit", () => signalGroup("SIGKILL"));
+  void offlineExited.then((code) => stop(code));
 }
 
 main().catch((error: unknown) => {

@@ -13,6 +13,12 @@ export type Fields = Record<string, string>;
 /** Largest accepted body, counted in decoded bytes. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
+/**
+ * Media types read by what the body holds. text/plain is what `fetch(url, {body: "a=b"})` and
+ * browsers' preflight-free requests send for a form string.
+ */
+const TEXT_TYPES = new Set(["", "application/x-www-form-urlencoded", "application/json", "text/plain"]);
+
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Case-insensitive header lookup: clients and API Gateway keep whatever case the sender used. */
@@ -31,7 +37,7 @@ export function header(request: Pick<RawRequest, "headers">, name: string): stri
  *
  * Leniency, as a legacy servlet container would show it: a body is read by what it holds, not by
  * its label. One that starts with `{` or `[` is JSON (and must be an object); anything else is a
- * form, whether labelled form, JSON or nothing. serverless-offline labels body-without-type requests `application/json`, and field
+ * form, whether labelled form, JSON, plain text or nothing. serverless-offline labels body-without-type requests `application/json`, and field
  * clients mislabel in both directions.
  */
 export async function decodeFields(request: RawRequest): Promise<Fields> {
@@ -46,7 +52,7 @@ export async function decodeFields(request: RawRequest): Promise<Fields> {
   let bodyFields: Fields;
   if (mediaType === "multipart/form-data") {
     bodyFields = await decodeMultipart(bytes, header(request, "content-type")!);
-  } else if (mediaType === "" || mediaType === "application/x-www-form-urlencoded" || mediaType === "application/json") {
+  } else if (TEXT_TYPES.has(mediaType)) {
     const text = decodeUtf8(bytes);
     bodyFields = looksLikeJson(text) ? decodeJsonObject(text) : decodeUrlEncoded(text);
   } else {

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { DynamoConfigStore } from "../../lib/dynamo/config-store.ts";
 import { DynamoSessionStore } from "../../lib/dynamo/session-store.ts";
 import { newSessionId, requestChatHandler } from "../../lib/routes/request-chat.ts";
-import { localDocumentClient } from "../../scripts/local/dynamodb.ts";
+import { localDocumentClient } from "../../scripts/local/stack.ts";
 import { CountingProxy, startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
 import { formEvent } from "../support/events.ts";
 
@@ -126,31 +126,21 @@ describe("request-chat against dynalite", () => {
   });
 });
 
-describe("request-chat when DynamoDB is down", () => {
-  it("answers 503 with Retry-After, then recovers without a restart", async () => {
-    const down = await startTestDynamo();
-    const upstream = await CountingProxy.start(down.dynamo.endpoint);
-    const client = localDocumentClient(upstream.endpoint);
-    const flaky = requestChatHandler({
-      config: new DynamoConfigStore(client, down.tables.config),
-      sessions: new DynamoSessionStore(client, down.tables.sessions),
-      now: () => now,
-      newId: newSessionId,
-    });
-    await down.config.putService({ name: "request-chat", ttlSeconds: 60, chatEndpoint: "gms_builtin", updatedAt: now.toISOString() });
-    await down.config.putNotification({ endpoint: "gms_builtin", available: true, updatedAt: now.toISOString() });
+describe("request-chat when DynamoDB is unreachable", () => {
+  it("answers 503 with Retry-After, stores nothing, then recovers without a restart", async () => {
     vi.spyOn(console, "log").mockImplementation(() => {});
+    const before = await sessionCount();
+    const port = Number(new URL(proxy.endpoint).port);
+    await proxy.close();
 
-    await upstream.close();
-    const failed = await flaky(formEvent("request-chat", { firstName: "Anna" }));
+    const failed = await handler(formEvent("request-chat", { firstName: "Anna" }));
     expect(failed.statusCode).toBe(503);
     expect(failed.headers?.["Retry-After"]).toBe("2");
     expect(JSON.parse(failed.body)).toEqual({ message: expect.any(String), exception: "StorageUnavailableException" });
+    expect(await sessionCount()).toBe(before);
 
-    const revived = await CountingProxy.start(down.dynamo.endpoint, Number(new URL(upstream.endpoint).port));
-    expect((await flaky(formEvent("request-chat", { firstName: "Anna" }))).statusCode).toBe(200);
-    await revived.close();
-    client.destroy();
-    await down.close();
+    proxy = await CountingProxy.start(db.dynamo.endpoint, port);
+    expect((await handler(formEvent("request-chat", { firstName: "Anna" }))).statusCode).toBe(200);
+    expect(await sessionCount()).toBe(before + 1);
   });
 });

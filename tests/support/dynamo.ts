@@ -4,7 +4,7 @@ import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { DynamoConfigStore } from "../../lib/dynamo/config-store.ts";
 import { DynamoSessionStore } from "../../lib/dynamo/session-store.ts";
 import type { TableNames } from "../../lib/dynamo/tables.ts";
-import { ensureTables, localDocumentClient, startDynalite, type LocalDynamo } from "../../scripts/local/dynamodb.ts";
+import { ensureTables, localDocumentClient, startDynalite, type LocalDynamo } from "../../scripts/local/stack.ts";
 
 export interface TestDynamo {
   readonly dynamo: LocalDynamo;

@@ -51,6 +51,7 @@ describe("decodeFields", () => {
   it("reads mislabelled bodies by what they hold", async () => {
     expect(await decodeFields(request('{"a":"x"}', "application/x-www-form-urlencoded"))).toEqual({ a: "x" });
     expect(await decodeFields(request("a=x", "application/json"))).toEqual({ a: "x" });
+    expect(await decodeFields(request("a=x", "text/plain;charset=UTF-8"))).toEqual({ a: "x" });
   });
 
   it("decodes multipart text fields", async () => {

@@ -11,6 +11,9 @@ export function stageTableNames(stage: string): TableNames {
   return { sessions: `gms-chat-${stage}-sessions`, config: `gms-chat-${stage}-config` };
 }
 
+/** The admin key `npm start` uses when GMS_ADMIN_API_KEY is unset (API Gateway keys need 20+ characters). */
+export const DEFAULT_LOCAL_ADMIN_KEY = "local-gms-admin-key-change-me";
+
 /** Credentials and region for a local DynamoDB: the SDK needs some, dynalite checks none. */
 export const LOCAL_AWS_ENV = {
   AWS_REGION: "us-east-1",

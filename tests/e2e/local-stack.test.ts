@@ -1,0 +1,175 @@
+import { GetCommand } from "@aws-sdk/lib-dynamodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_LOCAL_ADMIN_KEY, localDocumentClient, stageTableNames, startDynalite, type LocalDynamo } from "../../scripts/local/stack.ts";
+import { allClosed, startLocalStack, type LocalStack } from "../support/local-stack.ts";
+
+/**
+ * The real `serverless offline start`, launched by `npm start`'s script against a DynamoDB the test
+ * owns (AWS_ENDPOINT_URL_DYNAMODB), driven over HTTP.
+ */
+let dynamo: LocalDynamo;
+let stack: LocalStack;
+const tables = stageTableNames("dev");
+
+beforeAll(async () => {
+  dynamo = await startDynalite({ port: 0 });
+  stack = await startLocalStack({ AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint });
+});
+afterAll(async () => {
+  const stopped = await stack?.stop();
+  await dynamo?.close();
+  expect(stopped?.code).toBe(0);
+  expect(stopped?.leftovers).toBe(false);
+  expect(await allClosed([stack.ports.http, stack.ports.lambda])).toBe(true);
+});
+
+function requestChat(service: string, form: Record<string, string> = {}) {
+  return fetch(`${stack.baseUrl}/genesys/1/service/${service}`, { method: "POST", body: new URLSearchParams(form) });
+}
+
+function admin(path: string, init: RequestInit & { key?: string | null } = {}) {
+  const { key = DEFAULT_LOCAL_ADMIN_KEY, ...rest } = init;
+  const headers = new Headers(rest.headers);
+  if (key !== null) headers.set("x-api-key", key);
+  return fetch(`${stack.baseUrl}/genesys/1/admin/${path}`, { ...rest, headers });
+}
+
+// biome-ignore lint: test-side JSON is checked by assertions, not by types.
+type Json = Record<string, any>;
+
+async function readJson(response: Response): Promise<Json> {
+  return (await response.json()) as Json;
+}
+
+async function storedSession(id: string) {
+  const client = localDocumentClient(dynamo.endpoint);
+  const { Item } = await client.send(new GetCommand({ TableName: tables.sessions, Key: { id } }));
+  client.destroy();
+  return Item;
+}
+
+/** Polls until the predicate holds: availability lapses on the clock, there is no event to await. */
+async function eventually(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return false;
+}
+
+describe("npm start: the seeded request-chat service", () => {
+  it("answers the README's example request with the documented 200 body and headers", async () => {
+    const response = await requestChat("request-chat", { firstName: "Anna" });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(response.headers.get("cache-control")).toBe("no-cache, no-store");
+    expect(response.headers.get("pragma")).toBe("no-cache");
+    const body = await readJson(response);
+    expect(Object.keys(body).sort()).toEqual(["_chatIxnAPI-CREATE-URL", "_id"]);
+    expect(body["_chatIxnAPI-CREATE-URL"]).toBe(`/genesys/1/service/${body._id}/ixn/chat`);
+  });
+
+  it("writes the TTL attribute as epoch seconds: now + the request's _ttl", async () => {
+    const before = Math.floor(Date.now() / 1000);
+    const { _id } = await readJson(await requestChat("request-chat", { firstName: "Anna", _ttl: "120" }));
+    const after = Math.floor(Date.now() / 1000);
+    const item = await storedSession(_id);
+    expect(item).toMatchObject({ id: _id, serviceName: "request-chat", chatEndpoint: "gms_builtin", data: { firstName: "Anna" }, ttlSeconds: 120 });
+    expect(item?.expiresAt).toBeGreaterThanOrEqual(before + 120);
+    expect(item?.expiresAt).toBeLessThanOrEqual(after + 120);
+  });
+
+  it("answers 404 with the JSON error for a service that is not configured", async () => {
+    const response = await requestChat("NoSuchService");
+    expect(response.status).toBe(404);
+    expect(await readJson(response)).toEqual({ message: expect.any(String), exception: "NotFoundException" });
+  });
+
+  it("answers 400 for an invalid _ttl", async () => {
+    const response = await requestChat("request-chat", { _ttl: "forever" });
+    expect(response.status).toBe(400);
+    expect((await readJson(response)).exception).toBe("BadRequestException");
+  });
+});
+
+describe("npm start: the admin API", () => {
+  it.each([
+    ["without a key", null],
+    ["with a wrong key", "not-the-key-not-the-key"],
+  ])("rejects calls %s", async (_name, key) => {
+    for (const [path, method] of [
+      ["services", "GET"],
+      ["services/request-chat", "GET"],
+      ["services/Hacked", "PUT"],
+      ["services/request-chat", "DELETE"],
+      ["availability/gms_builtin", "GET"],
+      ["availability/gms_builtin", "PUT"],
+    ] as const) {
+      const response = await admin(path, { method, key, body: method === "PUT" ? "available=false" : null });
+      expect(response.status, `${method} ${path}`).toBe(403);
+    }
+    expect((await admin("services/request-chat")).status).toBe(200);
+    expect((await admin("services/Hacked")).status).toBe(404);
+    expect((await requestChat("request-chat")).status).toBe(200);
+  });
+
+  it("503 until the service's endpoint gets an availability notification, then 200", async () => {
+    const created = await admin("services/Chat2", { method: "PUT", body: new URLSearchParams({ _chat_endpoint: "sales" }) });
+    expect(created.status).toBe(201);
+    expect(await readJson(created)).toMatchObject({ name: "Chat2", _ttl: 3600, _chat_endpoint: "sales" });
+
+    const closed = await requestChat("Chat2", { firstName: "Anna" });
+    expect(closed.status).toBe(503);
+    expect(closed.headers.get("retry-after")).toBe("10");
+    expect(await readJson(closed)).toEqual({ message: expect.any(String), exception: "NoAgentAvailableException" });
+
+    const notified = await admin("availability/sales", { method: "PUT", body: new URLSearchParams({ available: "true" }) });
+    expect(notified.status).toBe(200);
+    expect((await readJson(await admin("availability/sales"))).available).toBe(true);
+    expect((await requestChat("Chat2", { firstName: "Anna" })).status).toBe(200);
+
+    await admin("availability/sales", { method: "PUT", body: new URLSearchParams({ available: "false" }) });
+    expect((await requestChat("Chat2")).status).toBe(503);
+  });
+
+  it("applies a configuration change to the very next request", async () => {
+    await admin("availability/support", { method: "PUT", body: new URLSearchParams({ available: "true" }) });
+    const json = { "Content-Type": "application/json" };
+    await admin("services/Chat3", { method: "PUT", headers: json, body: JSON.stringify({ _ttl: 60, _chat_endpoint: "support" }) });
+    const first = await readJson(await requestChat("Chat3"));
+    expect((await storedSession(first._id))?.ttlSeconds).toBe(60);
+
+    const updated = await admin("services/Chat3", { method: "PUT", headers: json, body: JSON.stringify({ _ttl: 300, _chat_endpoint: "support" }) });
+    expect(updated.status).toBe(200);
+    const second = await readJson(await requestChat("Chat3"));
+    expect((await storedSession(second._id))?.ttlSeconds).toBe(300);
+
+    await admin("services/Chat3", { method: "PUT", body: new URLSearchParams({ _chat_endpoint: "nobody" }) });
+    expect((await requestChat("Chat3")).status).toBe(503);
+
+    expect((await admin("services/Chat3", { method: "DELETE" })).status).toBe(204);
+    expect((await requestChat("Chat3")).status).toBe(404);
+    expect((await admin("services/Chat3", { method: "DELETE" })).status).toBe(404);
+  });
+
+  it("refuses invalid options with a 400 and keeps the previous configuration", async () => {
+    for (const body of ["_ttl=0", "_ttl=abc", "_chat_endpoint=", "_tll=60"]) {
+      const response = await admin("services/request-chat", { method: "PUT", body: new URLSearchParams(body) });
+      expect(response.status, body).toBe(400);
+      expect((await readJson(response)).exception).toBe("BadRequestException");
+    }
+    expect(await readJson(await admin("services/request-chat"))).toMatchObject({ _ttl: 3600, _chat_endpoint: "gms_builtin" });
+    expect((await admin("availability/gms_builtin", { method: "PUT", body: new URLSearchParams({ available: "yes" }) })).status).toBe(400);
+  });
+
+  it("lets a notification sent with _ttl lapse, after which request-chat answers 503 again", async () => {
+    await admin("services/Brief", { method: "PUT", body: new URLSearchParams({ _chat_endpoint: "brief" }) });
+    const notified = await admin("availability/brief", { method: "PUT", body: new URLSearchParams({ available: "true", _ttl: "2" }) });
+    expect(await readJson(notified)).toMatchObject({ available: true, notification: { lapsed: false } });
+    expect((await requestChat("Brief")).status).toBe(200);
+
+    expect(await eventually(async () => (await requestChat("Brief")).status === 503)).toBe(true);
+    expect(await readJson(await admin("availability/brief"))).toMatchObject({ available: false, notification: { lapsed: true } });
+  });
+});

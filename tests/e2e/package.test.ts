@@ -1,0 +1,118 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tableDefinitions } from "../../lib/dynamo/tables.ts";
+import { stageTableNames } from "../../scripts/local/stack.ts";
+
+/** `serverless package` with no AWS account and no network, and the CloudFormation it produces. */
+const root = fileURLToPath(new URL("../..", import.meta.url));
+let outDir: string;
+// biome-ignore lint: CloudFormation JSON is checked by assertions.
+let resources: Record<string, any>;
+
+beforeAll(async () => {
+  outDir = await mkdtemp(join(tmpdir(), "gms-chat-package-"));
+  const buildFolder = `.esbuild/package-${process.pid}`;
+  // No AWS credentials, endpoint or admin key: packaging must not need any.
+  const env: NodeJS.ProcessEnv = { SLS_TELEMETRY_DISABLED: "1", SLS_NOTIFICATIONS_MODE: "off", GMS_BUILD_FOLDER: buildFolder };
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith("AWS_") && key !== "GMS_ADMIN_API_KEY" && !(key in env)) env[key] = value;
+  }
+  await promisify(execFile)(process.execPath, [join(root, "node_modules/serverless/bin/serverless.js"), "package", "--stage", "prod", "--package", outDir], {
+    cwd: root,
+    env,
+  });
+  await rm(join(root, buildFolder), { recursive: true, force: true });
+  resources = JSON.parse(await readFile(join(outDir, "cloudformation-template-update-stack.json"), "utf8")).Resources;
+});
+afterAll(async () => {
+  await rm(outDir, { recursive: true, force: true });
+});
+
+function ofType(type: string) {
+  return Object.entries(resources).filter(([, resource]) => resource.Type === type);
+}
+
+describe("serverless package", () => {
+  it("declares both tables as the local stack creates them, with TTL, PITR and encryption", () => {
+    const expected = tableDefinitions(stageTableNames("prod"));
+    const tables = ofType("AWS::DynamoDB::Table").map(([, table]) => table.Properties);
+    expect(tables).toHaveLength(expected.length);
+    for (const definition of expected) {
+      const table = tables.find((t) => t.TableName === definition.TableName);
+      expect(table, definition.TableName).toBeDefined();
+      expect(table.KeySchema).toEqual(definition.KeySchema);
+      expect(table.AttributeDefinitions).toEqual(definition.AttributeDefinitions);
+      expect(table.BillingMode).toBe("PAY_PER_REQUEST");
+      expect(table.TimeToLiveSpecification).toEqual({ AttributeName: "expiresAt", Enabled: true });
+      expect(table.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+      expect(table.SSESpecification).toEqual({ SSEEnabled: true });
+    }
+  });
+
+  it("passes the same table names to the functions", () => {
+    const names = stageTableNames("prod");
+    for (const [, fn] of ofType("AWS::Lambda::Function")) {
+      expect(fn.Properties.Environment.Variables).toMatchObject({ SESSIONS_TABLE: names.sessions, CONFIG_TABLE: names.config });
+    }
+  });
+
+  it("deploys arm64 functions on a current Node.js runtime, within API Gateway's 29 s", () => {
+    const functions = ofType("AWS::Lambda::Function");
+    expect(functions.map(([id]) => id).sort()).toEqual(["AdminLambdaFunction", "RequestChatLambdaFunction", "SeedLambdaFunction"]);
+    for (const [, fn] of functions) {
+      expect(fn.Properties.Runtime).toMatch(/^nodejs(2[2-9]|[3-9]\d)\.x$/);
+      expect(fn.Properties.Architectures).toEqual(["arm64"]);
+      expect(fn.Properties.Timeout).toBeLessThan(29);
+    }
+  });
+
+  it("grants each function only the DynamoDB actions it uses, on named tables, never a wildcard", () => {
+    const grants: Record<string, string[]> = {};
+    for (const [id, role] of ofType("AWS::IAM::Role")) {
+      for (const policy of role.Properties.Policies ?? []) {
+        for (const statement of policy.PolicyDocument.Statement) {
+          const actions: string[] = [statement.Action].flat();
+          for (const action of actions) {
+            expect(action).not.toContain("*");
+            if (!action.startsWith("dynamodb:")) continue;
+            const targets = [statement.Resource].flat();
+            for (const target of targets) {
+              expect(JSON.stringify(target)).not.toContain("*");
+              expect(target).toHaveProperty("Fn::GetAtt");
+              (grants[id] ??= []).push(`${action} ${target["Fn::GetAtt"][0]}`);
+            }
+          }
+        }
+      }
+    }
+    expect(grants).toEqual({
+      RequestChatRole: ["dynamodb:Query ConfigTable", "dynamodb:PutItem SessionsTable"],
+      AdminRole: ["dynamodb:GetItem ConfigTable", "dynamodb:PutItem ConfigTable", "dynamodb:DeleteItem ConfigTable", "dynamodb:Query ConfigTable"],
+      SeedRole: ["dynamodb:PutItem ConfigTable"],
+    });
+    const roleOf = Object.fromEntries(ofType("AWS::Lambda::Function").map(([id, fn]) => [id, fn.Properties.Role["Fn::GetAtt"][0]]));
+    expect(roleOf).toEqual({ RequestChatLambdaFunction: "RequestChatRole", AdminLambdaFunction: "AdminRole", SeedLambdaFunction: "SeedRole" });
+  });
+
+  it("requires the API key on every admin method and on no public one", () => {
+    const methods = ofType("AWS::ApiGateway::Method").map(([id, method]) => [id, method.Properties.ApiKeyRequired] as const);
+    const admin = methods.filter(([id]) => id.includes("Admin"));
+    expect(admin).toHaveLength(6);
+    expect(admin.every(([, required]) => required === true)).toBe(true);
+    expect(methods.filter(([id]) => !id.includes("Admin")).every(([, required]) => required !== true)).toBe(true);
+    const [[, key]] = ofType("AWS::ApiGateway::ApiKey") as [[string, { Properties: Record<string, unknown> }]];
+    // No value in the template: AWS generates the key unless GMS_ADMIN_API_KEY is set at deploy time.
+    expect(key.Properties).not.toHaveProperty("Value");
+    expect(ofType("AWS::ApiGateway::UsagePlanKey")).toHaveLength(1);
+  });
+
+  it("seeds the request-chat service through a custom resource on first deploy", () => {
+    const [[, seed]] = ofType("Custom::GmsDefaultService") as [[string, { Properties: Record<string, unknown> }]];
+    expect(seed.Properties.ServiceToken).toEqual({ "Fn::GetAtt": ["SeedLambdaFunction", "Arn"] });
+  });
+});

@@ -1,0 +1,66 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { GetCommand } from "@aws-sdk/lib-dynamodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_LOCAL_ADMIN_KEY, localDocumentClient, stageTableNames } from "../../scripts/local/stack.ts";
+import { allClosed, startLocalStack, type LocalStack } from "../support/local-stack.ts";
+
+/** `npm start` with its embedded DynamoDB: seeding switches, persistence across restarts, Ctrl-C. */
+let dataDir: string;
+const running: LocalStack[] = [];
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), "gms-chat-data-"));
+});
+afterAll(async () => {
+  await Promise.all(running.map((stack) => stack.stop()));
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+async function start(env: Record<string, string> = {}): Promise<LocalStack> {
+  const stack = await startLocalStack({ GMS_DATA_DIR: dataDir, ...env });
+  running.push(stack);
+  return stack;
+}
+
+async function stop(stack: LocalStack) {
+  running.splice(running.indexOf(stack), 1);
+  const { code, leftovers } = await stack.stop();
+  expect(code).toBe(0);
+  expect(leftovers).toBe(false);
+  expect(await allClosed([stack.ports.http, stack.ports.lambda, stack.ports.dynamo])).toBe(true);
+}
+
+function call(stack: LocalStack, path: string, init: RequestInit = {}) {
+  const headers = new Headers(init.headers);
+  if (path.includes("/admin/")) headers.set("x-api-key", DEFAULT_LOCAL_ADMIN_KEY);
+  return fetch(`${stack.baseUrl}${path}`, { ...init, headers });
+}
+
+describe("npm start with the embedded DynamoDB", () => {
+  it("keeps sessions and configuration across a restart, and Ctrl-C leaves nothing running", async () => {
+    const first = await start({ GMS_SEED_AVAILABILITY: "false" });
+    // The seed made the service but, as asked, no availability notification.
+    const closed = await call(first, "/genesys/1/service/request-chat", { method: "POST", body: "firstName=Anna" });
+    expect(closed.status).toBe(503);
+    await call(first, "/genesys/1/admin/services/request-chat", { method: "PUT", body: new URLSearchParams({ _ttl: "99" }) });
+    await call(first, "/genesys/1/admin/availability/gms_builtin", { method: "PUT", body: new URLSearchParams({ available: "true" }) });
+    const opened = await call(first, "/genesys/1/service/request-chat", { method: "POST", body: "firstName=Anna" });
+    expect(opened.status).toBe(200);
+    const { _id } = (await opened.json()) as { _id: string };
+    await stop(first);
+
+    const second = await start();
+    // Standard DynamoDB tools can reach the embedded server on DYNAMODB_PORT.
+    const client = localDocumentClient(`http://localhost:${second.ports.dynamo}`);
+    const { Item } = await client.send(new GetCommand({ TableName: stageTableNames("dev").sessions, Key: { id: _id } }));
+    client.destroy();
+    expect(Item).toMatchObject({ id: _id, ttlSeconds: 99, data: { firstName: "Anna" } });
+    // The seed does not undo an administrator's change.
+    const service = await call(second, "/genesys/1/admin/services/request-chat");
+    expect(await service.json()).toMatchObject({ _ttl: 99 });
+    expect((await call(second, "/genesys/1/service/request-chat", { method: "POST" })).status).toBe(200);
+    await stop(second);
+  });
+});

@@ -1,0 +1,110 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { freePort, isPortClosed } from "./ports.ts";
+
+const STACK_MARKER = "GMS_TEST_STACK";
+const root = fileURLToPath(new URL("../..", import.meta.url));
+
+export interface LocalStack {
+  readonly baseUrl: string;
+  readonly ports: { readonly http: number; readonly lambda: number; readonly dynamo: number };
+  output(): string;
+  /**
+   * Ctrl-C, as a person would press it. Resolves once the script exited, with its exit code and
+   * whether any process of its group was still running at that moment (then killed).
+   */
+  stop(): Promise<{ code: number | null; leftovers: boolean }>;
+}
+
+/**
+ * Runs `npm start`'s script (scripts/start.ts) on free ports, as its own process group, and waits
+ * for its ready line. `env` adds or overrides environment variables (e.g. AWS_ENDPOINT_URL_DYNAMODB).
+ */
+export async function startLocalStack(env: Record<string, string> = {}): Promise<LocalStack> {
+  const ports = { http: await freePort(), lambda: await freePort(), dynamo: await freePort() };
+  const buildFolder = `.esbuild/test-${ports.http}`;
+  const marker = randomUUID();
+  const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
+    cwd: root,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      ...process.env,
+      PORT: String(ports.http),
+      LAMBDA_PORT: String(ports.lambda),
+      DYNAMODB_PORT: String(ports.dynamo),
+      GMS_BUILD_FOLDER: buildFolder,
+      [STACK_MARKER]: marker,
+      ...env,
+    },
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const onData = () => {
+        if (output.includes("[gms-chat] ready")) resolve();
+      };
+      child.stdout?.on("data", onData);
+      child.stderr?.on("data", onData);
+      void exited.then((code) => reject(new Error(`npm start exited with ${code} before it was ready:\n${output}`)));
+    });
+  } catch (error) {
+    killGroup(child);
+    throw error;
+  }
+
+  return {
+    baseUrl: `http://127.0.0.1:${ports.http}`,
+    ports,
+    output: () => output,
+    stop: async () => {
+      child.kill("SIGINT");
+      const code = await exited;
+      const leftovers = markedProcessesAlive(marker);
+      killGroup(child);
+      await rm(`${root}${buildFolder}`, { recursive: true, force: true });
+      return { code, leftovers };
+    },
+  };
+}
+
+/**
+ * Whether any process started for this stack still runs: every descendant inherits the stack's
+ * marker variable, even those that start their own process group (serverless-offline, esbuild).
+ * Exited but unreaped processes do not count.
+ */
+function markedProcessesAlive(marker: string): boolean {
+  const needle = Buffer.from(`${STACK_MARKER}=${marker}\0`);
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) continue;
+      if (readFileSync(`/proc/${entry}/environ`).includes(needle)) return true;
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return false;
+}
+
+/** Leaves no process behind even if a test failed half-way. */
+function killGroup(child: ChildProcess) {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+  } catch {
+    // The group is already gone.
+  }
+}
+
+export async function allClosed(ports: readonly number[]): Promise<boolean> {
+  const closed = await Promise.all(ports.map(isPortClosed));
+  return closed.every(Boolean);
+}
