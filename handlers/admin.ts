@@ -1,4 +1,4 @@
 import { adminHandler } from "../lib/routes/admin.ts";
-import { configStore, now } from "../lib/runtime.ts";
+import { configStore, cors, now } from "../lib/runtime.ts";
 
-export const handler = adminHandler({ config: configStore, now });
+export const handler = adminHandler({ config: configStore, now, cors });

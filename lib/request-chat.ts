@@ -2,6 +2,7 @@ import { isInForce } from "./availability.ts";
 import { splitContextData } from "./context-data.ts";
 import type { Fields } from "./http/decode.ts";
 import { NoAgentAvailableError, NotFoundError } from "./http/errors.ts";
+import { IdempotencyConflictError, requestFingerprint, sessionIdFor, type IdempotencyScope } from "./idempotency.ts";
 import { epochSeconds, isVerbose, parseTtlSeconds } from "./options.ts";
 import { isServiceName } from "./services.ts";
 import { createUrl, type Session } from "./session.ts";
@@ -11,43 +12,74 @@ export interface RequestChatDeps {
   readonly config: ConfigStore;
   readonly sessions: SessionStore;
   readonly now: () => Date;
-  readonly newId: () => string;
+}
+
+export interface RequestChatInput {
+  readonly serviceName: string;
+  readonly fields: Fields;
+  /** Present when the client sent an Idempotency-Key. */
+  readonly idempotency?: IdempotencyScope | undefined;
 }
 
 /**
  * `POST /genesys/1/service/{service-name}`: opens a basic chat session. Input is validated before any
  * storage call, so bad input costs nothing and stores nothing. Then one read round (the service and
- * its endpoint's availability) and one insert-only write.
+ * its endpoint's availability; with an Idempotency-Key also the session a retry would find) and one
+ * insert-only write.
  */
-export async function requestChat(deps: RequestChatDeps, serviceName: string, fields: Fields) {
+export async function requestChat(deps: RequestChatDeps, input: RequestChatInput) {
+  const { serviceName, fields, idempotency } = input;
   const { control, data } = splitContextData(fields);
   const requestedTtl = control._ttl === undefined ? undefined : parseTtlSeconds(control._ttl);
+  const verbose = isVerbose(control._verbose);
   if (!isServiceName(serviceName)) throw unknownService();
 
-  const { service, notification } = await deps.config.loadServiceRoute(serviceName);
-  if (service === undefined) throw unknownService();
+  const id = sessionIdFor(serviceName, idempotency);
+  const requestHash = idempotency && requestFingerprint(serviceName, fields);
+  const [{ service, notification }, previous] = await Promise.all([
+    deps.config.loadServiceRoute(serviceName),
+    idempotency ? deps.sessions.get(id) : undefined,
+  ]);
   const now = deps.now();
+  if (previous !== undefined) return answer(replayed(previous, requestHash, now), verbose);
+  if (service === undefined) throw unknownService();
   if (!isInForce(notification, now)) throw new NoAgentAvailableError();
 
   const ttlSeconds = requestedTtl ?? service.ttlSeconds;
   const session: Session = {
-    id: deps.newId(),
+    id,
     serviceName: service.name,
     chatEndpoint: service.chatEndpoint,
     data,
     createdAt: now.toISOString(),
     ttlSeconds,
     expiresAt: epochSeconds(now) + ttlSeconds,
+    ...(requestHash === undefined ? {} : { requestHash }),
   };
-  await deps.sessions.create(session);
+  if (await deps.sessions.create(session)) return answer(session, verbose);
+  // A concurrent retry with the same Idempotency-Key stored it first.
+  return answer(replayed(await deps.sessions.get(id), requestHash, now), verbose);
+}
 
-  const answer = { "_chatIxnAPI-CREATE-URL": createUrl(session.id), _id: session.id };
-  if (!isVerbose(control._verbose)) return answer;
+/** The session an earlier request with the same Idempotency-Key created, if this is its retry. */
+function replayed(previous: Session | undefined, requestHash: string | undefined, now: Date): Session {
+  if (previous === undefined || previous.expiresAt <= epochSeconds(now)) {
+    throw new IdempotencyConflictError("This Idempotency-Key was used for a session that has ended; send a new key");
+  }
+  if (previous.requestHash !== requestHash) {
+    throw new IdempotencyConflictError("This Idempotency-Key was used with a different request; send a new key");
+  }
+  return previous;
+}
+
+function answer(session: Session, verbose: boolean) {
+  const created = { "_chatIxnAPI-CREATE-URL": createUrl(session.id), _id: session.id };
+  if (!verbose) return created;
   // GMS documents "all detailed attributes" for _verbose; business keys never start with "_", so
   // they cannot collide with the reserved keys.
   return {
     ...session.data,
-    ...answer,
+    ...created,
     _service_name: session.serviceName,
     _chat_endpoint: session.chatEndpoint,
     _created_at: session.createdAt,

@@ -10,6 +10,8 @@ export interface Session {
   readonly ttlSeconds: number;
   /** DynamoDB TTL attribute: epoch seconds. */
   readonly expiresAt: number;
+  /** Fingerprint of the request that created it, kept when the client sent an Idempotency-Key. */
+  readonly requestHash?: string;
 }
 
 export function createUrl(id: string): string {

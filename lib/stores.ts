@@ -27,6 +27,12 @@ export interface ConfigStore {
 }
 
 export interface SessionStore {
-  /** Insert-only: never overwrites an existing session. */
-  create(session: Session): Promise<void>;
+  /**
+   * Insert-only: never overwrites. Resolves true when this call stored the session (including when
+   * an earlier attempt of the same call did, and the SDK's retry found it there), false when
+   * another request had already stored one under this id.
+   */
+  create(session: Session): Promise<boolean>;
+  /** Strongly consistent read of a session, expired or not. */
+  get(id: string): Promise<Session | undefined>;
 }

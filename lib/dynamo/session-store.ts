@@ -1,8 +1,8 @@
-import { PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Session } from "../session.ts";
 import type { SessionStore } from "../stores.ts";
+import { isConditionalCheckFailure, storageFailure } from "./client.ts";
 import { SESSION_KEY } from "./tables.ts";
-import { storageFailure } from "./client.ts";
 
 export class DynamoSessionStore implements SessionStore {
   constructor(
@@ -10,7 +10,7 @@ export class DynamoSessionStore implements SessionStore {
     private readonly table: string,
   ) {}
 
-  async create(session: Session): Promise<void> {
+  async create(session: Session): Promise<boolean> {
     try {
       await this.client.send(
         new PutCommand({
@@ -20,8 +20,23 @@ export class DynamoSessionStore implements SessionStore {
           ExpressionAttributeNames: { "#id": SESSION_KEY },
         }),
       );
+      return true;
     } catch (error) {
-      // A ConditionalCheckFailed here would mean a UUID collision: a bug, reported as a 500.
+      if (!isConditionalCheckFailure(error)) throw storageFailure(error);
+      // A write that timed out after DynamoDB applied it is retried by the SDK and then fails its
+      // condition: the item is ours if it is exactly what we wrote.
+      const stored = await this.get(session.id);
+      return stored !== undefined && stored.createdAt === session.createdAt && stored.requestHash === session.requestHash;
+    }
+  }
+
+  async get(id: string): Promise<Session | undefined> {
+    try {
+      const { Item } = await this.client.send(
+        new GetCommand({ TableName: this.table, Key: { [SESSION_KEY]: id }, ConsistentRead: true }),
+      );
+      return Item as Session | undefined;
+    } catch (error) {
       throw storageFailure(error);
     }
   }

@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
+import { corsHeaders, preflightHeaders, type CorsPolicy } from "./cors.ts";
 import { HttpError } from "./errors.ts";
 
 export type HttpHandler = (event: APIGatewayProxyEvent) => Promise<HttpResult>;
@@ -31,21 +32,23 @@ export function errorResult(error: unknown): HttpResult {
 }
 
 /**
- * Wraps a route family: runs it, maps typed errors to responses in one place, and writes one JSON
- * log line per request (request id, route, status, latency). Request data never reaches the log:
+ * Wraps a route family: answers CORS preflights, runs the route, maps typed errors to responses in
+ * one place, adds the CORS headers to every answer, and writes one JSON log line per request
+ * (request id, route, status, latency). Request data never reaches the log:
  * context key/values carry personal data.
  */
-export function httpHandler(route: HttpHandler) {
+export function httpHandler(route: HttpHandler, cors: CorsPolicy) {
   return async (event: APIGatewayProxyEvent, context?: Context): Promise<APIGatewayProxyResult> => {
     const started = performance.now();
     let result: HttpResult;
     let failure: unknown;
     try {
-      result = await route(event);
+      result = event.httpMethod === "OPTIONS" ? { status: 204, headers: preflightHeaders() } : await route(event);
     } catch (error) {
       failure = error;
       result = errorResult(error);
     }
+    result = { ...result, headers: { ...result.headers, ...corsHeaders(cors, event) } };
     // Expected outcomes (4xx, "no agent" 503) are info; bugs and storage faults carry their cause.
     const fault = failure !== undefined && (!(failure instanceof HttpError) || failure.cause !== undefined);
     const line: Record<string, unknown> = {

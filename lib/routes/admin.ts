@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { availabilityView, parseNotification } from "../availability.ts";
+import type { CorsPolicy } from "../http/cors.ts";
 import { decodeFields } from "../http/decode.ts";
 import { MethodNotAllowedError, NotFoundError } from "../http/errors.ts";
 import { httpHandler, type HttpResult } from "../http/respond.ts";
@@ -9,6 +10,7 @@ import type { ConfigStore } from "../stores.ts";
 export interface AdminDeps {
   readonly config: ConfigStore;
   readonly now: () => Date;
+  readonly cors: CorsPolicy;
 }
 
 /**
@@ -59,7 +61,7 @@ export function adminHandler(deps: AdminDeps) {
     const route = methods[event.httpMethod.toUpperCase()];
     if (route === undefined) throw new MethodNotAllowedError();
     return route(event);
-  });
+  }, deps.cors);
 }
 
 function serviceName(event: APIGatewayProxyEvent): string {

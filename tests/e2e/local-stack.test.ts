@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_LOCAL_ADMIN_KEY, localDocumentClient, stageTableNames, startDynalite, type LocalDynamo } from "../../scripts/local/stack.ts";
@@ -8,16 +11,19 @@ import { allClosed, startLocalStack, type LocalStack } from "../support/local-st
  * owns (AWS_ENDPOINT_URL_DYNAMODB), driven over HTTP.
  */
 let dynamo: LocalDynamo;
+let dataDir: string;
 let stack: LocalStack;
 const tables = stageTableNames("dev");
 
 beforeAll(async () => {
-  dynamo = await startDynalite({ port: 0 });
+  dataDir = await mkdtemp(join(tmpdir(), "gms-chat-e2e-"));
+  dynamo = await startDynalite({ port: 0, path: dataDir });
   stack = await startLocalStack({ AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint });
 });
 afterAll(async () => {
   const stopped = await stack?.stop();
   await dynamo?.close();
+  await rm(dataDir, { recursive: true, force: true });
   expect(stopped?.code).toBe(0);
   expect(stopped?.leftovers).toBe(false);
   expect(await allClosed([stack.ports.http, stack.ports.lambda])).toBe(true);
@@ -171,5 +177,53 @@ describe("npm start: the admin API", () => {
 
     expect(await eventually(async () => (await requestChat("Brief")).status === 503)).toBe(true);
     expect(await readJson(await admin("availability/brief"))).toMatchObject({ available: false, notification: { lapsed: true } });
+  });
+});
+
+describe("npm start: browsers on other origins", () => {
+  const origin = "https://shop.example.com";
+
+  it.each([
+    ["request-chat", "/genesys/1/service/request-chat", "POST"],
+    ["admin services", "/genesys/1/admin/services", "GET"],
+    ["an admin service", "/genesys/1/admin/services/request-chat", "PUT"],
+    ["admin availability", "/genesys/1/admin/availability/gms_builtin", "PUT"],
+  ])("answers the preflight of %s without an API key", async (_name, path, method) => {
+    const response = await fetch(`${stack.baseUrl}${path}`, {
+      method: "OPTIONS",
+      headers: { Origin: origin, "Access-Control-Request-Method": method, "Access-Control-Request-Headers": "content-type,gms_user,x-api-key" },
+    });
+    expect(response.status).toBeLessThan(300);
+    expect(response.headers.get("access-control-allow-origin")).toBe("*");
+    expect(response.headers.get("access-control-allow-methods")).toContain(method);
+    expect(response.headers.get("access-control-allow-headers")?.split(",")).toEqual(expect.arrayContaining(["content-type", "gms_user", "x-api-key"]));
+  });
+
+  it("puts Access-Control-Allow-Origin on answers and errors alike", async () => {
+    const headers = { Origin: origin, gms_user: "anna" };
+    const answers = [
+      await fetch(`${stack.baseUrl}/genesys/1/service/request-chat`, { method: "POST", headers, body: new URLSearchParams({ a: "1" }) }),
+      await fetch(`${stack.baseUrl}/genesys/1/service/NoSuchService`, { method: "POST", headers }),
+      await fetch(`${stack.baseUrl}/genesys/1/service/request-chat`, { method: "POST", headers, body: new URLSearchParams({ _ttl: "x" }) }),
+      await fetch(`${stack.baseUrl}/genesys/1/admin/services`, { headers }),
+    ];
+    expect(answers.map((a) => a.status)).toEqual([200, 404, 400, 403]);
+    for (const answer of answers) expect(answer.headers.get("access-control-allow-origin")).toBeTruthy();
+  });
+});
+
+describe("npm start: DynamoDB outage", () => {
+  it("answers 503 with Retry-After while DynamoDB is down, and serves again once it is back", async () => {
+    const port = dynamo.port;
+    await dynamo.close();
+    const down = await requestChat("request-chat", { firstName: "Anna" });
+    expect(down.status).toBe(503);
+    expect(down.headers.get("retry-after")).toBe("2");
+    expect(await readJson(down)).toEqual({ message: expect.any(String), exception: "StorageUnavailableException" });
+
+    dynamo = await startDynalite({ port, path: dataDir });
+    const back = await requestChat("request-chat", { firstName: "Anna" });
+    expect(back.status).toBe(200);
+    expect(await storedSession((await readJson(back))._id)).toBeDefined();
   });
 });

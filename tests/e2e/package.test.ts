@@ -10,6 +10,8 @@ import { stageTableNames } from "../../scripts/local/stack.ts";
 
 /** `serverless package` with no AWS account and no network, and the CloudFormation it produces. */
 const root = fileURLToPath(new URL("../..", import.meta.url));
+/** Deploy-time settings a developer's shell may hold; the test checks their defaults. */
+const DEPLOY_SETTINGS = new Set(["GMS_ADMIN_API_KEY", "CORS_ALLOWED_ORIGINS"]);
 let outDir: string;
 // biome-ignore lint: CloudFormation JSON is checked by assertions.
 let resources: Record<string, any>;
@@ -20,7 +22,7 @@ beforeAll(async () => {
   // No AWS credentials, endpoint or admin key: packaging must not need any.
   const env: NodeJS.ProcessEnv = { SLS_TELEMETRY_DISABLED: "1", SLS_NOTIFICATIONS_MODE: "off", GMS_BUILD_FOLDER: buildFolder };
   for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith("AWS_") && key !== "GMS_ADMIN_API_KEY" && !(key in env)) env[key] = value;
+    if (!key.startsWith("AWS_") && !DEPLOY_SETTINGS.has(key) && !(key in env)) env[key] = value;
   }
   await promisify(execFile)(process.execPath, [join(root, "node_modules/serverless/bin/serverless.js"), "package", "--stage", "prod", "--package", outDir], {
     cwd: root,
@@ -91,7 +93,7 @@ describe("serverless package", () => {
       }
     }
     expect(grants).toEqual({
-      RequestChatRole: ["dynamodb:Query ConfigTable", "dynamodb:PutItem SessionsTable"],
+      RequestChatRole: ["dynamodb:Query ConfigTable", "dynamodb:GetItem SessionsTable", "dynamodb:PutItem SessionsTable"],
       AdminRole: ["dynamodb:GetItem ConfigTable", "dynamodb:PutItem ConfigTable", "dynamodb:DeleteItem ConfigTable", "dynamodb:Query ConfigTable"],
       SeedRole: ["dynamodb:PutItem ConfigTable"],
     });
@@ -99,16 +101,34 @@ describe("serverless package", () => {
     expect(roleOf).toEqual({ RequestChatLambdaFunction: "RequestChatRole", AdminLambdaFunction: "AdminRole", SeedLambdaFunction: "SeedRole" });
   });
 
-  it("requires the API key on every admin method and on no public one", () => {
-    const methods = ofType("AWS::ApiGateway::Method").map(([id, method]) => [id, method.Properties.ApiKeyRequired] as const);
-    const admin = methods.filter(([id]) => id.includes("Admin"));
-    expect(admin).toHaveLength(6);
-    expect(admin.every(([, required]) => required === true)).toBe(true);
-    expect(methods.filter(([id]) => !id.includes("Admin")).every(([, required]) => required !== true)).toBe(true);
+  it("requires the API key on every admin method, and on no public route or preflight", () => {
+    const methods = ofType("AWS::ApiGateway::Method").map(([, method]) => method.Properties);
+    const keyRequired = (m: { HttpMethod: string; ApiKeyRequired: boolean }) => `${m.HttpMethod} ${m.ApiKeyRequired}`;
+    const admin = methods.filter((m) => JSON.stringify(m.ResourceId).includes("Admin"));
+    expect(admin.map(keyRequired).sort()).toEqual(
+      ["DELETE", "GET", "GET", "GET", "OPTIONS", "OPTIONS", "OPTIONS", "PUT", "PUT"].map((m) => `${m} ${m !== "OPTIONS"}`),
+    );
+    const open = methods.filter((m) => !JSON.stringify(m.ResourceId).includes("Admin"));
+    expect(open.map(keyRequired).sort()).toEqual(["OPTIONS false", "POST false"]);
     const [[, key]] = ofType("AWS::ApiGateway::ApiKey") as [[string, { Properties: Record<string, unknown> }]];
     // No value in the template: AWS generates the key unless GMS_ADMIN_API_KEY is set at deploy time.
     expect(key.Properties).not.toHaveProperty("Value");
     expect(ofType("AWS::ApiGateway::UsagePlanKey")).toHaveLength(1);
+  });
+
+  it("gives errors made by API Gateway itself CORS headers and the GMS error shape", () => {
+    const responses = ofType("AWS::ApiGateway::GatewayResponse").map(([, r]) => r.Properties);
+    expect(responses.map((r) => r.ResponseType).sort()).toEqual(["DEFAULT_4XX", "DEFAULT_5XX"]);
+    for (const response of responses) {
+      expect(response.ResponseParameters["gatewayresponse.header.Access-Control-Allow-Origin"]).toBeDefined();
+      expect(response.ResponseTemplates["application/json"]).toContain('"exception"');
+    }
+  });
+
+  it("passes the stage's allowed CORS origins to the functions", () => {
+    for (const [, fn] of ofType("AWS::Lambda::Function")) {
+      expect(fn.Properties.Environment.Variables.CORS_ALLOWED_ORIGINS).toBe("*");
+    }
   });
 
   it("seeds the request-chat service through a custom resource on first deploy", () => {

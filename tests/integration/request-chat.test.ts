@@ -1,28 +1,30 @@
 import { GetItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { corsPolicy } from "../../lib/http/cors.ts";
 import { DynamoConfigStore } from "../../lib/dynamo/config-store.ts";
 import { DynamoSessionStore } from "../../lib/dynamo/session-store.ts";
-import { newSessionId, requestChatHandler } from "../../lib/routes/request-chat.ts";
+import { requestChatHandler } from "../../lib/routes/request-chat.ts";
 import { localDocumentClient } from "../../scripts/local/stack.ts";
-import { CountingProxy, startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
+import { DynamoProxy, startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
 import { formEvent } from "../support/events.ts";
 
 const now = new Date("2026-11-25T10:00:00Z");
+let clock = now;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 let db: TestDynamo;
-let proxy: CountingProxy;
+let proxy: DynamoProxy;
 let handler: ReturnType<typeof requestChatHandler>;
 
 beforeAll(async () => {
   db = await startTestDynamo();
-  proxy = await CountingProxy.start(db.dynamo.endpoint);
+  proxy = await DynamoProxy.start(db.dynamo.endpoint);
   // The production client configuration (bounded retries, timeouts) aimed at the counting proxy.
   const client = localDocumentClient(proxy.endpoint);
   handler = requestChatHandler({
     config: new DynamoConfigStore(client, db.tables.config),
     sessions: new DynamoSessionStore(client, db.tables.sessions),
-    now: () => now,
-    newId: newSessionId,
+    now: () => clock,
+    cors: corsPolicy("*"),
   });
   await db.config.putService({ name: "request-chat", ttlSeconds: 3600, chatEndpoint: "gms_builtin", updatedAt: now.toISOString() });
   await db.config.putNotification({ endpoint: "gms_builtin", available: true, updatedAt: now.toISOString() });
@@ -32,7 +34,10 @@ afterAll(async () => {
   await proxy?.close();
   await db?.close();
 });
-beforeEach(() => proxy.reset());
+beforeEach(() => {
+  proxy.reset();
+  clock = now;
+});
 afterEach(() => vi.restoreAllMocks());
 
 async function sessionCount(): Promise<number> {
@@ -126,21 +131,102 @@ describe("request-chat against dynalite", () => {
   });
 });
 
-describe("request-chat when DynamoDB is unreachable", () => {
-  it("answers 503 with Retry-After, stores nothing, then recovers without a restart", async () => {
-    vi.spyOn(console, "log").mockImplementation(() => {});
+describe("request-chat when DynamoDB fails", () => {
+  it.each([
+    ["throttles", "throttle"],
+    ["answers 5xx", "server-error"],
+    ["does not answer", "hang"],
+  ] as const)("answers 503 with Retry-After after 3 bounded attempts when it %s, and stores nothing", async (_name, fault) => {
+    const before = await sessionCount();
+    proxy.fault = fault;
+    const failed = await handler(formEvent("request-chat", { firstName: "Anna" }));
+    expect(failed.statusCode).toBe(503);
+    expect(failed.headers?.["Retry-After"]).toBe("2");
+    expect(JSON.parse(failed.body)).toEqual({ message: expect.any(String), exception: "StorageUnavailableException" });
+    expect(proxy.calls).toEqual(["Query", "Query", "Query"]);
+    proxy.fault = "none";
+    expect(await sessionCount()).toBe(before);
+  });
+
+  it("answers 503 when the connection is refused, stores nothing, then recovers without a restart", async () => {
     const before = await sessionCount();
     const port = Number(new URL(proxy.endpoint).port);
     await proxy.close();
 
     const failed = await handler(formEvent("request-chat", { firstName: "Anna" }));
     expect(failed.statusCode).toBe(503);
-    expect(failed.headers?.["Retry-After"]).toBe("2");
-    expect(JSON.parse(failed.body)).toEqual({ message: expect.any(String), exception: "StorageUnavailableException" });
+    expect(JSON.parse(failed.body).exception).toBe("StorageUnavailableException");
     expect(await sessionCount()).toBe(before);
 
-    proxy = await CountingProxy.start(db.dynamo.endpoint, port);
+    proxy = await DynamoProxy.start(db.dynamo.endpoint, port);
     expect((await handler(formEvent("request-chat", { firstName: "Anna" }))).statusCode).toBe(200);
     expect(await sessionCount()).toBe(before + 1);
+  });
+
+  it("stores nothing when the write itself fails", async () => {
+    const before = await sessionCount();
+    proxy.fault = "fail-writes";
+    const failed = await handler(formEvent("request-chat", { firstName: "Anna" }));
+    expect(failed.statusCode).toBe(503);
+    expect(proxy.calls).toEqual(["Query", "PutItem", "PutItem", "PutItem"]);
+    expect(await sessionCount()).toBe(before);
+  });
+});
+
+describe("request-chat with an Idempotency-Key", () => {
+  const retry = (key: string, form: Record<string, string>, headers: Record<string, string> = {}) =>
+    handler(formEvent("request-chat", form, { headers: { "Content-Type": "application/x-www-form-urlencoded", "Idempotency-Key": key, ...headers } }));
+
+  it("answers a retry with the same id and creates nothing new", async () => {
+    const before = await sessionCount();
+    const first = await retry("key-same-body", { firstName: "Anna", subject: "Billing" });
+    expect(first.statusCode).toBe(200);
+    expect(proxy.calls.sort()).toEqual(["GetItem", "PutItem", "Query"]);
+    const again = await retry("key-same-body", { subject: "Billing", firstName: "Anna" });
+    expect(again.statusCode).toBe(200);
+    expect(JSON.parse(again.body)).toEqual(JSON.parse(first.body));
+    expect(await sessionCount()).toBe(before + 1);
+  });
+
+  it("answers the retry even when no agent is available any more", async () => {
+    const first = JSON.parse((await retry("key-then-closed", { firstName: "Anna" })).body);
+    await db.config.putNotification({ endpoint: "gms_builtin", available: false, updatedAt: now.toISOString() });
+    try {
+      const again = await retry("key-then-closed", { firstName: "Anna" });
+      expect(again.statusCode).toBe(200);
+      expect(JSON.parse(again.body)._id).toBe(first._id);
+      expect((await retry("key-new-while-closed", { firstName: "Anna" })).statusCode).toBe(503);
+    } finally {
+      await db.config.putNotification({ endpoint: "gms_builtin", available: true, updatedAt: now.toISOString() });
+    }
+  });
+
+  it("answers 409 when the key comes back with a different body, or after the session ended", async () => {
+    await retry("key-reused", { firstName: "Anna", _ttl: "60" });
+    const reused = await retry("key-reused", { firstName: "Bob", _ttl: "60" });
+    expect(reused.statusCode).toBe(409);
+    expect(JSON.parse(reused.body)).toEqual({ message: expect.any(String), exception: "IdempotencyKeyConflictException" });
+    clock = new Date(now.getTime() + 61_000);
+    expect((await retry("key-reused", { firstName: "Anna", _ttl: "60" })).statusCode).toBe(409);
+  });
+
+  it("scopes keys by gms_user", async () => {
+    const anna = JSON.parse((await retry("key-shared", { firstName: "A" }, { gms_user: "anna" })).body);
+    const bob = JSON.parse((await retry("key-shared", { firstName: "A" }, { gms_user: "bob" })).body);
+    expect(anna._id).not.toBe(bob._id);
+  });
+
+  it("creates exactly one session from many parallel retries", async () => {
+    const before = await sessionCount();
+    const answers = await Promise.all(Array.from({ length: 25 }, () => retry("key-parallel", { firstName: "Anna" })));
+    expect(answers.map((a) => a.statusCode)).toEqual(Array(25).fill(200));
+    expect(new Set(answers.map((a) => JSON.parse(a.body)._id)).size).toBe(1);
+    expect(await sessionCount()).toBe(before + 1);
+  });
+
+  it.each(["", "a b", "x".repeat(256), "caf\u00e9"])("refuses the key %j with a 400", async (key) => {
+    const response = await retry(key, { firstName: "Anna" });
+    expect(response.statusCode).toBe(400);
+    expect(proxy.calls).toEqual([]);
   });
 });

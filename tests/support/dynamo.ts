@@ -37,22 +37,47 @@ export async function startTestDynamo(endpointOverride?: (endpoint: string) => s
   };
 }
 
+/** What the proxy does with each call, to provoke the faults a real DynamoDB can show. */
+export type Fault = "none" | "throttle" | "server-error" | "hang" | "fail-writes";
+
+const THROTTLED = JSON.stringify({
+  __type: "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+  message: "The level of configured provisioned throughput for the table was exceeded.",
+});
+const SERVER_ERROR = JSON.stringify({ __type: "com.amazon.coral.service#InternalFailure", message: "Internal failure" });
+
 /**
  * An HTTP proxy in front of a DynamoDB endpoint that records each call's operation (the
- * X-Amz-Target header), so tests can count the real round trips a request makes.
+ * X-Amz-Target header), so tests can count the real round trips a request makes, and that can
+ * answer as DynamoDB does when it throttles, fails, or hangs.
  */
-export class CountingProxy {
+export class DynamoProxy {
   readonly calls: string[] = [];
+  fault: Fault = "none";
+
   private constructor(
     private readonly server: Server,
     readonly endpoint: string,
   ) {}
 
-  static async start(target: string, port = 0): Promise<CountingProxy> {
+  static async start(target: string, port = 0): Promise<DynamoProxy> {
     const upstream = new URL(target);
-    let proxy: CountingProxy | undefined;
+    let proxy: DynamoProxy | undefined;
     const server = createServer((req, res) => {
-      proxy?.calls.push(String(req.headers["x-amz-target"] ?? "").split(".").pop() ?? "");
+      const operation = String(req.headers["x-amz-target"] ?? "").split(".").pop() ?? "";
+      proxy?.calls.push(operation);
+      const fault = proxy?.fault === "fail-writes" && operation === "PutItem" ? "server-error" : proxy?.fault;
+      switch (fault) {
+        case "throttle":
+          res.writeHead(400, { "content-type": "application/x-amz-json-1.0" }).end(THROTTLED);
+          return;
+        case "server-error":
+          res.writeHead(500, { "content-type": "application/x-amz-json-1.0" }).end(SERVER_ERROR);
+          return;
+        case "hang":
+          req.resume();
+          return;
+      }
       const forward = httpRequest(
         { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
         (answer) => {
@@ -64,12 +89,13 @@ export class CountingProxy {
       req.pipe(forward);
     });
     await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
-    proxy = new CountingProxy(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    proxy = new DynamoProxy(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     return proxy;
   }
 
   reset(): void {
     this.calls.length = 0;
+    this.fault = "none";
   }
 
   close(): Promise<void> {
