@@ -24,7 +24,8 @@ export interface SplitFields {
 }
 
 export function splitContextData(fields: Fields): SplitFields {
-  const control: Fields = {};
+  const control: Fields = Object.create(null);
+  // A plain object, as the DynamoDB marshaller requires; `__proto__` cannot reach it: it starts with "_".
   const data: Fields = {};
   let keys = 0;
   let totalBytes = 0;
@@ -33,11 +34,12 @@ export function splitContextData(fields: Fields): SplitFields {
       control[key] = value;
       continue;
     }
-    if (key.length === 0 || key.length > CONTEXT_LIMITS.maxKeyLength || CONTROL_IN_KEY.test(key)) {
-      throw new BadRequestError(`Keys must be 1-${CONTEXT_LIMITS.maxKeyLength} characters without control characters`);
+    // isWellFormed: a lone surrogate (possible through a JSON \ud800 escape) has no UTF-8 form to store.
+    if (key.length === 0 || key.length > CONTEXT_LIMITS.maxKeyLength || CONTROL_IN_KEY.test(key) || !key.isWellFormed()) {
+      throw new BadRequestError(`Keys must be 1-${CONTEXT_LIMITS.maxKeyLength} characters of text without control characters`);
     }
-    if (value.length > CONTEXT_LIMITS.maxValueLength || CONTROL_IN_VALUE.test(value)) {
-      throw new BadRequestError(`Values must be at most ${CONTEXT_LIMITS.maxValueLength} characters without control characters`);
+    if (value.length > CONTEXT_LIMITS.maxValueLength || CONTROL_IN_VALUE.test(value) || !value.isWellFormed()) {
+      throw new BadRequestError(`Values must be at most ${CONTEXT_LIMITS.maxValueLength} characters of text without control characters`);
     }
     keys += 1;
     totalBytes += Buffer.byteLength(key) + Buffer.byteLength(value);

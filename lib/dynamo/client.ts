@@ -1,7 +1,7 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { ConfiguredRetryStrategy } from "@smithy/core/retry";
-import { HttpError, StorageUnavailableError } from "../http/errors.ts";
+import { StorageUnavailableError } from "../http/errors.ts";
 
 /**
  * Bounds on every DynamoDB call: 3 attempts, each allowed 0.3 s to connect and 1 s of silence
@@ -32,16 +32,16 @@ export function createDocumentClient(overrides: DynamoDBClientConfig = {}): Dyna
 }
 
 /**
- * Maps a failed DynamoDB call to what the client sees: throttling, timeouts, refused connections
- * and service errors become a 503 with Retry-After. A ValidationException means we built a bad
- * request, and a condition failure that reaches here was not expected by the caller: both are bugs
- * and stay a 500.
+ * Maps a failed DynamoDB call to what the client sees. Errors that come back from DynamoDB or the
+ * network (the SDK marks them with `$metadata`: throttling, timeouts, refused connections, service
+ * errors) become a 503 with Retry-After. The rest are bugs and stay a 500: a ValidationException
+ * means we built a bad request, a condition failure that reaches here was not expected by the
+ * caller, and an error without `$metadata` was thrown by our side before anything was sent.
  */
 const BUG_ERRORS = new Set(["ValidationException", "ConditionalCheckFailedException"]);
 
 export function storageFailure(error: unknown): unknown {
-  if (error instanceof HttpError) return error;
-  if (error instanceof Error && BUG_ERRORS.has(error.name)) return error;
+  if (!(error instanceof Error) || !("$metadata" in error) || BUG_ERRORS.has(error.name)) return error;
   return new StorageUnavailableError(error);
 }
 

@@ -1,4 +1,5 @@
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { PutItemCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
+import { GetCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Session } from "../session.ts";
 import type { SessionStore } from "../stores.ts";
 import { isConditionalCheckFailure, storageFailure } from "./client.ts";
@@ -13,9 +14,9 @@ export class DynamoSessionStore implements SessionStore {
   async create(session: Session): Promise<boolean> {
     try {
       await this.client.send(
-        new PutCommand({
+        new PutItemCommand({
           TableName: this.table,
-          Item: { ...session },
+          Item: sessionItem(session),
           ConditionExpression: "attribute_not_exists(#id)",
           ExpressionAttributeNames: { "#id": SESSION_KEY },
         }),
@@ -40,4 +41,23 @@ export class DynamoSessionStore implements SessionStore {
       throw storageFailure(error);
     }
   }
+}
+
+/**
+ * The item in DynamoDB's own format. The document client's marshaller cannot store every key a
+ * client may send (a context key named `constructor` breaks it), so the data map is built here.
+ */
+function sessionItem(session: Session): Record<string, AttributeValue> {
+  const data: Record<string, AttributeValue> = {};
+  for (const [key, value] of Object.entries(session.data)) data[key] = { S: value };
+  return {
+    [SESSION_KEY]: { S: session.id },
+    serviceName: { S: session.serviceName },
+    chatEndpoint: { S: session.chatEndpoint },
+    data: { M: data },
+    createdAt: { S: session.createdAt },
+    ttlSeconds: { N: String(session.ttlSeconds) },
+    expiresAt: { N: String(session.expiresAt) },
+    ...(session.requestHash === undefined ? {} : { requestHash: { S: session.requestHash } }),
+  };
 }

@@ -81,6 +81,13 @@ describe("request-chat against dynalite", () => {
     });
   });
 
+  it("stores context keys that collide with JavaScript property names", async () => {
+    const form = { constructor: "c", toString: "t", hasOwnProperty: "h", valueOf: "v" };
+    const response = await handler(formEvent("request-chat", form));
+    expect(response.statusCode).toBe(200);
+    expect((await db.sessions.get(JSON.parse(response.body)._id))?.data).toEqual(form);
+  });
+
   it("uses the service's default TTL when the request has none", async () => {
     const { _id } = JSON.parse((await handler(formEvent("request-chat", {}))).body);
     const { Item } = await db.client.send(new GetItemCommand({ TableName: db.tables.sessions, Key: { id: { S: _id } } }));

@@ -1,0 +1,62 @@
+import type { AvailabilityNotification } from "../../lib/availability.ts";
+import type { ServiceConfig } from "../../lib/services.ts";
+import type { Session } from "../../lib/session.ts";
+import type { ConfigStore, ServiceRoute, SessionStore } from "../../lib/stores.ts";
+
+/**
+ * In-memory stores with the adapters' semantics, for the property tests that push tens of thousands
+ * of generated requests through the handler: there the subject is input handling, and the DynamoDB
+ * adapters are proved separately against dynalite.
+ */
+export class MemoryConfigStore implements ConfigStore {
+  readonly services = new Map<string, ServiceConfig>();
+  readonly notifications = new Map<string, AvailabilityNotification>();
+
+  async loadServiceRoute(serviceName: string): Promise<ServiceRoute> {
+    const service = this.services.get(serviceName);
+    return { service, notification: service && this.notifications.get(service.chatEndpoint) };
+  }
+  async getService(name: string) {
+    return this.services.get(name);
+  }
+  async listServices() {
+    return [...this.services.values()];
+  }
+  async putService(config: ServiceConfig) {
+    const created = !this.services.has(config.name);
+    this.services.set(config.name, config);
+    return created;
+  }
+  async createServiceIfAbsent(config: ServiceConfig) {
+    if (this.services.has(config.name)) return false;
+    this.services.set(config.name, config);
+    return true;
+  }
+  async deleteService(name: string) {
+    return this.services.delete(name);
+  }
+  async getNotification(endpoint: string) {
+    return this.notifications.get(endpoint);
+  }
+  async putNotification(notification: AvailabilityNotification) {
+    this.notifications.set(notification.endpoint, notification);
+  }
+  async createNotificationIfAbsent(notification: AvailabilityNotification) {
+    if (this.notifications.has(notification.endpoint)) return false;
+    this.notifications.set(notification.endpoint, notification);
+    return true;
+  }
+}
+
+export class MemorySessionStore implements SessionStore {
+  readonly sessions = new Map<string, Session>();
+
+  async create(session: Session) {
+    if (this.sessions.has(session.id)) return false;
+    this.sessions.set(session.id, structuredClone(session));
+    return true;
+  }
+  async get(id: string) {
+    return this.sessions.get(id);
+  }
+}
