@@ -26,8 +26,6 @@ function log(message: string) {
 }
 
 async function main() {
-  // Lambda runs Node 22+; on a Node 20 laptop the SDK's upgrade notice is noise.
-  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   let dynamo: LocalDynamo | undefined;
   let endpoint = env.AWS_ENDPOINT_URL_DYNAMODB;
   if (endpoint) {

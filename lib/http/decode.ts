@@ -6,6 +6,7 @@ export interface RawRequest {
   readonly isBase64Encoded: boolean;
   readonly headers: Readonly<Record<string, string | undefined>> | null;
   readonly queryStringParameters?: Readonly<Record<string, string | undefined>> | null;
+  readonly multiValueQueryStringParameters?: Readonly<Record<string, readonly string[] | undefined>> | null;
 }
 
 export type Fields = Record<string, string>;
@@ -42,6 +43,9 @@ export function header(request: Pick<RawRequest, "headers">, name: string): stri
  */
 export async function decodeFields(request: RawRequest): Promise<Fields> {
   const fields: Fields = Object.create(null);
+  for (const values of Object.values(request.multiValueQueryStringParameters ?? {})) {
+    if (values !== undefined && values.length > 1) throw duplicateKey();
+  }
   for (const [key, value] of Object.entries(request.queryStringParameters ?? {})) {
     if (value !== undefined) fields[key] = value;
   }
@@ -134,12 +138,20 @@ async function decodeMultipart(bytes: Uint8Array, contentType: string): Promise<
   return collect(form as unknown as Iterable<[string, string]>);
 }
 
-/** Duplicate keys are refused: no client relies on them and picking one would hide data. */
+/**
+ * A key sent twice in a form, a multipart body or the query string is refused: no client relies on
+ * it, and picking one value would silently drop the other. (In a JSON object the last one wins, as
+ * JSON.parse has it.) A key in both the query string and the body is no duplicate: the body wins.
+ */
 function collect(pairs: Iterable<[string, string]>): Fields {
   const fields: Fields = Object.create(null);
   for (const [key, value] of pairs) {
-    if (Object.hasOwn(fields, key)) throw new BadRequestError("A key appears more than once in the request body");
+    if (Object.hasOwn(fields, key)) throw duplicateKey();
     fields[key] = value;
   }
   return fields;
+}
+
+function duplicateKey(): BadRequestError {
+  return new BadRequestError("A key appears more than once in the request");
 }

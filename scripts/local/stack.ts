@@ -6,6 +6,9 @@ import { createDocumentClient } from "../../lib/dynamo/client.ts";
 import dynalite from "dynalite";
 import { tableDefinitions, type TableNames } from "../../lib/dynamo/tables.ts";
 
+// Lambda runs Node 22+; on a Node 20 laptop the SDK's upgrade notice is noise in every local tool.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
 /** Table names of a stage, as serverless.yml builds them (`${self:service}-${sls:stage}-...`). */
 export function stageTableNames(stage: string): TableNames {
   return { sessions: `gms-chat-${stage}-sessions`, config: `gms-chat-${stage}-config` };

@@ -1,10 +1,11 @@
 import { mkdtemp, rm } from "node:fs/promises";
+import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_LOCAL_ADMIN_KEY, localDocumentClient, stageTableNames, startDynalite, type LocalDynamo } from "../../scripts/local/stack.ts";
-import { allClosed, startLocalStack, type LocalStack } from "../support/local-stack.ts";
+import { allClosed, startLocalStack, type LocalStack } from "../../scripts/local/launch.ts";
 
 /**
  * The real `serverless offline start`, launched by `npm start`'s script against a DynamoDB the test
@@ -225,5 +226,65 @@ describe("npm start: DynamoDB outage", () => {
     const back = await requestChat("request-chat", { firstName: "Anna" });
     expect(back.status).toBe(200);
     expect(await storedSession((await readJson(back))._id)).toBeDefined();
+  });
+});
+
+describe("npm start: what field clients send", () => {
+  const service = "/genesys/1/service/request-chat";
+  async function storedData(response: Response) {
+    expect(response.status).toBe(200);
+    return (await storedSession((await readJson(response))._id))?.data;
+  }
+
+  it("accepts multipart/form-data", async () => {
+    const form = new FormData();
+    form.set("firstName", "Anna");
+    form.set("subject", "Café");
+    expect(await storedData(await fetch(`${stack.baseUrl}${service}`, { method: "POST", body: form }))).toEqual({ firstName: "Anna", subject: "Café" });
+  });
+
+  it("accepts JSON objects, turning numbers and booleans into strings", async () => {
+    const response = await fetch(`${stack.baseUrl}${service}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ firstName: "Anna", orderId: 42, vip: true }),
+    });
+    expect(await storedData(response)).toEqual({ firstName: "Anna", orderId: "42", vip: "true" });
+  });
+
+  it("accepts parameters in the query string, the body winning", async () => {
+    const response = await fetch(`${stack.baseUrl}${service}?firstName=Query&lang=de`, { method: "POST", body: new URLSearchParams({ firstName: "Anna" }) });
+    expect(await storedData(response)).toEqual({ firstName: "Anna", lang: "de" });
+  });
+
+  it("accepts a form sent with no content type", async () => {
+    const response = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(`${stack.baseUrl}${service}`, { method: "POST" }, (res) => {
+        let body = "";
+        res.on("data", (chunk: Buffer) => (body += chunk.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on("error", reject);
+      req.end("firstName=Anna");
+    });
+    expect(response.status).toBe(200);
+    expect((await storedSession(JSON.parse(response.body)._id))?.data).toEqual({ firstName: "Anna" });
+  });
+
+  it("answers 413 above 64 KB and 415 for other media types", async () => {
+    const big = await fetch(`${stack.baseUrl}${service}`, { method: "POST", body: new URLSearchParams({ a: "x".repeat(70 * 1024) }) });
+    expect(big.status).toBe(413);
+    expect((await readJson(big)).exception).toBe("PayloadTooLargeException");
+    const xml = await fetch(`${stack.baseUrl}${service}`, { method: "POST", headers: { "Content-Type": "application/xml" }, body: "<a/>" });
+    expect(xml.status).toBe(415);
+  });
+
+  it("answers a retry with the same Idempotency-Key with the same session", async () => {
+    const send = (body: string) =>
+      fetch(`${stack.baseUrl}${service}`, { method: "POST", headers: { "IDEMPOTENCY-KEY": "e2e-retry-1" }, body: new URLSearchParams(body) });
+    const first = await readJson(await send("firstName=Anna"));
+    const again = await readJson(await send("firstName=Anna"));
+    expect(again._id).toBe(first._id);
+    expect((await send("firstName=Bob")).status).toBe(409);
   });
 });

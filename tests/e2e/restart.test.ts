@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_LOCAL_ADMIN_KEY, localDocumentClient, stageTableNames } from "../../scripts/local/stack.ts";
-import { allClosed, startLocalStack, type LocalStack } from "../support/local-stack.ts";
+import { allClosed, startLocalStack, type LocalStack } from "../../scripts/local/launch.ts";
 
 /** `npm start` with its embedded DynamoDB: seeding switches, persistence across restarts, Ctrl-C. */
 let dataDir: string;

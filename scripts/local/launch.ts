@@ -5,7 +5,7 @@ import { rm } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { freePort, isPortClosed } from "./ports.ts";
 
-const STACK_MARKER = "GMS_TEST_STACK";
+const STACK_MARKER = "GMS_STACK_ID";
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
 export interface LocalStack {
@@ -25,7 +25,7 @@ export interface LocalStack {
  */
 export async function startLocalStack(env: Record<string, string> = {}): Promise<LocalStack> {
   const ports = { http: await freePort(), lambda: await freePort(), dynamo: await freePort() };
-  const buildFolder = `.esbuild/test-${ports.http}`;
+  const buildFolder = `.esbuild/stack-${ports.http}`;
   const marker = randomUUID();
   const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
     cwd: root,
