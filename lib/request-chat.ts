@@ -25,7 +25,8 @@ export interface RequestChatInput {
  * `POST /genesys/1/service/{service-name}`: opens a basic chat session. Input is validated before any
  * storage call, so bad input costs nothing and stores nothing. Then one read round (the service and
  * its endpoint's availability; with an Idempotency-Key also the session a retry would find) and one
- * insert-only write.
+ * insert-only write; only a write that loses a race (or was applied by an attempt that timed out)
+ * reads once more, so a request makes at most three storage calls in sequence.
  */
 export async function requestChat(deps: RequestChatDeps, input: RequestChatInput) {
   const { serviceName, fields, idempotency } = input;
@@ -56,9 +57,10 @@ export async function requestChat(deps: RequestChatDeps, input: RequestChatInput
     expiresAt: epochSeconds(now) + ttlSeconds,
     ...(requestHash === undefined ? {} : { requestHash }),
   };
-  if (await deps.sessions.create(session)) return answer(session, verbose);
+  const outcome = await deps.sessions.create(session);
+  if (outcome.stored) return answer(session, verbose);
   // A concurrent retry with the same Idempotency-Key stored it first.
-  return answer(replayed(await deps.sessions.get(id), requestHash, now), verbose);
+  return answer(replayed(outcome.existing, requestHash, now), verbose);
 }
 
 /** The session an earlier request with the same Idempotency-Key created, if this is its retry. */

@@ -28,11 +28,11 @@ export interface ConfigStore {
 
 export interface SessionStore {
   /**
-   * Insert-only: never overwrites. Resolves true when this call stored the session (including when
-   * an earlier attempt of the same call did, and the SDK's retry found it there), false when
-   * another request had already stored one under this id.
+   * Insert-only: never overwrites. Resolves `stored` when this call stored the session (including
+   * when an earlier attempt of the same call did, and the SDK's retry found it there); otherwise
+   * with what another request had already stored under this id (undefined if it is gone again).
    */
-  create(session: Session): Promise<boolean>;
+  create(session: Session): Promise<{ readonly stored: true } | { readonly stored: false; readonly existing: Session | undefined }>;
   /** Strongly consistent read of a session, expired or not. */
   get(id: string): Promise<Session | undefined>;
 }

@@ -4,14 +4,23 @@ import { ConfiguredRetryStrategy } from "@smithy/core/retry";
 import { StorageUnavailableError } from "../http/errors.ts";
 
 /**
- * Bounds on every DynamoDB call: 3 attempts, each allowed 0.3 s to connect and 1 s of silence
+ * Bounds on every DynamoDB call: 3 attempts, each allowed 0.3 s to connect and 0.8 s of silence
  * while waiting for the answer (DynamoDB answers in milliseconds), 50 ms then 100 ms between
- * attempts. A call therefore gives up within about 4.1 s, and a request (at most two calls) within
- * about 8.3 s: inside the 15 s Lambda timeout and API Gateway's 29 s. Throttling is retried on the
- * same short schedule: the client gets a 503 with Retry-After rather than a slow answer.
+ * attempts. A call therefore gives up within about 3.45 s, and a request (at most three calls in
+ * sequence) within about 10.4 s: inside the 15 s Lambda timeout and API Gateway's 29 s. Throttling
+ * is retried on the same short schedule: the client gets a 503 with Retry-After rather than a slow
+ * answer.
  */
-export const STORAGE_LIMITS = { maxAttempts: 3, connectionTimeoutMs: 300, requestTimeoutMs: 1000 } as const;
+export const STORAGE_LIMITS = { maxAttempts: 3, connectionTimeoutMs: 300, requestTimeoutMs: 800 } as const;
+/** The most storage calls one request makes one after another (see lib/request-chat.ts). */
+export const MAX_SEQUENTIAL_CALLS = 3;
 const BACKOFF_MS = [0, 0, 50, 100];
+
+/** The longest one DynamoDB call can take before it gives up, in milliseconds. */
+export function worstCaseCallMs(): number {
+  const attempts = STORAGE_LIMITS.maxAttempts * (STORAGE_LIMITS.connectionTimeoutMs + STORAGE_LIMITS.requestTimeoutMs);
+  return attempts + BACKOFF_MS.slice(0, STORAGE_LIMITS.maxAttempts + 1).reduce((sum, ms) => sum + ms, 0);
+}
 
 /**
  * The endpoint comes from the SDK's usual sources (AWS_ENDPOINT_URL_DYNAMODB locally) unless
@@ -19,7 +28,7 @@ const BACKOFF_MS = [0, 0, 50, 100];
  */
 export function createDocumentClient(overrides: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
   const client = new DynamoDBClient({
-    retryStrategy: new ConfiguredRetryStrategy(STORAGE_LIMITS.maxAttempts, (attempt) => BACKOFF_MS[attempt] ?? 100),
+    retryStrategy: new ConfiguredRetryStrategy(STORAGE_LIMITS.maxAttempts, (attempt) => BACKOFF_MS[attempt] ?? 0),
     requestHandler: {
       connectionTimeout: STORAGE_LIMITS.connectionTimeoutMs,
       requestTimeout: STORAGE_LIMITS.requestTimeoutMs,

@@ -11,7 +11,7 @@ export class DynamoSessionStore implements SessionStore {
     private readonly table: string,
   ) {}
 
-  async create(session: Session): Promise<boolean> {
+  async create(session: Session): ReturnType<SessionStore["create"]> {
     try {
       await this.client.send(
         new PutItemCommand({
@@ -21,13 +21,14 @@ export class DynamoSessionStore implements SessionStore {
           ExpressionAttributeNames: { "#id": SESSION_KEY },
         }),
       );
-      return true;
+      return { stored: true };
     } catch (error) {
       if (!isConditionalCheckFailure(error)) throw storageFailure(error);
       // A write that timed out after DynamoDB applied it is retried by the SDK and then fails its
       // condition: the item is ours if it is exactly what we wrote.
-      const stored = await this.get(session.id);
-      return stored !== undefined && stored.createdAt === session.createdAt && stored.requestHash === session.requestHash;
+      const existing = await this.get(session.id);
+      const ours = existing !== undefined && existing.createdAt === session.createdAt && existing.requestHash === session.requestHash;
+      return ours ? { stored: true } : { stored: false, existing };
     }
   }
 

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MAX_SEQUENTIAL_CALLS, worstCaseCallMs } from "../../lib/dynamo/client.ts";
 import { tableDefinitions } from "../../lib/dynamo/tables.ts";
 import { stageTableNames } from "../../scripts/local/stack.ts";
 
@@ -70,6 +71,8 @@ describe("serverless package", () => {
       expect(fn.Properties.Runtime).toMatch(/^nodejs(2[2-9]|[3-9]\d)\.x$/);
       expect(fn.Properties.Architectures).toEqual(["arm64"]);
       expect(fn.Properties.Timeout).toBeLessThan(29);
+      // The most DynamoDB calls a request makes in sequence must fit, with room to spare.
+      expect(MAX_SEQUENTIAL_CALLS * worstCaseCallMs()).toBeLessThan(fn.Properties.Timeout * 1000 * 0.75);
     }
   });
 

@@ -52,9 +52,10 @@ export class MemorySessionStore implements SessionStore {
   readonly sessions = new Map<string, Session>();
 
   async create(session: Session) {
-    if (this.sessions.has(session.id)) return false;
+    const existing = this.sessions.get(session.id);
+    if (existing !== undefined) return { stored: false as const, existing };
     this.sessions.set(session.id, structuredClone(session));
-    return true;
+    return { stored: true as const };
   }
   async get(id: string) {
     return this.sessions.get(id);
