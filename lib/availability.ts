@@ -1,6 +1,7 @@
 import { BadRequestError } from "./http/errors.ts";
 import type { Fields } from "./http/decode.ts";
 import { epochSeconds, parseTtlSeconds } from "./options.ts";
+import { isPresent, type AgentPresence } from "./presence.ts";
 
 /**
  * An agent-availability notification for one chat endpoint. request-chat opens sessions only while
@@ -20,6 +21,11 @@ export function isInForce(notification: AvailabilityNotification | undefined, no
   return notification.expiresAt === undefined || notification.expiresAt > epochSeconds(now);
 }
 
+/** An endpoint is available while a notification is in force or an agent is ready on it. */
+export function isAvailable(notification: AvailabilityNotification | undefined, presence: readonly AgentPresence[], now: Date): boolean {
+  return isInForce(notification, now) || presence.some((agent) => isPresent(agent, now));
+}
+
 const NOTIFICATION_KEYS = new Set(["available", "_ttl"]);
 
 export function parseNotification(endpoint: string, fields: Fields, now: Date): AvailabilityNotification {
@@ -36,10 +42,11 @@ export function parseNotification(endpoint: string, fields: Fields, now: Date): 
 }
 
 /** What `GET /genesys/1/admin/availability/{endpoint}` shows: the effective state and why. */
-export function availabilityView(endpoint: string, notification: AvailabilityNotification | undefined, now: Date) {
+export function availabilityView(endpoint: string, notification: AvailabilityNotification | undefined, presence: readonly AgentPresence[], now: Date) {
   return {
     endpoint,
-    available: isInForce(notification, now),
+    available: isAvailable(notification, presence, now),
+    readyAgents: presence.filter((agent) => isPresent(agent, now)).length,
     notification:
       notification === undefined
         ? null

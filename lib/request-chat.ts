@@ -1,4 +1,4 @@
-import { isInForce } from "./availability.ts";
+import { isAvailable } from "./availability.ts";
 import { splitContextData } from "./context-data.ts";
 import type { Fields } from "./http/decode.ts";
 import { NoAgentAvailableError, NotFoundError } from "./http/errors.ts";
@@ -37,14 +37,14 @@ export async function requestChat(deps: RequestChatDeps, input: RequestChatInput
 
   const id = sessionIdFor(serviceName, idempotency);
   const requestHash = idempotency && requestFingerprint(serviceName, fields);
-  const [{ service, notification }, previous] = await Promise.all([
+  const [{ service, notification, presence }, previous] = await Promise.all([
     deps.config.loadServiceRoute(serviceName),
     idempotency ? deps.sessions.get(id) : undefined,
   ]);
   const now = deps.now();
   if (previous !== undefined) return answer(replayed(previous, requestHash, now), verbose);
   if (service === undefined) throw unknownService();
-  if (!isInForce(notification, now)) throw new NoAgentAvailableError();
+  if (!isAvailable(notification, presence, now)) throw new NoAgentAvailableError();
 
   const ttlSeconds = requestedTtl ?? service.ttlSeconds;
   const session: Session = {

@@ -1,11 +1,13 @@
 import type { AvailabilityNotification } from "./availability.ts";
+import type { AgentPresence } from "./presence.ts";
 import type { ServiceConfig } from "./services.ts";
 import type { Session } from "./session.ts";
 
-/** A service and the availability notification of its chat endpoint, read together in one round. */
+/** A service with the availability notification and agent presence of its chat endpoint, read together in one round. */
 export interface ServiceRoute {
   readonly service: ServiceConfig | undefined;
   readonly notification: AvailabilityNotification | undefined;
+  readonly presence: readonly AgentPresence[];
 }
 
 /** Service configuration and availability notifications. Reads are strongly consistent: a change
@@ -24,6 +26,11 @@ export interface ConfigStore {
   putNotification(notification: AvailabilityNotification): Promise<void>;
   /** Writes the notification only if the endpoint has none; resolves true when it was written. */
   createNotificationIfAbsent(notification: AvailabilityNotification): Promise<boolean>;
+  putPresence(presence: AgentPresence): Promise<void>;
+  deletePresence(endpoint: string, agentId: string): Promise<void>;
+  getPresence(endpoint: string, agentId: string): Promise<AgentPresence | undefined>;
+  /** Presence records of an endpoint, lapsed ones included. */
+  listPresence(endpoint: string): Promise<AgentPresence[]>;
 }
 
 export interface SessionStore {

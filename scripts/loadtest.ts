@@ -23,7 +23,13 @@ async function storedSessionIds(endpoint: string): Promise<string[]> {
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await client.send(
-      new ScanCommand({ TableName: stageTableNames("dev").sessions, ProjectionExpression: "id", ExclusiveStartKey: startKey }),
+      new ScanCommand({
+        TableName: stageTableNames("dev").sessions,
+        ProjectionExpression: "id",
+        FilterExpression: "sk = :session",
+        ExpressionAttributeValues: { ":session": "session" },
+        ExclusiveStartKey: startKey,
+      }),
     );
     for (const item of page.Items ?? []) ids.push(String(item.id));
     startKey = page.LastEvaluatedKey;

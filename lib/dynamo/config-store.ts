@@ -6,6 +6,7 @@ import {
   type DynamoDBDocumentClient,
 } from "@aws-sdk/lib-dynamodb";
 import type { AvailabilityNotification } from "../availability.ts";
+import type { AgentPresence } from "../presence.ts";
 import type { ServiceConfig } from "../services.ts";
 import type { ConfigStore, ServiceRoute } from "../stores.ts";
 import { isConditionalCheckFailure, storageFailure } from "./client.ts";
@@ -13,14 +14,17 @@ import { CONFIG_PARTITION, CONFIG_PARTITION_KEY, CONFIG_SORT_KEY } from "./table
 
 const SERVICE_PREFIX = "service#";
 const AVAILABILITY_PREFIX = "availability#";
+/** `presence#<endpoint>#<agent>`: endpoints and agent ids never contain `#`, so prefixes cannot collide. */
+const presenceKey = (endpoint: string, agentId: string) => `presence#${endpoint}#${agentId}`;
 
 type Item = Record<string, unknown>;
 
 /**
- * Services and notifications live in one partition. `loadServiceRoute` reads the whole partition
- * with one strongly consistent Query: a deployment holds a handful of services and endpoints
- * (about 40 items per 4 KB, i.e. per read unit), and the service's endpoint is only known once the
- * service is read, so this is the only way to get both in a single round.
+ * Services, notifications and agent presence live in one partition. `loadServiceRoute` reads the
+ * whole partition with one strongly consistent Query: a deployment holds a handful of services and
+ * endpoints and its ready agents (about 40 items per 4 KB, i.e. per read unit), and the service's
+ * endpoint is only known once the service is read, so this is the only way to get all three in a
+ * single round. Presence items carry `expiresAt`, so DynamoDB's TTL also clears lapsed ones.
  */
 export class DynamoConfigStore implements ConfigStore {
   constructor(
@@ -31,10 +35,37 @@ export class DynamoConfigStore implements ConfigStore {
   async loadServiceRoute(serviceName: string): Promise<ServiceRoute> {
     const items = await this.queryPartition();
     const service = items.find((item) => item[CONFIG_SORT_KEY] === SERVICE_PREFIX + serviceName);
-    if (service === undefined) return { service: undefined, notification: undefined };
+    if (service === undefined) return { service: undefined, notification: undefined, presence: [] };
     const config = toService(service);
     const notification = items.find((item) => item[CONFIG_SORT_KEY] === AVAILABILITY_PREFIX + config.chatEndpoint);
-    return { service: config, notification: notification && toNotification(notification) };
+    const presencePrefix = presenceKey(config.chatEndpoint, "");
+    const presence = items.filter((item) => String(item[CONFIG_SORT_KEY]).startsWith(presencePrefix)).map(toPresence);
+    return { service: config, notification: notification && toNotification(notification), presence };
+  }
+
+  async putPresence(presence: AgentPresence): Promise<void> {
+    try {
+      await this.client.send(new PutCommand({ TableName: this.table, Item: { ...key(presenceKey(presence.endpoint, presence.agentId)), ...presence } }));
+    } catch (error) {
+      throw storageFailure(error);
+    }
+  }
+
+  async deletePresence(endpoint: string, agentId: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteCommand({ TableName: this.table, Key: key(presenceKey(endpoint, agentId)) }));
+    } catch (error) {
+      throw storageFailure(error);
+    }
+  }
+
+  async getPresence(endpoint: string, agentId: string): Promise<AgentPresence | undefined> {
+    const item = await this.get(presenceKey(endpoint, agentId));
+    return item && toPresence(item);
+  }
+
+  async listPresence(endpoint: string): Promise<AgentPresence[]> {
+    return (await this.queryPartition(presenceKey(endpoint, ""))).map(toPresence);
   }
 
   async getService(name: string): Promise<ServiceConfig | undefined> {
@@ -172,4 +203,8 @@ function toService(item: Item): ServiceConfig {
 function toNotification(item: Item): AvailabilityNotification {
   const notification = { endpoint: String(item.endpoint), available: item.available === true, updatedAt: String(item.updatedAt) };
   return typeof item.expiresAt === "number" ? { ...notification, expiresAt: item.expiresAt } : notification;
+}
+
+function toPresence(item: Item): AgentPresence {
+  return { agentId: String(item.agentId), endpoint: String(item.endpoint), nickname: String(item.nickname), expiresAt: Number(item.expiresAt) };
 }

@@ -1,11 +1,25 @@
 import { PutItemCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
-import { GetCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { ChatChange, ChatStore, SessionView } from "../chat/store.ts";
+import type { ChatPhase, ChatState, NewEvent, TranscriptEvent } from "../chat/model.ts";
+import type { Fields } from "../http/decode.ts";
 import type { Session } from "../session.ts";
 import type { SessionStore } from "../stores.ts";
 import { isConditionalCheckFailure, storageFailure } from "./client.ts";
-import { SESSION_KEY } from "./tables.ts";
+import { QUEUE_INDEX, SESSION_KEY, SESSION_SORT_KEY } from "./tables.ts";
 
-export class DynamoSessionStore implements SessionStore {
+const SESSION_SK = "session";
+const STATE_SK = "state";
+const EVENT_PREFIX = "e#";
+/** Positions are zero-padded so that sort keys order as numbers. */
+const eventKey = (position: number) => `${EVENT_PREFIX}${String(position).padStart(10, "0")}`;
+/** Concurrent writers retry at the next position; this many collisions in a row means a bug. */
+const MAX_APPEND_TRIES = 50;
+
+type Item = Record<string, unknown>;
+
+/** Sessions, their chats and transcripts: one partition per session id in the sessions table. */
+export class DynamoSessionStore implements SessionStore, ChatStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly table: string,
@@ -13,14 +27,7 @@ export class DynamoSessionStore implements SessionStore {
 
   async create(session: Session): ReturnType<SessionStore["create"]> {
     try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.table,
-          Item: sessionItem(session),
-          ConditionExpression: "attribute_not_exists(#id)",
-          ExpressionAttributeNames: { "#id": SESSION_KEY },
-        }),
-      );
+      await this.putIfAbsent(sessionItem(session));
       return { stored: true };
     } catch (error) {
       if (!isConditionalCheckFailure(error)) throw storageFailure(error);
@@ -33,32 +40,225 @@ export class DynamoSessionStore implements SessionStore {
   }
 
   async get(id: string): Promise<Session | undefined> {
-    try {
-      const { Item } = await this.client.send(
-        new GetCommand({ TableName: this.table, Key: { [SESSION_KEY]: id }, ConsistentRead: true }),
+    const item = await this.call(() =>
+      this.client.send(new GetCommand({ TableName: this.table, Key: key(id, SESSION_SK), ConsistentRead: true })),
+    );
+    return item.Item && toSession(item.Item);
+  }
+
+  async head(sessionId: string) {
+    const { Items = [] } = await this.call(() =>
+      this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: "#id = :id",
+          ExpressionAttributeNames: { "#id": SESSION_KEY },
+          ExpressionAttributeValues: { ":id": sessionId },
+          ScanIndexForward: false,
+          Limit: 3,
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    const last = Items.find((item) => String(item[SESSION_SORT_KEY]).startsWith(EVENT_PREFIX));
+    return { ...view(Items), lastPosition: last ? Number(last.position) : 0 };
+  }
+
+  async read(sessionId: string, afterPosition: number) {
+    const items: Item[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.call(() =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: "#id = :id AND #sk > :after",
+            ExpressionAttributeNames: { "#id": SESSION_KEY, "#sk": SESSION_SORT_KEY },
+            ExpressionAttributeValues: { ":id": sessionId, ":after": eventKey(afterPosition) },
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+          }),
+        ),
       );
-      return Item as Session | undefined;
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    const events = items.filter((item) => String(item[SESSION_SORT_KEY]).startsWith(EVENT_PREFIX)).map(toEvent);
+    return { ...view(items), events };
+  }
+
+  async createChat(chat: ChatState): Promise<boolean> {
+    try {
+      await this.putIfAbsent(stateItem(chat));
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailure(error)) return false;
+      throw storageFailure(error);
+    }
+  }
+
+  async append(chat: ChatState, next: number, event: NewEvent, at: Date): Promise<number> {
+    const offset = Math.max(0, Math.floor((at.getTime() - Date.parse(chat.startedAt)) / 1000));
+    for (let position = next, tries = 0; tries < MAX_APPEND_TRIES; position += 1, tries += 1) {
+      try {
+        await this.putIfAbsent({
+          [SESSION_KEY]: { S: chat.sessionId },
+          [SESSION_SORT_KEY]: { S: eventKey(position) },
+          position: { N: String(position) },
+          type: { S: event.type },
+          nickname: { S: event.nickname },
+          text: { S: event.text },
+          party: { S: event.party },
+          offset: { N: String(offset) },
+          at: { S: at.toISOString() },
+          expiresAt: { N: String(chat.expiresAt) },
+        });
+        return position;
+      } catch (error) {
+        // Another writer took this position: it exists, so the next free one leaves no gap.
+        if (!isConditionalCheckFailure(error)) throw storageFailure(error);
+      }
+    }
+    throw new Error("Could not find a free transcript position");
+  }
+
+  async transition(chat: ChatState, from: readonly ChatPhase[], change: ChatChange): Promise<boolean> {
+    const names: Record<string, string> = { "#phase": "phase" };
+    const values: Record<string, unknown> = { ":phase": change.phase };
+    const sets = ["#phase = :phase"];
+    if (change.agentId !== undefined) {
+      sets.push("agentId = :agentId", "agentNickname = :agentNickname");
+      values[":agentId"] = change.agentId;
+      values[":agentNickname"] = change.agentNickname ?? change.agentId;
+    }
+    from.forEach((phase, i) => (values[`:from${i}`] = phase));
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: key(chat.sessionId, STATE_SK),
+          // Leaving WAITING takes the chat off the queue index.
+          UpdateExpression: `SET ${sets.join(", ")} REMOVE queueEndpoint, queuedAt`,
+          ConditionExpression: `#phase IN (${from.map((_, i) => `:from${i}`).join(", ")})`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailure(error)) return false;
+      throw storageFailure(error);
+    }
+  }
+
+  async queue(endpoint: string): Promise<ChatState[]> {
+    const { Items = [] } = await this.call(() =>
+      this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: QUEUE_INDEX,
+          KeyConditionExpression: "queueEndpoint = :endpoint",
+          ExpressionAttributeValues: { ":endpoint": endpoint },
+          ScanIndexForward: true,
+        }),
+      ),
+    );
+    return Items.map(toChat);
+  }
+
+  async deleteSession(sessionId: string): Promise<void> {
+    await this.call(() => this.client.send(new DeleteCommand({ TableName: this.table, Key: key(sessionId, SESSION_SK) })));
+  }
+
+  private putIfAbsent(item: Record<string, AttributeValue>) {
+    return this.client.send(
+      new PutItemCommand({
+        TableName: this.table,
+        Item: item,
+        ConditionExpression: "attribute_not_exists(#sk)",
+        ExpressionAttributeNames: { "#sk": SESSION_SORT_KEY },
+      }),
+    );
+  }
+
+  private async call<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
     } catch (error) {
       throw storageFailure(error);
     }
   }
 }
 
+function key(id: string, sk: string): Item {
+  return { [SESSION_KEY]: id, [SESSION_SORT_KEY]: sk };
+}
+
+function view(items: Item[]): SessionView {
+  const session = items.find((item) => item[SESSION_SORT_KEY] === SESSION_SK);
+  const chat = items.find((item) => item[SESSION_SORT_KEY] === STATE_SK);
+  return { session: session && toSession(session), chat: chat && toChat(chat) };
+}
+
 /**
- * The item in DynamoDB's own format. The document client's marshaller cannot store every key a
- * client may send (a context key named `constructor` breaks it), so the data map is built here.
+ * Items are written in DynamoDB's own format: the document client's marshaller cannot store every
+ * key a client may send (a context key named `constructor` breaks it).
  */
+function stringMap(fields: Fields): AttributeValue {
+  const map: Record<string, AttributeValue> = {};
+  for (const [name, value] of Object.entries(fields)) map[name] = { S: value };
+  return { M: map };
+}
+
 function sessionItem(session: Session): Record<string, AttributeValue> {
-  const data: Record<string, AttributeValue> = {};
-  for (const [key, value] of Object.entries(session.data)) data[key] = { S: value };
   return {
     [SESSION_KEY]: { S: session.id },
+    [SESSION_SORT_KEY]: { S: SESSION_SK },
     serviceName: { S: session.serviceName },
     chatEndpoint: { S: session.chatEndpoint },
-    data: { M: data },
+    data: stringMap(session.data),
     createdAt: { S: session.createdAt },
     ttlSeconds: { N: String(session.ttlSeconds) },
     expiresAt: { N: String(session.expiresAt) },
     ...(session.requestHash === undefined ? {} : { requestHash: { S: session.requestHash } }),
+  };
+}
+
+function stateItem(chat: ChatState): Record<string, AttributeValue> {
+  return {
+    [SESSION_KEY]: { S: chat.sessionId },
+    [SESSION_SORT_KEY]: { S: STATE_SK },
+    chatSessionId: { S: chat.chatSessionId },
+    phase: { S: chat.phase },
+    startedAt: { S: chat.startedAt },
+    endpoint: { S: chat.endpoint },
+    customerNickname: { S: chat.customerNickname },
+    customer: stringMap(chat.customer),
+    attachedData: stringMap(chat.attachedData),
+    userId: { S: chat.userId },
+    secureKey: { S: chat.secureKey },
+    expiresAt: { N: String(chat.expiresAt) },
+    ...(chat.queuedAt === undefined ? {} : { queueEndpoint: { S: chat.endpoint }, queuedAt: { S: chat.queuedAt } }),
+  };
+}
+
+function toSession(item: Item): Session {
+  const { [SESSION_SORT_KEY]: _sk, ...session } = item;
+  return session as unknown as Session;
+}
+
+function toChat(item: Item): ChatState {
+  const { [SESSION_SORT_KEY]: _sk, [SESSION_KEY]: sessionId, queueEndpoint: _queue, ...chat } = item;
+  return { ...chat, sessionId } as unknown as ChatState;
+}
+
+function toEvent(item: Item): TranscriptEvent {
+  return {
+    position: Number(item.position),
+    type: item.type as TranscriptEvent["type"],
+    nickname: String(item.nickname),
+    text: String(item.text),
+    party: item.party as TranscriptEvent["party"],
+    offset: Number(item.offset),
   };
 }

@@ -4,7 +4,11 @@ import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
  * Table layout. serverless.yml declares the same tables for AWS; `npm start` and the tests create
  * them from these definitions, and a test checks that both agree.
  *
- * - sessions: one item per session, key `id`, TTL on `expiresAt`.
+ * - sessions: everything of one session shares its partition `id`, sorted by `sk`: the transcript
+ *   events (`e#0000000001`, ...), then the session record (`session`), then the chat state
+ *   (`state`). One Query for `sk > e#<position>` returns the events a client has not seen plus both
+ *   records: a refresh is one cheap read. All items carry the session's expiry; TTL on `expiresAt`.
+ *   The sparse index `queue` (`queueEndpoint`, `queuedAt`) holds the chats waiting for an agent.
  * - config: services (`sk = service#<name>`) and availability notifications
  *   (`sk = availability#<endpoint>`) share the partition `pk = config`, so request-chat reads a
  *   service and its endpoint's availability in a single strongly consistent Query. TTL on
@@ -17,6 +21,8 @@ export interface TableNames {
 
 export const EXPIRY_ATTRIBUTE = "expiresAt";
 export const SESSION_KEY = "id";
+export const SESSION_SORT_KEY = "sk";
+export const QUEUE_INDEX = "queue";
 export const CONFIG_PARTITION_KEY = "pk";
 export const CONFIG_SORT_KEY = "sk";
 export const CONFIG_PARTITION = "config";
@@ -33,8 +39,26 @@ export function tableDefinitions(names: TableNames): CreateTableCommandInput[] {
     {
       TableName: names.sessions,
       BillingMode: "PAY_PER_REQUEST",
-      AttributeDefinitions: [{ AttributeName: SESSION_KEY, AttributeType: "S" }],
-      KeySchema: [{ AttributeName: SESSION_KEY, KeyType: "HASH" }],
+      AttributeDefinitions: [
+        { AttributeName: SESSION_KEY, AttributeType: "S" },
+        { AttributeName: SESSION_SORT_KEY, AttributeType: "S" },
+        { AttributeName: "queueEndpoint", AttributeType: "S" },
+        { AttributeName: "queuedAt", AttributeType: "S" },
+      ],
+      KeySchema: [
+        { AttributeName: SESSION_KEY, KeyType: "HASH" },
+        { AttributeName: SESSION_SORT_KEY, KeyType: "RANGE" },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: QUEUE_INDEX,
+          KeySchema: [
+            { AttributeName: "queueEndpoint", KeyType: "HASH" },
+            { AttributeName: "queuedAt", KeyType: "RANGE" },
+          ],
+          Projection: { ProjectionType: "ALL" },
+        },
+      ],
     },
     {
       TableName: names.config,

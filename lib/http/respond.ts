@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import { corsHeaders, preflightHeaders, type CorsPolicy } from "./cors.ts";
-import { HttpError } from "./errors.ts";
+import { HttpError, MethodNotAllowedError, NotFoundError } from "./errors.ts";
 
 export type HttpHandler = (event: APIGatewayProxyEvent) => Promise<HttpResult>;
 
@@ -71,4 +71,18 @@ function describe(error: unknown): string {
   const frames = error.stack?.split("\n").slice(1, 4).map((frame) => frame.trim()) ?? [];
   const cause = error.cause === undefined ? "" : ` caused by ${describe(error.cause)}`;
   return `${error.name} ${frames.join(" ")}${cause}`;
+}
+
+/** A route family's routes: API Gateway resource template, then HTTP method. */
+export type RouteTable = Readonly<Record<string, Partial<Record<string, HttpHandler>>>>;
+
+/** Picks the route for the event's resource and method: unknown resource 404, other method 405. */
+export function dispatch(routes: RouteTable): HttpHandler {
+  return async (event) => {
+    const methods = routes[event.resource];
+    if (methods === undefined) throw new NotFoundError("No such resource");
+    const route = methods[event.httpMethod.toUpperCase()];
+    if (route === undefined) throw new MethodNotAllowedError();
+    return route(event);
+  };
 }

@@ -2,8 +2,8 @@ import type { APIGatewayProxyEvent } from "aws-lambda";
 import { availabilityView, parseNotification } from "../availability.ts";
 import type { CorsPolicy } from "../http/cors.ts";
 import { decodeFields } from "../http/decode.ts";
-import { MethodNotAllowedError, NotFoundError } from "../http/errors.ts";
-import { httpHandler, type HttpResult } from "../http/respond.ts";
+import { NotFoundError } from "../http/errors.ts";
+import { dispatch, httpHandler, type RouteTable } from "../http/respond.ts";
 import { parseServiceOptions, requireChatEndpoint, requireServiceName, serviceView } from "../services.ts";
 import type { ConfigStore } from "../stores.ts";
 
@@ -18,7 +18,7 @@ export interface AdminDeps {
  * Gateway (deployed) and serverless-offline (locally) require the `x-api-key` of the stage.
  */
 export function adminHandler(deps: AdminDeps) {
-  const routes: Record<string, Partial<Record<string, (event: APIGatewayProxyEvent) => Promise<HttpResult>>>> = {
+  const routes: RouteTable = {
     "/genesys/1/admin/services": {
       GET: async () => ({ status: 200, body: { services: (await deps.config.listServices()).map(serviceView) } }),
     },
@@ -43,25 +43,20 @@ export function adminHandler(deps: AdminDeps) {
     "/genesys/1/admin/availability/{endpoint}": {
       GET: async (event) => {
         const endpoint = chatEndpoint(event);
-        return { status: 200, body: availabilityView(endpoint, await deps.config.getNotification(endpoint), deps.now()) };
+        const [notification, presence] = await Promise.all([deps.config.getNotification(endpoint), deps.config.listPresence(endpoint)]);
+        return { status: 200, body: availabilityView(endpoint, notification, presence, deps.now()) };
       },
       PUT: async (event) => {
         const endpoint = chatEndpoint(event);
         const now = deps.now();
         const notification = parseNotification(endpoint, await decodeFields(event), now);
-        await deps.config.putNotification(notification);
-        return { status: 200, body: availabilityView(endpoint, notification, now) };
+        const [, presence] = await Promise.all([deps.config.putNotification(notification), deps.config.listPresence(endpoint)]);
+        return { status: 200, body: availabilityView(endpoint, notification, presence, now) };
       },
     },
   };
 
-  return httpHandler(async (event) => {
-    const methods = routes[event.resource];
-    if (methods === undefined) throw new NotFoundError("No such admin resource");
-    const route = methods[event.httpMethod.toUpperCase()];
-    if (route === undefined) throw new MethodNotAllowedError();
-    return route(event);
-  }, deps.cors);
+  return httpHandler(dispatch(routes), deps.cors);
 }
 
 function serviceName(event: APIGatewayProxyEvent): string {

@@ -50,7 +50,7 @@ async function readJson(response: Response): Promise<Json> {
 
 async function storedSession(id: string) {
   const client = localDocumentClient(dynamo.endpoint);
-  const { Item } = await client.send(new GetCommand({ TableName: tables.sessions, Key: { id } }));
+  const { Item } = await client.send(new GetCommand({ TableName: tables.sessions, Key: { id, sk: "session" } }));
   client.destroy();
   return Item;
 }

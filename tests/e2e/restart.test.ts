@@ -54,7 +54,7 @@ describe("npm start with the embedded DynamoDB", () => {
     const second = await start();
     // Standard DynamoDB tools can reach the embedded server on DYNAMODB_PORT.
     const client = localDocumentClient(`http://localhost:${second.ports.dynamo}`);
-    const { Item } = await client.send(new GetCommand({ TableName: stageTableNames("dev").sessions, Key: { id: _id } }));
+    const { Item } = await client.send(new GetCommand({ TableName: stageTableNames("dev").sessions, Key: { id: _id, sk: "session" } }));
     client.destroy();
     expect(Item).toMatchObject({ id: _id, ttlSeconds: 99, data: { firstName: "Anna" } });
     // The seed does not undo an administrator's change.

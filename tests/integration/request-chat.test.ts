@@ -41,7 +41,9 @@ beforeEach(() => {
 afterEach(() => vi.restoreAllMocks());
 
 async function sessionCount(): Promise<number> {
-  const { Count } = await db.client.send(new ScanCommand({ TableName: db.tables.sessions, Select: "COUNT" }));
+  const { Count } = await db.client.send(
+    new ScanCommand({ TableName: db.tables.sessions, Select: "COUNT", FilterExpression: "sk = :session", ExpressionAttributeValues: { ":session": { S: "session" } } }),
+  );
   return Count ?? 0;
 }
 
@@ -69,9 +71,10 @@ describe("request-chat against dynalite", () => {
   it("writes the session with its data, endpoint and a TTL in epoch seconds", async () => {
     const response = await handler(formEvent("request-chat", { firstName: "Anna", _ttl: "120", _chat_endpoint: "elsewhere", _verbose: "false" }));
     const { _id } = JSON.parse(response.body);
-    const { Item } = await db.client.send(new GetItemCommand({ TableName: db.tables.sessions, Key: { id: { S: _id } } }));
+    const { Item } = await db.client.send(new GetItemCommand({ TableName: db.tables.sessions, Key: { id: { S: _id }, sk: { S: "session" } } }));
     expect(Item).toEqual({
       id: { S: _id },
+      sk: { S: "session" },
       serviceName: { S: "request-chat" },
       chatEndpoint: { S: "gms_builtin" },
       data: { M: { firstName: { S: "Anna" } } },
@@ -90,7 +93,7 @@ describe("request-chat against dynalite", () => {
 
   it("uses the service's default TTL when the request has none", async () => {
     const { _id } = JSON.parse((await handler(formEvent("request-chat", {}))).body);
-    const { Item } = await db.client.send(new GetItemCommand({ TableName: db.tables.sessions, Key: { id: { S: _id } } }));
+    const { Item } = await db.client.send(new GetItemCommand({ TableName: db.tables.sessions, Key: { id: { S: _id }, sk: { S: "session" } } }));
     expect(Item?.expiresAt).toEqual({ N: String(now.getTime() / 1000 + 3600) });
   });
 

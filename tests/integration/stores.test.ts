@@ -33,7 +33,7 @@ describe("DynamoConfigStore against dynalite", () => {
     await db.config.putNotification({ endpoint: "billing_queue", available: true, expiresAt: 1_900_000_000, updatedAt: now.toISOString() });
     const route = await db.config.loadServiceRoute("billing");
     expect(route.notification).toEqual({ endpoint: "billing_queue", available: true, expiresAt: 1_900_000_000, updatedAt: now.toISOString() });
-    expect(await db.config.loadServiceRoute("absent")).toEqual({ service: undefined, notification: undefined });
+    expect(await db.config.loadServiceRoute("absent")).toEqual({ service: undefined, notification: undefined, presence: [] });
   });
 
   it("stores a lapsing notification's expiry as a Number of epoch seconds", async () => {

@@ -1,4 +1,5 @@
 import type { AvailabilityNotification } from "../../lib/availability.ts";
+import type { AgentPresence } from "../../lib/presence.ts";
 import type { ServiceConfig } from "../../lib/services.ts";
 import type { Session } from "../../lib/session.ts";
 import type { ConfigStore, ServiceRoute, SessionStore } from "../../lib/stores.ts";
@@ -12,9 +13,24 @@ export class MemoryConfigStore implements ConfigStore {
   readonly services = new Map<string, ServiceConfig>();
   readonly notifications = new Map<string, AvailabilityNotification>();
 
+  readonly presence = new Map<string, AgentPresence>();
+
   async loadServiceRoute(serviceName: string): Promise<ServiceRoute> {
     const service = this.services.get(serviceName);
-    return { service, notification: service && this.notifications.get(service.chatEndpoint) };
+    if (service === undefined) return { service, notification: undefined, presence: [] };
+    return { service, notification: this.notifications.get(service.chatEndpoint), presence: await this.listPresence(service.chatEndpoint) };
+  }
+  async putPresence(presence: AgentPresence) {
+    this.presence.set(`${presence.endpoint}#${presence.agentId}`, presence);
+  }
+  async deletePresence(endpoint: string, agentId: string) {
+    this.presence.delete(`${endpoint}#${agentId}`);
+  }
+  async getPresence(endpoint: string, agentId: string) {
+    return this.presence.get(`${endpoint}#${agentId}`);
+  }
+  async listPresence(endpoint: string) {
+    return [...this.presence.values()].filter((p) => p.endpoint === endpoint);
   }
   async getService(name: string) {
     return this.services.get(name);

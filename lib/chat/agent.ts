@@ -1,0 +1,106 @@
+import type { Fields } from "../http/decode.ts";
+import { HttpError } from "../http/errors.ts";
+import { epochSeconds } from "../options.ts";
+import { isPresent, parsePresence } from "../presence.ts";
+import { requireChatEndpoint } from "../services.ts";
+import { answer, appendEvent, ChatStateError, liveHead, parsePosition, requireChat, requireMessage, type ChatDeps } from "./conversation.ts";
+import { gmsTime, type ChatState, type EventType } from "./model.ts";
+
+export class NotYourChatError extends HttpError {
+  constructor() {
+    super(403, "NotYourChatException", "This chat was accepted by another agent");
+  }
+}
+
+export class ChatTakenError extends HttpError {
+  constructor() {
+    super(409, "ChatAlreadyAcceptedException", "Another agent accepted this chat first");
+  }
+}
+
+/** `PUT /genesys/1/agent/{agentId}/presence`. */
+export async function setPresence(deps: ChatDeps, agentId: string, fields: Fields) {
+  const parsed = parsePresence(agentId, fields, deps.now());
+  if (!parsed.ready) {
+    await deps.config.deletePresence(parsed.endpoint, agentId);
+    return { agentId, endpoint: parsed.endpoint, state: "not_ready" };
+  }
+  await deps.config.putPresence(parsed.presence);
+  const { presence } = parsed;
+  return {
+    agentId,
+    endpoint: presence.endpoint,
+    state: "ready",
+    nickname: presence.nickname,
+    expiresAt: new Date(presence.expiresAt * 1000).toISOString(),
+  };
+}
+
+/** `GET /genesys/1/agent/{agentId}/queue?endpoint=`: chats waiting on the endpoint, oldest first. */
+export async function waitingChats(deps: ChatDeps, fields: Fields) {
+  const endpoint = requireChatEndpoint((fields.endpoint ?? "").trim(), "endpoint");
+  const now = epochSeconds(deps.now());
+  const chats = await deps.chats.queue(endpoint);
+  return {
+    endpoint,
+    chats: chats
+      .filter((chat) => chat.phase === "WAITING" && chat.expiresAt > now)
+      .map((chat) => ({
+        id: chat.sessionId,
+        chatSessionId: chat.chatSessionId,
+        nickname: chat.customerNickname,
+        customer: chat.customer,
+        attachedData: chat.attachedData,
+        queuedAt: chat.queuedAt,
+        startedAt: gmsTime(chat.startedAt),
+      })),
+  };
+}
+
+/** `POST .../chats/{id}/accept`: exactly one of several agents racing for a chat wins. */
+export async function accept(deps: ChatDeps, agentId: string, sessionId: string, fields: Fields) {
+  const head = await liveHead(deps, sessionId);
+  const chat = requireChat(head.chat);
+  if (chat.agentId === agentId && chat.phase === "ACCEPTED") return answer(deps, sessionId, parsePosition(fields.transcriptPosition) ?? 0, fields);
+  const presence = await deps.config.getPresence(chat.endpoint, agentId);
+  if (presence === undefined || !isPresent(presence, deps.now())) {
+    throw new ChatStateError("Go ready on the chat's endpoint before accepting its chats");
+  }
+  if (!(await deps.chats.transition(chat, ["WAITING"], { phase: "ACCEPTED", agentId, agentNickname: presence.nickname }))) {
+    throw chat.phase === "ENDED" ? new ChatStateError("This chat has ended") : new ChatTakenError();
+  }
+  await appendEvent(deps, chat, head.lastPosition, { type: "Notice.Joined", nickname: presence.nickname, text: "has joined the session", party: "AGENT" });
+  return answer(deps, sessionId, parsePosition(fields.transcriptPosition) ?? 0, fields);
+}
+
+async function ownChat(deps: ChatDeps, agentId: string, sessionId: string) {
+  const head = await liveHead(deps, sessionId);
+  const chat = requireChat(head.chat);
+  if (chat.agentId === undefined) throw new ChatStateError("Accept this chat first");
+  if (chat.agentId !== agentId) throw new NotYourChatError();
+  return { chat: chat as ChatState & { agentNickname: string }, lastPosition: head.lastPosition };
+}
+
+/** `.../send`, `.../startTyping`, `.../stopTyping` on the agent's own chat. */
+export async function agentEvent(deps: ChatDeps, agentId: string, sessionId: string, type: EventType, fields: Fields) {
+  const text = type === "Message.Text" ? requireMessage(fields.message) : "";
+  const { chat, lastPosition } = await ownChat(deps, agentId, sessionId);
+  if (chat.phase === "ENDED") throw new ChatStateError("This chat has ended");
+  const position = await appendEvent(deps, chat, lastPosition, { type, nickname: chat.agentNickname, text, party: "AGENT" });
+  return answer(deps, sessionId, parsePosition(fields.transcriptPosition) ?? position - 1, fields);
+}
+
+/** `.../refresh`: the events after `transcriptPosition`. */
+export async function agentRefresh(deps: ChatDeps, agentId: string, sessionId: string, fields: Fields) {
+  await ownChat(deps, agentId, sessionId);
+  return answer(deps, sessionId, parsePosition(fields.transcriptPosition) ?? 0, fields);
+}
+
+/** `.../disconnect`: the agent leaves and the chat ends. */
+export async function agentDisconnect(deps: ChatDeps, agentId: string, sessionId: string, fields: Fields) {
+  const { chat, lastPosition } = await ownChat(deps, agentId, sessionId);
+  if (await deps.chats.transition(chat, ["ACCEPTED"], { phase: "ENDED" })) {
+    await appendEvent(deps, chat, lastPosition, { type: "Notice.Left", nickname: chat.agentNickname, text: "has left the session", party: "AGENT" });
+  }
+  return answer(deps, sessionId, parsePosition(fields.transcriptPosition) ?? lastPosition, fields);
+}

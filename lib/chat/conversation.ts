@@ -1,0 +1,63 @@
+import type { Fields } from "../http/decode.ts";
+import { BadRequestError, HttpError, NotFoundError } from "../http/errors.ts";
+import { epochSeconds, isVerbose } from "../options.ts";
+import type { ConfigStore } from "../stores.ts";
+import { interactionView, type ChatState, type NewEvent } from "./model.ts";
+import type { ChatStore } from "./store.ts";
+
+export interface ChatDeps {
+  readonly chats: ChatStore;
+  readonly config: ConfigStore;
+  readonly now: () => Date;
+}
+
+export class ChatStateError extends HttpError {
+  constructor(message: string) {
+    super(409, "InvalidChatStateException", message);
+  }
+}
+
+export function unknownSession(): NotFoundError {
+  return new NotFoundError("No live service with this id");
+}
+
+export const MAX_MESSAGE_LENGTH = 4096;
+const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+
+export function requireMessage(raw: string | undefined): string {
+  const message = raw ?? "";
+  if (message.trim() === "" || message.length > MAX_MESSAGE_LENGTH || CONTROL.test(message) || !message.isWellFormed()) {
+    throw new BadRequestError(`message must be 1-${MAX_MESSAGE_LENGTH} characters of text`);
+  }
+  return message;
+}
+
+/** `transcriptPosition`: the last position the client has seen; 0 (or absent) for everything. */
+export function parsePosition(raw: string | undefined): number | undefined {
+  if (raw === undefined || raw.trim() === "") return undefined;
+  if (!/^\d{1,10}$/.test(raw.trim())) throw new BadRequestError("transcriptPosition must be a whole number");
+  return Number(raw.trim());
+}
+
+/** The session's partition head; an unknown, deleted or expired id is a 404, whatever TTL has not yet removed. */
+export async function liveHead(deps: ChatDeps, sessionId: string) {
+  const head = await deps.chats.head(sessionId);
+  if (head.session === undefined || head.session.expiresAt <= epochSeconds(deps.now())) throw unknownSession();
+  return head;
+}
+
+export function requireChat(chat: ChatState | undefined): ChatState {
+  if (chat === undefined) throw new ChatStateError("No chat on this service id yet: create it first");
+  return chat;
+}
+
+export async function appendEvent(deps: ChatDeps, chat: ChatState, lastPosition: number, event: NewEvent): Promise<number> {
+  return deps.chats.append(chat, lastPosition + 1, event, deps.now());
+}
+
+/** Answers with the chat interaction object: the events after `since`, as the client asked. */
+export async function answer(deps: ChatDeps, sessionId: string, since: number, fields: Fields) {
+  const { session, chat, events } = await deps.chats.read(sessionId, since);
+  if (session === undefined || chat === undefined) throw unknownSession();
+  return interactionView(chat, events, since, isVerbose(fields._verbose));
+}

@@ -1,0 +1,106 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { splitContextData } from "../context-data.ts";
+import type { Fields } from "../http/decode.ts";
+import type { Session } from "../session.ts";
+import { answer, appendEvent, ChatStateError, liveHead, parsePosition, requireChat, requireMessage, type ChatDeps } from "./conversation.ts";
+import type { ChatState, EventType } from "./model.ts";
+
+/** Create fields that describe the customer; push fields are accepted and not used (polling only). */
+const CUSTOMER_KEYS = ["firstName", "lastName", "email", "subject", "userDisplayName", "subscriptionID", "notify_by"] as const;
+const IGNORED_KEYS = /^(push_notification_|transcriptPosition$|message$)/;
+
+/**
+ * `POST {B}` (B = /genesys/1/service/{id}/ixn/chat): opens the session's one chat and queues it on the
+ * session's chat endpoint, or answers with the chat that already exists.
+ */
+export async function createChat(deps: ChatDeps, sessionId: string, fields: Fields) {
+  const head = await liveHead(deps, sessionId);
+  const since = parsePosition(fields.transcriptPosition) ?? 0;
+  if (head.chat !== undefined) return answer(deps, sessionId, since, fields);
+
+  const chat = newChat(head.session!, fields, deps.now());
+  if (await deps.chats.createChat(chat)) {
+    await appendEvent(deps, chat, 0, { type: "Notice.Joined", nickname: chat.customerNickname, text: "has joined the session", party: "CLIENT" });
+  }
+  return answer(deps, sessionId, since, fields);
+}
+
+function newChat(session: Session, fields: Fields, now: Date): ChatState {
+  const customer: Fields = {};
+  const extra: Fields = {};
+  for (const [key, value] of Object.entries(fields)) {
+    if ((CUSTOMER_KEYS as readonly string[]).includes(key)) customer[key] = value;
+    else if (!IGNORED_KEYS.test(key)) extra[key] = value;
+  }
+  // The same limits as request-chat's context data apply to the customer fields and attached data.
+  splitContextData(customer);
+  const attachedData = { ...session.data, ...splitContextData(extra).data };
+  splitContextData(attachedData);
+  const nickname = (customer.userDisplayName || [customer.firstName, customer.lastName].filter(Boolean).join(" ") || "Customer").trim();
+  return {
+    sessionId: session.id,
+    chatSessionId: randomBytes(8).toString("hex").toUpperCase(),
+    phase: "WAITING",
+    startedAt: now.toISOString(),
+    endpoint: session.chatEndpoint,
+    customerNickname: nickname.slice(0, 64),
+    customer,
+    attachedData,
+    userId: randomBytes(8).toString("hex").toUpperCase(),
+    secureKey: randomUUID().replaceAll("-", ""),
+    queuedAt: now.toISOString(),
+    expiresAt: session.expiresAt,
+  };
+}
+
+/** `POST {B}/refresh`: the events after `transcriptPosition`; a `message` sent along is posted first. */
+export async function refresh(deps: ChatDeps, sessionId: string, fields: Fields) {
+  const since = parsePosition(fields.transcriptPosition) ?? 0;
+  if (fields.message !== undefined && fields.message.trim() !== "") {
+    await post(deps, sessionId, "Message.Text", requireMessage(fields.message));
+  } else {
+    requireChat((await liveHead(deps, sessionId)).chat);
+  }
+  return answer(deps, sessionId, since, fields);
+}
+
+/** `POST {B}/send`, `/startTyping`, `/stopTyping`: the answer shows the new event (and any later). */
+export async function customerEvent(deps: ChatDeps, sessionId: string, type: EventType, fields: Fields) {
+  const text = type === "Message.Text" ? requireMessage(fields.message) : "";
+  const position = await post(deps, sessionId, type, text);
+  return answer(deps, sessionId, parsePosition(fields.transcriptPosition) ?? position - 1, fields);
+}
+
+async function post(deps: ChatDeps, sessionId: string, type: EventType, text: string): Promise<number> {
+  const head = await liveHead(deps, sessionId);
+  const chat = requireChat(head.chat);
+  if (chat.phase === "ENDED") throw new ChatStateError("This chat has ended");
+  return appendEvent(deps, chat, head.lastPosition, { type, nickname: chat.customerNickname, text, party: "CLIENT" });
+}
+
+/** `POST {B}/disconnect`: the customer leaves; afterwards refresh still answers with the final state. */
+export async function customerDisconnect(deps: ChatDeps, sessionId: string, fields: Fields) {
+  const head = await liveHead(deps, sessionId);
+  const chat = requireChat(head.chat);
+  await endChat(deps, chat, head.lastPosition);
+  return answer(deps, sessionId, parsePosition(fields.transcriptPosition) ?? head.lastPosition, fields);
+}
+
+/** Ends a chat that is still running, with the customer's `Notice.Left`. */
+export async function endChat(deps: ChatDeps, chat: ChatState, lastPosition: number) {
+  if (await deps.chats.transition(chat, ["WAITING", "ACCEPTED"], { phase: "ENDED" })) {
+    await appendEvent(deps, chat, lastPosition, { type: "Notice.Left", nickname: chat.customerNickname, text: "has left the session", party: "CLIENT" });
+  }
+}
+
+/** `GET /genesys/1/service/{id}`: the stored business data of a live session. */
+export async function getSessionData(deps: ChatDeps, sessionId: string) {
+  return (await liveHead(deps, sessionId)).session!.data;
+}
+
+/** `DELETE /genesys/1/service/{id}`: ends a running chat, then forgets the session. */
+export async function cancelSession(deps: ChatDeps, sessionId: string) {
+  const head = await liveHead(deps, sessionId);
+  if (head.chat !== undefined) await endChat(deps, head.chat, head.lastPosition);
+  await deps.chats.deleteSession(sessionId);
+}
