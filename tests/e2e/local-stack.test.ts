@@ -288,3 +288,56 @@ describe("npm start: what field clients send", () => {
     expect((await send("firstName=Bob")).status).toBe(409);
   });
 });
+
+describe("npm start: a chat between a customer and an agent", () => {
+  const agentKey = { "x-api-key": DEFAULT_LOCAL_ADMIN_KEY };
+  const post = (path: string, form: Record<string, string> = {}, headers: Record<string, string> = {}) =>
+    fetch(`${stack.baseUrl}${path}`, { method: "POST", headers, body: new URLSearchParams(form) });
+  const agentCall = (path: string, init: RequestInit = {}) =>
+    fetch(`${stack.baseUrl}/genesys/1/agent/zoe${path}`, { ...init, headers: { ...agentKey, ...(init.headers as Record<string, string>) } });
+
+  it("runs request-chat, create, queue, accept, messages both ways, disconnect, refresh, DELETE", async () => {
+    await admin("services/Helpdesk", { method: "PUT", body: new URLSearchParams({ _chat_endpoint: "helpdesk" }) });
+    expect((await post("/genesys/1/service/Helpdesk")).status).toBe(503);
+    const ready = await agentCall("/presence", { method: "PUT", body: new URLSearchParams({ endpoint: "helpdesk", state: "ready", nickname: "Zoe" }) });
+    expect(ready.status).toBe(200);
+    expect((await fetch(`${stack.baseUrl}/genesys/1/agent/zoe/presence`, { method: "PUT", body: "endpoint=helpdesk&state=ready" })).status).toBe(403);
+
+    const { _id: id, "_chatIxnAPI-CREATE-URL": createUrl } = await readJson(await post("/genesys/1/service/Helpdesk", { firstName: "Max" }));
+    const created = await readJson(await post(createUrl, { firstName: "Max", subject: "Refund" }));
+    expect(created).toMatchObject({ chatIxnState: "CONNECTED", transcriptPosition: "1" });
+
+    const queue = await readJson(await agentCall("/queue?endpoint=helpdesk"));
+    expect(queue.chats.map((c: Json) => c.id)).toContain(id);
+    const accepted = await readJson(await agentCall(`/chats/${id}/accept`, { method: "POST" }));
+    expect(accepted.chatIxnState).toBe("TRANSCRIPT");
+
+    await post(`${createUrl}/startTyping`);
+    await post(`${createUrl}/send`, { message: "I want a refund" });
+    const seenByAgent = await readJson(await agentCall(`/chats/${id}/refresh`, { method: "POST", body: new URLSearchParams({ transcriptPosition: "2" }) }));
+    expect(seenByAgent.transcriptToShow).toEqual([
+      ["Notice.TypingStarted", "Max", "", expect.any(String), "CLIENT"],
+      ["Message.Text", "Max", "I want a refund", expect.any(String), "CLIENT"],
+    ]);
+    await agentCall(`/chats/${id}/startTyping`, { method: "POST" });
+    await agentCall(`/chats/${id}/send`, { method: "POST", body: new URLSearchParams({ message: "Done." }) });
+    const seenByCustomer = await readJson(await fetch(`${stack.baseUrl}${createUrl}/refresh?transcriptPosition=4`, { method: "POST" }));
+    expect(seenByCustomer.transcriptToShow).toEqual([
+      ["Notice.TypingStarted", "Zoe", "", expect.any(String), "AGENT"],
+      ["Message.Text", "Zoe", "Done.", expect.any(String), "AGENT"],
+    ]);
+    expect(seenByCustomer.transcriptPosition).toBe("6");
+
+    const ended = await readJson(await agentCall(`/chats/${id}/disconnect`, { method: "POST" }));
+    expect(ended.chatIxnState).toBe("DISCONNECTED");
+    const after = await post(`${createUrl}/refresh`, { transcriptPosition: "6" });
+    expect(after.status).toBe(200);
+    expect(await readJson(after)).toMatchObject({ chatIxnState: "DISCONNECTED", transcriptToShow: [["Notice.Left", "Zoe", "has left the session", expect.any(String), "AGENT"]] });
+
+    expect((await fetch(`${stack.baseUrl}/genesys/1/service/${id}`)).status).toBe(200);
+    expect((await fetch(`${stack.baseUrl}/genesys/1/service/${id}`, { method: "DELETE" })).status).toBe(204);
+    const gone = await fetch(`${stack.baseUrl}/genesys/1/service/${id}`);
+    expect(gone.status).toBe(404);
+    expect(await readJson(gone)).toEqual({ message: expect.any(String), exception: "NotFoundException" });
+  });
+});

@@ -1,9 +1,12 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { corsPolicy } from "../../lib/http/cors.ts";
+import { agentHandler } from "../../lib/routes/agent.ts";
+import { chatHandler } from "../../lib/routes/chat.ts";
 import { requestChatHandler } from "../../lib/routes/request-chat.ts";
 import { decodeFields } from "../../lib/http/decode.ts";
 import { expectGmsAnswer, generatedRequest, plausibleRequest } from "../support/arbitraries.ts";
+import { httpEvent } from "../support/events.ts";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
 
 /**
@@ -55,5 +58,35 @@ describe(`generated requests against dynalite (${RUNS} runs each)`, () => {
       { numRuns: RUNS },
     );
     expect(stored).toBeGreaterThan(RUNS / 2);
+  });
+});
+
+describe(`generated requests on the chat and agent routes against dynalite (${RUNS} runs each)`, () => {
+  const deps = () => ({ config: db.config, sessions: db.sessions, chats: db.sessions, now: () => now, cors: corsPolicy("*") });
+
+  it("never answer 500 on any customer or agent operation", async () => {
+    const requestChat = requestChatHandler(deps());
+    const chat = chatHandler(deps());
+    const agent = agentHandler(deps());
+    await db.config.putPresence({ agentId: "fuzz", endpoint: "gms_builtin", nickname: "Fuzz", expiresAt: now.getTime() / 1000 + 3600 });
+    const opened = JSON.parse((await requestChat(httpEvent({ pathParameters: { service: "request-chat" } }))).body)._id as string;
+    const ids = fc.constantFrom(opened, "00000000-0000-4000-8000-000000000000", "not-an-id", "");
+    const customerOps = fc.constantFrom("", "/refresh", "/send", "/startTyping", "/stopTyping", "/disconnect");
+    const agentOps = fc.constantFrom("presence", "queue", "accept", "send", "startTyping", "stopTyping", "refresh", "disconnect");
+    const agentIds = fc.constantFrom("fuzz", "other", "bad id", "");
+    await fc.assert(
+      fc.asyncProperty(generatedRequest, ids, customerOps, agentOps, agentIds, fc.boolean(), async (event, id, customerOp, agentOp, agentId, asAgent) => {
+        const response = asAgent
+          ? await agent({
+              ...event,
+              resource: agentOp === "presence" || agentOp === "queue" ? `/genesys/1/agent/{agentId}/${agentOp}` : `/genesys/1/agent/{agentId}/chats/{service}/${agentOp}`,
+              httpMethod: agentOp === "presence" ? "PUT" : agentOp === "queue" ? "GET" : "POST",
+              pathParameters: { agentId, service: id },
+            })
+          : await chat({ ...event, resource: `/genesys/1/service/{service}/ixn/chat${customerOp}`, httpMethod: "POST", pathParameters: { service: id } });
+        expectGmsAnswer(response);
+      }),
+      { numRuns: RUNS },
+    );
   });
 });

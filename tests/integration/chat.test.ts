@@ -1,0 +1,237 @@
+import { QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { corsPolicy } from "../../lib/http/cors.ts";
+import { agentHandler } from "../../lib/routes/agent.ts";
+import { chatHandler } from "../../lib/routes/chat.ts";
+import { requestChatHandler } from "../../lib/routes/request-chat.ts";
+import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
+import { httpEvent } from "../support/events.ts";
+
+const start = new Date("2026-11-25T10:00:00Z");
+let clock = start;
+let db: TestDynamo;
+let handlers: { requestChat: ReturnType<typeof requestChatHandler>; chat: ReturnType<typeof chatHandler>; agent: ReturnType<typeof agentHandler> };
+
+beforeAll(async () => {
+  vi.spyOn(console, "log").mockImplementation(() => {});
+  db = await startTestDynamo();
+  const deps = { config: db.config, sessions: db.sessions, chats: db.sessions, now: () => clock, cors: corsPolicy("*") };
+  handlers = { requestChat: requestChatHandler(deps), chat: chatHandler(deps), agent: agentHandler(deps) };
+  // A service whose endpoint has no availability notification: only ready agents open it.
+  await db.config.putService({ name: "support", ttlSeconds: 3600, chatEndpoint: "support_q", updatedAt: start.toISOString() });
+});
+afterAll(async () => {
+  vi.restoreAllMocks();
+  await db?.close();
+});
+beforeEach(() => {
+  clock = start;
+});
+
+type Json = Record<string, any>;
+interface Answer {
+  status: number;
+  body: Json;
+}
+
+async function call(handler: (event: ReturnType<typeof httpEvent>) => Promise<{ statusCode: number; body: string }>, resource: string, method: string, params: Record<string, string>, form: Record<string, string> = {}, query: Record<string, string> | null = null): Promise<Answer> {
+  const response = await handler(
+    httpEvent({
+      resource,
+      httpMethod: method,
+      pathParameters: params,
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(form).toString(),
+      queryStringParameters: query,
+    }),
+  );
+  return { status: response.statusCode, body: response.body === "" ? {} : JSON.parse(response.body) };
+}
+
+const B = "/genesys/1/service/{service}/ixn/chat";
+const customer = (op: string, id: string, form: Record<string, string> = {}, query: Record<string, string> | null = null) =>
+  call(handlers.chat, op === "" ? B : `${B}/${op}`, "POST", { service: id }, form, query);
+const agent = (agentId: string, op: string, id: string, form: Record<string, string> = {}) =>
+  call(handlers.agent, `/genesys/1/agent/{agentId}/chats/{service}/${op}`, "POST", { agentId, service: id }, form);
+const presence = (agentId: string, form: Record<string, string>) => call(handlers.agent, "/genesys/1/agent/{agentId}/presence", "PUT", { agentId }, form);
+const queue = (agentId: string, endpoint: string) => call(handlers.agent, "/genesys/1/agent/{agentId}/queue", "GET", { agentId }, {}, { endpoint });
+const service = (method: string, id: string) => call(handlers.chat, "/genesys/1/service/{service}", method, { service: id });
+
+async function openSession(form: Record<string, string> = {}): Promise<string> {
+  const answer = await call(handlers.requestChat, "/genesys/1/service/{service}", "POST", { service: "support" }, form);
+  expect(answer.status).toBe(200);
+  return answer.body._id;
+}
+
+describe("a whole conversation, in process against dynalite", () => {
+  it("goes from request-chat to DELETE", async () => {
+    // Nobody is ready: request-chat is closed.
+    expect((await call(handlers.requestChat, "/genesys/1/service/{service}", "POST", { service: "support" })).status).toBe(503);
+    const ready = await presence("anna", { endpoint: "support_q", state: "ready", nickname: "Anna" });
+    expect(ready).toMatchObject({ status: 200, body: { state: "ready", nickname: "Anna" } });
+    const id = await openSession({ firstName: "Bob", orderId: "A-17" });
+    expect((await service("GET", id)).body).toEqual({ firstName: "Bob", orderId: "A-17" });
+
+    const created = await customer("", id, { firstName: "Bob", lastName: "Smith", subject: "Order", topic: "late" });
+    expect(created.status).toBe(200);
+    expect(created.body).toMatchObject({
+      chatIxnState: "CONNECTED",
+      transcriptPosition: "1",
+      transcriptToShow: [["Notice.Joined", "Bob Smith", "has joined the session", "0", "CLIENT"]],
+      startedAt: "2026-11-25T10:00:00Z",
+    });
+    expect(created.body.chatSessionId).toMatch(/^[0-9A-F]{16}$/);
+
+    const waiting = await queue("anna", "support_q");
+    expect(waiting.body.chats).toEqual([
+      expect.objectContaining({ id, nickname: "Bob Smith", attachedData: { firstName: "Bob", orderId: "A-17", topic: "late" } }),
+    ]);
+
+    clock = new Date(start.getTime() + 5000);
+    const accepted = await agent("anna", "accept", id);
+    expect(accepted.body.chatIxnState).toBe("TRANSCRIPT");
+    expect(accepted.body.transcriptToShow.at(-1)).toEqual(["Notice.Joined", "Anna", "has joined the session", "5", "AGENT"]);
+    expect((await queue("anna", "support_q")).body.chats).toEqual([]);
+
+    await customer("startTyping", id);
+    const sent = await customer("send", id, { message: "Where is my order?" });
+    expect(sent.body.transcriptToShow).toEqual([["Message.Text", "Bob Smith", "Where is my order?", "5", "CLIENT"]]);
+    expect(sent.body.transcriptPosition).toBe("4");
+
+    const agentView = await agent("anna", "refresh", id, { transcriptPosition: "2" });
+    expect(agentView.body.transcriptToShow.map((e: string[]) => [e[0], e[4]])).toEqual([
+      ["Notice.TypingStarted", "CLIENT"],
+      ["Message.Text", "CLIENT"],
+    ]);
+    await agent("anna", "startTyping", id);
+    await agent("anna", "stopTyping", id);
+    await agent("anna", "send", id, { message: "It ships today." });
+
+    const polled = await customer("refresh", id, {}, { transcriptPosition: "4" });
+    expect(polled.body.transcriptToShow).toEqual([
+      ["Notice.TypingStarted", "Anna", "", "5", "AGENT"],
+      ["Notice.TypingStopped", "Anna", "", "5", "AGENT"],
+      ["Message.Text", "Anna", "It ships today.", "5", "AGENT"],
+    ]);
+    expect(polled.body.transcriptPosition).toBe("7");
+    const nothingNew = await customer("refresh", id, { transcriptPosition: "7" });
+    expect(nothingNew.body).toMatchObject({ transcriptToShow: [], transcriptPosition: "7" });
+
+    const ended = await agent("anna", "disconnect", id);
+    expect(ended.body.chatIxnState).toBe("DISCONNECTED");
+    const final = await customer("refresh", id, { transcriptPosition: "7" });
+    expect(final).toMatchObject({ status: 200, body: { chatIxnState: "DISCONNECTED", transcriptToShow: [["Notice.Left", "Anna", "has left the session", "5", "AGENT"]] } });
+    expect((await customer("send", id, { message: "hello?" })).status).toBe(409);
+
+    expect((await service("DELETE", id)).status).toBe(204);
+    expect((await service("GET", id)).status).toBe(404);
+    expect((await customer("refresh", id)).status).toBe(404);
+  });
+
+  it("answers a second create with the same chat, and _verbose with the follow-up URLs", async () => {
+    const id = await openSession();
+    const first = await customer("", id, { firstName: "Eve" });
+    const second = await customer("", id, { firstName: "Mallory", _verbose: "true" });
+    expect(second.body.chatSessionId).toBe(first.body.chatSessionId);
+    expect(second.body.transcriptToShow).toHaveLength(1);
+    const base = `/genesys/1/service/${id}/ixn/chat`;
+    expect(second.body).toMatchObject({
+      userId: expect.any(String),
+      secureKey: expect.any(String),
+      _chatIxnAPI_SEND_URL: `${base}/send`,
+      _chatIxnAPI_REFRESH_URL: `${base}/refresh`,
+      _chatIxnAPI_START_TYPING_URL: `${base}/startTyping`,
+      _chatIxnAPI_STOP_TYPING_URL: `${base}/stopTyping`,
+      _chatIxnAPI_DISCONNECT_URL: `${base}/disconnect`,
+      _chatIxnAPI_REFRESH_FROM_START_URL: `${base}/refresh?transcriptPosition=0`,
+    });
+  });
+
+  it("answers wrong-state calls with clear 4xx errors", async () => {
+    await presence("carl", { endpoint: "support_q", state: "ready" });
+    const id = await openSession();
+    expect(await customer("send", id, { message: "hi" })).toMatchObject({ status: 409, body: { exception: "InvalidChatStateException" } });
+    expect((await customer("refresh", id)).status).toBe(409);
+    await customer("", id);
+    expect((await customer("send", id, { message: "" })).status).toBe(400);
+    expect((await customer("refresh", id, { transcriptPosition: "-1" })).status).toBe(400);
+    expect((await agent("carl", "send", id, { message: "hi" })).body.exception).toBe("InvalidChatStateException");
+    expect((await agent("carl", "accept", id)).status).toBe(200);
+    expect((await agent("carl", "accept", id)).status).toBe(200);
+    await presence("dora", { endpoint: "support_q", state: "ready" });
+    expect(await agent("dora", "accept", id)).toMatchObject({ status: 409, body: { exception: "ChatAlreadyAcceptedException" } });
+    expect(await agent("dora", "send", id, { message: "mine?" })).toMatchObject({ status: 403, body: { exception: "NotYourChatException" } });
+    expect((await agent("dora", "refresh", id)).status).toBe(403);
+    expect((await agent("dora", "disconnect", id)).status).toBe(403);
+    expect((await agent("carl", "send", "00000000-0000-4000-8000-000000000000", { message: "x" })).status).toBe(404);
+    expect((await agent("bad agent", "send", id, { message: "x" })).status).toBe(400);
+    expect((await presence("erin", { endpoint: "support_q", state: "maybe" })).status).toBe(400);
+  });
+
+  it("refuses to let an agent who is not ready on the endpoint accept", async () => {
+    await presence("fred", { endpoint: "support_q", state: "ready" });
+    const id = await openSession();
+    await customer("", id);
+    await presence("gina", { endpoint: "other_q", state: "ready" });
+    expect((await agent("gina", "accept", id)).status).toBe(409);
+    await presence("fred", { endpoint: "support_q", state: "not_ready" });
+    expect((await agent("fred", "accept", id)).status).toBe(409);
+  });
+
+  it("lets exactly one of two racing agents accept", async () => {
+    await presence("hank", { endpoint: "support_q", state: "ready" });
+    await presence("iris", { endpoint: "support_q", state: "ready" });
+    const id = await openSession();
+    await customer("", id);
+    const answers = await Promise.all([agent("hank", "accept", id), agent("iris", "accept", id)]);
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
+    const transcript = (await customer("refresh", id)).body.transcriptToShow as string[][];
+    expect(transcript.filter((e) => e[0] === "Notice.Joined" && e[4] === "AGENT")).toHaveLength(1);
+  });
+
+  it("gives events written at the same moment contiguous positions, with no gap and no duplicate", async () => {
+    await presence("jack", { endpoint: "support_q", state: "ready" });
+    const id = await openSession();
+    await customer("", id);
+    await agent("jack", "accept", id);
+    const writes = Array.from({ length: 20 }, (_, i) => [customer("send", id, { message: `c${i}` }), agent("jack", "send", id, { message: `a${i}` })]).flat();
+    const answers = await Promise.all(writes);
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    const all = await customer("refresh", id, { transcriptPosition: "0" });
+    const texts = (all.body.transcriptToShow as string[][]).filter((e) => e[0] === "Message.Text").map((e) => e[2]);
+    expect(texts).toHaveLength(40);
+    expect(new Set(texts).size).toBe(40);
+    expect(all.body.transcriptPosition).toBe(String(2 + 40));
+    const { Items = [] } = await db.client.send(
+      new QueryCommand({
+        TableName: db.tables.sessions,
+        KeyConditionExpression: "id = :id AND begins_with(sk, :e)",
+        ExpressionAttributeValues: { ":id": id, ":e": "e#" },
+      }),
+    );
+    expect(Items.map((item) => item.position)).toEqual(Array.from({ length: 42 }, (_, i) => i + 1));
+    // Each writer's answer starts at its own message (later ones may follow).
+    answers.forEach((a, i) => expect(a.body.transcriptToShow[0][2]).toBe(`${i % 2 === 0 ? "c" : "a"}${Math.floor(i / 2)}`));
+  });
+
+  it("forgets a session when it expires, whatever TTL has not yet removed", async () => {
+    const id = await openSession({ _ttl: "60" });
+    await customer("", id);
+    clock = new Date(start.getTime() + 61_000);
+    expect((await service("GET", id)).status).toBe(404);
+    expect((await customer("refresh", id)).status).toBe(404);
+    expect((await customer("", id)).status).toBe(404);
+    expect((await service("DELETE", id)).status).toBe(404);
+  });
+
+  it("stops counting an agent whose presence was not renewed", async () => {
+    await db.config.putService({ name: "lonely", ttlSeconds: 3600, chatEndpoint: "lonely_q", updatedAt: start.toISOString() });
+    await presence("kim", { endpoint: "lonely_q", state: "ready" });
+    const open = () => call(handlers.requestChat, "/genesys/1/service/{service}", "POST", { service: "lonely" });
+    expect((await open()).status).toBe(200);
+    clock = new Date(start.getTime() + 59_000);
+    expect((await open()).status).toBe(200);
+    clock = new Date(start.getTime() + 60_000);
+    expect((await open()).status).toBe(503);
+  });
+});
