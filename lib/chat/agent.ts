@@ -3,8 +3,9 @@ import { HttpError } from "../http/errors.ts";
 import { epochSeconds } from "../options.ts";
 import { isPresent, parsePresence } from "../presence.ts";
 import { requireChatEndpoint } from "../services.ts";
-import { answer, appendEvent, ChatStateError, liveHead, parsePosition, requireChat, requireMessage, type ChatDeps } from "./conversation.ts";
-import { gmsTime, type ChatState, type EventType } from "./model.ts";
+import { isVerbose } from "../options.ts";
+import { answer, appendEvent, ChatStateError, liveHead, parsePosition, readChat, requireChat, requireMessage, type ChatDeps } from "./conversation.ts";
+import { gmsTime, interactionView, type ChatState, type EventType } from "./model.ts";
 
 export class NotYourChatError extends HttpError {
   constructor() {
@@ -75,10 +76,13 @@ export async function accept(deps: ChatDeps, agentId: string, sessionId: string,
 
 async function ownChat(deps: ChatDeps, agentId: string, sessionId: string) {
   const head = await liveHead(deps, sessionId);
-  const chat = requireChat(head.chat);
+  return { chat: requireOwner(requireChat(head.chat), agentId), lastPosition: head.lastPosition };
+}
+
+function requireOwner(chat: ChatState, agentId: string) {
   if (chat.agentId === undefined) throw new ChatStateError("Accept this chat first");
   if (chat.agentId !== agentId) throw new NotYourChatError();
-  return { chat: chat as ChatState & { agentNickname: string }, lastPosition: head.lastPosition };
+  return chat as ChatState & { agentNickname: string };
 }
 
 /** `.../send`, `.../startTyping`, `.../stopTyping` on the agent's own chat. */
@@ -92,8 +96,9 @@ export async function agentEvent(deps: ChatDeps, agentId: string, sessionId: str
 
 /** `.../refresh`: the events after `transcriptPosition`. */
 export async function agentRefresh(deps: ChatDeps, agentId: string, sessionId: string, fields: Fields) {
-  await ownChat(deps, agentId, sessionId);
-  return answer(deps, sessionId, parsePosition(fields.transcriptPosition) ?? 0, fields);
+  const since = parsePosition(fields.transcriptPosition) ?? 0;
+  const { chat, events } = await readChat(deps, sessionId, since);
+  return interactionView(requireOwner(chat, agentId), events, since, isVerbose(fields._verbose));
 }
 
 /** `.../disconnect`: the agent leaves and the chat ends. */

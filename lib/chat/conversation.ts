@@ -55,9 +55,17 @@ export async function appendEvent(deps: ChatDeps, chat: ChatState, lastPosition:
   return deps.chats.append(chat, lastPosition + 1, event, deps.now());
 }
 
-/** Answers with the chat interaction object: the events after `since`, as the client asked. */
+/**
+ * Answers with the chat interaction object: the events after `since`, as the client asked. One
+ * Query, which also proves the session live and the chat created.
+ */
 export async function answer(deps: ChatDeps, sessionId: string, since: number, fields: Fields) {
-  const { session, chat, events } = await deps.chats.read(sessionId, since);
-  if (session === undefined || chat === undefined) throw unknownSession();
+  const { chat, events } = await readChat(deps, sessionId, since);
   return interactionView(chat, events, since, isVerbose(fields._verbose));
+}
+
+export async function readChat(deps: ChatDeps, sessionId: string, since: number) {
+  const { session, chat, events } = await deps.chats.read(sessionId, since);
+  if (session === undefined || session.expiresAt <= epochSeconds(deps.now())) throw unknownSession();
+  return { chat: requireChat(chat), events };
 }

@@ -58,8 +58,6 @@ export async function refresh(deps: ChatDeps, sessionId: string, fields: Fields)
   const since = parsePosition(fields.transcriptPosition) ?? 0;
   if (fields.message !== undefined && fields.message.trim() !== "") {
     await post(deps, sessionId, "Message.Text", requireMessage(fields.message));
-  } else {
-    requireChat((await liveHead(deps, sessionId)).chat);
   }
   return answer(deps, sessionId, since, fields);
 }

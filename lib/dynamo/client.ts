@@ -2,6 +2,7 @@ import { DynamoDBClient, type DynamoDBClientConfig } from "@aws-sdk/client-dynam
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { ConfiguredRetryStrategy } from "@smithy/core/retry";
 import { StorageUnavailableError } from "../http/errors.ts";
+import { addMetering } from "./metering.ts";
 
 /**
  * Bounds on every DynamoDB call: 3 attempts, each allowed 0.3 s to connect and 0.8 s of silence
@@ -37,6 +38,7 @@ export function createDocumentClient(overrides: DynamoDBClientConfig = {}): Dyna
     },
     ...overrides,
   });
+  addMetering(client);
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 

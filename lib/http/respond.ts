@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import { corsHeaders, preflightHeaders, type CorsPolicy } from "./cors.ts";
+import { metered } from "../dynamo/metering.ts";
 import { HttpError, MethodNotAllowedError, NotFoundError } from "./errors.ts";
 
 export type HttpHandler = (event: APIGatewayProxyEvent) => Promise<HttpResult>;
@@ -34,7 +35,7 @@ export function errorResult(error: unknown): HttpResult {
 /**
  * Wraps a route family: answers CORS preflights, runs the route, maps typed errors to responses in
  * one place, adds the CORS headers to every answer, and writes one JSON log line per request
- * (request id, route, status, latency). Request data never reaches the log:
+ * (request id, route, status, latency, DynamoDB calls and capacity units). Request data never reaches the log:
  * context key/values carry personal data.
  */
 export function httpHandler(route: HttpHandler, cors: CorsPolicy) {
@@ -42,11 +43,12 @@ export function httpHandler(route: HttpHandler, cors: CorsPolicy) {
     const started = performance.now();
     let result: HttpResult;
     let failure: unknown;
-    try {
-      result = event.httpMethod === "OPTIONS" ? { status: 204, headers: preflightHeaders() } : await route(event);
-    } catch (error) {
-      failure = error;
-      result = errorResult(error);
+    const outcome = await metered(() => (event.httpMethod === "OPTIONS" ? Promise.resolve({ status: 204, headers: preflightHeaders() }) : route(event)));
+    if ("error" in outcome) {
+      failure = outcome.error;
+      result = errorResult(outcome.error);
+    } else {
+      result = outcome.result;
     }
     result = { ...result, headers: { ...result.headers, ...corsHeaders(cors, event) } };
     // Expected outcomes (4xx, "no agent" 503) are info; bugs and storage faults carry their cause.
@@ -58,6 +60,7 @@ export function httpHandler(route: HttpHandler, cors: CorsPolicy) {
       route: event.resource,
       status: result.status,
       latencyMs: Math.round((performance.now() - started) * 10) / 10,
+      dynamodb: outcome.meter,
     };
     if (fault) line.error = describe(failure);
     console.log(JSON.stringify(line));

@@ -214,6 +214,29 @@ describe("a whole conversation, in process against dynalite", () => {
     answers.forEach((a, i) => expect(a.body.transcriptToShow[0][2]).toBe(`${i % 2 === 0 ? "c" : "a"}${Math.floor(i / 2)}`));
   });
 
+  it("serves a refresh with one Query whose cost follows the new events, not the transcript", async () => {
+    await presence("lena", { endpoint: "support_q", state: "ready" });
+    const id = await openSession({ firstName: "Olga", lastName: "Ivanova", email: "olga@example.com", orderId: "B-99" });
+    await customer("", id, { firstName: "Olga", subject: "Delivery" });
+    await agent("lena", "accept", id);
+    for (let i = 0; i < 30; i++) {
+      await customer("send", id, { message: `Customer line ${i}: ${"lorem ipsum ".repeat(8)}` });
+      await agent("lena", "send", id, { message: `Agent line ${i}: ${"dolor sit amet ".repeat(8)}` });
+    }
+    const log = vi.mocked(console.log);
+    const costOf = async (position: string) => {
+      log.mockClear();
+      const answer = await customer("refresh", id, { transcriptPosition: position });
+      expect(answer.status).toBe(200);
+      return JSON.parse(String(log.mock.calls.at(-1)?.[0])).dynamodb;
+    };
+    const latest = await costOf("60");
+    const everything = await costOf("0");
+    expect(latest).toEqual({ calls: 1, readUnits: 1, writeUnits: 0 });
+    expect(everything.calls).toBe(1);
+    expect(everything.readUnits).toBeGreaterThan(latest.readUnits);
+  });
+
   it("forgets a session when it expires, whatever TTL has not yet removed", async () => {
     const id = await openSession({ _ttl: "60" });
     await customer("", id);
