@@ -1,0 +1,273 @@
+/**
+ * `npm run bench`: builds every function as deployed plus the baseline (bench/baseline), then
+ * measures, on this machine and in one run: bundle size, cold module load, warm cost per request
+ * against a DynamoDB stand-in that answers instantly, DynamoDB calls and capacity per request on
+ * dynalite, peak RSS after 10,000 requests, and request-chat's throughput through the whole local
+ * stack beside the baseline served the same way. Prints a table and writes BENCHMARKS.md.
+ */
+import { execFile, fork, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { createServer, request as httpRequest, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { PutItemCommand } from "@aws-sdk/client-dynamodb";
+import autocannon from "autocannon";
+import { startLocalStack } from "../scripts/local/launch.ts";
+import { freePort } from "../scripts/local/ports.ts";
+import { buildFunctionBundles, buildOne, type Bundle } from "../scripts/local/bundles.ts";
+import { ensureTables, LOCAL_AWS_ENV, localDocumentClient, stageTableNames, startDynalite } from "../scripts/local/stack.ts";
+import { REQUESTS, SEED_ITEMS, standInAnswer } from "./fixtures.ts";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const out = join(root, ".esbuild/bench");
+const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 25);
+const WARM_REQUESTS = Number(process.env.BENCH_WARM_REQUESTS ?? 10_000);
+const STACK_REQUESTS = Number(process.env.BENCH_STACK_REQUESTS ?? 3_000);
+const tables = stageTableNames("dev");
+
+const median = (values: number[]) => quantile(values, 0.5);
+function quantile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
+
+/** Answers DynamoDB's JSON protocol from fixtures, at once: the handler's own cost remains. */
+async function startStandIn(): Promise<{ server: Server; endpoint: string }> {
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+    req.on("end", () => {
+      const operation = String(req.headers["x-amz-target"]).split(".").pop() ?? "";
+      res.writeHead(200, { "content-type": "application/x-amz-json-1.0" }).end(JSON.stringify(standInAnswer(operation, JSON.parse(body || "{}"))));
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return { server, endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+/** A proxy in front of dynalite that asks every call for its consumed capacity and adds it up. */
+async function startMeteringProxy(target: string) {
+  const totals = { calls: 0, readUnits: 0, writeUnits: 0 };
+  const upstream = new URL(target);
+  const reads = new Set(["GetItem", "Query", "BatchGetItem", "Scan"]);
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+    req.on("end", () => {
+      const operation = String(req.headers["x-amz-target"]).split(".").pop() ?? "";
+      const input = { ...JSON.parse(body || "{}"), ReturnConsumedCapacity: "TOTAL" };
+      const payload = JSON.stringify(input);
+      const forward = httpRequest(
+        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, "content-length": Buffer.byteLength(payload) } },
+        (answer) => {
+          let text = "";
+          answer.on("data", (chunk: Buffer) => (text += chunk.toString()));
+          answer.on("end", () => {
+            const units = [JSON.parse(text || "{}").ConsumedCapacity ?? []].flat().reduce((sum: number, c: { CapacityUnits?: number }) => sum + (c.CapacityUnits ?? 0), 0);
+            totals.calls += 1;
+            if (reads.has(operation)) totals.readUnits += units;
+            else totals.writeUnits += units;
+            const headers = { ...answer.headers };
+            delete headers["x-amz-crc32"];
+            res.writeHead(answer.statusCode ?? 502, headers).end(text);
+          });
+        },
+      );
+      forward.end(payload);
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return { server, endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, totals };
+}
+
+function workerEnv(endpoint: string): NodeJS.ProcessEnv {
+  return { ...process.env, ...LOCAL_AWS_ENV, AWS_ENDPOINT_URL_DYNAMODB: endpoint, SESSIONS_TABLE: tables.sessions, CONFIG_TABLE: tables.config, CORS_ALLOWED_ORIGINS: "*" };
+}
+
+async function coldLoad(bundle: Bundle, env: NodeJS.ProcessEnv): Promise<number> {
+  const script = "const t=performance.now();await import(process.argv[1]);process.stdout.write(String(performance.now()-t))";
+  const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script, bundle.file], { env });
+  return Number(stdout);
+}
+
+/** The worker, bundled on its own so that its process holds nothing but Node, the subject and the fixtures. */
+let workerFile = "";
+
+function warm(bundle: Bundle, env: NodeJS.ProcessEnv): Promise<{ medianMs: number; p99Ms: number; rps: number; maxRssMb: number }> {
+  const child = fork(workerFile, [bundle.file, bundle.name, "warm", String(WARM_REQUESTS)], {
+    env,
+    execArgv: [],
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
+  });
+  return new Promise((resolve, reject) => {
+    child.once("message", (result) => resolve(result as never));
+    child.once("exit", (code) => code !== 0 && reject(new Error(`${bundle.name} warm run exited with ${code}`)));
+  });
+}
+
+async function callsPerRequest(bundle: Bundle, env: NodeJS.ProcessEnv, totals: { calls: number; readUnits: number; writeUnits: number }) {
+  const child = fork(workerFile, [bundle.file, bundle.name, "once"], { env, execArgv: [], stdio: ["ignore", "ignore", "inherit", "ipc"] });
+  await once(child, "message");
+  Object.assign(totals, { calls: 0, readUnits: 0, writeUnits: 0 });
+  child.send("go");
+  await once(child, "message");
+  const measured = { ...totals };
+  child.kill();
+  return measured;
+}
+
+async function stackThroughput(url: string): Promise<{ rps: number; p50: number; p99: number; non2xx: number }> {
+  const result = await autocannon({
+    url,
+    connections: 50,
+    amount: STACK_REQUESTS,
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: "firstName=Anna&lastName=Smith&email=anna%40example.com&subject=Billing",
+  });
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx + result.errors };
+}
+
+/** The baseline under serverless-offline, from bench/baseline, on a free port. */
+async function startBaselineOffline(dynamoEndpoint: string) {
+  const port = await freePort();
+  const lambdaPort = await freePort();
+  const child = spawn(
+    process.execPath,
+    [join(root, "node_modules/serverless/bin/serverless.js"), "offline", "start", "--httpPort", String(port), "--lambdaPort", String(lambdaPort), "--noPrependStageInUrl"],
+    {
+      cwd: join(root, "bench/baseline"),
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ...LOCAL_AWS_ENV, AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint, SLS_TELEMETRY_DISABLED: "1", SLS_NOTIFICATIONS_MODE: "off", GMS_BUILD_FOLDER: `.esbuild/bench-${port}` },
+    },
+  );
+  let output = "";
+  await new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes("Server ready")) resolve();
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`baseline offline exited with ${code}:\n${output}`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}/genesys/1/service/request-chat`,
+    stop: async () => {
+      process.kill(-child.pid!, "SIGINT");
+      await once(child, "exit");
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+      await rm(join(root, "bench/baseline/.esbuild"), { recursive: true, force: true });
+    },
+  };
+}
+
+async function main() {
+  await rm(out, { recursive: true, force: true });
+  await mkdir(out, { recursive: true });
+  log("building bundles");
+  const bundles = await buildFunctionBundles(out);
+  const baseline = await buildOne(
+    "baseline",
+    { bundle: true, minify: true, format: "cjs", platform: "node", target: "node22", entryPoints: [join(root, "bench/baseline/handler.ts")] },
+    join(out, "baseline.cjs"),
+  );
+  workerFile = (await buildOne("worker", { bundle: true, format: "esm", platform: "node", target: "node20", entryPoints: [join(root, "bench/worker.ts")] }, join(out, "worker.mjs"))).file;
+  const all = [baseline, ...bundles];
+  const measured = all.filter((bundle) => REQUESTS[bundle.name] !== undefined);
+
+  const standIn = await startStandIn();
+  const standInEnv = workerEnv(standIn.endpoint);
+  log(`cold module load: ${COLD_RUNS} fresh processes per bundle`);
+  const cold = new Map<string, number[]>(all.map((bundle) => [bundle.name, []]));
+  for (let run = 0; run < COLD_RUNS; run++) {
+    for (const bundle of all) cold.get(bundle.name)!.push(await coldLoad(bundle, standInEnv));
+  }
+  log(`warm cost: ${WARM_REQUESTS} in-process requests per function against the stand-in`);
+  const warmResults = new Map<string, Awaited<ReturnType<typeof warm>>>();
+  for (const bundle of measured) warmResults.set(bundle.name, await warm(bundle, standInEnv));
+  standIn.server.close();
+
+  log("DynamoDB calls and capacity on dynalite");
+  const dynamo = await startDynalite({ port: 0 });
+  const seedClient = localDocumentClient(dynamo.endpoint);
+  await ensureTables(seedClient, tables);
+  for (const { table, item } of SEED_ITEMS) {
+    await seedClient.send(new PutItemCommand({ TableName: tables[table], Item: item as never }));
+  }
+  seedClient.destroy();
+  const proxy = await startMeteringProxy(dynamo.endpoint);
+  const calls = new Map<string, { calls: number; readUnits: number; writeUnits: number }>();
+  for (const bundle of measured) calls.set(bundle.name, await callsPerRequest(bundle, workerEnv(proxy.endpoint), proxy.totals));
+  proxy.server.close();
+
+  log(`whole local stack: ${STACK_REQUESTS} request-chat calls at 50 connections, ours then the baseline`);
+  const stack = await startLocalStack({ AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint });
+  const ours = await stackThroughput(`${stack.baseUrl}/genesys/1/service/request-chat`);
+  await stack.stop();
+  const baselineServer = await startBaselineOffline(dynamo.endpoint);
+  const theirs = await stackThroughput(baselineServer.url);
+  await baselineServer.stop();
+  await dynamo.close();
+
+  const baseCold = median(cold.get("baseline")!);
+  const baseWarm = warmResults.get("baseline")!.medianMs;
+  const ratio = (value: number, base: number) => `${(value / base).toFixed(2)}x`;
+  const rows = all.map((bundle) => {
+    const c = cold.get(bundle.name)!;
+    const w = warmResults.get(bundle.name);
+    const d = calls.get(bundle.name);
+    const s = bundle.name === "baseline" ? theirs : bundle.name === "requestChat" ? ours : undefined;
+    return [
+      bundle.name,
+      REQUESTS[bundle.name]?.label ?? "(custom resource, no HTTP)",
+      `${(bundle.bytes / 1024).toFixed(0)} KB / ${(bundle.gzipBytes / 1024).toFixed(0)} KB`,
+      `${median(c).toFixed(1)} / ${quantile(c, 0.9).toFixed(1)} ms (${ratio(median(c), baseCold)})`,
+      w ? `${w.medianMs.toFixed(3)} / ${w.p99Ms.toFixed(3)} ms (${ratio(w.medianMs, baseWarm)})` : "-",
+      w ? w.rps.toFixed(0) : "-",
+      d ? `${d.calls} (${d.readUnits} RCU, ${d.writeUnits} WCU)` : "-",
+      w ? `${w.maxRssMb.toFixed(0)} MB` : "-",
+      s ? `${s.rps.toFixed(0)} req/s, p50 ${s.p50} ms, p99 ${s.p99} ms${s.non2xx ? `, ${s.non2xx} non-2xx` : ""}` : "-",
+    ];
+  });
+  const header = ["function", "request", "bundle (min / gzip)", "cold load median / p90", "warm median / p99", "warm req/s", "DynamoDB calls per request", `peak RSS after ${WARM_REQUESTS} requests`, "local stack, 50 connections"];
+  const table = [header, header.map(() => "---"), ...rows].map((row) => `| ${row.join(" | ")} |`).join("\n");
+  const machine = `${cpus().length} x ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}/${process.arch}`;
+  const date = new Date().toISOString().slice(0, 10);
+  console.log(table);
+  console.log(`\n${machine}, ${date}`);
+  await writeFile(join(root, "BENCHMARKS.md"), `${BENCHMARKS_HEAD}\n\nMeasured ${date} on ${machine}.\n\n${table}\n\n${BENCHMARKS_NOTES}\n`);
+  log("wrote BENCHMARKS.md");
+}
+
+const BENCHMARKS_HEAD = `# Benchmarks
+
+\`npm run bench\` produced this file; run it again to measure your machine. Ratios are to the
+baseline (\`bench/baseline/handler.ts\`): the request-chat handler a user would write first, bundled
+the way serverless-esbuild does by default (minified CommonJS).`;
+
+const BENCHMARKS_NOTES = `How each column is measured:
+
+- **bundle**: the file each function deploys, built with serverless.yml's esbuild options; gzip level 9.
+- **cold load**: time to \`import()\` the bundle in a fresh Node process (${COLD_RUNS} processes per bundle, interleaved), i.e. the module-load part of a Lambda cold start.
+- **warm**: ${WARM_REQUESTS.toLocaleString("en")} sequential in-process invocations after 300 warm-up ones, against a DynamoDB stand-in that answers each call at once from fixtures, so the figure is the handler's own CPU cost including the SDK. \`warm req/s\` is one process's sequential rate.
+- **DynamoDB calls**: one request against dynalite behind a proxy that asks every call for its consumed capacity (dynalite computes it as DynamoDB does: strongly consistent reads 1 RCU per 4 KB, writes 1 WCU per 1 KB).
+- **peak RSS**: the worker process's maximum resident set after the warm run.
+- **local stack**: autocannon, ${STACK_REQUESTS.toLocaleString("en")} request-chat calls at 50 connections through serverless-offline and dynalite, ours under \`npm start\`'s script, the baseline from \`bench/baseline/serverless.yml\`. It measures the local emulation more than the code.`;
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
