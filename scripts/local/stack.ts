@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
-import { CreateTableCommand, ResourceInUseException } from "@aws-sdk/client-dynamodb";
+import { CreateTableCommand, DescribeTableCommand, ResourceInUseException } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createDocumentClient } from "../../lib/dynamo/client.ts";
 import dynalite from "dynalite";
@@ -60,7 +60,11 @@ export function localDocumentClient(endpoint: string): DynamoDBDocumentClient {
   });
 }
 
-/** Creates the tables that do not exist yet; existing tables and their data are left alone. */
+/**
+ * Creates the tables that do not exist yet; existing tables and their data are left alone, unless
+ * their keys differ from this version's layout, which no code here could use: that stops the start
+ * with a clear message instead of failing every request.
+ */
 export async function ensureTables(client: DynamoDBDocumentClient, names: TableNames): Promise<string[]> {
   const created: string[] = [];
   for (const definition of tableDefinitions(names)) {
@@ -69,6 +73,10 @@ export async function ensureTables(client: DynamoDBDocumentClient, names: TableN
       created.push(definition.TableName!);
     } catch (error) {
       if (!(error instanceof ResourceInUseException)) throw error;
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: definition.TableName }));
+      if (JSON.stringify(Table?.KeySchema) !== JSON.stringify(definition.KeySchema)) {
+        throw new Error(`table ${definition.TableName} has the key layout of an older version: delete it (or the data folder) and start again`);
+      }
     }
   }
   return created;

@@ -1,7 +1,8 @@
-import { GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { CreateTableCommand, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isInForce } from "../../lib/availability.ts";
 import { seedDefaults } from "../../lib/seed.ts";
+import { ensureTables } from "../../scripts/local/stack.ts";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
 
 const now = new Date("2026-11-25T10:00:00Z");
@@ -52,5 +53,21 @@ describe("DynamoConfigStore against dynalite", () => {
     const route = await db.config.loadServiceRoute("request-chat");
     expect(route.service?.ttlSeconds).toBe(120);
     expect(isInForce(route.notification, now)).toBe(true);
+  });
+});
+
+describe("ensureTables", () => {
+  it("leaves existing tables alone, and refuses tables whose keys are of another layout", async () => {
+    expect(await ensureTables(db.client, db.tables)).toEqual([]);
+    const legacy = { sessions: "legacy-sessions", config: db.tables.config };
+    await db.client.send(
+      new CreateTableCommand({
+        TableName: legacy.sessions,
+        BillingMode: "PAY_PER_REQUEST",
+        AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
+        KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
+      }),
+    );
+    await expect(ensureTables(db.client, legacy)).rejects.toThrow(/older version/);
   });
 });
