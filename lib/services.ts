@@ -23,7 +23,7 @@ export function isServiceName(name: string): boolean {
   return SERVICE_NAME.test(name);
 }
 
-export function isChatEndpoint(endpoint: string): boolean {
+function isChatEndpoint(endpoint: string): boolean {
   return CHAT_ENDPOINT.test(endpoint);
 }
 

@@ -19,7 +19,6 @@ export interface TableNames {
   readonly config: string;
 }
 
-export const EXPIRY_ATTRIBUTE = "expiresAt";
 export const SESSION_KEY = "id";
 export const SESSION_SORT_KEY = "sk";
 export const QUEUE_INDEX = "queue";

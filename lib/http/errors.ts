@@ -55,7 +55,7 @@ export class ServiceUnavailableError extends HttpError {
 }
 
 /** 503 when no agent-availability notification is in force for the service's chat endpoint. */
-export const NO_AGENT_RETRY_AFTER_SECONDS = 10;
+const NO_AGENT_RETRY_AFTER_SECONDS = 10;
 export class NoAgentAvailableError extends ServiceUnavailableError {
   constructor() {
     super("NoAgentAvailableException", "No agent is available; try again later", NO_AGENT_RETRY_AFTER_SECONDS);
@@ -63,7 +63,7 @@ export class NoAgentAvailableError extends ServiceUnavailableError {
 }
 
 /** 503 when DynamoDB cannot be reached, times out or throttles; `cause` keeps the SDK error for the log. */
-export const STORAGE_RETRY_AFTER_SECONDS = 2;
+const STORAGE_RETRY_AFTER_SECONDS = 2;
 export class StorageUnavailableError extends ServiceUnavailableError {
   constructor(cause: unknown) {
     super(

@@ -18,14 +18,14 @@ const BASE_HEADERS = {
   Pragma: "no-cache",
 } as const;
 
-export function toResponse(result: HttpResult): APIGatewayProxyResult {
+function toResponse(result: HttpResult): APIGatewayProxyResult {
   const headers = { ...BASE_HEADERS, ...result.headers };
   if (result.body === undefined) return { statusCode: result.status, headers, body: "" };
   return { statusCode: result.status, headers, body: JSON.stringify(result.body) };
 }
 
 /** The GMS error body: `{"message", "exception"}`. 5xx details stay server-side. */
-export function errorResult(error: unknown): HttpResult {
+function errorResult(error: unknown): HttpResult {
   if (error instanceof HttpError) {
     return { status: error.status, headers: error.headers, body: { message: error.message, exception: error.exception } };
   }
