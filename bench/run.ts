@@ -26,6 +26,7 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const out = join(root, ".esbuild/bench");
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 25);
 const WARM_REQUESTS = Number(process.env.BENCH_WARM_REQUESTS ?? 10_000);
+const WARM_ROUNDS = Number(process.env.BENCH_WARM_ROUNDS ?? 3);
 const STACK_REQUESTS = Number(process.env.BENCH_STACK_REQUESTS ?? 3_000);
 const tables = stageTableNames("dev");
 
@@ -195,9 +196,24 @@ async function main() {
   for (let run = 0; run < COLD_RUNS; run++) {
     for (const bundle of all) cold.get(bundle.name)!.push(await coldLoad(bundle, standInEnv));
   }
-  log(`warm cost: ${WARM_REQUESTS} in-process requests per function against the stand-in`);
-  const warmResults = new Map<string, Awaited<ReturnType<typeof warm>>>();
-  for (const bundle of measured) warmResults.set(bundle.name, await warm(bundle, standInEnv));
+  // Run-to-run drift on a small machine is larger than the differences measured, so the subjects
+  // take turns over several rounds and each figure is the median of its rounds.
+  log(`warm cost: ${WARM_ROUNDS} rounds of ${WARM_REQUESTS} in-process requests per function against the stand-in`);
+  const rounds = new Map<string, Awaited<ReturnType<typeof warm>>[]>(measured.map((bundle) => [bundle.name, []]));
+  for (let round = 0; round < WARM_ROUNDS; round++) {
+    for (const bundle of measured) rounds.get(bundle.name)!.push(await warm(bundle, standInEnv));
+  }
+  const warmResults = new Map(
+    [...rounds].map(([name, runs]) => [
+      name,
+      {
+        medianMs: median(runs.map((r) => r.medianMs)),
+        p99Ms: median(runs.map((r) => r.p99Ms)),
+        rps: median(runs.map((r) => r.rps)),
+        maxRssMb: Math.max(...runs.map((r) => r.maxRssMb)),
+      },
+    ]),
+  );
   standIn.server.close();
 
   log("DynamoDB calls and capacity on dynalite");
@@ -262,9 +278,9 @@ const BENCHMARKS_NOTES = `How each column is measured:
 
 - **bundle**: the file each function deploys, built with serverless.yml's esbuild options; gzip level 9.
 - **cold load**: time to \`import()\` the bundle in a fresh Node process (${COLD_RUNS} processes per bundle, interleaved), i.e. the module-load part of a Lambda cold start.
-- **warm**: ${WARM_REQUESTS.toLocaleString("en")} sequential in-process invocations after 300 warm-up ones, against a DynamoDB stand-in that answers each call at once from fixtures, so the figure is the handler's own CPU cost including the SDK. \`warm req/s\` is one process's sequential rate.
+- **warm**: ${WARM_REQUESTS.toLocaleString("en")} sequential in-process invocations after 300 warm-up ones, in a fresh process, against a DynamoDB stand-in that answers each call at once from fixtures, so the figure is the handler's own CPU cost including the SDK. The subjects take turns over ${WARM_ROUNDS} rounds and each figure is the median of the rounds' (the same bundle varies by up to a third from one process to the next on this 2-core machine). \`warm req/s\` is one process's sequential rate.
 - **DynamoDB calls**: one request against dynalite behind a proxy that asks every call for its consumed capacity (dynalite computes it as DynamoDB does: strongly consistent reads 1 RCU per 4 KB, writes 1 WCU per 1 KB).
-- **peak RSS**: the worker process's maximum resident set after the warm run.
+- **peak RSS**: the largest maximum resident set of the warm runs' processes.
 - **local stack**: autocannon, ${STACK_REQUESTS.toLocaleString("en")} request-chat calls at 50 connections through serverless-offline and dynalite, ours under \`npm start\`'s script, the baseline from \`bench/baseline/serverless.yml\`. It measures the local emulation more than the code.`;
 
 main().catch((error: unknown) => {
