@@ -12,6 +12,12 @@ export interface LocalStack {
   readonly baseUrl: string;
   readonly ports: { readonly http: number; readonly lambda: number; readonly dynamo: number };
   output(): string;
+  /** Kills the process that launched the script, without a signal to the script itself. */
+  killLauncher(): void;
+  /** Resolves true once no process started for this stack runs any more, false after `timeoutMs`. */
+  allGone(timeoutMs: number): Promise<boolean>;
+  /** Last resort after a failed test: kills every process started for this stack. */
+  killAll(): void;
   /**
    * Ctrl-C, as a person would press it. Resolves once the script exited, with its exit code and
    * whether any process of its group was still running at that moment (then killed).
@@ -23,11 +29,14 @@ export interface LocalStack {
  * Runs `npm start`'s script (scripts/start.ts) on free ports, as its own process group, and waits
  * for its ready line. `env` adds or overrides environment variables (e.g. AWS_ENDPOINT_URL_DYNAMODB).
  */
-export async function startLocalStack(env: Record<string, string> = {}): Promise<LocalStack> {
+export async function startLocalStack(env: Record<string, string> = {}, options: { underShell?: boolean } = {}): Promise<LocalStack> {
   const ports = { http: await freePort(), lambda: await freePort(), dynamo: await freePort() };
   const buildFolder = `.esbuild/stack-${ports.http}`;
   const marker = randomUUID();
-  const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
+  // Under a shell, as npm runs it: the shell is the script's parent (`; :` keeps it from exec'ing).
+  const command = [process.execPath, "--import", "tsx", "scripts/start.ts"];
+  const [file, args] = options.underShell ? ["/bin/sh", ["-c", `"${command.join('" "')}"; :`]] : [command[0]!, command.slice(1)];
+  const child = spawn(file, args, {
     cwd: root,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
@@ -64,6 +73,25 @@ export async function startLocalStack(env: Record<string, string> = {}): Promise
     baseUrl: `http://127.0.0.1:${ports.http}`,
     ports,
     output: () => output,
+    killLauncher: () => child.kill("SIGKILL"),
+    allGone: async (timeoutMs) => {
+      const deadline = Date.now() + timeoutMs;
+      while (markedProcessesAlive(marker)) {
+        if (Date.now() > deadline) return false;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await rm(`${root}${buildFolder}`, { recursive: true, force: true });
+      return true;
+    },
+    killAll: () => {
+      for (const pid of markedProcesses(marker)) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // Already gone.
+        }
+      }
+    },
     stop: async () => {
       child.kill("SIGINT");
       const code = await exited;
@@ -80,19 +108,24 @@ export async function startLocalStack(env: Record<string, string> = {}): Promise
  * marker variable, even those that start their own process group (serverless-offline, esbuild).
  * Exited but unreaped processes do not count.
  */
-function markedProcessesAlive(marker: string): boolean {
+function markedProcesses(marker: string): number[] {
   const needle = Buffer.from(`${STACK_MARKER}=${marker}\0`);
+  const pids: number[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
       if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) continue;
-      if (readFileSync(`/proc/${entry}/environ`).includes(needle)) return true;
+      if (readFileSync(`/proc/${entry}/environ`).includes(needle)) pids.push(Number(entry));
     } catch {
       // The process ended while we looked.
     }
   }
-  return false;
+  return pids;
+}
+
+function markedProcessesAlive(marker: string): boolean {
+  return markedProcesses(marker).length > 0;
 }
 
 /** Leaves no process behind even if a test failed half-way. */

@@ -64,3 +64,17 @@ describe("npm start with the embedded DynamoDB", () => {
     await stop(second);
   });
 });
+
+describe("npm start when its launcher dies", () => {
+  it("stops everything by itself when the process that started it is gone (npm does not forward SIGTERM)", async () => {
+    const stack = await startLocalStack({ GMS_DATA_DIR: dataDir }, { underShell: true });
+    try {
+      stack.killLauncher();
+      // Polling: the script notices its parent is gone within half a second, then stops its children.
+      expect(await stack.allGone(15_000)).toBe(true);
+      expect(await allClosed([stack.ports.http, stack.ports.lambda, stack.ports.dynamo])).toBe(true);
+    } finally {
+      stack.killAll();
+    }
+  });
+});
