@@ -210,6 +210,9 @@ describe("a whole conversation, in process against dynalite", () => {
       }),
     );
     expect(Items.map((item) => item.position)).toEqual(Array.from({ length: 42 }, (_, i) => i + 1));
+    // The transcript expires with its session: every event carries the session's TTL attribute.
+    const session = await db.sessions.get(id);
+    expect(new Set(Items.map((item) => item.expiresAt))).toEqual(new Set([session!.expiresAt]));
     // Each writer's answer starts at its own message (later ones may follow).
     answers.forEach((a, i) => expect(a.body.transcriptToShow[0][2]).toBe(`${i % 2 === 0 ? "c" : "a"}${Math.floor(i / 2)}`));
   });
