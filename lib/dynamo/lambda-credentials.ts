@@ -6,5 +6,8 @@
  * cold start would load for nothing. `npm start` sets the same variables for the local stack.
  */
 import { fromEnv } from "@aws-sdk/credential-provider-env";
+import { doesIdentityRequireRefresh, isIdentityExpired, memoizeIdentityProvider } from "@smithy/core";
 
-export const defaultProvider = fromEnv;
+/** Memoized like the chain it replaces (the SDK does not memoize a default provider itself). */
+export const defaultProvider = (init?: Parameters<typeof fromEnv>[0]) =>
+  memoizeIdentityProvider(fromEnv(init), isIdentityExpired, doesIdentityRequireRefresh);
