@@ -19,6 +19,8 @@ export interface RequestChatInput {
   readonly fields: Fields;
   /** Present when the client sent an Idempotency-Key. */
   readonly idempotency?: IdempotencyScope | undefined;
+  /** Prefix of the URLs clients see (the stage on API Gateway's default endpoint); "" by default. */
+  readonly basePath?: string;
 }
 
 /**
@@ -29,7 +31,7 @@ export interface RequestChatInput {
  * reads once more, so a request makes at most three storage calls in sequence.
  */
 export async function requestChat(deps: RequestChatDeps, input: RequestChatInput) {
-  const { serviceName, fields, idempotency } = input;
+  const { serviceName, fields, idempotency, basePath = "" } = input;
   const { control, data } = splitContextData(fields);
   const requestedTtl = control._ttl === undefined ? undefined : parseTtlSeconds(control._ttl);
   const verbose = isVerbose(control._verbose);
@@ -42,7 +44,7 @@ export async function requestChat(deps: RequestChatDeps, input: RequestChatInput
     idempotency ? deps.sessions.get(id) : undefined,
   ]);
   const now = deps.now();
-  if (previous !== undefined) return answer(replayed(previous, requestHash, now), verbose);
+  if (previous !== undefined) return answer(replayed(previous, requestHash, now), verbose, basePath);
   if (service === undefined) throw unknownService();
   if (!isAvailable(notification, presence, now)) throw new NoAgentAvailableError();
 
@@ -58,9 +60,9 @@ export async function requestChat(deps: RequestChatDeps, input: RequestChatInput
     ...(requestHash === undefined ? {} : { requestHash }),
   };
   const outcome = await deps.sessions.create(session);
-  if (outcome.stored) return answer(session, verbose);
+  if (outcome.stored) return answer(session, verbose, basePath);
   // A concurrent retry with the same Idempotency-Key stored it first.
-  return answer(replayed(outcome.existing, requestHash, now), verbose);
+  return answer(replayed(outcome.existing, requestHash, now), verbose, basePath);
 }
 
 /** The session an earlier request with the same Idempotency-Key created, if this is its retry. */
@@ -74,8 +76,8 @@ function replayed(previous: Session | undefined, requestHash: string | undefined
   return previous;
 }
 
-function answer(session: Session, verbose: boolean) {
-  const created = { "_chatIxnAPI-CREATE-URL": createUrl(session.id), _id: session.id };
+function answer(session: Session, verbose: boolean, basePath: string) {
+  const created = { "_chatIxnAPI-CREATE-URL": createUrl(session.id, basePath), _id: session.id };
   if (!verbose) return created;
   // GMS documents "all detailed attributes" for _verbose; business keys never start with "_", so
   // they cannot collide with the reserved keys.

@@ -14,6 +14,7 @@ export interface Session {
   readonly requestHash?: string;
 }
 
-export function createUrl(id: string): string {
-  return `/genesys/1/service/${id}/ixn/chat`;
+/** The create-URL: server-relative, behind the public base path (see lib/http/base-path.ts). */
+export function createUrl(id: string, basePath = ""): string {
+  return `${basePath}/genesys/1/service/${id}/ixn/chat`;
 }

@@ -3,8 +3,7 @@ import { HttpError } from "../http/errors.ts";
 import { epochSeconds } from "../options.ts";
 import { isPresent, parsePresence } from "../presence.ts";
 import { requireChatEndpoint } from "../services.ts";
-import { isVerbose } from "../options.ts";
-import { answer, appendEvent, ChatStateError, liveHead, parsePosition, readChat, requireChat, requireMessage, type ChatDeps } from "./conversation.ts";
+import { answer, appendEvent, ChatStateError, liveHead, parsePosition, readChat, requireChat, requireMessage, viewOptions, type ChatDeps, type ChatRequest } from "./conversation.ts";
 import { gmsTime, interactionView, type ChatState, type EventType } from "./model.ts";
 
 export class NotYourChatError extends HttpError {
@@ -59,10 +58,11 @@ export async function waitingChats(deps: ChatDeps, fields: Fields) {
 }
 
 /** `POST .../chats/{id}/accept`: exactly one of several agents racing for a chat wins. */
-export async function accept(deps: ChatDeps, agentId: string, sessionId: string, fields: Fields) {
-  const head = await liveHead(deps, sessionId);
+export async function accept(deps: ChatDeps, agentId: string, request: ChatRequest) {
+  const since = parsePosition(request.fields.transcriptPosition) ?? 0;
+  const head = await liveHead(deps, request.sessionId);
   const chat = requireChat(head.chat);
-  if (chat.agentId === agentId && chat.phase === "ACCEPTED") return answer(deps, sessionId, parsePosition(fields.transcriptPosition) ?? 0, fields);
+  if (chat.agentId === agentId && chat.phase === "ACCEPTED") return answer(deps, request, since);
   const presence = await deps.config.getPresence(chat.endpoint, agentId);
   if (presence === undefined || !isPresent(presence, deps.now())) {
     throw new ChatStateError("Go ready on the chat's endpoint before accepting its chats");
@@ -71,7 +71,7 @@ export async function accept(deps: ChatDeps, agentId: string, sessionId: string,
     throw chat.phase === "ENDED" ? new ChatStateError("This chat has ended") : new ChatTakenError();
   }
   await appendEvent(deps, chat, head.lastPosition, { type: "Notice.Joined", nickname: presence.nickname, text: "has joined the session", party: "AGENT" });
-  return answer(deps, sessionId, parsePosition(fields.transcriptPosition) ?? 0, fields);
+  return answer(deps, request, since);
 }
 
 async function ownChat(deps: ChatDeps, agentId: string, sessionId: string) {
@@ -86,26 +86,26 @@ function requireOwner(chat: ChatState, agentId: string) {
 }
 
 /** `.../send`, `.../startTyping`, `.../stopTyping` on the agent's own chat. */
-export async function agentEvent(deps: ChatDeps, agentId: string, sessionId: string, type: EventType, fields: Fields) {
-  const text = type === "Message.Text" ? requireMessage(fields.message) : "";
-  const { chat, lastPosition } = await ownChat(deps, agentId, sessionId);
+export async function agentEvent(deps: ChatDeps, agentId: string, request: ChatRequest, type: EventType) {
+  const text = type === "Message.Text" ? requireMessage(request.fields.message) : "";
+  const { chat, lastPosition } = await ownChat(deps, agentId, request.sessionId);
   if (chat.phase === "ENDED") throw new ChatStateError("This chat has ended");
   const position = await appendEvent(deps, chat, lastPosition, { type, nickname: chat.agentNickname, text, party: "AGENT" });
-  return answer(deps, sessionId, parsePosition(fields.transcriptPosition) ?? position - 1, fields);
+  return answer(deps, request, parsePosition(request.fields.transcriptPosition) ?? position - 1);
 }
 
 /** `.../refresh`: the events after `transcriptPosition`. */
-export async function agentRefresh(deps: ChatDeps, agentId: string, sessionId: string, fields: Fields) {
-  const since = parsePosition(fields.transcriptPosition) ?? 0;
-  const { chat, events } = await readChat(deps, sessionId, since);
-  return interactionView(requireOwner(chat, agentId), events, since, isVerbose(fields._verbose));
+export async function agentRefresh(deps: ChatDeps, agentId: string, request: ChatRequest) {
+  const since = parsePosition(request.fields.transcriptPosition) ?? 0;
+  const { chat, events } = await readChat(deps, request.sessionId, since);
+  return interactionView(requireOwner(chat, agentId), events, since, viewOptions(request));
 }
 
 /** `.../disconnect`: the agent leaves and the chat ends. */
-export async function agentDisconnect(deps: ChatDeps, agentId: string, sessionId: string, fields: Fields) {
-  const { chat, lastPosition } = await ownChat(deps, agentId, sessionId);
+export async function agentDisconnect(deps: ChatDeps, agentId: string, request: ChatRequest) {
+  const { chat, lastPosition } = await ownChat(deps, agentId, request.sessionId);
   if (await deps.chats.transition(chat, ["ACCEPTED"], { phase: "ENDED" })) {
     await appendEvent(deps, chat, lastPosition, { type: "Notice.Left", nickname: chat.agentNickname, text: "has left the session", party: "AGENT" });
   }
-  return answer(deps, sessionId, parsePosition(fields.transcriptPosition) ?? lastPosition, fields);
+  return answer(deps, request, parsePosition(request.fields.transcriptPosition) ?? lastPosition);
 }

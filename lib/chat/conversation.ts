@@ -5,6 +5,14 @@ import type { ConfigStore } from "../stores.ts";
 import { interactionView, type ChatState, type NewEvent } from "./model.ts";
 import type { ChatStore } from "./store.ts";
 
+/** One Chat API call: the session id from the path, the decoded fields, and the public base path
+ * (the stage prefix clients see, e.g. `/prod` on API Gateway's default endpoint) for the URLs. */
+export interface ChatRequest {
+  readonly sessionId: string;
+  readonly fields: Fields;
+  readonly basePath: string;
+}
+
 export interface ChatDeps {
   readonly chats: ChatStore;
   readonly config: ConfigStore;
@@ -59,9 +67,13 @@ export async function appendEvent(deps: ChatDeps, chat: ChatState, lastPosition:
  * Answers with the chat interaction object: the events after `since`, as the client asked. One
  * Query, which also proves the session live and the chat created.
  */
-export async function answer(deps: ChatDeps, sessionId: string, since: number, fields: Fields) {
-  const { chat, events } = await readChat(deps, sessionId, since);
-  return interactionView(chat, events, since, isVerbose(fields._verbose));
+export async function answer(deps: ChatDeps, request: ChatRequest, since: number) {
+  const { chat, events } = await readChat(deps, request.sessionId, since);
+  return interactionView(chat, events, since, viewOptions(request));
+}
+
+export function viewOptions(request: ChatRequest) {
+  return { verbose: isVerbose(request.fields._verbose), basePath: request.basePath };
 }
 
 export async function readChat(deps: ChatDeps, sessionId: string, since: number) {

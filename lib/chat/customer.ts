@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { splitContextData } from "../context-data.ts";
 import type { Fields } from "../http/decode.ts";
 import type { Session } from "../session.ts";
-import { answer, appendEvent, ChatStateError, liveHead, parsePosition, requireChat, requireMessage, type ChatDeps } from "./conversation.ts";
+import { answer, appendEvent, ChatStateError, liveHead, parsePosition, requireChat, requireMessage, type ChatDeps, type ChatRequest } from "./conversation.ts";
 import type { ChatState, EventType } from "./model.ts";
 
 /** Create fields that describe the customer; push fields are accepted and not used (polling only). */
@@ -13,16 +13,16 @@ const IGNORED_KEYS = /^(push_notification_|transcriptPosition$|message$)/;
  * `POST {B}` (B = /genesys/1/service/{id}/ixn/chat): opens the session's one chat and queues it on the
  * session's chat endpoint, or answers with the chat that already exists.
  */
-export async function createChat(deps: ChatDeps, sessionId: string, fields: Fields) {
-  const head = await liveHead(deps, sessionId);
-  const since = parsePosition(fields.transcriptPosition) ?? 0;
-  if (head.chat !== undefined) return answer(deps, sessionId, since, fields);
+export async function createChat(deps: ChatDeps, request: ChatRequest) {
+  const head = await liveHead(deps, request.sessionId);
+  const since = parsePosition(request.fields.transcriptPosition) ?? 0;
+  if (head.chat !== undefined) return answer(deps, request, since);
 
-  const chat = newChat(head.session!, fields, deps.now());
+  const chat = newChat(head.session!, request.fields, deps.now());
   if (await deps.chats.createChat(chat)) {
     await appendEvent(deps, chat, 0, { type: "Notice.Joined", nickname: chat.customerNickname, text: "has joined the session", party: "CLIENT" });
   }
-  return answer(deps, sessionId, since, fields);
+  return answer(deps, request, since);
 }
 
 function newChat(session: Session, fields: Fields, now: Date): ChatState {
@@ -54,19 +54,20 @@ function newChat(session: Session, fields: Fields, now: Date): ChatState {
 }
 
 /** `POST {B}/refresh`: the events after `transcriptPosition`; a `message` sent along is posted first. */
-export async function refresh(deps: ChatDeps, sessionId: string, fields: Fields) {
+export async function refresh(deps: ChatDeps, request: ChatRequest) {
+  const { fields } = request;
   const since = parsePosition(fields.transcriptPosition) ?? 0;
   if (fields.message !== undefined && fields.message.trim() !== "") {
-    await post(deps, sessionId, "Message.Text", requireMessage(fields.message));
+    await post(deps, request.sessionId, "Message.Text", requireMessage(fields.message));
   }
-  return answer(deps, sessionId, since, fields);
+  return answer(deps, request, since);
 }
 
 /** `POST {B}/send`, `/startTyping`, `/stopTyping`: the answer shows the new event (and any later). */
-export async function customerEvent(deps: ChatDeps, sessionId: string, type: EventType, fields: Fields) {
-  const text = type === "Message.Text" ? requireMessage(fields.message) : "";
-  const position = await post(deps, sessionId, type, text);
-  return answer(deps, sessionId, parsePosition(fields.transcriptPosition) ?? position - 1, fields);
+export async function customerEvent(deps: ChatDeps, request: ChatRequest, type: EventType) {
+  const text = type === "Message.Text" ? requireMessage(request.fields.message) : "";
+  const position = await post(deps, request.sessionId, type, text);
+  return answer(deps, request, parsePosition(request.fields.transcriptPosition) ?? position - 1);
 }
 
 async function post(deps: ChatDeps, sessionId: string, type: EventType, text: string): Promise<number> {
@@ -77,11 +78,11 @@ async function post(deps: ChatDeps, sessionId: string, type: EventType, text: st
 }
 
 /** `POST {B}/disconnect`: the customer leaves; afterwards refresh still answers with the final state. */
-export async function customerDisconnect(deps: ChatDeps, sessionId: string, fields: Fields) {
-  const head = await liveHead(deps, sessionId);
+export async function customerDisconnect(deps: ChatDeps, request: ChatRequest) {
+  const head = await liveHead(deps, request.sessionId);
   const chat = requireChat(head.chat);
   await endChat(deps, chat, head.lastPosition);
-  return answer(deps, sessionId, parsePosition(fields.transcriptPosition) ?? head.lastPosition, fields);
+  return answer(deps, request, parsePosition(request.fields.transcriptPosition) ?? head.lastPosition);
 }
 
 /** Ends a chat that is still running, with the customer's `Notice.Left`. */

@@ -56,8 +56,8 @@ export function gmsTime(iso: string): string {
   return `${iso.slice(0, 19)}Z`;
 }
 
-export function chatBase(sessionId: string): string {
-  return `/genesys/1/service/${sessionId}/ixn/chat`;
+export function chatBase(sessionId: string, basePath = ""): string {
+  return `${basePath}/genesys/1/service/${sessionId}/ixn/chat`;
 }
 
 const SERVICE_MESSAGE: Record<ChatPhase, string> = {
@@ -70,7 +70,12 @@ const SERVICE_MESSAGE: Record<ChatPhase, string> = {
  * The chat interaction object every Chat API v1 operation answers. `transcriptPosition` is the
  * position of the last event shown, or the client's own position when nothing is new.
  */
-export function interactionView(chat: ChatState, events: readonly TranscriptEvent[], sinceForClient: number, verbose: boolean) {
+export function interactionView(
+  chat: ChatState,
+  events: readonly TranscriptEvent[],
+  sinceForClient: number,
+  { verbose, basePath }: { readonly verbose: boolean; readonly basePath: string },
+) {
   const view = {
     chatIxnState: CHAT_IXN_STATE[chat.phase],
     chatSessionId: chat.chatSessionId,
@@ -80,7 +85,7 @@ export function interactionView(chat: ChatState, events: readonly TranscriptEven
     startedAt: gmsTime(chat.startedAt),
   };
   if (!verbose) return view;
-  const base = chatBase(chat.sessionId);
+  const base = chatBase(chat.sessionId, basePath);
   return {
     ...view,
     userId: chat.userId,

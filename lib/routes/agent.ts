@@ -1,10 +1,10 @@
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { accept, agentDisconnect, agentEvent, agentRefresh, setPresence, waitingChats } from "../chat/agent.ts";
-import type { ChatDeps } from "../chat/conversation.ts";
+import type { ChatDeps, ChatRequest } from "../chat/conversation.ts";
 import type { CorsPolicy } from "../http/cors.ts";
-import { decodeFields, type Fields } from "../http/decode.ts";
 import { dispatch, httpHandler, type HttpResult } from "../http/respond.ts";
 import { requireAgentId } from "../presence.ts";
+import { chatRequest } from "./chat-request.ts";
 
 const A = "/genesys/1/agent/{agentId}";
 const C = `${A}/chats/{service}`;
@@ -15,20 +15,20 @@ const C = `${A}/chats/{service}`;
  * chats from its queue and talk to the customer.
  */
 export function agentHandler(deps: ChatDeps & { readonly cors: CorsPolicy }) {
-  const op = (run: (agentId: string, id: string, fields: Fields) => Promise<unknown>) => async (event: APIGatewayProxyEvent): Promise<HttpResult> => {
+  const op = (run: (agentId: string, request: ChatRequest) => Promise<unknown>) => async (event: APIGatewayProxyEvent): Promise<HttpResult> => {
     const agentId = requireAgentId(event.pathParameters?.agentId ?? "");
-    return { status: 200, body: await run(agentId, event.pathParameters?.service ?? "", await decodeFields(event)) };
+    return { status: 200, body: await run(agentId, await chatRequest(event)) };
   };
   return httpHandler(
     dispatch({
-      [`${A}/presence`]: { PUT: op((agentId, _id, fields) => setPresence(deps, agentId, fields)) },
-      [`${A}/queue`]: { GET: op((_agentId, _id, fields) => waitingChats(deps, fields)) },
-      [`${C}/accept`]: { POST: op((agentId, id, fields) => accept(deps, agentId, id, fields)) },
-      [`${C}/send`]: { POST: op((agentId, id, fields) => agentEvent(deps, agentId, id, "Message.Text", fields)) },
-      [`${C}/startTyping`]: { POST: op((agentId, id, fields) => agentEvent(deps, agentId, id, "Notice.TypingStarted", fields)) },
-      [`${C}/stopTyping`]: { POST: op((agentId, id, fields) => agentEvent(deps, agentId, id, "Notice.TypingStopped", fields)) },
-      [`${C}/refresh`]: { POST: op((agentId, id, fields) => agentRefresh(deps, agentId, id, fields)) },
-      [`${C}/disconnect`]: { POST: op((agentId, id, fields) => agentDisconnect(deps, agentId, id, fields)) },
+      [`${A}/presence`]: { PUT: op((agentId, request) => setPresence(deps, agentId, request.fields)) },
+      [`${A}/queue`]: { GET: op((_agentId, request) => waitingChats(deps, request.fields)) },
+      [`${C}/accept`]: { POST: op((agentId, request) => accept(deps, agentId, request)) },
+      [`${C}/send`]: { POST: op((agentId, request) => agentEvent(deps, agentId, request, "Message.Text")) },
+      [`${C}/startTyping`]: { POST: op((agentId, request) => agentEvent(deps, agentId, request, "Notice.TypingStarted")) },
+      [`${C}/stopTyping`]: { POST: op((agentId, request) => agentEvent(deps, agentId, request, "Notice.TypingStopped")) },
+      [`${C}/refresh`]: { POST: op((agentId, request) => agentRefresh(deps, agentId, request)) },
+      [`${C}/disconnect`]: { POST: op((agentId, request) => agentDisconnect(deps, agentId, request)) },
     }),
     deps.cors,
   );

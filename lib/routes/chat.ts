@@ -1,9 +1,9 @@
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { customerDisconnect, customerEvent, cancelSession, createChat, getSessionData, refresh } from "../chat/customer.ts";
-import type { ChatDeps } from "../chat/conversation.ts";
+import type { ChatDeps, ChatRequest } from "../chat/conversation.ts";
 import type { CorsPolicy } from "../http/cors.ts";
-import { decodeFields, type Fields } from "../http/decode.ts";
 import { dispatch, httpHandler, type HttpResult } from "../http/respond.ts";
+import { chatRequest } from "./chat-request.ts";
 
 const B = "/genesys/1/service/{service}/ixn/chat";
 
@@ -12,9 +12,9 @@ const B = "/genesys/1/service/{service}/ixn/chat";
  * (`GET`/`DELETE /genesys/1/service/{id}`). The service id in the path is the credential, as in GMS.
  */
 export function chatHandler(deps: ChatDeps & { readonly cors: CorsPolicy }) {
-  const op = (run: (id: string, fields: Fields) => Promise<unknown>) => async (event: APIGatewayProxyEvent): Promise<HttpResult> => ({
+  const op = (run: (request: ChatRequest) => Promise<unknown>) => async (event: APIGatewayProxyEvent): Promise<HttpResult> => ({
     status: 200,
-    body: await run(event.pathParameters?.service ?? "", await decodeFields(event)),
+    body: await run(await chatRequest(event)),
   });
   return httpHandler(
     dispatch({
@@ -25,12 +25,12 @@ export function chatHandler(deps: ChatDeps & { readonly cors: CorsPolicy }) {
           return { status: 204 };
         },
       },
-      [B]: { POST: op((id, fields) => createChat(deps, id, fields)) },
-      [`${B}/refresh`]: { POST: op((id, fields) => refresh(deps, id, fields)) },
-      [`${B}/send`]: { POST: op((id, fields) => customerEvent(deps, id, "Message.Text", fields)) },
-      [`${B}/startTyping`]: { POST: op((id, fields) => customerEvent(deps, id, "Notice.TypingStarted", fields)) },
-      [`${B}/stopTyping`]: { POST: op((id, fields) => customerEvent(deps, id, "Notice.TypingStopped", fields)) },
-      [`${B}/disconnect`]: { POST: op((id, fields) => customerDisconnect(deps, id, fields)) },
+      [B]: { POST: op((request) => createChat(deps, request)) },
+      [`${B}/refresh`]: { POST: op((request) => refresh(deps, request)) },
+      [`${B}/send`]: { POST: op((request) => customerEvent(deps, request, "Message.Text")) },
+      [`${B}/startTyping`]: { POST: op((request) => customerEvent(deps, request, "Notice.TypingStarted")) },
+      [`${B}/stopTyping`]: { POST: op((request) => customerEvent(deps, request, "Notice.TypingStopped")) },
+      [`${B}/disconnect`]: { POST: op((request) => customerDisconnect(deps, request)) },
     }),
     deps.cors,
   );

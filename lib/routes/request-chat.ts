@@ -1,3 +1,4 @@
+import { publicBasePath } from "../http/base-path.ts";
 import type { CorsPolicy } from "../http/cors.ts";
 import { decodeFields, header } from "../http/decode.ts";
 import { httpHandler } from "../http/respond.ts";
@@ -13,6 +14,7 @@ export function requestChatHandler(deps: RequestChatDeps & { readonly cors: Cors
       serviceName: event.pathParameters?.service ?? "",
       fields,
       idempotency: key === undefined ? undefined : { key, user: header(event, "gms_user") },
+      basePath: publicBasePath(event),
     });
     return { status: 200, body };
   }, deps.cors);

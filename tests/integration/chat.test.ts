@@ -147,6 +147,21 @@ describe("a whole conversation, in process against dynalite", () => {
     });
   });
 
+  it("puts the stage that clients see in front of the follow-up URLs", async () => {
+    const id = await openSession();
+    const response = await handlers.chat(
+      httpEvent({
+        resource: B,
+        path: `/genesys/1/service/${id}/ixn/chat`,
+        pathParameters: { service: id },
+        requestContext: { requestId: "staged", path: `/prod/genesys/1/service/${id}/ixn/chat` } as ReturnType<typeof httpEvent>["requestContext"],
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: "_verbose=true",
+      }),
+    );
+    expect(JSON.parse(response.body)._chatIxnAPI_SEND_URL).toBe(`/prod/genesys/1/service/${id}/ixn/chat/send`);
+  });
+
   it("answers wrong-state calls with clear 4xx errors", async () => {
     await presence("carl", { endpoint: "support_q", state: "ready" });
     const id = await openSession();

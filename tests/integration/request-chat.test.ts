@@ -62,6 +62,13 @@ describe("request-chat against dynalite", () => {
     expect(body["_chatIxnAPI-CREATE-URL"]).toBe(`/genesys/1/service/${body._id}/ixn/chat`);
   });
 
+  it("puts the stage that clients see in front of the create-URL (API Gateway's default endpoint)", async () => {
+    const event = formEvent("request-chat", { firstName: "Anna" });
+    const staged = { ...event, requestContext: { ...event.requestContext, path: `/prod${event.path}` } };
+    const body = JSON.parse((await handler(staged)).body);
+    expect(body["_chatIxnAPI-CREATE-URL"]).toBe(`/prod/genesys/1/service/${body._id}/ixn/chat`);
+  });
+
   it("costs one read call and one write call", async () => {
     const response = await handler(formEvent("request-chat", { firstName: "Anna" }));
     expect(response.statusCode).toBe(200);
