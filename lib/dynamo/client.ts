@@ -1,5 +1,5 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { ConfiguredRetryStrategy } from "@smithy/core/retry";
 import { StorageUnavailableError } from "../http/errors.ts";
 import { addMetering } from "./metering.ts";
@@ -56,6 +56,34 @@ export function storageFailure(error: unknown): unknown {
   return new StorageUnavailableError(error);
 }
 
-export function isConditionalCheckFailure(error: unknown): boolean {
-  return error instanceof Error && error.name === "ConditionalCheckFailedException";
+/** One DynamoDB call, its failure mapped by `storageFailure`. */
+export async function storageCall<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw storageFailure(error);
+  }
+}
+
+/** A conditional write: resolves true when it was applied, false when its condition failed. */
+export async function conditionalWrite(operation: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await operation();
+    return true;
+  } catch (error) {
+    if (error instanceof Error && error.name === "ConditionalCheckFailedException") return false;
+    throw storageFailure(error);
+  }
+}
+
+/** Every item a Query matches, page after page (a page stops at 1 MB). */
+export async function queryAll(client: DynamoDBDocumentClient, input: QueryCommandInput): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await storageCall(() => client.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey })));
+    items.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey !== undefined);
+  return items;
 }

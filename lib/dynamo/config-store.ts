@@ -1,15 +1,9 @@
-import {
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  type DynamoDBDocumentClient,
-} from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { AvailabilityNotification } from "../availability.ts";
 import type { AgentPresence } from "../presence.ts";
 import type { ServiceConfig } from "../services.ts";
 import type { ConfigStore, ServiceRoute } from "../stores.ts";
-import { isConditionalCheckFailure, storageFailure } from "./client.ts";
+import { conditionalWrite, queryAll, storageCall } from "./client.ts";
 import { CONFIG_PARTITION, CONFIG_PARTITION_KEY, CONFIG_SORT_KEY } from "./tables.ts";
 
 const SERVICE_PREFIX = "service#";
@@ -44,19 +38,11 @@ export class DynamoConfigStore implements ConfigStore {
   }
 
   async putPresence(presence: AgentPresence): Promise<void> {
-    try {
-      await this.client.send(new PutCommand({ TableName: this.table, Item: { ...key(presenceKey(presence.endpoint, presence.agentId)), ...presence } }));
-    } catch (error) {
-      throw storageFailure(error);
-    }
+    await this.put({ ...key(presenceKey(presence.endpoint, presence.agentId)), ...presence });
   }
 
   async deletePresence(endpoint: string, agentId: string): Promise<void> {
-    try {
-      await this.client.send(new DeleteCommand({ TableName: this.table, Key: key(presenceKey(endpoint, agentId)) }));
-    } catch (error) {
-      throw storageFailure(error);
-    }
+    await this.delete(presenceKey(endpoint, agentId));
   }
 
   async getPresence(endpoint: string, agentId: string): Promise<AgentPresence | undefined> {
@@ -74,19 +60,11 @@ export class DynamoConfigStore implements ConfigStore {
   }
 
   async listServices(): Promise<ServiceConfig[]> {
-    const items = await this.queryPartition(SERVICE_PREFIX);
-    return items.map(toService);
+    return (await this.queryPartition(SERVICE_PREFIX)).map(toService);
   }
 
   async putService(config: ServiceConfig): Promise<boolean> {
-    try {
-      const { Attributes } = await this.client.send(
-        new PutCommand({ TableName: this.table, Item: serviceItem(config), ReturnValues: "ALL_OLD" }),
-      );
-      return Attributes === undefined;
-    } catch (error) {
-      throw storageFailure(error);
-    }
+    return (await this.put(serviceItem(config))) === undefined;
   }
 
   createServiceIfAbsent(config: ServiceConfig): Promise<boolean> {
@@ -94,14 +72,7 @@ export class DynamoConfigStore implements ConfigStore {
   }
 
   async deleteService(name: string): Promise<boolean> {
-    try {
-      const { Attributes } = await this.client.send(
-        new DeleteCommand({ TableName: this.table, Key: key(SERVICE_PREFIX + name), ReturnValues: "ALL_OLD" }),
-      );
-      return Attributes !== undefined;
-    } catch (error) {
-      throw storageFailure(error);
-    }
+    return (await this.delete(SERVICE_PREFIX + name)) !== undefined;
   }
 
   async getNotification(endpoint: string): Promise<AvailabilityNotification | undefined> {
@@ -110,11 +81,7 @@ export class DynamoConfigStore implements ConfigStore {
   }
 
   async putNotification(notification: AvailabilityNotification): Promise<void> {
-    try {
-      await this.client.send(new PutCommand({ TableName: this.table, Item: notificationItem(notification) }));
-    } catch (error) {
-      throw storageFailure(error);
-    }
+    await this.put(notificationItem(notification));
   }
 
   createNotificationIfAbsent(notification: AvailabilityNotification): Promise<boolean> {
@@ -122,60 +89,45 @@ export class DynamoConfigStore implements ConfigStore {
   }
 
   private async get(sortKey: string): Promise<Item | undefined> {
-    try {
-      const { Item } = await this.client.send(
-        new GetCommand({ TableName: this.table, Key: key(sortKey), ConsistentRead: true }),
-      );
-      return Item;
-    } catch (error) {
-      throw storageFailure(error);
-    }
+    const { Item } = await storageCall(() => this.client.send(new GetCommand({ TableName: this.table, Key: key(sortKey), ConsistentRead: true })));
+    return Item;
   }
 
-  private async insert(item: Item): Promise<boolean> {
-    try {
-      await this.client.send(
+  /** Writes the item; resolves the one it replaced, if any. */
+  private async put(item: Item): Promise<Item | undefined> {
+    const { Attributes } = await storageCall(() => this.client.send(new PutCommand({ TableName: this.table, Item: item, ReturnValues: "ALL_OLD" })));
+    return Attributes;
+  }
+
+  /** Deletes the item; resolves the one it removed, if any. */
+  private async delete(sortKey: string): Promise<Item | undefined> {
+    const { Attributes } = await storageCall(() => this.client.send(new DeleteCommand({ TableName: this.table, Key: key(sortKey), ReturnValues: "ALL_OLD" })));
+    return Attributes;
+  }
+
+  private insert(item: Item): Promise<boolean> {
+    return conditionalWrite(() =>
+      this.client.send(
         new PutCommand({
           TableName: this.table,
           Item: item,
           ConditionExpression: "attribute_not_exists(#sk)",
           ExpressionAttributeNames: { "#sk": CONFIG_SORT_KEY },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailure(error)) return false;
-      throw storageFailure(error);
-    }
+      ),
+    );
   }
 
-  private async queryPartition(sortKeyPrefix?: string): Promise<Item[]> {
-    const items: Item[] = [];
-    let startKey: Item | undefined;
-    try {
-      do {
-        const page = await this.client.send(
-          new QueryCommand({
-            TableName: this.table,
-            ConsistentRead: true,
-            KeyConditionExpression:
-              sortKeyPrefix === undefined ? "#pk = :pk" : "#pk = :pk AND begins_with(#sk, :prefix)",
-            ExpressionAttributeNames:
-              sortKeyPrefix === undefined
-                ? { "#pk": CONFIG_PARTITION_KEY }
-                : { "#pk": CONFIG_PARTITION_KEY, "#sk": CONFIG_SORT_KEY },
-            ExpressionAttributeValues:
-              sortKeyPrefix === undefined ? { ":pk": CONFIG_PARTITION } : { ":pk": CONFIG_PARTITION, ":prefix": sortKeyPrefix },
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        items.push(...(page.Items ?? []));
-        startKey = page.LastEvaluatedKey;
-      } while (startKey !== undefined);
-    } catch (error) {
-      throw storageFailure(error);
-    }
-    return items;
+  /** The config partition, or the part of it whose sort keys start with `prefix`. */
+  private queryPartition(prefix?: string): Promise<Item[]> {
+    const byPrefix = prefix !== undefined;
+    return queryAll(this.client, {
+      TableName: this.table,
+      ConsistentRead: true,
+      KeyConditionExpression: byPrefix ? "#pk = :pk AND begins_with(#sk, :prefix)" : "#pk = :pk",
+      ExpressionAttributeNames: { "#pk": CONFIG_PARTITION_KEY, ...(byPrefix && { "#sk": CONFIG_SORT_KEY }) },
+      ExpressionAttributeValues: { ":pk": CONFIG_PARTITION, ...(byPrefix && { ":prefix": prefix }) },
+    });
   }
 }
 

@@ -5,7 +5,7 @@ import type { ChatPhase, ChatState, NewEvent, TranscriptEvent } from "../chat/mo
 import type { Fields } from "../http/decode.ts";
 import type { Session } from "../session.ts";
 import type { SessionStore } from "../stores.ts";
-import { isConditionalCheckFailure, storageFailure } from "./client.ts";
+import { conditionalWrite, queryAll, storageCall } from "./client.ts";
 import { QUEUE_INDEX, SESSION_KEY, SESSION_SORT_KEY } from "./tables.ts";
 
 const SESSION_SK = "session";
@@ -26,28 +26,23 @@ export class DynamoSessionStore implements SessionStore, ChatStore {
   ) {}
 
   async create(session: Session): ReturnType<SessionStore["create"]> {
-    try {
-      await this.putIfAbsent(sessionItem(session));
-      return { stored: true };
-    } catch (error) {
-      if (!isConditionalCheckFailure(error)) throw storageFailure(error);
-      // A write that timed out after DynamoDB applied it is retried by the SDK and then fails its
-      // condition: the item is ours if it is exactly what we wrote.
-      const existing = await this.get(session.id);
-      const ours = existing !== undefined && existing.createdAt === session.createdAt && existing.requestHash === session.requestHash;
-      return ours ? { stored: true } : { stored: false, existing };
-    }
+    if (await this.putIfAbsent(sessionItem(session))) return { stored: true };
+    // A write that timed out after DynamoDB applied it is retried by the SDK and then fails its
+    // condition: the item is ours if it is exactly what we wrote.
+    const existing = await this.get(session.id);
+    const ours = existing !== undefined && existing.createdAt === session.createdAt && existing.requestHash === session.requestHash;
+    return ours ? { stored: true } : { stored: false, existing };
   }
 
   async get(id: string): Promise<Session | undefined> {
-    const item = await this.call(() =>
+    const { Item } = await storageCall(() =>
       this.client.send(new GetCommand({ TableName: this.table, Key: key(id, SESSION_SK), ConsistentRead: true })),
     );
-    return item.Item && toSession(item.Item);
+    return Item && toSession(Item);
   }
 
   async head(sessionId: string) {
-    const { Items = [] } = await this.call(() =>
+    const { Items = [] } = await storageCall(() =>
       this.client.send(
         new QueryCommand({
           TableName: this.table,
@@ -65,65 +60,43 @@ export class DynamoSessionStore implements SessionStore, ChatStore {
   }
 
   async read(sessionId: string, afterPosition: number) {
-    const items: Item[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await this.call(() =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: "#id = :id AND #sk > :after",
-            ExpressionAttributeNames: { "#id": SESSION_KEY, "#sk": SESSION_SORT_KEY },
-            ExpressionAttributeValues: { ":id": sessionId, ":after": eventKey(afterPosition) },
-            ConsistentRead: true,
-            ExclusiveStartKey: startKey,
-          }),
-        ),
-      );
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
+    const items = await queryAll(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: "#id = :id AND #sk > :after",
+      ExpressionAttributeNames: { "#id": SESSION_KEY, "#sk": SESSION_SORT_KEY },
+      ExpressionAttributeValues: { ":id": sessionId, ":after": eventKey(afterPosition) },
+      ConsistentRead: true,
+    });
     const events = items.filter((item) => String(item[SESSION_SORT_KEY]).startsWith(EVENT_PREFIX)).map(toEvent);
     return { ...view(items), events };
   }
 
-  async createChat(chat: ChatState): Promise<boolean> {
-    try {
-      await this.putIfAbsent(stateItem(chat));
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailure(error)) return false;
-      throw storageFailure(error);
-    }
+  createChat(chat: ChatState): Promise<boolean> {
+    return this.putIfAbsent(stateItem(chat));
   }
 
   async append(chat: ChatState, next: number, event: NewEvent, at: Date): Promise<number> {
     const offset = Math.max(0, Math.floor((at.getTime() - Date.parse(chat.startedAt)) / 1000));
-    for (let position = next, tries = 0; tries < MAX_APPEND_TRIES; position += 1, tries += 1) {
-      try {
-        await this.putIfAbsent({
-          [SESSION_KEY]: { S: chat.sessionId },
-          [SESSION_SORT_KEY]: { S: eventKey(position) },
-          position: { N: String(position) },
-          type: { S: event.type },
-          nickname: { S: event.nickname },
-          text: { S: event.text },
-          party: { S: event.party },
-          offset: { N: String(offset) },
-          at: { S: at.toISOString() },
-          expiresAt: { N: String(chat.expiresAt) },
-        });
-        return position;
-      } catch (error) {
-        // Another writer took this position: it exists, so the next free one leaves no gap.
-        if (!isConditionalCheckFailure(error)) throw storageFailure(error);
-      }
+    // A position that is taken exists, so the next free one leaves no gap.
+    for (let position = next; position < next + MAX_APPEND_TRIES; position += 1) {
+      const stored = await this.putIfAbsent({
+        [SESSION_KEY]: { S: chat.sessionId },
+        [SESSION_SORT_KEY]: { S: eventKey(position) },
+        position: { N: String(position) },
+        type: { S: event.type },
+        nickname: { S: event.nickname },
+        text: { S: event.text },
+        party: { S: event.party },
+        offset: { N: String(offset) },
+        at: { S: at.toISOString() },
+        expiresAt: { N: String(chat.expiresAt) },
+      });
+      if (stored) return position;
     }
     throw new Error("Could not find a free transcript position");
   }
 
   async transition(chat: ChatState, from: readonly ChatPhase[], change: ChatChange): Promise<boolean> {
-    const names: Record<string, string> = { "#phase": "phase" };
     const values: Record<string, unknown> = { ":phase": change.phase };
     const sets = ["#phase = :phase"];
     if (change.agentId !== undefined) {
@@ -132,27 +105,23 @@ export class DynamoSessionStore implements SessionStore, ChatStore {
       values[":agentNickname"] = change.agentNickname ?? change.agentId;
     }
     from.forEach((phase, i) => (values[`:from${i}`] = phase));
-    try {
-      await this.client.send(
+    return conditionalWrite(() =>
+      this.client.send(
         new UpdateCommand({
           TableName: this.table,
           Key: key(chat.sessionId, STATE_SK),
           // Leaving WAITING takes the chat off the queue index.
           UpdateExpression: `SET ${sets.join(", ")} REMOVE queueEndpoint, queuedAt`,
           ConditionExpression: `#phase IN (${from.map((_, i) => `:from${i}`).join(", ")})`,
-          ExpressionAttributeNames: names,
+          ExpressionAttributeNames: { "#phase": "phase" },
           ExpressionAttributeValues: values,
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailure(error)) return false;
-      throw storageFailure(error);
-    }
+      ),
+    );
   }
 
   async queue(endpoint: string): Promise<ChatState[]> {
-    const { Items = [] } = await this.call(() =>
+    const { Items = [] } = await storageCall(() =>
       this.client.send(
         new QueryCommand({
           TableName: this.table,
@@ -167,26 +136,21 @@ export class DynamoSessionStore implements SessionStore, ChatStore {
   }
 
   async deleteSession(sessionId: string): Promise<void> {
-    await this.call(() => this.client.send(new DeleteCommand({ TableName: this.table, Key: key(sessionId, SESSION_SK) })));
+    await storageCall(() => this.client.send(new DeleteCommand({ TableName: this.table, Key: key(sessionId, SESSION_SK) })));
   }
 
-  private putIfAbsent(item: Record<string, AttributeValue>) {
-    return this.client.send(
-      new PutItemCommand({
-        TableName: this.table,
-        Item: item,
-        ConditionExpression: "attribute_not_exists(#sk)",
-        ExpressionAttributeNames: { "#sk": SESSION_SORT_KEY },
-      }),
+  /** Insert-only put: resolves false when an item with this key exists. */
+  private putIfAbsent(item: Record<string, AttributeValue>): Promise<boolean> {
+    return conditionalWrite(() =>
+      this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: item,
+          ConditionExpression: "attribute_not_exists(#sk)",
+          ExpressionAttributeNames: { "#sk": SESSION_SORT_KEY },
+        }),
+      ),
     );
-  }
-
-  private async call<T>(operation: () => Promise<T>): Promise<T> {
-    try {
-      return await operation();
-    } catch (error) {
-      throw storageFailure(error);
-    }
   }
 }
 
