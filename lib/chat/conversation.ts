@@ -1,6 +1,7 @@
 import type { Fields } from "../http/decode.ts";
 import { BadRequestError, HttpError, NotFoundError } from "../http/errors.ts";
 import { epochSeconds, isVerbose } from "../options.ts";
+import type { Session } from "../session.ts";
 import type { ConfigStore } from "../stores.ts";
 import { interactionView, type ChatState, type NewEvent } from "./model.ts";
 import type { ChatStore } from "./store.ts";
@@ -25,7 +26,7 @@ export class ChatStateError extends HttpError {
   }
 }
 
-export function unknownSession(): NotFoundError {
+function unknownSession(): NotFoundError {
   return new NotFoundError("No live service with this id");
 }
 
@@ -50,8 +51,12 @@ export function parsePosition(raw: string | undefined): number | undefined {
 /** The session's partition head; an unknown, deleted or expired id is a 404, whatever TTL has not yet removed. */
 export async function liveHead(deps: ChatDeps, sessionId: string) {
   const head = await deps.chats.head(sessionId);
-  if (head.session === undefined || head.session.expiresAt <= epochSeconds(deps.now())) throw unknownSession();
-  return head;
+  return { ...head, session: requireLive(deps, head.session) };
+}
+
+function requireLive(deps: ChatDeps, session: Session | undefined): Session {
+  if (session === undefined || session.expiresAt <= epochSeconds(deps.now())) throw unknownSession();
+  return session;
 }
 
 export function requireChat(chat: ChatState | undefined): ChatState {
@@ -78,6 +83,6 @@ export function viewOptions(request: ChatRequest) {
 
 export async function readChat(deps: ChatDeps, sessionId: string, since: number) {
   const { session, chat, events } = await deps.chats.read(sessionId, since);
-  if (session === undefined || session.expiresAt <= epochSeconds(deps.now())) throw unknownSession();
+  requireLive(deps, session);
   return { chat: requireChat(chat), events };
 }

@@ -18,7 +18,7 @@ export async function createChat(deps: ChatDeps, request: ChatRequest) {
   const since = parsePosition(request.fields.transcriptPosition) ?? 0;
   if (head.chat !== undefined) return answer(deps, request, since);
 
-  const chat = newChat(head.session!, request.fields, deps.now());
+  const chat = newChat(head.session, request.fields, deps.now());
   if (await deps.chats.createChat(chat)) {
     await appendEvent(deps, chat, 0, { type: "Notice.Joined", nickname: chat.customerNickname, text: "has joined the session", party: "CLIENT" });
   }
@@ -32,10 +32,10 @@ function newChat(session: Session, fields: Fields, now: Date): ChatState {
     if ((CUSTOMER_KEYS as readonly string[]).includes(key)) customer[key] = value;
     else if (!IGNORED_KEYS.test(key)) extra[key] = value;
   }
-  // The same limits as request-chat's context data apply to the customer fields and attached data.
+  // The same limits as request-chat's context data apply to the customer fields and to the
+  // attached data (the session's context data plus the create's other keys, control keys dropped).
   splitContextData(customer);
-  const attachedData = { ...session.data, ...splitContextData(extra).data };
-  splitContextData(attachedData);
+  const attachedData = splitContextData({ ...session.data, ...extra }).data;
   const nickname = (customer.userDisplayName || [customer.firstName, customer.lastName].filter(Boolean).join(" ") || "Customer").trim();
   return {
     sessionId: session.id,
@@ -94,7 +94,7 @@ export async function endChat(deps: ChatDeps, chat: ChatState, lastPosition: num
 
 /** `GET /genesys/1/service/{id}`: the stored business data of a live session. */
 export async function getSessionData(deps: ChatDeps, sessionId: string) {
-  return (await liveHead(deps, sessionId)).session!.data;
+  return (await liveHead(deps, sessionId)).session.data;
 }
 
 /** `DELETE /genesys/1/service/{id}`: ends a running chat, then forgets the session. */
