@@ -18,6 +18,7 @@ import { PutItemCommand } from "@aws-sdk/client-dynamodb";
 import autocannon from "autocannon";
 import { startLocalStack } from "../scripts/local/launch.ts";
 import { freePort } from "../scripts/local/ports.ts";
+import { killGroup, SERVERLESS_BIN, SERVERLESS_ENV, watchOutput } from "../scripts/local/processes.ts";
 import { buildFunctionBundles, buildOne, type Bundle } from "../scripts/local/bundles.ts";
 import { ensureTables, LOCAL_AWS_ENV, localDocumentClient, stageTableNames, startDynalite } from "../scripts/local/stack.ts";
 import { REQUESTS, SEED_ITEMS, standInAnswer } from "./fixtures.ts";
@@ -140,36 +141,19 @@ async function stackThroughput(url: string): Promise<{ rps: number; p50: number;
 async function startBaselineOffline(dynamoEndpoint: string) {
   const port = await freePort();
   const lambdaPort = await freePort();
-  const child = spawn(
-    process.execPath,
-    [join(root, "node_modules/serverless/bin/serverless.js"), "offline", "start", "--httpPort", String(port), "--lambdaPort", String(lambdaPort), "--noPrependStageInUrl"],
-    {
-      cwd: join(root, "bench/baseline"),
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...LOCAL_AWS_ENV, AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint, SLS_TELEMETRY_DISABLED: "1", SLS_NOTIFICATIONS_MODE: "off", GMS_BUILD_FOLDER: `.esbuild/bench-${port}` },
-    },
-  );
-  let output = "";
-  await new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes("Server ready")) resolve();
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`baseline offline exited with ${code}:\n${output}`)));
+  const child = spawn(process.execPath, [SERVERLESS_BIN, "offline", "start", "--httpPort", String(port), "--lambdaPort", String(lambdaPort), "--noPrependStageInUrl"], {
+    cwd: join(root, "bench/baseline"),
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...LOCAL_AWS_ENV, ...SERVERLESS_ENV, AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint, GMS_BUILD_FOLDER: `.esbuild/bench-${port}` },
   });
+  await watchOutput(child, "the baseline's serverless offline").until("Server ready");
   return {
     url: `http://127.0.0.1:${port}/genesys/1/service/request-chat`,
     stop: async () => {
-      process.kill(-child.pid!, "SIGINT");
+      killGroup(child, "SIGINT");
       await once(child, "exit");
-      try {
-        process.kill(-child.pid!, "SIGKILL");
-      } catch {
-        // Already gone.
-      }
+      killGroup(child);
       await rm(join(root, "bench/baseline/.esbuild"), { recursive: true, force: true });
     },
   };

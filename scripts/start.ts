@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DynamoConfigStore } from "../lib/dynamo/config-store.ts";
 import { seedDefaults } from "../lib/seed.ts";
+import { SERVERLESS_BIN, SERVERLESS_ENV } from "./local/processes.ts";
 import { DEFAULT_LOCAL_ADMIN_KEY, ensureTables, LOCAL_AWS_ENV, localDocumentClient, stageTableNames, startDynalite, type LocalDynamo } from "./local/stack.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -55,7 +56,7 @@ async function main() {
   const offline = spawn(
     process.execPath,
     [
-      `${root}node_modules/serverless/bin/serverless.js`,
+      SERVERLESS_BIN,
       "offline",
       "start",
       "--stage",
@@ -76,8 +77,7 @@ async function main() {
         ...awsEnv,
         GMS_ADMIN_API_KEY: env.GMS_ADMIN_API_KEY ?? DEFAULT_LOCAL_ADMIN_KEY,
         GMS_BUILD_FOLDER: buildFolder,
-        SLS_TELEMETRY_DISABLED: "1",
-        SLS_NOTIFICATIONS_MODE: "off",
+        ...SERVERLESS_ENV,
       },
     },
   );

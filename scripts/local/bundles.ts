@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import { build, type BuildOptions } from "esbuild";
+import { SERVERLESS_BIN, SERVERLESS_ENV } from "./processes.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -29,9 +30,9 @@ const PLUGIN_KEYS = ["exclude", "outputFileExtension", "outputWorkFolder", "outp
  * from what is deployed.
  */
 export async function buildFunctionBundles(outDir: string): Promise<Bundle[]> {
-  const { stdout } = await promisify(execFile)(process.execPath, [join(root, "node_modules/serverless/bin/serverless.js"), "print", "--format", "json"], {
+  const { stdout } = await promisify(execFile)(process.execPath, [SERVERLESS_BIN, "print", "--format", "json"], {
     cwd: root,
-    env: { ...process.env, SLS_TELEMETRY_DISABLED: "1", SLS_NOTIFICATIONS_MODE: "off" },
+    env: { ...process.env, ...SERVERLESS_ENV },
     maxBuffer: 16 * 1024 * 1024,
   });
   const config = JSON.parse(stdout) as PrintedConfig;

@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { freePort, isPortClosed } from "./ports.ts";
+import { killGroup, watchOutput } from "./processes.ts";
 
 const STACK_MARKER = "GMS_STACK_ID";
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -50,20 +51,10 @@ export async function startLocalStack(env: Record<string, string> = {}, options:
       ...env,
     },
   });
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-
+  const output = watchOutput(child, "npm start");
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   try {
-    await new Promise<void>((resolve, reject) => {
-      const onData = () => {
-        if (output.includes("[gms-chat] ready")) resolve();
-      };
-      child.stdout?.on("data", onData);
-      child.stderr?.on("data", onData);
-      void exited.then((code) => reject(new Error(`npm start exited with ${code} before it was ready:\n${output}`)));
-    });
+    await output.until("[gms-chat] ready");
   } catch (error) {
     killGroup(child);
     throw error;
@@ -72,7 +63,7 @@ export async function startLocalStack(env: Record<string, string> = {}, options:
   return {
     baseUrl: `http://127.0.0.1:${ports.http}`,
     ports,
-    output: () => output,
+    output: output.text,
     killLauncher: () => child.kill("SIGKILL"),
     allGone: async (timeoutMs) => {
       const deadline = Date.now() + timeoutMs;
@@ -126,15 +117,6 @@ function markedProcesses(marker: string): number[] {
 
 function markedProcessesAlive(marker: string): boolean {
   return markedProcesses(marker).length > 0;
-}
-
-/** Leaves no process behind even if a test failed half-way. */
-function killGroup(child: ChildProcess) {
-  try {
-    if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
-  } catch {
-    // The group is already gone.
-  }
 }
 
 export async function allClosed(ports: readonly number[]): Promise<boolean> {

@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_SEQUENTIAL_CALLS, worstCaseCallMs } from "../../lib/dynamo/client.ts";
 import { tableDefinitions } from "../../lib/dynamo/tables.ts";
+import { SERVERLESS_BIN, SERVERLESS_ENV } from "../../scripts/local/processes.ts";
 import { stageTableNames } from "../../scripts/local/stack.ts";
 
 /** `serverless package` with no AWS account and no network, and the CloudFormation it produces. */
@@ -21,11 +22,11 @@ beforeAll(async () => {
   outDir = await mkdtemp(join(tmpdir(), "gms-chat-package-"));
   const buildFolder = `.esbuild/package-${process.pid}`;
   // No AWS credentials, endpoint or admin key: packaging must not need any.
-  const env: NodeJS.ProcessEnv = { SLS_TELEMETRY_DISABLED: "1", SLS_NOTIFICATIONS_MODE: "off", GMS_BUILD_FOLDER: buildFolder };
+  const env: NodeJS.ProcessEnv = { ...SERVERLESS_ENV, GMS_BUILD_FOLDER: buildFolder };
   for (const [key, value] of Object.entries(process.env)) {
     if (!key.startsWith("AWS_") && !DEPLOY_SETTINGS.has(key) && !(key in env)) env[key] = value;
   }
-  await promisify(execFile)(process.execPath, [join(root, "node_modules/serverless/bin/serverless.js"), "package", "--stage", "prod", "--package", outDir], {
+  await promisify(execFile)(process.execPath, [SERVERLESS_BIN, "package", "--stage", "prod", "--package", outDir], {
     cwd: root,
     env,
   });
