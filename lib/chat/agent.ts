@@ -6,13 +6,13 @@ import { requireChatEndpoint } from "../services.ts";
 import { answer, appendEvent, ChatStateError, liveHead, parsePosition, readChat, requireChat, requireMessage, viewOptions, type ChatDeps, type ChatRequest } from "./conversation.ts";
 import { gmsTime, interactionView, type ChatState, type EventType } from "./model.ts";
 
-export class NotYourChatError extends HttpError {
+class NotYourChatError extends HttpError {
   constructor() {
     super(403, "NotYourChatException", "This chat was accepted by another agent");
   }
 }
 
-export class ChatTakenError extends HttpError {
+class ChatTakenError extends HttpError {
   constructor() {
     super(409, "ChatAlreadyAcceptedException", "Another agent accepted this chat first");
   }

@@ -30,7 +30,7 @@ function unknownSession(): NotFoundError {
   return new NotFoundError("No live service with this id");
 }
 
-export const MAX_MESSAGE_LENGTH = 4096;
+const MAX_MESSAGE_LENGTH = 4096;
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 
 export function requireMessage(raw: string | undefined): string {

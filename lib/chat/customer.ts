@@ -86,7 +86,7 @@ export async function customerDisconnect(deps: ChatDeps, request: ChatRequest) {
 }
 
 /** Ends a chat that is still running, with the customer's `Notice.Left`. */
-export async function endChat(deps: ChatDeps, chat: ChatState, lastPosition: number) {
+async function endChat(deps: ChatDeps, chat: ChatState, lastPosition: number) {
   if (await deps.chats.transition(chat, ["WAITING", "ACCEPTED"], { phase: "ENDED" })) {
     await appendEvent(deps, chat, lastPosition, { type: "Notice.Left", nickname: chat.customerNickname, text: "has left the session", party: "CLIENT" });
   }

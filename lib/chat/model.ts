@@ -7,7 +7,7 @@ import type { Fields } from "../http/decode.ts";
  */
 export type ChatPhase = "WAITING" | "ACCEPTED" | "ENDED";
 
-export const CHAT_IXN_STATE: Record<ChatPhase, string> = {
+const CHAT_IXN_STATE: Record<ChatPhase, string> = {
   WAITING: "CONNECTED",
   ACCEPTED: "TRANSCRIPT",
   ENDED: "DISCONNECTED",
@@ -47,7 +47,7 @@ export interface TranscriptEvent {
 export type NewEvent = Omit<TranscriptEvent, "position" | "offset">;
 
 /** The 5-element string array field clients read: `[type, nickname, text, offset, party]`. */
-export function eventTuple(event: TranscriptEvent): [string, string, string, string, string] {
+function eventTuple(event: TranscriptEvent): [string, string, string, string, string] {
   return [event.type, event.nickname, event.text, String(event.offset), event.party];
 }
 
@@ -56,7 +56,7 @@ export function gmsTime(iso: string): string {
   return `${iso.slice(0, 19)}Z`;
 }
 
-export function chatBase(sessionId: string, basePath = ""): string {
+function chatBase(sessionId: string, basePath = ""): string {
   return `${basePath}/genesys/1/service/${sessionId}/ixn/chat`;
 }
 

@@ -12,7 +12,7 @@ import { addMetering } from "./metering.ts";
  * is retried on the same short schedule: the client gets a 503 with Retry-After rather than a slow
  * answer.
  */
-export const STORAGE_LIMITS = { maxAttempts: 3, connectionTimeoutMs: 300, requestTimeoutMs: 800 } as const;
+const STORAGE_LIMITS = { maxAttempts: 3, connectionTimeoutMs: 300, requestTimeoutMs: 800 } as const;
 /** The most storage calls one request makes one after another (see lib/request-chat.ts). */
 export const MAX_SEQUENTIAL_CALLS = 3;
 const BACKOFF_MS = [0, 0, 50, 100];

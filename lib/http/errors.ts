@@ -48,7 +48,7 @@ export class UnsupportedMediaTypeError extends HttpError {
   }
 }
 
-export class ServiceUnavailableError extends HttpError {
+class ServiceUnavailableError extends HttpError {
   constructor(exception: string, message: string, retryAfterSeconds: number, options?: ErrorOptions) {
     super(503, exception, message, { "Retry-After": String(retryAfterSeconds) }, options);
   }
