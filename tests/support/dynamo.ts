@@ -18,12 +18,12 @@ export interface TestDynamo {
 let counter = 0;
 
 /** A real dynalite server on a free port, in memory, with fresh tables. */
-export async function startTestDynamo(endpointOverride?: (endpoint: string) => string): Promise<TestDynamo> {
+export async function startTestDynamo(): Promise<TestDynamo> {
   const dynamo = await startDynalite({ port: 0 });
-  const client = localDocumentClient(endpointOverride ? endpointOverride(dynamo.endpoint) : dynamo.endpoint);
+  const client = localDocumentClient(dynamo.endpoint);
   counter += 1;
   const tables = { sessions: `test-${counter}-sessions`, config: `test-${counter}-config` };
-  await ensureTables(localDocumentClient(dynamo.endpoint), tables);
+  await ensureTables(client, tables);
   return {
     dynamo,
     client,
