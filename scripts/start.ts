@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DynamoConfigStore } from "../lib/dynamo/config-store.ts";
 import { seedDefaults } from "../lib/seed.ts";
-import { SERVERLESS_BIN, SERVERLESS_ENV } from "./local/processes.ts";
+import { killGroup, SERVERLESS_BIN, SERVERLESS_ENV } from "./local/processes.ts";
 import { DEFAULT_LOCAL_ADMIN_KEY, ensureTables, LOCAL_AWS_ENV, localDocumentClient, stageTableNames, startDynalite, type LocalDynamo } from "./local/stack.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -91,13 +91,7 @@ async function main() {
     });
   }
 
-  const signalGroup = (signal: NodeJS.Signals) => {
-    try {
-      process.kill(-offline.pid!, signal);
-    } catch {
-      // Nothing left in the group.
-    }
-  };
+  const signalGroup = (signal: NodeJS.Signals) => killGroup(offline, signal);
   const offlineExited = new Promise<number>((resolve) => offline.once("exit", (code) => resolve(code ?? 0)));
   let stopping = false;
   const stop = async (code: number) => {
