@@ -20,7 +20,7 @@ import { startLocalStack } from "../scripts/local/launch.ts";
 import { freePort } from "../scripts/local/ports.ts";
 import { killGroup, SERVERLESS_BIN, SERVERLESS_ENV, watchOutput } from "../scripts/local/processes.ts";
 import { buildFunctionBundles, buildOne, type Bundle } from "../scripts/local/bundles.ts";
-import { ensureTables, LOCAL_AWS_ENV, localDocumentClient, stageTableNames, startDynalite } from "../scripts/local/stack.ts";
+import { ensureTables, LOCAL_AWS_ENV, toolingDocumentClient, stageTableNames, startDynalite } from "../scripts/local/stack.ts";
 import { REQUESTS, SEED_ITEMS, standInAnswer } from "./fixtures.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -202,7 +202,7 @@ async function main() {
 
   log("DynamoDB calls and capacity on dynalite");
   const dynamo = await startDynalite({ port: 0 });
-  const seedClient = localDocumentClient(dynamo.endpoint);
+  const seedClient = toolingDocumentClient(dynamo.endpoint);
   await ensureTables(seedClient, tables);
   for (const { table, item } of SEED_ITEMS) {
     await seedClient.send(new PutItemCommand({ TableName: tables[table], Item: item as never }));

@@ -12,13 +12,13 @@ import { join } from "node:path";
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import autocannon from "autocannon";
 import { startLocalStack } from "./local/launch.ts";
-import { localDocumentClient, stageTableNames, startDynalite } from "./local/stack.ts";
+import { toolingDocumentClient, stageTableNames, startDynalite } from "./local/stack.ts";
 
 const amount = Number(process.env.LOADTEST_REQUESTS ?? 5000);
 const connections = Number(process.env.LOADTEST_CONNECTIONS ?? 50);
 
 async function storedSessionIds(endpoint: string): Promise<string[]> {
-  const client = localDocumentClient(endpoint);
+  const client = toolingDocumentClient(endpoint);
   const ids: string[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {

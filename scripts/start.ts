@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { DynamoConfigStore } from "../lib/dynamo/config-store.ts";
 import { seedDefaults } from "../lib/seed.ts";
 import { killGroup, SERVERLESS_BIN, SERVERLESS_ENV } from "./local/processes.ts";
-import { DEFAULT_LOCAL_ADMIN_KEY, ensureTables, LOCAL_AWS_ENV, localDocumentClient, stageTableNames, startDynalite, type LocalDynamo } from "./local/stack.ts";
+import { DEFAULT_LOCAL_ADMIN_KEY, ensureTables, LOCAL_AWS_ENV, toolingDocumentClient, stageTableNames, startDynalite, type LocalDynamo } from "./local/stack.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const env = process.env;
@@ -42,7 +42,7 @@ async function main() {
   // credentials unless the shell provides its own.
   const awsEnv: Record<string, string> = { AWS_ENDPOINT_URL_DYNAMODB: endpoint };
   for (const [key, value] of Object.entries(LOCAL_AWS_ENV)) awsEnv[key] = env[key] || value;
-  const client = localDocumentClient(endpoint);
+  const client = toolingDocumentClient(endpoint);
   const tables = stageTableNames(stage);
   const created = await ensureTables(client, tables);
   if (created.length > 0) log(`created tables ${created.join(", ")}`);

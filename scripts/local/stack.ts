@@ -53,12 +53,26 @@ export async function startDynalite(options: { port: number; path?: string; host
 
 /** The service's own client configuration (bounded retries and timeouts) aimed at a local endpoint. */
 export function localDocumentClient(endpoint: string): DynamoDBDocumentClient {
+  return createDocumentClient({ endpoint, ...LOCAL_CLIENT });
+}
+
+/**
+ * A patient client for local set-up and inspection (creating tables, seeding, checking what was
+ * stored): the service's own client gives up after about 3.5 s, and a busy 2-core machine running
+ * a test suite can stall dynalite's disk store longer than that right after it creates a table.
+ */
+export function toolingDocumentClient(endpoint: string): DynamoDBDocumentClient {
   return createDocumentClient({
     endpoint,
-    region: LOCAL_AWS_ENV.AWS_REGION,
-    credentials: { accessKeyId: LOCAL_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_AWS_ENV.AWS_SECRET_ACCESS_KEY },
+    ...LOCAL_CLIENT,
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000, throwOnRequestTimeout: true },
   });
 }
+
+const LOCAL_CLIENT = {
+  region: LOCAL_AWS_ENV.AWS_REGION,
+  credentials: { accessKeyId: LOCAL_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_AWS_ENV.AWS_SECRET_ACCESS_KEY },
+};
 
 /**
  * Creates the tables that do not exist yet; existing tables and their data are left alone, unless

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_LOCAL_ADMIN_KEY, localDocumentClient, stageTableNames, startDynalite, type LocalDynamo } from "../../scripts/local/stack.ts";
+import { DEFAULT_LOCAL_ADMIN_KEY, toolingDocumentClient, stageTableNames, startDynalite, type LocalDynamo } from "../../scripts/local/stack.ts";
 import { allClosed, startLocalStack, type LocalStack } from "../../scripts/local/launch.ts";
 
 /**
@@ -49,7 +49,7 @@ async function readJson(response: Response): Promise<Json> {
 }
 
 async function storedSession(id: string) {
-  const client = localDocumentClient(dynamo.endpoint);
+  const client = toolingDocumentClient(dynamo.endpoint);
   const { Item } = await client.send(new GetCommand({ TableName: tables.sessions, Key: { id, sk: "session" } }));
   client.destroy();
   return Item;

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_LOCAL_ADMIN_KEY, localDocumentClient, stageTableNames } from "../../scripts/local/stack.ts";
+import { DEFAULT_LOCAL_ADMIN_KEY, toolingDocumentClient, stageTableNames } from "../../scripts/local/stack.ts";
 import { allClosed, startLocalStack, type LocalStack } from "../../scripts/local/launch.ts";
 
 /** `npm start` with its embedded DynamoDB: seeding switches, persistence across restarts, Ctrl-C. */
@@ -53,7 +53,7 @@ describe("npm start with the embedded DynamoDB", () => {
 
     const second = await start();
     // Standard DynamoDB tools can reach the embedded server on DYNAMODB_PORT.
-    const client = localDocumentClient(`http://localhost:${second.ports.dynamo}`);
+    const client = toolingDocumentClient(`http://localhost:${second.ports.dynamo}`);
     const { Item } = await client.send(new GetCommand({ TableName: stageTableNames("dev").sessions, Key: { id: _id, sk: "session" } }));
     client.destroy();
     expect(Item).toMatchObject({ id: _id, ttlSeconds: 99, data: { firstName: "Anna" } });
