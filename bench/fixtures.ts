@@ -26,6 +26,7 @@ export const REQUESTS: Record<string, { label: string; event: APIGatewayProxyEve
     event: event({ resource: "/genesys/1/agent/{agentId}/queue", httpMethod: "GET", pathParameters: { agentId: "anna" }, queryStringParameters: { endpoint: "gms_builtin" } }),
   },
   admin: { label: "GET service", event: event({ resource: "/genesys/1/admin/services/{name}", httpMethod: "GET", pathParameters: { name: "request-chat" } }) },
+  web: { label: "GET /chat/ (widget page)", event: event({ resource: "/chat", path: "/chat/", httpMethod: "GET" }) },
 };
 
 type AttributeMap = Record<string, unknown>;

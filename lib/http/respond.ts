@@ -7,7 +7,10 @@ export type HttpHandler = (event: APIGatewayProxyEvent) => Promise<HttpResult>;
 
 export interface HttpResult {
   readonly status: number;
+  /** Sent as JSON. */
   readonly body?: unknown;
+  /** Sent as it is, instead of `body`; `headers` give its Content-Type. */
+  readonly text?: string;
   readonly headers?: Readonly<Record<string, string>>;
 }
 
@@ -20,6 +23,7 @@ const BASE_HEADERS = {
 
 function toResponse(result: HttpResult): APIGatewayProxyResult {
   const headers = { ...BASE_HEADERS, ...result.headers };
+  if (result.text !== undefined) return { statusCode: result.status, headers, body: result.text };
   if (result.body === undefined) return { statusCode: result.status, headers, body: "" };
   return { statusCode: result.status, headers, body: JSON.stringify(result.body) };
 }

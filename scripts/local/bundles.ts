@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
-import { build, type BuildOptions } from "esbuild";
+import { build, type BuildOptions, type Plugin } from "esbuild";
 import { SERVERLESS_BIN, SERVERLESS_ENV } from "./processes.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -22,7 +22,7 @@ interface PrintedConfig {
 }
 
 /** serverless-esbuild's own keys; the rest of `custom.esbuild` goes to esbuild as is. */
-const PLUGIN_KEYS = ["exclude", "outputFileExtension", "outputWorkFolder", "outputBuildFolder", "packager", "packagerOptions", "watch", "keepOutputDirectory", "nativeZip", "zipConcurrency", "installExtraArgs", "external"];
+const PLUGIN_KEYS = ["plugins", "exclude", "outputFileExtension", "outputWorkFolder", "outputBuildFolder", "packager", "packagerOptions", "watch", "keepOutputDirectory", "nativeZip", "zipConcurrency", "installExtraArgs", "external"];
 
 /**
  * Builds each function's bundle exactly as `serverless package` does: the esbuild options are read
@@ -37,6 +37,9 @@ export async function buildFunctionBundles(outDir: string): Promise<Bundle[]> {
   });
   const config = JSON.parse(stdout) as PrintedConfig;
   const options = Object.fromEntries(Object.entries(config.custom.esbuild).filter(([key]) => !PLUGIN_KEYS.includes(key))) as BuildOptions;
+  // serverless-esbuild loads `plugins` from the file it names, whose default export is the list.
+  const pluginsFile = config.custom.esbuild.plugins;
+  if (typeof pluginsFile === "string") options.plugins = ((await import(join(root, pluginsFile))) as { default: Plugin[] }).default;
   const extension = String(config.custom.esbuild.outputFileExtension ?? ".js");
   const bundles: Bundle[] = [];
   for (const [name, fn] of Object.entries(config.functions)) {

@@ -74,6 +74,7 @@ describe("serverless package", () => {
       AgentLambdaFunction: 5,
       AdminLambdaFunction: 2,
       SeedLambdaFunction: 2,
+      WebLambdaFunction: 0,
     };
     expect(functions.map(([id]) => id).sort()).toEqual(Object.keys(sequentialCalls).sort());
     for (const [id, fn] of functions) {
@@ -128,6 +129,7 @@ describe("serverless package", () => {
       AgentLambdaFunction: "AgentRole",
       AdminLambdaFunction: "AdminRole",
       SeedLambdaFunction: "SeedRole",
+      WebLambdaFunction: "WebRole",
     });
   });
 
@@ -138,8 +140,10 @@ describe("serverless package", () => {
       expect(method.ApiKeyRequired, `${method.HttpMethod} ${JSON.stringify(method.ResourceId)}`).toBe(backOffice(method) && method.HttpMethod !== "OPTIONS");
     }
     expect(methods.filter((m) => backOffice(m) && m.HttpMethod !== "OPTIONS")).toHaveLength(6 + 8);
-    // Every resource with a method answers the CORS preflight.
-    const resources = new Set(methods.map((m) => JSON.stringify(m.ResourceId)));
+    // Every API resource answers the CORS preflight; the pages are plain GETs that need none.
+    const pages = new Set(["ApiGatewayResourceChat", "ApiGatewayResourceAgent"].map((id) => JSON.stringify({ Ref: id })));
+    expect(methods.filter((m) => pages.has(JSON.stringify(m.ResourceId))).map((m) => m.HttpMethod)).toEqual(["GET", "GET"]);
+    const resources = new Set(methods.map((m) => JSON.stringify(m.ResourceId)).filter((id) => !pages.has(id)));
     const preflighted = new Set(methods.filter((m) => m.HttpMethod === "OPTIONS").map((m) => JSON.stringify(m.ResourceId)));
     expect(preflighted).toEqual(resources);
     const [[, key]] = ofType("AWS::ApiGateway::ApiKey") as [[string, { Properties: Record<string, unknown> }]];

@@ -1,0 +1,69 @@
+import { createHash } from "node:crypto";
+import type { APIGatewayProxyEvent } from "aws-lambda";
+import { publicBasePath } from "../http/base-path.ts";
+import type { CorsPolicy } from "../http/cors.ts";
+import { header } from "../http/decode.ts";
+import { dispatch, httpHandler, type HttpResult } from "../http/respond.ts";
+
+/** A built web page (web/esbuild-pages.mjs): self-contained HTML and its inline code's CSP hashes. */
+export interface Page {
+  /** The page, with `{{apiBase}}` where the API's public path prefix goes. */
+  readonly html: string;
+  readonly scriptHash: string;
+  readonly styleHash: string;
+}
+
+export interface WebDeps {
+  readonly pages: { readonly chat: Page; readonly agent: Page };
+  readonly cors: CorsPolicy;
+}
+
+/**
+ * Who may show a page in a frame: the customer widget is meant to be embedded in an integrator's
+ * site; the agent console holds an API key, so it never is (clickjacking).
+ */
+const FRAME_ANCESTORS = { chat: "*", agent: "'none'" } as const;
+
+const ATTRIBUTE_ESCAPES: Record<string, string> = { "&": "&amp;", '"': "&quot;", "<": "&lt;", ">": "&gt;" };
+
+/**
+ * The customer chat widget (`GET /chat/`) and the agent console (`GET /agent/`): static pages that
+ * use only the public API. Each is one HTML response with its script and styles inline, told the
+ * API's public path prefix (`/<stage>` on the default endpoint) so its calls work wherever it is
+ * served. Revalidated on every load (ETag), so a deploy applies at once.
+ */
+export function webHandler(deps: WebDeps) {
+  const rendered = new Map<string, { html: string; etag: string }>();
+  const page = (name: keyof WebDeps["pages"]) => async (event: APIGatewayProxyEvent): Promise<HttpResult> => {
+    const basePath = publicBasePath(event);
+    const key = `${name} ${basePath}`;
+    let view = rendered.get(key);
+    if (view === undefined) {
+      const html = deps.pages[name].html.replaceAll("{{apiBase}}", basePath.replace(/[&"<>]/g, (c) => ATTRIBUTE_ESCAPES[c] ?? c));
+      view = { html, etag: `"${createHash("sha256").update(html).digest("base64url")}"` };
+      rendered.set(key, view);
+    }
+    const { scriptHash, styleHash } = deps.pages[name];
+    const headers = {
+      "Content-Type": "text/html; charset=utf-8",
+      "Cache-Control": "no-cache",
+      ETag: view.etag,
+      "Content-Security-Policy": [
+        "default-src 'none'",
+        `script-src '${scriptHash}'`,
+        `style-src '${styleHash}'`,
+        // The widget can be pointed at the API on another origin (?api=).
+        "connect-src 'self' http: https:",
+        "img-src 'self' data:",
+        "base-uri 'none'",
+        "form-action 'none'",
+        `frame-ancestors ${FRAME_ANCESTORS[name]}`,
+      ].join("; "),
+      "X-Content-Type-Options": "nosniff",
+      "Referrer-Policy": "no-referrer",
+    };
+    if (header(event, "if-none-match") === view.etag) return { status: 304, headers };
+    return { status: 200, text: view.html, headers };
+  };
+  return httpHandler(dispatch({ "/chat": { GET: page("chat") }, "/agent": { GET: page("agent") } }), deps.cors);
+}

@@ -1,0 +1,265 @@
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Browser, Page, Request } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { allClosed, startLocalStack, type LocalStack } from "../../scripts/local/launch.ts";
+import { DEFAULT_LOCAL_ADMIN_KEY, startDynalite, type LocalDynamo } from "../../scripts/local/stack.ts";
+import { findChromium, fitsWidth, launchChromium, unlabelledControls, watchForErrors } from "../support/browser.ts";
+
+/**
+ * The customer widget (/chat/) and the agent console (/agent/) in a real headless Chromium, against
+ * `npm start`'s stack with no availability seeded: only a ready agent opens the service.
+ *
+ * Needs an installed Chromium (Debian's `chromium` package; `.ci/run` installs it). Elsewhere,
+ * without one, the suite is reported as skipped, unless GMS_REQUIRE_BROWSER=1 (set by `.ci/run`)
+ * makes a missing browser a failure. GMS_SCREENSHOT_DIR=docs/screenshots (`npm run screenshots`)
+ * keeps the screenshots of the key states for the README.
+ */
+const chromiumPath = findChromium();
+if (chromiumPath === undefined && process.env.GMS_REQUIRE_BROWSER === "1") {
+  throw new Error("No Chromium found: install Debian's chromium package or set CHROMIUM_PATH");
+}
+if (chromiumPath === undefined) console.warn("browser tests skipped: no Chromium found (install chromium or set CHROMIUM_PATH)");
+
+const PHONE = { width: 390, height: 780 };
+const DESKTOP = { width: 1100, height: 760 };
+let dynamo: LocalDynamo;
+let dataDir: string;
+let stack: LocalStack;
+let browser: Browser;
+let shots: string;
+const errors: string[] = [];
+
+describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), "gms-chat-browser-"));
+    shots = process.env.GMS_SCREENSHOT_DIR ?? join(dataDir, "screenshots");
+    await mkdir(shots, { recursive: true });
+    dynamo = await startDynalite({ port: 0, path: join(dataDir, "db") });
+    [stack, browser] = await Promise.all([
+      startLocalStack({ AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, GMS_SEED_AVAILABILITY: "false" }),
+      launchChromium(chromiumPath!),
+    ]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    const stopped = await stack?.stop();
+    await dynamo?.close();
+    await rm(dataDir, { recursive: true, force: true });
+    expect(stopped?.leftovers).toBe(false);
+    expect(await allClosed([stack.ports.http, stack.ports.lambda])).toBe(true);
+  });
+
+  async function newPage(viewport: { width: number; height: number }): Promise<Page> {
+    const context = await browser.newContext({ viewport });
+    context.setDefaultTimeout(20_000);
+    const page = await context.newPage();
+    watchForErrors(page, errors);
+    return page;
+  }
+
+  async function open(path: string, viewport: { width: number; height: number }, clock = false): Promise<Page> {
+    const page = await newPage(viewport);
+    if (clock) await page.clock.install();
+    await page.goto(`${stack.baseUrl}${path}`);
+    return page;
+  }
+
+  async function signIn(page: Page, agentId: string, nickname: string) {
+    await page.getByLabel("Agent id").fill(agentId);
+    await page.getByLabel("Name customers see").fill(nickname);
+    await page.getByLabel("Chat endpoint").fill("gms_builtin");
+    await page.getByLabel("API key").fill(DEFAULT_LOCAL_ADMIN_KEY);
+    await page.getByRole("button", { name: "Sign in" }).click();
+  }
+
+  async function goReady(page: Page) {
+    await page.getByRole("button", { name: "Ready", exact: true, pressed: false }).click();
+    await page.locator('#presence[aria-pressed="true"]').waitFor();
+  }
+
+  async function startChat(page: Page, name: string, subject: string) {
+    await page.locator("#start:enabled").waitFor({ timeout: 25_000 });
+    await page.getByRole("button", { name: "Chat with us" }).click();
+    await page.getByLabel("Your name").fill(name);
+    await page.getByLabel("Email").fill("bob@example.com");
+    await page.getByLabel("What is it about?").fill(subject);
+    // Keyboard only: Enter in the last field submits the form.
+    await page.getByLabel("What is it about?").press("Enter");
+    await entry(page, "You joined the chat").waitFor();
+  }
+
+  function entry(page: Page, text: string) {
+    return page.locator("#transcript li", { hasText: text });
+  }
+
+  async function shot(page: Page, name: string) {
+    await page.screenshot({ path: join(shots, `${name}.png`) });
+  }
+
+  /** The API calls a page makes: path after /genesys/1/, form fields, and the Origin the browser sent. */
+  function calls(page: Page) {
+    const seen: { at: number; path: string; fields: URLSearchParams; origin: Promise<string | undefined> }[] = [];
+    page.on("request", (request: Request) => {
+      const url = new URL(request.url());
+      if (!url.pathname.startsWith("/genesys/1/")) return;
+      const origin = request.allHeaders().then((headers) => headers.origin, () => undefined);
+      seen.push({ at: Date.now(), path: url.pathname.slice("/genesys/1/".length), fields: new URLSearchParams(request.postData() ?? ""), origin });
+    });
+    return seen;
+  }
+
+  it("runs a whole chat: the widget waits, an agent goes ready, both talk and type, the agent ends it", { timeout: 120_000 }, async () => {
+    const customer = await newPage(PHONE);
+    const customerCalls = calls(customer);
+    await customer.goto(`${stack.baseUrl}/chat/`);
+    await customer.locator("#availability", { hasText: "All our agents are busy" }).waitFor();
+    expect(await customer.locator("#start").isDisabled()).toBe(true);
+    expect(await customer.locator("#availability").textContent()).toContain("check again in 10 seconds");
+    await shot(customer, "widget-waiting");
+
+    const agent = await open("/agent/", DESKTOP);
+    await signIn(agent, "anna", "Anna");
+    await goReady(agent);
+    await agent.locator("#queue-status", { hasText: "No chats are waiting." }).waitFor();
+    await shot(agent, "console-ready");
+
+    // The widget re-checks by itself, after the Retry-After request-chat sent with its 503.
+    await startChat(customer, "Bob Smith", "Delivery");
+    const checks = customerCalls.filter((call) => call.path === "service/request-chat");
+    expect(checks.length).toBeGreaterThanOrEqual(2);
+    expect(checks[1]!.at - checks[0]!.at).toBeGreaterThanOrEqual(9_500);
+    await customer.locator("#chat-status", { hasText: "Waiting for an agent" }).waitFor();
+
+    await agent.locator("#queue li", { hasText: "Bob Smith" }).waitFor();
+    expect(await agent.locator("#queue li").textContent()).toContain("Delivery");
+    await shot(agent, "console-queue");
+    await agent.getByRole("button", { name: "Accept the chat with Bob Smith" }).click();
+    await entry(agent, "You joined the chat").waitFor();
+    await entry(customer, "Anna joined the chat").waitFor();
+    await customer.locator("#chat-status", { hasText: "You are chatting with Anna." }).waitFor();
+
+    // Typing notices both ways, then messages sent with Enter.
+    await customer.locator("#message").pressSequentially("Where is my parcel?");
+    await agent.locator("#typing", { hasText: "Bob Smith is typing" }).waitFor();
+    await customer.locator("#message").press("Enter");
+    await entry(agent, "Where is my parcel?").waitFor();
+    await agent.locator("#typing:empty").waitFor({ state: "attached" });
+    await entry(customer, "Where is my parcel?").waitFor();
+
+    await agent.locator("#message").pressSequentially("It ships today.");
+    await customer.locator("#typing", { hasText: "Anna is typing" }).waitFor();
+    await shot(customer, "widget-typing");
+    await agent.locator("#message").press("Enter");
+    await entry(customer, "It ships today.").waitFor();
+    await shot(agent, "console-chat");
+
+    await agent.getByRole("button", { name: "Disconnect" }).click();
+    await entry(customer, "Anna left the chat").waitFor();
+    await customer.locator("#chat-status", { hasText: "The chat has ended." }).waitFor();
+    expect(await customer.locator("#message").isDisabled()).toBe(true);
+    await customer.getByRole("button", { name: "Start a new chat" }).waitFor();
+    await shot(customer, "widget-ended");
+
+    // The widget polled refresh with the position it had reached, never going back.
+    const positions = customerCalls.filter((call) => call.path.endsWith("/ixn/chat/refresh")).map((call) => Number(call.fields.get("transcriptPosition")));
+    expect(positions.length).toBeGreaterThan(3);
+    expect(positions).toEqual([...positions].sort((a, b) => a - b));
+    expect(positions.at(-1)).toBeGreaterThanOrEqual(5);
+
+    await agent.getByRole("button", { name: "Take the next chat" }).click();
+    await agent.locator("#queue-view").waitFor();
+    expect(errors).toEqual([]);
+  });
+
+  it("lets the faster of two agents have a chat, and tells the other one", { timeout: 90_000 }, async () => {
+    const fast = await open("/agent/", DESKTOP);
+    await signIn(fast, "cara", "Cara");
+    await goReady(fast);
+    // The slower console's clock is ours: its queue stays as it was shown until we advance it.
+    const slow = await open("/agent/", DESKTOP, true);
+    await signIn(slow, "dan", "Dan");
+    await goReady(slow);
+
+    const customer = await open("/chat/", PHONE);
+    await startChat(customer, "Eve", "Refund");
+    await fast.locator("#queue li", { hasText: "Eve" }).waitFor();
+    await slow.clock.runFor(3_000);
+    await slow.locator("#queue li", { hasText: "Eve" }).waitFor();
+
+    await fast.getByRole("button", { name: "Accept the chat with Eve" }).click();
+    await entry(customer, "Cara joined the chat").waitFor();
+    await slow.getByRole("button", { name: "Accept the chat with Eve" }).click();
+    await slow.locator("#desk-error", { hasText: "Another agent accepted that chat first." }).waitFor();
+    // The console stays on the queue, which no longer offers the chat.
+    expect(await slow.locator("#queue-view").isVisible()).toBe(true);
+    await slow.locator("#queue li", { hasText: "Eve" }).waitFor({ state: "detached" });
+    await shot(slow, "console-lost-race");
+    expect(errors).toEqual([]);
+  });
+
+  it("works from another origin, through CORS, pointed at the API with ?api=", { timeout: 90_000 }, async () => {
+    // Another web server serves the same page; the browser then calls the API cross-origin.
+    const html = await (await fetch(`${stack.baseUrl}/chat/`)).text();
+    const site: Server = createServer((_request, response) => response.writeHead(200, { "Content-Type": "text/html" }).end(html));
+    await new Promise<void>((resolve) => site.listen(0, "127.0.0.1", resolve));
+    const siteOrigin = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
+    try {
+      const agentKey = { "x-api-key": DEFAULT_LOCAL_ADMIN_KEY };
+      const presence = await fetch(`${stack.baseUrl}/genesys/1/agent/finn/presence`, { method: "PUT", headers: agentKey, body: new URLSearchParams({ endpoint: "gms_builtin", state: "ready", nickname: "Finn" }) });
+      expect(presence.status).toBe(200);
+
+      const customer = await newPage(PHONE);
+      const answers: { url: string; allowOrigin: string | undefined }[] = [];
+      customer.on("response", (response) => {
+        if (response.url().startsWith(stack.baseUrl)) answers.push({ url: response.url(), allowOrigin: response.headers()["access-control-allow-origin"] });
+      });
+      const customerCalls = calls(customer);
+      await customer.goto(`${siteOrigin}/?api=${encodeURIComponent(stack.baseUrl)}`);
+      await startChat(customer, "Gus", "Cross-origin");
+
+      // An agent answers through the API; the widget on the other origin shows it.
+      const create = customerCalls.find((call) => call.path.endsWith("/ixn/chat"))!;
+      const id = create.path.split("/")[1]!;
+      const agentChat = `${stack.baseUrl}/genesys/1/agent/finn/chats/${id}`;
+      expect((await fetch(`${agentChat}/accept`, { method: "POST", headers: agentKey })).status).toBe(200);
+      expect((await fetch(`${agentChat}/send`, { method: "POST", headers: agentKey, body: new URLSearchParams({ message: "Hello from Finn" }) })).status).toBe(200);
+      await entry(customer, "Hello from Finn").waitFor();
+      await customer.locator("#message").fill("Thanks!");
+      await customer.locator("#message").press("Enter");
+      await entry(customer, "Thanks!").waitFor();
+
+      expect(customerCalls.length).toBeGreaterThan(3);
+      for (const call of customerCalls) expect(await call.origin, call.path).toBe(siteOrigin);
+      expect(answers.length).toBeGreaterThan(3);
+      for (const answer of answers) expect(answer.allowOrigin, answer.url).toBeDefined();
+      expect(errors).toEqual([]);
+    } finally {
+      site.closeAllConnections();
+      await new Promise((resolve) => site.close(resolve));
+    }
+  });
+
+  it("labels every control and fits a 320 px phone screen, on both pages and in every view", { timeout: 60_000 }, async () => {
+    const small = { width: 320, height: 640 };
+    const customer = await open("/chat/", small);
+    const agent = await open("/agent/", small);
+    const problems: string[] = [];
+    const check = async (page: Page, view: string) => {
+      for (const control of await unlabelledControls(page)) problems.push(`${view}: unlabelled ${control}`);
+      if (!(await fitsWidth(page))) problems.push(`${view}: wider than the screen`);
+    };
+    await check(customer, "widget start");
+    await check(agent, "console sign-in");
+    await signIn(agent, "gail", "Gail");
+    await agent.locator("#desk").waitFor();
+    await check(agent, "console desk");
+    await startChat(customer, "Hal", "Small screen");
+    await check(customer, "widget chat");
+    expect(problems).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+});

@@ -1,0 +1,74 @@
+import { createHash } from "node:crypto";
+import type { APIGatewayProxyEvent } from "aws-lambda";
+import { beforeAll, describe, expect, it } from "vitest";
+import { corsPolicy } from "../../lib/http/cors.ts";
+import { webHandler, type Page } from "../../lib/routes/web.ts";
+import { buildPage } from "../../web/esbuild-pages.mjs";
+import { httpEvent } from "../support/events.ts";
+
+/** The page routes with the real pages, built as the `web` function's bundle builds them. */
+let pages: { chat: Page; agent: Page };
+let handler: ReturnType<typeof webHandler>;
+
+beforeAll(async () => {
+  pages = { chat: await buildPage("chat"), agent: await buildPage("agent") };
+  handler = webHandler({ pages, cors: corsPolicy("*") });
+});
+
+function get(path: string, overrides: Partial<APIGatewayProxyEvent> = {}) {
+  return handler(httpEvent({ httpMethod: "GET", resource: path.replace(/\/$/, ""), path, ...overrides }));
+}
+
+function inline(html: string, tag: "script" | "style"): string {
+  const match = new RegExp(`<${tag}[^>]*>([\\s\\S]*?)</${tag}>`).exec(html);
+  if (match === null) throw new Error(`no inline ${tag}`);
+  return match[1]!;
+}
+
+const sha256 = (text: string) => `sha256-${createHash("sha256").update(text, "utf8").digest("base64")}`;
+
+describe("the page routes", () => {
+  it.each(["chat", "agent"] as const)("serves /%s/ as one HTML page whose inline code the CSP allows by hash, and nothing else", async (name) => {
+    const response = await get(`/${name}/`);
+    expect(response.statusCode).toBe(200);
+    expect(response.headers?.["Content-Type"]).toBe("text/html; charset=utf-8");
+    const csp = String(response.headers?.["Content-Security-Policy"]);
+    expect(csp).toContain(`script-src '${sha256(inline(response.body, "script"))}'`);
+    expect(csp).toContain(`style-src '${sha256(inline(response.body, "style"))}'`);
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).not.toContain("unsafe-inline");
+    expect(response.body).not.toContain("{{apiBase}}");
+    expect(response.body).not.toContain("<!--gms:");
+  });
+
+  it("lets integrators frame the widget but never the console, which holds an API key", async () => {
+    expect(String((await get("/chat/")).headers?.["Content-Security-Policy"])).toContain("frame-ancestors *");
+    expect(String((await get("/agent/")).headers?.["Content-Security-Policy"])).toContain("frame-ancestors 'none'");
+  });
+
+  it("tells the page the API's public path prefix (/<stage> on API Gateway's default endpoint), escaped", async () => {
+    const root = await get("/chat/", { requestContext: { path: "/chat/" } as APIGatewayProxyEvent["requestContext"] });
+    expect(root.body).toContain('<meta name="gms-api-base" content="">');
+    const staged = await get("/chat/", { requestContext: { path: "/prod/chat/" } as APIGatewayProxyEvent["requestContext"] });
+    expect(staged.body).toContain('<meta name="gms-api-base" content="/prod">');
+    const odd = await get("/agent", { requestContext: { path: '/a"b<c>/agent' } as APIGatewayProxyEvent["requestContext"] });
+    expect(odd.body).toContain('<meta name="gms-api-base" content="/a&quot;b&lt;c&gt;">');
+  });
+
+  it("answers a revalidation with 304 and no body while the page is unchanged", async () => {
+    const first = await get("/chat/");
+    const etag = String(first.headers?.ETag);
+    expect(first.headers?.["Cache-Control"]).toBe("no-cache");
+    const again = await get("/chat/", { headers: { "If-None-Match": etag } });
+    expect(again.statusCode).toBe(304);
+    expect(again.body).toBe("");
+    const other = await get("/agent/", { headers: { "If-None-Match": etag } });
+    expect(other.statusCode).toBe(200);
+  });
+
+  it("answers other methods with the GMS error shape", async () => {
+    const response = await get("/chat/", { httpMethod: "POST" });
+    expect(response.statusCode).toBe(405);
+    expect(JSON.parse(response.body)).toEqual({ message: expect.any(String), exception: "MethodNotAllowedException" });
+  });
+});

@@ -1,0 +1,110 @@
+/**
+ * The pages' only way to the service: its documented HTTP API, form-encoded as field clients send
+ * it. Methods take absolute URLs, made with `at` or `resolve`. Errors come back as `ApiError` with the GMS `exception` name and any `Retry-After`.
+ */
+export class ApiError extends Error {
+  constructor(
+    /** 0 when the request never got an answer (network down, CORS refused). */
+    readonly status: number,
+    readonly exception: string,
+    message: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+  }
+}
+
+export type Fields = Readonly<Record<string, string>>;
+
+// biome-ignore lint: answers are read field by field where they are used.
+export type Json = Record<string, any>;
+
+/**
+ * Where the API lives, as an absolute URL without a trailing slash: the page's `?api=` parameter
+ * (to use an API on another origin, which proves CORS), or the path prefix the server wrote into
+ * the page (`/<stage>` when deployed on API Gateway's default endpoint), on the page's own origin.
+ */
+export function apiBase(): string {
+  const override = new URLSearchParams(location.search).get("api");
+  const served = document.querySelector<HTMLMetaElement>('meta[name="gms-api-base"]')?.content ?? "";
+  return new URL(override || `${served}/`, location.href).href.replace(/\/+$/, "");
+}
+
+export class Api {
+  constructor(
+    private readonly base: string,
+    private readonly headers: () => Fields = () => ({}),
+  ) {}
+
+  /** An API path (`/genesys/1/...`) under the API's base. */
+  at(path: string): string {
+    return `${this.base}${path}`;
+  }
+
+  /** A server-relative URL the API handed out (the create-URL): it already carries any path prefix. */
+  resolve(handedOut: string): string {
+    return new URL(handedOut, this.base).href;
+  }
+
+  get(url: string, query: Fields = {}): Promise<Json> {
+    const search = new URLSearchParams(query).toString();
+    return this.call("GET", search ? `${url}?${search}` : url);
+  }
+
+  post(url: string, fields: Fields = {}, headers: Fields = {}): Promise<Json> {
+    return this.call("POST", url, fields, headers);
+  }
+
+  put(url: string, fields: Fields = {}): Promise<Json> {
+    return this.call("PUT", url, fields);
+  }
+
+  /** For the page's last words (going not ready as the tab closes): the browser sends it after the page is gone. */
+  putWhileLeaving(url: string, fields: Fields): void {
+    void fetch(url, { method: "PUT", body: new URLSearchParams(fields), headers: this.headers(), keepalive: true }).catch(() => undefined);
+  }
+
+  private async call(method: string, url: string, fields?: Fields, headers: Fields = {}): Promise<Json> {
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers: { ...this.headers(), ...headers },
+        ...(fields === undefined ? {} : { body: new URLSearchParams(fields) }),
+      });
+    } catch {
+      throw new ApiError(0, "NetworkError", "The service could not be reached");
+    }
+    const text = await response.text();
+    let body: Json = {};
+    try {
+      body = text ? (JSON.parse(text) as Json) : {};
+    } catch {
+      // A proxy's HTML error page: keep the status.
+    }
+    if (response.ok) return body;
+    const retryAfter = Number(response.headers.get("retry-after"));
+    throw new ApiError(
+      response.status,
+      typeof body.exception === "string" ? body.exception : `Http${response.status}`,
+      typeof body.message === "string" ? body.message : `The service answered ${response.status}`,
+      Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+    );
+  }
+}
+
+/** A stable random id for this tab, e.g. the `gms_user` header web clients send. */
+export function tabValue(key: string, make: () => string = () => crypto.randomUUID()): string {
+  let value = sessionStorage.getItem(key);
+  if (value === null) {
+    value = make();
+    sessionStorage.setItem(key, value);
+  }
+  return value;
+}
+
+export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
+  const element = document.getElementById(id);
+  if (element === null) throw new Error(`#${id} is missing from the page`);
+  return element as T;
+}
