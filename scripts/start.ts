@@ -87,6 +87,7 @@ async function main() {
       sink.write(chunk);
       if (chunk.toString().includes("Server ready")) {
         log(`ready: curl -s -X POST http://localhost:${port}/genesys/1/service/request-chat -d firstName=Anna`);
+        log(`customer chat widget: http://localhost:${port}/chat/  agent console: http://localhost:${port}/agent/`);
       }
     });
   }

@@ -175,7 +175,7 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     expect(errors).toEqual([]);
   });
 
-  it("lets the faster of two agents have a chat, and tells the other one", { timeout: 90_000 }, async () => {
+  it("lets the faster of two agents have a chat, tells the other one, and keeps renewing presence", { timeout: 90_000 }, async () => {
     const fast = await open("/agent/", DESKTOP);
     await signIn(fast, "cara", "Cara");
     await goReady(fast);
@@ -198,6 +198,11 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     expect(await slow.locator("#queue-view").isVisible()).toBe(true);
     await slow.locator("#queue li", { hasText: "Eve" }).waitFor({ state: "detached" });
     await shot(slow, "console-lost-race");
+
+    // While the console is open it renews the agent's presence (lapsing after 60 s) every 20 s.
+    const renewal = slow.waitForRequest((request) => request.method() === "PUT" && request.url().endsWith("/genesys/1/agent/dan/presence"));
+    await slow.clock.runFor(20_000);
+    expect(new URLSearchParams((await renewal).postData() ?? "").get("state")).toBe("ready");
     expect(errors).toEqual([]);
   });
 

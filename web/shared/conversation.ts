@@ -251,6 +251,7 @@ export class ChatPanel {
     this.ui.message.disabled = ended;
     this.ui.send.disabled = ended;
     this.ui.disconnect.hidden = ended;
+    this.ui.composer.hidden = ended;
   }
 
   private notify(started: boolean): void {
