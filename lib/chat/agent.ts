@@ -3,7 +3,7 @@ import { HttpError } from "../http/errors.ts";
 import { epochSeconds } from "../options.ts";
 import { isPresent, parsePresence } from "../presence.ts";
 import { requireChatEndpoint } from "../services.ts";
-import { answer, appendEvent, ChatStateError, liveHead, parsePosition, readChat, requireChat, requireMessage, viewOptions, type ChatDeps, type ChatRequest } from "./conversation.ts";
+import { answer, appendEvent, ChatStateError, liveHead, readChat, requireChat, requireMessage, viewOptions, type ChatDeps, type ChatRequest } from "./conversation.ts";
 import { gmsTime, interactionView, type ChatState, type EventType } from "./model.ts";
 
 class NotYourChatError extends HttpError {
@@ -59,7 +59,7 @@ export async function waitingChats(deps: ChatDeps, fields: Fields) {
 
 /** `POST .../chats/{id}/accept`: exactly one of several agents racing for a chat wins. */
 export async function accept(deps: ChatDeps, agentId: string, request: ChatRequest) {
-  const since = parsePosition(request.fields.transcriptPosition) ?? 0;
+  const since = request.position ?? 0;
   const head = await liveHead(deps, request.sessionId);
   const chat = requireChat(head.chat);
   if (chat.agentId === agentId && chat.phase === "ACCEPTED") return answer(deps, request, since);
@@ -91,12 +91,12 @@ export async function agentEvent(deps: ChatDeps, agentId: string, request: ChatR
   const { chat, lastPosition } = await ownChat(deps, agentId, request.sessionId);
   if (chat.phase === "ENDED") throw new ChatStateError("This chat has ended");
   const position = await appendEvent(deps, chat, lastPosition, { type, nickname: chat.agentNickname, text, party: "AGENT" });
-  return answer(deps, request, parsePosition(request.fields.transcriptPosition) ?? position - 1);
+  return answer(deps, request, request.position ?? position - 1);
 }
 
 /** `.../refresh`: the events after `transcriptPosition`. */
 export async function agentRefresh(deps: ChatDeps, agentId: string, request: ChatRequest) {
-  const since = parsePosition(request.fields.transcriptPosition) ?? 0;
+  const since = request.position ?? 0;
   const { chat, events } = await readChat(deps, request.sessionId, since);
   return interactionView(requireOwner(chat, agentId), events, since, viewOptions(request));
 }
@@ -107,5 +107,5 @@ export async function agentDisconnect(deps: ChatDeps, agentId: string, request: 
   if (await deps.chats.transition(chat, ["ACCEPTED"], { phase: "ENDED" })) {
     await appendEvent(deps, chat, lastPosition, { type: "Notice.Left", nickname: chat.agentNickname, text: "has left the session", party: "AGENT" });
   }
-  return answer(deps, request, parsePosition(request.fields.transcriptPosition) ?? lastPosition);
+  return answer(deps, request, request.position ?? lastPosition);
 }

@@ -11,6 +11,8 @@ import type { ChatStore } from "./store.ts";
 export interface ChatRequest {
   readonly sessionId: string;
   readonly fields: Fields;
+  /** The client's `transcriptPosition`, checked with the rest of the input before anything is written. */
+  readonly position: number | undefined;
   readonly basePath: string;
 }
 

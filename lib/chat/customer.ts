@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { splitContextData } from "../context-data.ts";
 import type { Fields } from "../http/decode.ts";
 import type { Session } from "../session.ts";
-import { answer, appendEvent, ChatStateError, liveHead, parsePosition, requireChat, requireMessage, type ChatDeps, type ChatRequest } from "./conversation.ts";
+import { answer, appendEvent, ChatStateError, liveHead, requireChat, requireMessage, type ChatDeps, type ChatRequest } from "./conversation.ts";
 import type { ChatState, EventType } from "./model.ts";
 
 /** Create fields that describe the customer; push fields are accepted and not used (polling only). */
@@ -15,7 +15,7 @@ const IGNORED_KEYS = /^(push_notification_|transcriptPosition$|message$)/;
  */
 export async function createChat(deps: ChatDeps, request: ChatRequest) {
   const head = await liveHead(deps, request.sessionId);
-  const since = parsePosition(request.fields.transcriptPosition) ?? 0;
+  const since = request.position ?? 0;
   if (head.chat !== undefined) return answer(deps, request, since);
 
   const chat = newChat(head.session, request.fields, deps.now());
@@ -36,7 +36,9 @@ function newChat(session: Session, fields: Fields, now: Date): ChatState {
   // attached data (the session's context data plus the create's other keys, control keys dropped).
   splitContextData(customer);
   const attachedData = splitContextData({ ...session.data, ...extra }).data;
-  const nickname = (customer.userDisplayName || [customer.firstName, customer.lastName].filter(Boolean).join(" ") || "Customer").trim();
+  // Blank names (only spaces) count as absent.
+  const fullName = [customer.firstName?.trim(), customer.lastName?.trim()].filter(Boolean).join(" ");
+  const nickname = customer.userDisplayName?.trim() || fullName || "Customer";
   return {
     sessionId: session.id,
     chatSessionId: randomBytes(8).toString("hex").toUpperCase(),
@@ -56,7 +58,7 @@ function newChat(session: Session, fields: Fields, now: Date): ChatState {
 /** `POST {B}/refresh`: the events after `transcriptPosition`; a `message` sent along is posted first. */
 export async function refresh(deps: ChatDeps, request: ChatRequest) {
   const { fields } = request;
-  const since = parsePosition(fields.transcriptPosition) ?? 0;
+  const since = request.position ?? 0;
   if (fields.message !== undefined && fields.message.trim() !== "") {
     await post(deps, request.sessionId, "Message.Text", requireMessage(fields.message));
   }
@@ -67,7 +69,7 @@ export async function refresh(deps: ChatDeps, request: ChatRequest) {
 export async function customerEvent(deps: ChatDeps, request: ChatRequest, type: EventType) {
   const text = type === "Message.Text" ? requireMessage(request.fields.message) : "";
   const position = await post(deps, request.sessionId, type, text);
-  return answer(deps, request, parsePosition(request.fields.transcriptPosition) ?? position - 1);
+  return answer(deps, request, request.position ?? position - 1);
 }
 
 async function post(deps: ChatDeps, sessionId: string, type: EventType, text: string): Promise<number> {
@@ -82,7 +84,7 @@ export async function customerDisconnect(deps: ChatDeps, request: ChatRequest) {
   const head = await liveHead(deps, request.sessionId);
   const chat = requireChat(head.chat);
   await endChat(deps, chat, head.lastPosition);
-  return answer(deps, request, parsePosition(request.fields.transcriptPosition) ?? head.lastPosition);
+  return answer(deps, request, request.position ?? head.lastPosition);
 }
 
 /** Ends a chat that is still running, with the customer's `Notice.Left`. */

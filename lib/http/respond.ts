@@ -24,7 +24,11 @@ const BASE_HEADERS = {
 function toResponse(result: HttpResult): APIGatewayProxyResult {
   const headers = { ...BASE_HEADERS, ...result.headers };
   if (result.text !== undefined) return { statusCode: result.status, headers, body: result.text };
-  if (result.body === undefined) return { statusCode: result.status, headers, body: "" };
+  if (result.body === undefined) {
+    // 204 and 304 have no body, so they name no type.
+    const { "Content-Type": _none, ...rest } = headers;
+    return { statusCode: result.status, headers: rest, body: "" };
+  }
   return { statusCode: result.status, headers, body: JSON.stringify(result.body) };
 }
 

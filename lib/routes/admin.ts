@@ -4,7 +4,7 @@ import type { CorsPolicy } from "../http/cors.ts";
 import { decodeFields } from "../http/decode.ts";
 import { NotFoundError } from "../http/errors.ts";
 import { dispatch, httpHandler, type RouteTable } from "../http/respond.ts";
-import { parseServiceOptions, requireChatEndpoint, requireServiceName, serviceView } from "../services.ts";
+import { isServiceName, parseServiceOptions, requireChatEndpoint, requireServiceName, serviceView } from "../services.ts";
 import type { ConfigStore } from "../stores.ts";
 
 export interface AdminDeps {
@@ -24,7 +24,7 @@ export function adminHandler(deps: AdminDeps) {
     },
     "/genesys/1/admin/services/{name}": {
       GET: async (event) => {
-        const service = await deps.config.getService(serviceName(event));
+        const service = await deps.config.getService(existingServiceName(event));
         if (service === undefined) throw serviceNotFound();
         return { status: 200, body: serviceView(service) };
       },
@@ -36,7 +36,7 @@ export function adminHandler(deps: AdminDeps) {
         return { status: created ? 201 : 200, body: serviceView(config) };
       },
       DELETE: async (event) => {
-        if (!(await deps.config.deleteService(serviceName(event)))) throw serviceNotFound();
+        if (!(await deps.config.deleteService(existingServiceName(event)))) throw serviceNotFound();
         return { status: 204 };
       },
     },
@@ -61,6 +61,13 @@ export function adminHandler(deps: AdminDeps) {
 
 function serviceName(event: APIGatewayProxyEvent): string {
   return event.pathParameters?.name ?? "";
+}
+
+/** A name no service can have (too long, odd characters) is a 404 without a storage call. */
+function existingServiceName(event: APIGatewayProxyEvent): string {
+  const name = serviceName(event);
+  if (!isServiceName(name)) throw serviceNotFound();
+  return name;
 }
 
 function chatEndpoint(event: APIGatewayProxyEvent): string {

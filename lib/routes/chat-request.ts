@@ -1,9 +1,10 @@
 import type { APIGatewayProxyEvent } from "aws-lambda";
-import type { ChatRequest } from "../chat/conversation.ts";
+import { parsePosition, type ChatRequest } from "../chat/conversation.ts";
 import { publicBasePath } from "../http/base-path.ts";
 import { decodeFields } from "../http/decode.ts";
 
-/** A chat call's event, decoded for the customer and agent operations. */
+/** A chat call's event, decoded and checked for the customer and agent operations: bad input fails here, before any write. */
 export async function chatRequest(event: APIGatewayProxyEvent): Promise<ChatRequest> {
-  return { sessionId: event.pathParameters?.service ?? "", fields: await decodeFields(event), basePath: publicBasePath(event) };
+  const fields = await decodeFields(event);
+  return { sessionId: event.pathParameters?.service ?? "", fields, position: parsePosition(fields.transcriptPosition), basePath: publicBasePath(event) };
 }

@@ -1,4 +1,5 @@
 import { once } from "node:events";
+import { setTimeout as delay } from "node:timers/promises";
 import type { AddressInfo } from "node:net";
 import { CreateTableCommand, DescribeTableCommand, ResourceInUseException } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
@@ -92,6 +93,21 @@ export async function ensureTables(client: DynamoDBDocumentClient, names: TableN
         throw new Error(`table ${definition.TableName} has the key layout of an older version: delete it (or the data folder) and start again`);
       }
     }
+    await untilActive(client, definition.TableName!);
   }
   return created;
+}
+
+/**
+ * DynamoDB, and dynalite, answer CreateTable at once and finish creating in the background; a
+ * write before the table (and its indexes) is ACTIVE fails with ResourceNotFoundException.
+ */
+async function untilActive(client: DynamoDBDocumentClient, tableName: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (Table?.TableStatus === "ACTIVE" && (Table.GlobalSecondaryIndexes ?? []).every((index) => index.IndexStatus === "ACTIVE")) return;
+    if (Date.now() > deadline) throw new Error(`table ${tableName} was not ACTIVE after ${timeoutMs / 1000} s`);
+    await delay(50);
+  }
 }

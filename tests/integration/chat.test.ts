@@ -183,6 +183,31 @@ describe("a whole conversation, in process against dynalite", () => {
     expect((await presence("erin", { endpoint: "support_q", state: "maybe" })).status).toBe(400);
   });
 
+  it("names the customer by userDisplayName, else first and last name, with blank values counting as absent", async () => {
+    await presence("kim", { endpoint: "support_q", state: "ready", nickname: "Kim" });
+    const joinedAs = async (form: Record<string, string>) => (await customer("", await openSession(), form)).body.transcriptToShow[0][1];
+    expect(await joinedAs({ userDisplayName: "  Lou B  ", firstName: "Louise" })).toBe("Lou B");
+    expect(await joinedAs({ userDisplayName: "   ", firstName: " Ann ", lastName: "Lee" })).toBe("Ann Lee");
+    expect(await joinedAs({ userDisplayName: " ", firstName: " " })).toBe("Customer");
+  });
+
+  it("refuses a bad transcriptPosition before writing anything, on every call that writes", async () => {
+    await presence("kim", { endpoint: "support_q", state: "ready", nickname: "Kim" });
+    const id = await openSession();
+    await customer("", id, { firstName: "Lou" });
+    expect((await agent("kim", "accept", id)).status).toBe(200);
+    const bad = { transcriptPosition: "abc" };
+    for (const op of ["send", "startTyping", "stopTyping", "disconnect"]) {
+      expect(await customer(op, id, { message: "again?", ...bad }), `customer ${op}`).toMatchObject({ status: 400, body: { exception: "BadRequestException" } });
+      expect(await agent("kim", op, id, { message: "again?", ...bad }), `agent ${op}`).toMatchObject({ status: 400, body: { exception: "BadRequestException" } });
+    }
+    expect(await customer("refresh", id, { message: "again?", ...bad })).toMatchObject({ status: 400 });
+    // Only the two joins were written, and the chat still runs.
+    const after = await customer("refresh", id);
+    expect(after.body.transcriptToShow.map((event: string[]) => event[0])).toEqual(["Notice.Joined", "Notice.Joined"]);
+    expect(after.body.chatIxnState).toBe("TRANSCRIPT");
+  });
+
   it("refuses to let an agent who is not ready on the endpoint accept", async () => {
     await presence("fred", { endpoint: "support_q", state: "ready" });
     const id = await openSession();

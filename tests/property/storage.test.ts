@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { corsPolicy } from "../../lib/http/cors.ts";
+import { adminHandler } from "../../lib/routes/admin.ts";
 import { agentHandler } from "../../lib/routes/agent.ts";
 import { chatHandler } from "../../lib/routes/chat.ts";
 import { requestChatHandler } from "../../lib/routes/request-chat.ts";
@@ -85,6 +86,32 @@ describe(`generated requests on the chat and agent routes against dynalite (${RU
             })
           : await chat({ ...event, resource: `/genesys/1/service/{service}/ixn/chat${customerOp}`, httpMethod: "POST", pathParameters: { service: id } });
         expectGmsAnswer(response);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+describe(`generated path values against dynalite (${RUNS} runs)`, () => {
+  it("never answer 500 on the admin API or the service API, however long or odd the name or id", async () => {
+    const deps = { config: db.config, sessions: db.sessions, chats: db.sessions, now: () => now, cors: corsPolicy("*") };
+    const admin = adminHandler(deps);
+    const chat = chatHandler(deps);
+    // DynamoDB refuses keys over 2048 bytes: such values must be refused before they reach it.
+    const value = fc.oneof(fc.string(), fc.string({ unit: "grapheme", minLength: 1000, maxLength: 3000 }), fc.constantFrom("request-chat", "gms_builtin"));
+    const route = fc.constantFrom(
+      ["admin", "/genesys/1/admin/services/{name}", "GET", "name"],
+      ["admin", "/genesys/1/admin/services/{name}", "PUT", "name"],
+      ["admin", "/genesys/1/admin/services/{name}", "DELETE", "name"],
+      ["admin", "/genesys/1/admin/availability/{endpoint}", "GET", "endpoint"],
+      ["admin", "/genesys/1/admin/availability/{endpoint}", "PUT", "endpoint"],
+      ["chat", "/genesys/1/service/{service}", "GET", "service"],
+      ["chat", "/genesys/1/service/{service}", "DELETE", "service"],
+    );
+    await fc.assert(
+      fc.asyncProperty(route, value, async ([family, resource, httpMethod, param], pathValue) => {
+        const event = httpEvent({ resource, httpMethod, pathParameters: { [param]: pathValue }, body: httpMethod === "PUT" ? "available=false" : null });
+        expectGmsAnswer(await (family === "admin" ? admin : chat)(event));
       }),
       { numRuns: RUNS },
     );

@@ -62,6 +62,7 @@ describe("the page routes", () => {
     const again = await get("/chat/", { headers: { "If-None-Match": etag } });
     expect(again.statusCode).toBe(304);
     expect(again.body).toBe("");
+    expect(again.headers).not.toHaveProperty("Content-Type");
     const other = await get("/agent/", { headers: { "If-None-Match": etag } });
     expect(other.statusCode).toBe(200);
   });
