@@ -5,9 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page, Request } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { allClosed, startLocalStack, type LocalStack } from "../../scripts/local/launch.ts";
-import { DEFAULT_LOCAL_ADMIN_KEY, startDynalite, type LocalDynamo } from "../../scripts/local/stack.ts";
+import type { LocalStack } from "../../scripts/local/launch.ts";
+import { DEFAULT_LOCAL_ADMIN_KEY } from "../../scripts/local/stack.ts";
 import { findChromium, fitsWidth, launchChromium, unlabelledControls, watchForErrors } from "../support/browser.ts";
+import { startTestStack, type TestStack } from "../support/stack.ts";
 
 /**
  * The customer widget (/chat/) and the agent console (/agent/) in a real headless Chromium, against
@@ -26,8 +27,7 @@ if (chromiumPath === undefined) console.warn("browser tests skipped: no Chromium
 
 const PHONE = { width: 390, height: 780 };
 const DESKTOP = { width: 1100, height: 760 };
-let dynamo: LocalDynamo;
-let dataDir: string;
+let local: TestStack;
 let stack: LocalStack;
 let browser: Browser;
 let shots: string;
@@ -35,22 +35,15 @@ const errors: string[] = [];
 
 describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), "gms-chat-browser-"));
-    shots = process.env.GMS_SCREENSHOT_DIR ?? join(dataDir, "screenshots");
+    shots = process.env.GMS_SCREENSHOT_DIR ?? (await mkdtemp(join(tmpdir(), "gms-chat-screenshots-")));
     await mkdir(shots, { recursive: true });
-    dynamo = await startDynalite({ port: 0, path: join(dataDir, "db") });
-    [stack, browser] = await Promise.all([
-      startLocalStack({ AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, GMS_SEED_AVAILABILITY: "false" }),
-      launchChromium(chromiumPath!),
-    ]);
+    [local, browser] = await Promise.all([startTestStack({ GMS_SEED_AVAILABILITY: "false" }), launchChromium(chromiumPath!)]);
+    stack = local.stack;
   });
   afterAll(async () => {
     await browser?.close();
-    const stopped = await stack?.stop();
-    await dynamo?.close();
-    await rm(dataDir, { recursive: true, force: true });
-    expect(stopped?.leftovers).toBe(false);
-    expect(await allClosed([stack.ports.http, stack.ports.lambda])).toBe(true);
+    await local?.stop();
+    if (process.env.GMS_SCREENSHOT_DIR === undefined) await rm(shots, { recursive: true, force: true });
   });
 
   async function newPage(viewport: { width: number; height: number }): Promise<Page> {

@@ -1,33 +1,24 @@
-import { mkdtemp, rm } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_LOCAL_ADMIN_KEY, toolingDocumentClient, stageTableNames, startDynalite, type LocalDynamo } from "../../scripts/local/stack.ts";
-import { allClosed, startLocalStack, type LocalStack } from "../../scripts/local/launch.ts";
+import type { LocalStack } from "../../scripts/local/launch.ts";
+import { DEFAULT_LOCAL_ADMIN_KEY, stageTableNames, toolingDocumentClient } from "../../scripts/local/stack.ts";
+import { startTestStack, type TestStack } from "../support/stack.ts";
 
 /**
  * The real `serverless offline start`, launched by `npm start`'s script against a DynamoDB the test
  * owns (AWS_ENDPOINT_URL_DYNAMODB), driven over HTTP.
  */
-let dynamo: LocalDynamo;
-let dataDir: string;
+let local: TestStack;
 let stack: LocalStack;
 const tables = stageTableNames("dev");
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), "gms-chat-e2e-"));
-  dynamo = await startDynalite({ port: 0, path: dataDir });
-  stack = await startLocalStack({ AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint });
+  local = await startTestStack();
+  stack = local.stack;
 });
 afterAll(async () => {
-  const stopped = await stack?.stop();
-  await dynamo?.close();
-  await rm(dataDir, { recursive: true, force: true });
-  expect(stopped?.code).toBe(0);
-  expect(stopped?.leftovers).toBe(false);
-  expect(await allClosed([stack.ports.http, stack.ports.lambda])).toBe(true);
+  await local?.stop();
 });
 
 function requestChat(service: string, form: Record<string, string> = {}) {
@@ -49,7 +40,7 @@ async function readJson(response: Response): Promise<Json> {
 }
 
 async function storedSession(id: string) {
-  const client = toolingDocumentClient(dynamo.endpoint);
+  const client = toolingDocumentClient(local.dynamoEndpoint);
   const { Item } = await client.send(new GetCommand({ TableName: tables.sessions, Key: { id, sk: "session" } }));
   client.destroy();
   return Item;
@@ -215,14 +206,12 @@ describe("npm start: browsers on other origins", () => {
 
 describe("npm start: DynamoDB outage", () => {
   it("answers 503 with Retry-After while DynamoDB is down, and serves again once it is back", async () => {
-    const port = dynamo.port;
-    await dynamo.close();
-    const down = await requestChat("request-chat", { firstName: "Anna" });
-    expect(down.status).toBe(503);
-    expect(down.headers.get("retry-after")).toBe("2");
-    expect(await readJson(down)).toEqual({ message: expect.any(String), exception: "StorageUnavailableException" });
-
-    dynamo = await startDynalite({ port, path: dataDir });
+    await local.withDynamoDown(async () => {
+      const down = await requestChat("request-chat", { firstName: "Anna" });
+      expect(down.status).toBe(503);
+      expect(down.headers.get("retry-after")).toBe("2");
+      expect(await readJson(down)).toEqual({ message: expect.any(String), exception: "StorageUnavailableException" });
+    });
     const back = await requestChat("request-chat", { firstName: "Anna" });
     expect(back.status).toBe(200);
     expect(await storedSession((await readJson(back))._id)).toBeDefined();

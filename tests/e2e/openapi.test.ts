@@ -1,0 +1,430 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LocalStack } from "../../scripts/local/launch.ts";
+import { DEFAULT_LOCAL_ADMIN_KEY } from "../../scripts/local/stack.ts";
+import { startTestStack, type TestStack } from "../support/stack.ts";
+import { allRefs, atPointer, loadOpenApi, normalisePath, OpenApiChecker, parseServerless, serverlessRoutes, type Exchange, type Json } from "../support/openapi.ts";
+
+/**
+ * openapi.yaml against the real thing: the real `serverless offline start` (launched by `npm start`'s
+ * script against a DynamoDB the test owns) is driven through a scripted scenario that calls every
+ * operation, successes and errors alike, and every answer must be one the document describes: a
+ * documented status, a documented media type, a body that validates against the document's schema
+ * and the documented headers. The document and serverless.yml must list the same routes.
+ */
+const doc = loadOpenApi();
+const checker = new OpenApiChecker(doc);
+
+let local: TestStack;
+let stack: LocalStack;
+
+beforeAll(async () => {
+  local = await startTestStack();
+  stack = local.stack;
+});
+afterAll(async () => {
+  await local?.stop();
+});
+
+/** Every exchange of the scenario, and what the document found wrong with each. */
+const exchanges: Exchange[] = [];
+const problems: string[] = [];
+
+interface CallOptions {
+  /** Path parameters, substituted into the template. */
+  readonly params?: Record<string, string>;
+  readonly query?: Record<string, string>;
+  /** Sent as application/x-www-form-urlencoded. */
+  readonly form?: Record<string, string>;
+  /** Sent as application/json. */
+  readonly json?: Record<string, unknown>;
+  /** Sent as it is, with `contentType`. */
+  readonly raw?: string;
+  readonly contentType?: string;
+  readonly headers?: Record<string, string>;
+  /** Secured operations get the admin key unless this is false. */
+  readonly key?: boolean;
+}
+
+interface Answer {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: Json;
+  readonly text: string;
+}
+
+/** Calls the operation `METHOD template`, records the exchange and checks it against openapi.yaml. */
+async function call(operation: string, options: CallOptions = {}): Promise<Answer> {
+  const [method = "", template = ""] = operation.split(" ");
+  let path = template;
+  for (const [name, value] of Object.entries(options.params ?? {})) path = path.replace(`{${name}}`, encodeURIComponent(value));
+  expect(path, `${operation}: every path parameter given`).not.toMatch(/[{}]/);
+  const url = new URL(path, stack.baseUrl);
+  for (const [name, value] of Object.entries(options.query ?? {})) url.searchParams.set(name, value);
+
+  const headers = new Headers(options.headers);
+  const secured = checker.operation(method, template)?.secured ?? false;
+  if (secured && options.key !== false) headers.set("x-api-key", DEFAULT_LOCAL_ADMIN_KEY);
+  let body: string | undefined;
+  let request: Exchange["request"];
+  if (options.form !== undefined) {
+    headers.set("content-type", "application/x-www-form-urlencoded");
+    body = new URLSearchParams(options.form).toString();
+    request = { mediaType: "application/x-www-form-urlencoded", value: options.form };
+  } else if (options.json !== undefined) {
+    headers.set("content-type", "application/json");
+    body = JSON.stringify(options.json);
+    request = { mediaType: "application/json", value: options.json };
+  } else if (options.raw !== undefined) {
+    if (options.contentType !== undefined) headers.set("content-type", options.contentType);
+    body = options.raw;
+  }
+
+  const response = await fetch(url, { method, headers, ...(body === undefined ? {} : { body }) });
+  const text = await response.text();
+  const responseHeaders = Object.fromEntries(response.headers);
+  const exchange: Exchange = { method, template, url: url.pathname + url.search, status: response.status, headers: responseHeaders, rawBody: text, request };
+  exchanges.push(exchange);
+  for (const problem of checker.check(exchange)) problems.push(`${method} ${exchange.url} (${template}) answered ${response.status}: ${problem}`);
+  let parsed: Json = text;
+  if ((responseHeaders["content-type"] ?? "").startsWith("application/json") && text !== "") parsed = JSON.parse(text);
+  return { status: response.status, headers: responseHeaders, body: parsed, text };
+}
+
+/** The problems recorded since `start`: each scenario step ends by asserting it added none. */
+function problemsSince(start: number): string[] {
+  return problems.slice(start);
+}
+
+const REQUEST_CHAT = "POST /genesys/1/service/{service}";
+const SESSION_GET = "GET /genesys/1/service/{service}";
+const SESSION_DELETE = "DELETE /genesys/1/service/{service}";
+const B = "/genesys/1/service/{service}/ixn/chat";
+const A = "/genesys/1/agent/{agentId}";
+const C = `${A}/chats/{service}`;
+const SERVICES = "/genesys/1/admin/services";
+const SERVICE = "/genesys/1/admin/services/{name}";
+const AVAILABILITY = "/genesys/1/admin/availability/{endpoint}";
+
+// The suite's own services and endpoints, apart from the seeded request-chat and gms_builtin.
+const DESK = { service: "oa-desk", endpoint: "oa-desk-queue" };
+const CLOSED = { service: "oa-closed", endpoint: "oa-closed-queue" };
+const UNKNOWN_ID = "00000000-0000-4000-8000-000000000000";
+
+describe("openapi.yaml: the document", () => {
+  it("resolves every $ref, names every operation once and declares every path parameter", () => {
+    const unresolved = allRefs(doc).filter(({ ref }) => atPointer(doc, ref) === undefined);
+    expect(unresolved).toEqual([]);
+    const ids = checker.operations.map((op) => op.operationId);
+    expect(ids.every((id) => typeof id === "string")).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const op of checker.operations) {
+      const declared = [...(doc.paths[op.path].parameters ?? []), ...(op.operation.parameters ?? [])]
+        .map((parameter: Json) => checker.deref(parameter, "").node)
+        .filter((parameter: Json) => parameter.in === "path")
+        .map((parameter: Json) => parameter.name)
+        .sort();
+      const inTemplate = [...op.path.matchAll(/\{([^}]+)\}/g)].map((match) => match[1]).sort();
+      expect(declared, `${op.method} ${op.path}`).toEqual(inTemplate);
+      expect(Object.keys(op.operation.responses ?? {}).length, `${op.method} ${op.path}`).toBeGreaterThan(0);
+    }
+    // Every schema compiles in Ajv's strict mode (unknown keywords, bad patterns, broken refs).
+    for (const name of Object.keys(doc.components.schemas)) expect(() => checker.validator(`/components/schemas/${name}`), name).not.toThrow();
+  });
+
+  it("documents exactly the routes of serverless.yml, secured where they are private, and no preflight", () => {
+    const { config, errors, warnings } = parseServerless();
+    expect(errors).toEqual([]);
+    expect(warnings).toEqual([]);
+    const routes = serverlessRoutes(config);
+    expect(routes.length).toBeGreaterThan(0);
+    const declared = routes.filter((route) => route.method !== "OPTIONS");
+    const key = (method: string, path: string) => `${method} ${normalisePath(path)}`;
+    const fromServerless = declared.map((route) => key(route.method, route.path)).sort();
+    const fromSpec = checker.operations.map((op) => key(op.method, op.path)).sort();
+    expect(fromSpec).toEqual(fromServerless);
+    expect(checker.operations.filter((op) => op.method === "OPTIONS" || op.method === "HEAD")).toEqual([]);
+    for (const route of declared) {
+      const op = checker.operations.find((candidate) => key(candidate.method, candidate.path) === key(route.method, route.path));
+      expect(op?.secured, `${route.method} ${route.path}: security matches private`).toBe(route.private);
+    }
+    // Every preflight belongs to a documented path.
+    const specPaths = new Set(checker.operations.map((op) => normalisePath(op.path)));
+    for (const route of routes.filter((r) => r.method === "OPTIONS")) expect(specPaths.has(route.path), route.path).toBe(true);
+  });
+});
+
+describe("openapi.yaml: every answer of a scripted scenario on the local stack", () => {
+  it("serves the two pages, and 304 for an unchanged one", async () => {
+    const start = problems.length;
+    for (const page of ["GET /chat/", "GET /agent/"]) {
+      const first = await call(page);
+      expect(first.status, page).toBe(200);
+      const etag = first.headers.etag ?? "";
+      const again = await call(page, { headers: { "If-None-Match": etag } });
+      expect(again.status, page).toBe(304);
+    }
+    expect(problemsSince(start)).toEqual([]);
+  });
+
+  it("admin: services, availability, and 403 without the key", async () => {
+    const start = problems.length;
+    expect((await call(`GET ${SERVICES}`)).status).toBe(200);
+    expect((await call(`GET ${SERVICES}`, { key: false })).status).toBe(403);
+
+    expect((await call(`PUT ${SERVICE}`, { params: { name: DESK.service }, form: { _chat_endpoint: DESK.endpoint } })).status).toBe(201);
+    expect((await call(`PUT ${SERVICE}`, { params: { name: DESK.service }, json: { _ttl: 600, _chat_endpoint: DESK.endpoint } })).status).toBe(200);
+    expect((await call(`PUT ${SERVICE}`, { params: { name: CLOSED.service }, form: { _chat_endpoint: CLOSED.endpoint } })).status).toBe(201);
+    expect((await call(`PUT ${SERVICE}`, { params: { name: "oa-doomed" } })).status).toBe(201);
+    expect((await call(`PUT ${SERVICE}`, { params: { name: DESK.service }, form: { _tll: "60" } })).status).toBe(400);
+    expect((await call(`PUT ${SERVICE}`, { params: { name: "-bad name" }, form: {} })).status).toBe(400);
+    expect((await call(`PUT ${SERVICE}`, { params: { name: "oa-hacked" }, key: false, form: {} })).status).toBe(403);
+
+    expect((await call(`GET ${SERVICE}`, { params: { name: DESK.service } })).body).toMatchObject({ name: DESK.service, _ttl: 600, _chat_endpoint: DESK.endpoint });
+    expect((await call(`GET ${SERVICE}`, { params: { name: "oa-nothing" } })).status).toBe(404);
+    expect((await call(`GET ${SERVICE}`, { params: { name: DESK.service }, key: false })).status).toBe(403);
+
+    expect((await call(`DELETE ${SERVICE}`, { params: { name: "oa-doomed" } })).status).toBe(204);
+    expect((await call(`DELETE ${SERVICE}`, { params: { name: "oa-doomed" } })).status).toBe(404);
+    expect((await call(`DELETE ${SERVICE}`, { params: { name: DESK.service }, key: false })).status).toBe(403);
+
+    const closed = await call(`PUT ${AVAILABILITY}`, { params: { endpoint: CLOSED.endpoint }, form: { available: "false" } });
+    expect(closed.body).toMatchObject({ available: false, readyAgents: 0, notification: { available: false, expiresAt: null, lapsed: false } });
+    const brief = await call(`PUT ${AVAILABILITY}`, { params: { endpoint: "oa-brief" }, json: { available: true, _ttl: 60 } });
+    expect(brief.body).toMatchObject({ available: true, notification: { available: true, lapsed: false } });
+    expect((await call(`PUT ${AVAILABILITY}`, { params: { endpoint: CLOSED.endpoint }, form: { available: "maybe" } })).status).toBe(400);
+    expect((await call(`PUT ${AVAILABILITY}`, { params: { endpoint: CLOSED.endpoint }, key: false, form: { available: "true" } })).status).toBe(403);
+    expect((await call(`GET ${AVAILABILITY}`, { params: { endpoint: "oa-never-notified" } })).body).toEqual({ endpoint: "oa-never-notified", available: false, readyAgents: 0, notification: null });
+    expect((await call(`GET ${AVAILABILITY}`, { params: { endpoint: "-bad endpoint" } })).status).toBe(400);
+    expect((await call(`GET ${AVAILABILITY}`, { params: { endpoint: CLOSED.endpoint }, key: false })).status).toBe(403);
+    expect(problemsSince(start)).toEqual([]);
+  });
+
+  it("request-chat: 200 plain and verbose, 400, 404, 409, 413, 415, 503", async () => {
+    const start = problems.length;
+    const plain = await call(REQUEST_CHAT, { params: { service: "request-chat" }, form: { firstName: "Anna" } });
+    expect(plain.status).toBe(200);
+    expect(Object.keys(plain.body).sort()).toEqual(["_chatIxnAPI-CREATE-URL", "_id"]);
+    const verbose = await call(REQUEST_CHAT, { params: { service: "request-chat" }, json: { firstName: "Anna", orderId: 42, vip: true, _verbose: true } });
+    expect(verbose.body).toMatchObject({ firstName: "Anna", orderId: "42", vip: "true", _service_name: "request-chat", _chat_endpoint: "gms_builtin" });
+    const fromQuery = await call(REQUEST_CHAT, { params: { service: "request-chat" }, query: { lang: "de", _verbose: "1" } });
+    expect(fromQuery.body).toMatchObject({ lang: "de" });
+
+    expect((await call(REQUEST_CHAT, { params: { service: "request-chat" }, form: { _ttl: "forever" } })).status).toBe(400);
+    expect((await call(REQUEST_CHAT, { params: { service: "request-chat" }, headers: { "Idempotency-Key": "bad key" } })).status).toBe(400);
+    expect((await call(REQUEST_CHAT, { params: { service: "request-chat" }, raw: '{"nested": {"a": 1}}', contentType: "application/json" })).status).toBe(400);
+    expect((await call(REQUEST_CHAT, { params: { service: "oa-no-such-service" } })).status).toBe(404);
+
+    const keyed = { "Idempotency-Key": `oa-${randomUUID()}` };
+    const first = await call(REQUEST_CHAT, { params: { service: "request-chat" }, headers: keyed, form: { firstName: "Anna" } });
+    const retry = await call(REQUEST_CHAT, { params: { service: "request-chat" }, headers: keyed, form: { firstName: "Anna" } });
+    expect(retry.body._id).toBe(first.body._id);
+    expect((await call(REQUEST_CHAT, { params: { service: "request-chat" }, headers: keyed, form: { firstName: "Bob" } })).status).toBe(409);
+
+    expect((await call(REQUEST_CHAT, { params: { service: "request-chat" }, form: { a: "x".repeat(70 * 1024) } })).status).toBe(413);
+    expect((await call(REQUEST_CHAT, { params: { service: "request-chat" }, raw: "<a/>", contentType: "application/xml" })).status).toBe(415);
+
+    const noAgent = await call(REQUEST_CHAT, { params: { service: CLOSED.service }, form: { firstName: "Anna" } });
+    expect(noAgent.status).toBe(503);
+    expect(noAgent.body.exception).toBe("NoAgentAvailableException");
+    expect(noAgent.headers["retry-after"]).toBe("10");
+    expect(problemsSince(start)).toEqual([]);
+  });
+
+  it("a whole chat: presence, create, queue, accept, both sides talking, disconnect, DELETE", async () => {
+    const start = problems.length;
+    // Agents: zoe and bob ready on the desk's endpoint, carl not.
+    const zoe = await call(`PUT ${A}/presence`, { params: { agentId: "zoe" }, form: { endpoint: DESK.endpoint, state: "ready", nickname: "Zoe" } });
+    expect(zoe.body).toMatchObject({ agentId: "zoe", endpoint: DESK.endpoint, state: "ready", nickname: "Zoe" });
+    expect((await call(`PUT ${A}/presence`, { params: { agentId: "bob" }, json: { endpoint: DESK.endpoint, state: "READY" } })).status).toBe(200);
+    expect((await call(`PUT ${A}/presence`, { params: { agentId: "carl" }, form: { endpoint: DESK.endpoint, state: "not_ready" } })).body).toEqual({ agentId: "carl", endpoint: DESK.endpoint, state: "not_ready" });
+    expect((await call(`PUT ${A}/presence`, { params: { agentId: "zoe" }, form: { endpoint: DESK.endpoint, state: "away" } })).status).toBe(400);
+    expect((await call(`PUT ${A}/presence`, { params: { agentId: "zoe" }, key: false, form: { endpoint: DESK.endpoint, state: "ready" } })).status).toBe(403);
+
+    // The customer: request-chat, the session's data, then the chat.
+    const session = await call(REQUEST_CHAT, { params: { service: DESK.service }, form: { firstName: "Max", orderId: "A-17" } });
+    expect(session.status).toBe(200);
+    const id: string = session.body._id;
+    const s = { service: id };
+    expect((await call(SESSION_GET, { params: s })).body).toEqual({ firstName: "Max", orderId: "A-17" });
+    const early = await call(`POST ${B}/refresh`, { params: s });
+    expect([early.status, early.body.exception]).toEqual([409, "InvalidChatStateException"]);
+    expect((await call(`POST ${C}/accept`, { params: { agentId: "zoe", ...s } })).status).toBe(409);
+
+    // Invalid fields are refused before the chat exists (a second create just answers with it).
+    expect((await call(`POST ${B}`, { params: s, form: { "bad\u0001key": "x" } })).status).toBe(400);
+    const created = await call(`POST ${B}`, { params: s, form: { firstName: "Max", lastName: "Muster", subject: "Refund", topic: "late", _verbose: "true" } });
+    expect(created.body).toMatchObject({ chatIxnState: "CONNECTED", transcriptPosition: "1", transcriptToShow: [["Notice.Joined", "Max Muster", "has joined the session", "0", "CLIENT"]] });
+    expect(created.body._chatIxnAPI_SEND_URL).toBe(`/genesys/1/service/${id}/ixn/chat/send`);
+    expect((await call(`POST ${B}`, { params: s, json: { firstName: "Max" } })).body.chatSessionId).toBe(created.body.chatSessionId);
+
+    const queue = await call(`GET ${A}/queue`, { params: { agentId: "zoe" }, query: { endpoint: DESK.endpoint } });
+    expect(queue.body.chats).toEqual([expect.objectContaining({ id, nickname: "Max Muster", customer: { firstName: "Max", lastName: "Muster", subject: "Refund" }, attachedData: { firstName: "Max", orderId: "A-17", topic: "late" } })]);
+    expect((await call(`GET ${A}/queue`, { params: { agentId: "zoe" } })).status).toBe(400);
+    expect((await call(`GET ${A}/queue`, { params: { agentId: "zoe" }, key: false, query: { endpoint: DESK.endpoint } })).status).toBe(403);
+
+    // Accept: carl is not ready, zoe wins, bob is too late.
+    const notReady = await call(`POST ${C}/accept`, { params: { agentId: "carl", ...s } });
+    expect([notReady.status, notReady.body.exception]).toEqual([409, "InvalidChatStateException"]);
+    const accepted = await call(`POST ${C}/accept`, { params: { agentId: "zoe", ...s }, form: { transcriptPosition: "1" } });
+    expect(accepted.body).toMatchObject({ chatIxnState: "TRANSCRIPT", transcriptToShow: [["Notice.Joined", "Zoe", "has joined the session", expect.any(String), "AGENT"]] });
+    const late = await call(`POST ${C}/accept`, { params: { agentId: "bob", ...s } });
+    expect([late.status, late.body.exception]).toEqual([409, "ChatAlreadyAcceptedException"]);
+    expect((await call(`POST ${C}/accept`, { params: { agentId: "zoe", ...s }, key: false })).status).toBe(403);
+    expect((await call(`POST ${C}/accept`, { params: { agentId: "zoe", service: UNKNOWN_ID } })).status).toBe(404);
+    expect((await call(`POST ${C}/accept`, { params: { agentId: "-bad id", ...s } })).status).toBe(400);
+
+    // The customer talks.
+    expect((await call(`POST ${B}/startTyping`, { params: s })).body.transcriptToShow).toEqual([["Notice.TypingStarted", "Max Muster", "", expect.any(String), "CLIENT"]]);
+    expect((await call(`POST ${B}/stopTyping`, { params: s, json: {} })).status).toBe(200);
+    const sent = await call(`POST ${B}/send`, { params: s, form: { message: "I want a refund" } });
+    expect(sent.body).toMatchObject({ transcriptPosition: "5", transcriptToShow: [["Message.Text", "Max Muster", "I want a refund", expect.any(String), "CLIENT"]] });
+    expect((await call(`POST ${B}/send`, { params: s, form: { message: "   " } })).status).toBe(400);
+    expect((await call(`POST ${B}/refresh`, { params: s, form: { transcriptPosition: "soon" } })).status).toBe(400);
+
+    // The agent reads and answers; bob may not touch zoe's chat.
+    const seen = await call(`POST ${C}/refresh`, { params: { agentId: "zoe", ...s }, form: { transcriptPosition: "2" } });
+    expect(seen.body.transcriptToShow.map((event: string[]) => event[0])).toEqual(["Notice.TypingStarted", "Notice.TypingStopped", "Message.Text"]);
+    expect((await call(`POST ${C}/startTyping`, { params: { agentId: "zoe", ...s } })).status).toBe(200);
+    expect((await call(`POST ${C}/stopTyping`, { params: { agentId: "zoe", ...s } })).status).toBe(200);
+    const answered = await call(`POST ${C}/send`, { params: { agentId: "zoe", ...s }, json: { message: "Done.", _verbose: true } });
+    expect(answered.body).toMatchObject({ transcriptPosition: "8", secureKey: expect.any(String) });
+    const notYours = await call(`POST ${C}/send`, { params: { agentId: "bob", ...s }, form: { message: "Hi" } });
+    expect([notYours.status, notYours.body.exception]).toEqual([403, "NotYourChatException"]);
+    for (const op of ["startTyping", "stopTyping", "refresh", "disconnect"]) {
+      expect((await call(`POST ${C}/${op}`, { params: { agentId: "bob", ...s } })).status, op).toBe(403);
+    }
+    for (const op of ["send", "startTyping", "stopTyping", "refresh", "disconnect"]) {
+      expect((await call(`POST ${C}/${op}`, { params: { agentId: "zoe", ...s }, key: false, form: { message: "Hi" } })).status, op).toBe(403);
+      expect((await call(`POST ${C}/${op}`, { params: { agentId: "zoe", service: UNKNOWN_ID }, form: { message: "Hi" } })).status, op).toBe(404);
+    }
+    expect((await call(`POST ${C}/send`, { params: { agentId: "zoe", ...s }, form: { message: "" } })).status).toBe(400);
+
+    const customerSees = await call(`POST ${B}/refresh`, { params: s, query: { transcriptPosition: "5" } });
+    expect(customerSees.body).toMatchObject({ chatIxnState: "TRANSCRIPT", transcriptPosition: "8" });
+    expect(customerSees.body.transcriptToShow.at(-1)).toEqual(["Message.Text", "Zoe", "Done.", expect.any(String), "AGENT"]);
+    const alsoPosting = await call(`POST ${B}/refresh`, { params: s, form: { transcriptPosition: "8", message: "Thanks" } });
+    expect(alsoPosting.body.transcriptToShow).toEqual([["Message.Text", "Max Muster", "Thanks", expect.any(String), "CLIENT"]]);
+
+    // The agent ends it; afterwards writes are 409 and reads still 200.
+    const ended = await call(`POST ${C}/disconnect`, { params: { agentId: "zoe", ...s } });
+    expect(ended.body).toMatchObject({ chatIxnState: "DISCONNECTED", chatServiceMessage: "Chat session has ended" });
+    expect((await call(`POST ${C}/disconnect`, { params: { agentId: "zoe", ...s } })).status).toBe(200);
+    expect((await call(`POST ${C}/send`, { params: { agentId: "zoe", ...s }, form: { message: "Hello?" } })).status).toBe(409);
+    expect((await call(`POST ${C}/refresh`, { params: { agentId: "zoe", ...s }, form: { transcriptPosition: "9" } })).body.chatIxnState).toBe("DISCONNECTED");
+    for (const op of ["send", "startTyping", "stopTyping"]) {
+      expect((await call(`POST ${B}/${op}`, { params: s, form: { message: "Hello?" } })).status, op).toBe(409);
+    }
+    expect((await call(`POST ${B}/disconnect`, { params: s })).body.chatIxnState).toBe("DISCONNECTED");
+    expect((await call(`POST ${B}/refresh`, { params: s, form: { transcriptPosition: "0" } })).body.transcriptToShow).toHaveLength(10);
+
+    // The service API: DELETE forgets the session.
+    expect((await call(SESSION_DELETE, { params: s })).status).toBe(204);
+    expect((await call(SESSION_GET, { params: s })).status).toBe(404);
+    expect((await call(SESSION_DELETE, { params: s })).status).toBe(404);
+    for (const op of ["", "/refresh", "/send", "/startTyping", "/stopTyping", "/disconnect"]) {
+      expect((await call(`POST ${B}${op}`, { params: s, form: { message: "Hello?" } })).status, op).toBe(404);
+    }
+    expect(problemsSince(start)).toEqual([]);
+  });
+
+  it("agent calls before accepting, customer calls before create, and a customer who leaves first", async () => {
+    const start = problems.length;
+    const { body } = await call(REQUEST_CHAT, { params: { service: DESK.service } });
+    const s = { service: body._id as string };
+    for (const op of ["send", "startTyping", "stopTyping", "disconnect"]) {
+      expect((await call(`POST ${B}/${op}`, { params: s, form: { message: "Hi" } })).status, op).toBe(409);
+    }
+    expect((await call(`POST ${B}`, { params: s })).body.transcriptToShow).toEqual([["Notice.Joined", "Customer", "has joined the session", "0", "CLIENT"]]);
+    for (const op of ["send", "startTyping", "stopTyping", "refresh", "disconnect"]) {
+      const answer = await call(`POST ${C}/${op}`, { params: { agentId: "zoe", ...s }, form: { message: "Hi" } });
+      expect([answer.status, answer.body.exception], op).toEqual([409, "InvalidChatStateException"]);
+    }
+    expect((await call(`POST ${B}/disconnect`, { params: s })).body.chatIxnState).toBe("DISCONNECTED");
+    const ended = await call(`POST ${C}/accept`, { params: { agentId: "zoe", ...s } });
+    expect([ended.status, ended.body.exception]).toEqual([409, "InvalidChatStateException"]);
+    // A session with a running chat: DELETE ends it first.
+    const other = await call(REQUEST_CHAT, { params: { service: DESK.service } });
+    await call(`POST ${B}`, { params: { service: other.body._id } });
+    expect((await call(SESSION_DELETE, { params: { service: other.body._id } })).status).toBe(204);
+    expect(problemsSince(start)).toEqual([]);
+  });
+
+  it("every operation that reads a body answers its documented 400, 413 and 415", async () => {
+    const start = problems.length;
+    const { body } = await call(REQUEST_CHAT, { params: { service: "request-chat" } });
+    const withBody = checker.operations.filter((op) => op.method === "POST" || op.method === "PUT");
+    expect(withBody.length).toBeGreaterThan(0);
+    for (const op of withBody) {
+      const responses = op.operation.responses;
+      const base = validInput(op, body._id);
+      const sent: [string, CallOptions, string][] = [
+        ["400", { raw: "a=1&a=2", contentType: "application/x-www-form-urlencoded" }, "BadRequestException"],
+        ["413", { form: { a: "x".repeat(70 * 1024) } }, "PayloadTooLargeException"],
+        ["415", { raw: "<a/>", contentType: "application/xml" }, "UnsupportedMediaTypeException"],
+      ];
+      for (const [status, bad, exception] of sent) {
+        if (responses[status] === undefined) continue;
+        const answer = await call(`${op.method} ${op.path}`, { params: base.params ?? {}, ...bad });
+        expect([answer.status, answer.body.exception], `${op.method} ${op.path}`).toEqual([Number(status), exception]);
+      }
+    }
+    expect(problemsSince(start)).toEqual([]);
+  });
+
+  it("every operation that reads DynamoDB answers 503 StorageUnavailableException with Retry-After while it is down", async () => {
+    const start = problems.length;
+    const live = await call(REQUEST_CHAT, { params: { service: "request-chat" } });
+    const id: string = live.body._id;
+    await call(`POST ${B}`, { params: { service: id } });
+    const stored = checker.operations.filter((op) => op.operation.responses["503"] !== undefined);
+    expect(stored.length).toBe(checker.operations.length - 2);
+    await local.withDynamoDown(async () => {
+      for (const op of stored) {
+        const answer = await call(`${op.method} ${op.path}`, validInput(op, id));
+        expect([answer.status, answer.body.exception, answer.headers["retry-after"]], `${op.method} ${op.path}`).toEqual([503, "StorageUnavailableException", "2"]);
+      }
+    });
+    // Nothing was half-done, and the stack serves again without a restart.
+    expect((await call(SESSION_GET, { params: { service: id } })).status).toBe(200);
+    expect((await call(`POST ${B}/refresh`, { params: { service: id } })).body).toMatchObject({ chatIxnState: "CONNECTED", transcriptPosition: "1" });
+    expect(problemsSince(start)).toEqual([]);
+  });
+});
+
+/** Parameters and fields that take an operation past its validation, to its first DynamoDB call. */
+function validInput(op: { method: string; path: string }, sessionId: string): CallOptions {
+  const params: Record<string, string> = {};
+  for (const [, name = ""] of op.path.matchAll(/\{([^}]+)\}/g)) {
+    const isRequestChat = `${op.method} ${op.path}` === REQUEST_CHAT;
+    params[name] = { agentId: "zoe", name: DESK.service, endpoint: CLOSED.endpoint, service: isRequestChat ? "request-chat" : sessionId }[name] ?? name;
+  }
+  const fields: Record<string, Record<string, string>> = {
+    [`PUT ${A}/presence`]: { endpoint: DESK.endpoint, state: "ready" },
+    [`PUT ${AVAILABILITY}`]: { available: "false" },
+    [`POST ${B}/send`]: { message: "Hi" },
+    [`POST ${C}/send`]: { message: "Hi" },
+  };
+  if (`${op.method} ${op.path}` === `GET ${A}/queue`) return { params, query: { endpoint: DESK.endpoint } };
+  const form = fields[`${op.method} ${op.path}`];
+  return form === undefined ? { params } : { params, form };
+}
+
+describe("openapi.yaml: coverage of the scenario", () => {
+  it("every recorded answer is documented: status, content type, body and headers", () => {
+    expect(exchanges.length).toBeGreaterThan(100);
+    expect(problems).toEqual([]);
+  });
+
+  it("every operation of openapi.yaml was called at least once", () => {
+    const called = new Set(exchanges.map((exchange) => `${exchange.method} ${exchange.template}`));
+    const missed = checker.operations.map((op) => `${op.method} ${op.path}`).filter((op) => !called.has(op));
+    expect(missed).toEqual([]);
+  });
+
+  it("every operation answered at least one documented success", () => {
+    const succeeded = new Set(exchanges.filter((exchange) => exchange.status < 400).map((exchange) => `${exchange.method} ${exchange.template}`));
+    const never = checker.operations.map((op) => `${op.method} ${op.path}`).filter((op) => !succeeded.has(op));
+    expect(never).toEqual([]);
+  });
+});

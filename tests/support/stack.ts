@@ -1,0 +1,56 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "vitest";
+import { allClosed, startLocalStack, type LocalStack } from "../../scripts/local/launch.ts";
+import { startDynalite, type LocalDynamo } from "../../scripts/local/stack.ts";
+
+export interface TestStack {
+  readonly stack: LocalStack;
+  /** The test's DynamoDB, for reading what the service stored; the same across an outage. */
+  readonly dynamoEndpoint: string;
+  /** Runs `during` with the DynamoDB stopped, then starts it again on the same port and data. */
+  withDynamoDown<T>(during: () => Promise<T>): Promise<T>;
+  /** Ctrl-C, then checks that the script exited cleanly and left no process or port behind. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The real `serverless offline start`, launched by `npm start`'s script on free ports, against a
+ * dynalite the test owns (AWS_ENDPOINT_URL_DYNAMODB) in a temporary folder. `env` adds settings.
+ */
+export async function startTestStack(env: Record<string, string> = {}): Promise<TestStack> {
+  const dataDir = await mkdtemp(join(tmpdir(), "gms-chat-stack-"));
+  let dynamo: LocalDynamo = await startDynalite({ port: 0, path: dataDir });
+  const cleanUp = async () => {
+    await dynamo.close();
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  let stack: LocalStack;
+  try {
+    stack = await startLocalStack({ AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, ...env });
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
+  return {
+    stack,
+    dynamoEndpoint: dynamo.endpoint,
+    withDynamoDown: async (during) => {
+      const { port } = dynamo;
+      await dynamo.close();
+      try {
+        return await during();
+      } finally {
+        dynamo = await startDynalite({ port, path: dataDir });
+      }
+    },
+    stop: async () => {
+      const stopped = await stack.stop();
+      await cleanUp();
+      expect(stopped.code).toBe(0);
+      expect(stopped.leftovers).toBe(false);
+      expect(await allClosed([stack.ports.http, stack.ports.lambda])).toBe(true);
+    },
+  };
+}
