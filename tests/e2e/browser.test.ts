@@ -165,6 +165,14 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
 
     await agent.getByRole("button", { name: "Take the next chat" }).click();
     await agent.locator("#queue-view").waitFor();
+
+    // A new chat is a new session: the ended one's Idempotency-Key is not reused.
+    const firstSession = customerCalls.find((call) => call.path.endsWith("/ixn/chat"))!.path.split("/")[1];
+    const reopened = customer.waitForResponse((response) => response.url().endsWith("/genesys/1/service/request-chat"));
+    await customer.getByRole("button", { name: "Start a new chat" }).click();
+    const second = (await (await reopened).json()) as { _id: string };
+    expect(second._id).not.toBe(firstSession);
+    await customer.locator("#start:enabled").waitFor();
     expect(errors).toEqual([]);
   });
 
@@ -229,6 +237,14 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
       await customer.locator("#message").fill("Thanks!");
       await customer.locator("#message").press("Enter");
       await entry(customer, "Thanks!").waitFor();
+
+      // A reload in the middle of the chat shows the whole transcript again and carries on.
+      await customer.reload();
+      await entry(customer, "Hello from Finn").waitFor();
+      await entry(customer, "Thanks!").waitFor();
+      await customer.locator("#message").fill("Still here");
+      await customer.locator("#message").press("Enter");
+      await entry(customer, "Still here").waitFor();
 
       expect(customerCalls.length).toBeGreaterThan(3);
       for (const call of customerCalls) expect(await call.origin, call.path).toBe(siteOrigin);
