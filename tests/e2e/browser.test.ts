@@ -257,7 +257,7 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     }
   });
 
-  it("labels every control and fits a 320 px phone screen, on both pages and in every view", { timeout: 60_000 }, async () => {
+  it("works from the keyboard alone, labels every control and fits a 320 px phone screen", { timeout: 60_000 }, async () => {
     const small = { width: 320, height: 640 };
     const customer = await open("/chat/", small);
     const agent = await open("/agent/", small);
@@ -266,12 +266,35 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
       for (const control of await unlabelledControls(page)) problems.push(`${view}: unlabelled ${control}`);
       if (!(await fitsWidth(page))) problems.push(`${view}: wider than the screen`);
     };
+    const focused = (page: Page) => page.evaluate<string>("document.activeElement?.id ?? ''");
     await check(customer, "widget start");
     await check(agent, "console sign-in");
-    await signIn(agent, "gail", "Gail");
+
+    // The console: the agent id field has the focus; Tab moves on, Enter signs in, Space toggles Ready.
+    expect(await focused(agent)).toBe("agent-id");
+    await agent.keyboard.type("gail");
+    for (const value of ["Gail", "gms_builtin", DEFAULT_LOCAL_ADMIN_KEY]) {
+      await agent.keyboard.press("Tab");
+      await agent.keyboard.press("ControlOrMeta+A");
+      await agent.keyboard.type(value);
+    }
+    await agent.keyboard.press("Enter");
     await agent.locator("#desk").waitFor();
+    expect(await focused(agent)).toBe("presence");
+    await agent.keyboard.press("Space");
+    await agent.locator('#presence[aria-pressed="true"]').waitFor();
     await check(agent, "console desk");
-    await startChat(customer, "Hal", "Small screen");
+
+    // The widget: Tab reaches "Chat with us", Enter opens the form with the name focused.
+    await customer.locator("#start:enabled").waitFor({ timeout: 25_000 });
+    await customer.keyboard.press("Tab");
+    expect(await focused(customer)).toBe("start");
+    await customer.keyboard.press("Enter");
+    expect(await focused(customer)).toBe("name");
+    await customer.keyboard.type("Hal");
+    await customer.keyboard.press("Enter");
+    await entry(customer, "You joined the chat").waitFor();
+    expect(await focused(customer)).toBe("message");
     await check(customer, "widget chat");
     expect(problems).toEqual([]);
     expect(errors).toEqual([]);
