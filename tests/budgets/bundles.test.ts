@@ -7,7 +7,7 @@ import { buildFunctionBundles, type Bundle } from "../../scripts/local/bundles.t
 /**
  * Bundle budgets: each function's deployed bundle (built with serverless.yml's own esbuild options)
  * must stay within its budget, since module load grows with it and every cold start pays it.
- * Measured 2026-11-25: 221-231 KB minified; web (both pages, no SDK) 35 KB. Raise a budget only with a reason.
+ * Measured 2026-11-25: 221-231 KB minified; web (both pages, no SDK) 36 KB. Raise a budget only with a reason.
  */
 const BUDGET_KB: Record<string, number> = { requestChat: 250, chat: 250, agent: 250, admin: 250, seed: 250, web: 50 };
 let dir: string;
