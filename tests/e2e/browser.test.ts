@@ -61,11 +61,11 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     return page;
   }
 
-  async function signIn(page: Page, agentId: string, nickname: string) {
+  async function signIn(page: Page, agentId: string, nickname: string, key = DEFAULT_LOCAL_ADMIN_KEY) {
     await page.getByLabel("Agent id").fill(agentId);
     await page.getByLabel("Name customers see").fill(nickname);
     await page.getByLabel("Chat endpoint").fill("gms_builtin");
-    await page.getByLabel("API key").fill(DEFAULT_LOCAL_ADMIN_KEY);
+    await page.getByLabel("API key").fill(key);
     await page.getByRole("button", { name: "Sign in" }).click();
   }
 
@@ -178,6 +178,11 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
 
   it("lets the faster of two agents have a chat, tells the other one, and keeps renewing presence", { timeout: 90_000 }, async () => {
     const fast = await open("/agent/", DESKTOP);
+    // A wrong key: the first call is refused, and the console forgets the key and says so.
+    await signIn(fast, "cara", "Cara", "not-the-key");
+    await fast.locator("#signin-error", { hasText: "The API key was refused" }).waitFor();
+    expect(await fast.locator("#desk").isHidden()).toBe(true);
+    expect(await fast.evaluate<string | null>('sessionStorage.getItem("gms-agent:settings")')).toBeNull();
     await signIn(fast, "cara", "Cara");
     await goReady(fast);
     // The slower console's clock is ours: its queue stays as it was shown until we advance it.
