@@ -300,4 +300,5 @@ export class ChatPanel {
   }
 }
 
-const TYPING_PAUSE_MS = 3000;
+/** Typing counts as stopped after this long without a key: long enough for the other side's 2 s polling to notice it. */
+const TYPING_PAUSE_MS = 5000;
