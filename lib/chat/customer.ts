@@ -99,9 +99,9 @@ export async function getSessionData(deps: ChatDeps, sessionId: string) {
   return (await liveHead(deps, sessionId)).session.data;
 }
 
-/** `DELETE /genesys/1/service/{id}`: ends a running chat, then forgets the session. */
+/** `DELETE /genesys/1/service/{id}`: ends a running chat, then ends the session and forgets its data. */
 export async function cancelSession(deps: ChatDeps, sessionId: string) {
   const head = await liveHead(deps, sessionId);
   if (head.chat !== undefined) await endChat(deps, head.chat, head.lastPosition);
-  await deps.chats.deleteSession(sessionId);
+  await deps.chats.endSession(sessionId, deps.now());
 }

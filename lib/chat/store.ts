@@ -30,6 +30,10 @@ export interface ChatStore {
   transition(chat: ChatState, from: readonly ChatPhase[], change: ChatChange): Promise<boolean>;
   /** Chats waiting on an endpoint, oldest first. */
   queue(endpoint: string): Promise<ChatState[]>;
-  /** Removes the session record: from then on the id answers as unknown. */
-  deleteSession(sessionId: string): Promise<void>;
+  /**
+   * Ends the session at `at` and drops its context data: from then on the id answers as unknown.
+   * The record stays (until TTL removes it) so a retry with its Idempotency-Key is refused instead
+   * of opening a new session on the old chat's partition.
+   */
+  endSession(sessionId: string, at: Date): Promise<void>;
 }

@@ -1,8 +1,9 @@
 import { PutItemCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
-import { DeleteCommand, GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { ChatChange, ChatStore, SessionView } from "../chat/store.ts";
 import type { ChatPhase, ChatState, NewEvent, TranscriptEvent } from "../chat/model.ts";
 import type { Fields } from "../http/decode.ts";
+import { epochSeconds } from "../options.ts";
 import type { Session } from "../session.ts";
 import type { SessionStore } from "../stores.ts";
 import { conditionalWrite, queryAll, storageCall } from "./client.ts";
@@ -135,8 +136,20 @@ export class DynamoSessionStore implements SessionStore, ChatStore {
     return Items.map(toChat);
   }
 
-  async deleteSession(sessionId: string): Promise<void> {
-    await storageCall(() => this.client.send(new DeleteCommand({ TableName: this.table, Key: key(sessionId, SESSION_SK) })));
+  async endSession(sessionId: string, at: Date): Promise<void> {
+    // Only an existing record: an update would otherwise create one.
+    await conditionalWrite(() =>
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: key(sessionId, SESSION_SK),
+          UpdateExpression: "SET expiresAt = :now, #data = :none",
+          ConditionExpression: "attribute_exists(#sk)",
+          ExpressionAttributeNames: { "#data": "data", "#sk": SESSION_SORT_KEY },
+          ExpressionAttributeValues: { ":now": epochSeconds(at), ":none": {} },
+        }),
+      ),
+    );
   }
 
   /** Insert-only put: resolves false when an item with this key exists. */

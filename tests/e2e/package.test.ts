@@ -109,7 +109,7 @@ describe("serverless package", () => {
     }
     expect(grants).toEqual({
       RequestChatRole: ["dynamodb:Query ConfigTable", "dynamodb:GetItem SessionsTable", "dynamodb:PutItem SessionsTable"],
-      ChatRole: ["dynamodb:Query SessionsTable", "dynamodb:PutItem SessionsTable", "dynamodb:UpdateItem SessionsTable", "dynamodb:DeleteItem SessionsTable"],
+      ChatRole: ["dynamodb:Query SessionsTable", "dynamodb:PutItem SessionsTable", "dynamodb:UpdateItem SessionsTable"],
       AgentRole: [
         "dynamodb:Query SessionsTable",
         "dynamodb:PutItem SessionsTable",

@@ -183,6 +183,27 @@ describe("a whole conversation, in process against dynalite", () => {
     expect((await presence("erin", { endpoint: "support_q", state: "maybe" })).status).toBe(400);
   });
 
+  it("after DELETE, refuses a retry with the session's Idempotency-Key instead of reopening the old chat", async () => {
+    await presence("kim", { endpoint: "support_q", state: "ready", nickname: "Kim" });
+    const requestChat = () =>
+      handlers.requestChat(
+        httpEvent({ pathParameters: { service: "support" }, headers: { "content-type": "application/x-www-form-urlencoded", "Idempotency-Key": "delete-then-retry" }, body: "firstName=Ann" }),
+      );
+    const first = await requestChat();
+    expect(first.statusCode).toBe(200);
+    const id = JSON.parse(first.body)._id as string;
+    await customer("", id);
+    await customer("send", id, { message: "my card number" });
+    expect((await service("DELETE", id)).status).toBe(204);
+
+    const retry = await requestChat();
+    expect(retry.statusCode).toBe(409);
+    expect(JSON.parse(retry.body).exception).toBe("IdempotencyKeyConflictException");
+    expect((await service("GET", id)).status).toBe(404);
+    expect((await customer("refresh", id)).status).toBe(404);
+    expect((await db.sessions.get(id))?.data).toEqual({});
+  });
+
   it("names the customer by userDisplayName, else first and last name, with blank values counting as absent", async () => {
     await presence("kim", { endpoint: "support_q", state: "ready", nickname: "Kim" });
     const joinedAs = async (form: Record<string, string>) => (await customer("", await openSession(), form)).body.transcriptToShow[0][1];
