@@ -50,8 +50,19 @@ export function parsePosition(raw: string | undefined): number | undefined {
   return Number(raw.trim());
 }
 
+/**
+ * Session ids are UUIDs (lib/idempotency.ts). Anything else is unknown without asking DynamoDB,
+ * which would refuse a key over 2 KB with an error that is not the client's to see.
+ */
+const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function requireSessionIdShape(sessionId: string): void {
+  if (!SESSION_ID.test(sessionId)) throw unknownSession();
+}
+
 /** The session's partition head; an unknown, deleted or expired id is a 404, whatever TTL has not yet removed. */
 export async function liveHead(deps: ChatDeps, sessionId: string) {
+  requireSessionIdShape(sessionId);
   const head = await deps.chats.head(sessionId);
   return { ...head, session: requireLive(deps, head.session) };
 }
@@ -84,6 +95,7 @@ export function viewOptions(request: ChatRequest) {
 }
 
 export async function readChat(deps: ChatDeps, sessionId: string, since: number) {
+  requireSessionIdShape(sessionId);
   const { session, chat, events } = await deps.chats.read(sessionId, since);
   requireLive(deps, session);
   return { chat: requireChat(chat), events };

@@ -45,7 +45,8 @@ function newChat(session: Session, fields: Fields, now: Date): ChatState {
     phase: "WAITING",
     startedAt: now.toISOString(),
     endpoint: session.chatEndpoint,
-    customerNickname: nickname.slice(0, 64),
+    // Cut by code point: a cut inside a surrogate pair would store malformed text.
+    customerNickname: Array.from(nickname).slice(0, 64).join(""),
     customer,
     attachedData,
     userId: randomBytes(8).toString("hex").toUpperCase(),

@@ -204,6 +204,26 @@ describe("a whole conversation, in process against dynalite", () => {
     expect((await db.sessions.get(id))?.data).toEqual({});
   });
 
+  it("answers ids that are not session ids with 404 before any DynamoDB call", async () => {
+    const log = vi.mocked(console.log);
+    const callsOfLastRequest = () => JSON.parse(String(log.mock.calls.at(-1)?.[0])).dynamodb.calls;
+    for (const id of ["x".repeat(3000), "not-a-session", "6F1C2B1E-0C0A-4B8E-9D6A-2F7F0E6B5A41x"]) {
+      expect((await service("GET", id)).status).toBe(404);
+      expect(callsOfLastRequest()).toBe(0);
+      expect((await customer("refresh", id)).status).toBe(404);
+      expect(callsOfLastRequest()).toBe(0);
+      expect((await agent("kim", "accept", id)).status).toBe(404);
+      expect(callsOfLastRequest()).toBe(0);
+    }
+  });
+
+  it("keeps a long nickname whole at its 64-character cut, never half an emoji", async () => {
+    await presence("kim", { endpoint: "support_q", state: "ready", nickname: "Kim" });
+    const nickname = (await customer("", await openSession(), { userDisplayName: `${"a".repeat(63)}😀😀` })).body.transcriptToShow[0][1] as string;
+    expect(nickname).toBe(`${"a".repeat(63)}😀`);
+    expect(nickname.isWellFormed()).toBe(true);
+  });
+
   it("names the customer by userDisplayName, else first and last name, with blank values counting as absent", async () => {
     await presence("kim", { endpoint: "support_q", state: "ready", nickname: "Kim" });
     const joinedAs = async (form: Record<string, string>) => (await customer("", await openSession(), form)).body.transcriptToShow[0][1];
