@@ -1,10 +1,10 @@
 import { isAvailable } from "./availability.ts";
 import { splitContextData } from "./context-data.ts";
 import type { Fields } from "./http/decode.ts";
-import { NoAgentAvailableError, NotFoundError } from "./http/errors.ts";
+import { NoAgentAvailableError } from "./http/errors.ts";
 import { IdempotencyConflictError, requestFingerprint, sessionIdFor, type IdempotencyScope } from "./idempotency.ts";
 import { epochSeconds, isVerbose, parseTtlSeconds } from "./options.ts";
-import { isServiceName } from "./services.ts";
+import { isServiceName, serviceNotFound } from "./services.ts";
 import { createUrl, type Session } from "./session.ts";
 import type { ConfigStore, SessionStore } from "./stores.ts";
 
@@ -35,7 +35,7 @@ export async function requestChat(deps: RequestChatDeps, input: RequestChatInput
   const { control, data } = splitContextData(fields);
   const requestedTtl = control._ttl === undefined ? undefined : parseTtlSeconds(control._ttl);
   const verbose = isVerbose(control._verbose);
-  if (!isServiceName(serviceName)) throw unknownService();
+  if (!isServiceName(serviceName)) throw serviceNotFound();
 
   const id = sessionIdFor(serviceName, idempotency);
   const requestHash = idempotency && requestFingerprint(serviceName, fields);
@@ -45,7 +45,7 @@ export async function requestChat(deps: RequestChatDeps, input: RequestChatInput
   ]);
   const now = deps.now();
   if (previous !== undefined) return answer(replayed(previous, requestHash, now), verbose, basePath);
-  if (service === undefined) throw unknownService();
+  if (service === undefined) throw serviceNotFound();
   if (!isAvailable(notification, presence, now)) throw new NoAgentAvailableError();
 
   const ttlSeconds = requestedTtl ?? service.ttlSeconds;
@@ -90,8 +90,4 @@ function answer(session: Session, verbose: boolean, basePath: string) {
     _ttl: String(session.ttlSeconds),
     _expires_at: new Date(session.expiresAt * 1000).toISOString(),
   };
-}
-
-function unknownService(): NotFoundError {
-  return new NotFoundError("No basic chat service is configured with this name");
 }

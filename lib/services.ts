@@ -1,4 +1,4 @@
-import { BadRequestError } from "./http/errors.ts";
+import { BadRequestError, NotFoundError } from "./http/errors.ts";
 import type { Fields } from "./http/decode.ts";
 import { parseTtlSeconds } from "./options.ts";
 
@@ -14,6 +14,11 @@ export type ServiceOptions = Pick<ServiceConfig, "ttlSeconds" | "chatEndpoint">;
 
 export const DEFAULT_SERVICE_NAME = "request-chat";
 export const DEFAULT_OPTIONS: ServiceOptions = { ttlSeconds: 3600, chatEndpoint: "gms_builtin" };
+
+/** request-chat, and the admin API, on a name that has no service. */
+export function serviceNotFound(): NotFoundError {
+  return new NotFoundError("No basic chat service is configured with this name");
+}
 
 const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 /** Chat Server endpoints look like `gms_builtin` or `Environment:default`. */

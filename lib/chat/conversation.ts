@@ -94,9 +94,14 @@ export function viewOptions(request: ChatRequest) {
   return { verbose: isVerbose(request.fields._verbose), basePath: request.basePath };
 }
 
-export async function readChat(deps: ChatDeps, sessionId: string, since: number) {
+/** The live session with its chat, if any, and the events after `since`: one Query. */
+export async function readLive(deps: ChatDeps, sessionId: string, since: number) {
   requireSessionIdShape(sessionId);
   const { session, chat, events } = await deps.chats.read(sessionId, since);
-  requireLive(deps, session);
+  return { session: requireLive(deps, session), chat, events };
+}
+
+export async function readChat(deps: ChatDeps, sessionId: string, since: number) {
+  const { chat, events } = await readLive(deps, sessionId, since);
   return { chat: requireChat(chat), events };
 }

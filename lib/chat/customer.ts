@@ -2,8 +2,8 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { splitContextData } from "../context-data.ts";
 import type { Fields } from "../http/decode.ts";
 import type { Session } from "../session.ts";
-import { answer, appendEvent, ChatStateError, liveHead, requireChat, requireMessage, type ChatDeps, type ChatRequest } from "./conversation.ts";
-import type { ChatState, EventType } from "./model.ts";
+import { answer, appendEvent, ChatStateError, liveHead, readLive, requireChat, requireMessage, viewOptions, type ChatDeps, type ChatRequest } from "./conversation.ts";
+import { interactionView, type ChatState, type EventType } from "./model.ts";
 
 /** Create fields that describe the customer; push fields are accepted and not used (polling only). */
 const CUSTOMER_KEYS = ["firstName", "lastName", "email", "subject", "userDisplayName", "subscriptionID", "notify_by"] as const;
@@ -14,11 +14,12 @@ const IGNORED_KEYS = /^(push_notification_|transcriptPosition$|message$)/;
  * session's chat endpoint, or answers with the chat that already exists.
  */
 export async function createChat(deps: ChatDeps, request: ChatRequest) {
-  const head = await liveHead(deps, request.sessionId);
   const since = request.position ?? 0;
-  if (head.chat !== undefined) return answer(deps, request, since);
+  // One read serves both cases: a new session's partition holds only the session record.
+  const existing = await readLive(deps, request.sessionId, since);
+  if (existing.chat !== undefined) return interactionView(existing.chat, existing.events, since, viewOptions(request));
 
-  const chat = newChat(head.session, request.fields, deps.now());
+  const chat = newChat(existing.session, request.fields, deps.now());
   if (await deps.chats.createChat(chat)) {
     await appendEvent(deps, chat, 0, { type: "Notice.Joined", nickname: chat.customerNickname, text: "has joined the session", party: "CLIENT" });
   }

@@ -1,4 +1,5 @@
 import type { Fields } from "../http/decode.ts";
+import { createUrl } from "../session.ts";
 
 /**
  * A chat interaction (Chat API v1) on a session. One per session id. Its phase maps to the
@@ -56,10 +57,6 @@ export function gmsTime(iso: string): string {
   return `${iso.slice(0, 19)}Z`;
 }
 
-function chatBase(sessionId: string, basePath = ""): string {
-  return `${basePath}/genesys/1/service/${sessionId}/ixn/chat`;
-}
-
 const SERVICE_MESSAGE: Record<ChatPhase, string> = {
   WAITING: "Chat service is available",
   ACCEPTED: "Chat service is available",
@@ -85,7 +82,7 @@ export function interactionView(
     startedAt: gmsTime(chat.startedAt),
   };
   if (!verbose) return view;
-  const base = chatBase(chat.sessionId, basePath);
+  const base = createUrl(chat.sessionId, basePath);
   return {
     ...view,
     userId: chat.userId,

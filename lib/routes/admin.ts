@@ -2,9 +2,8 @@ import type { APIGatewayProxyEvent } from "aws-lambda";
 import { availabilityView, parseNotification } from "../availability.ts";
 import type { CorsPolicy } from "../http/cors.ts";
 import { decodeFields } from "../http/decode.ts";
-import { NotFoundError } from "../http/errors.ts";
 import { dispatch, httpHandler, type RouteTable } from "../http/respond.ts";
-import { isServiceName, parseServiceOptions, requireChatEndpoint, requireServiceName, serviceView } from "../services.ts";
+import { isServiceName, parseServiceOptions, requireChatEndpoint, requireServiceName, serviceNotFound, serviceView } from "../services.ts";
 import type { ConfigStore } from "../stores.ts";
 
 export interface AdminDeps {
@@ -72,8 +71,4 @@ function existingServiceName(event: APIGatewayProxyEvent): string {
 
 function chatEndpoint(event: APIGatewayProxyEvent): string {
   return requireChatEndpoint(event.pathParameters?.endpoint ?? "", "The chat endpoint");
-}
-
-function serviceNotFound(): NotFoundError {
-  return new NotFoundError("No basic chat service is configured with this name");
 }

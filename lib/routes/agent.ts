@@ -2,6 +2,7 @@ import type { APIGatewayProxyEvent } from "aws-lambda";
 import { accept, agentDisconnect, agentEvent, agentRefresh, setPresence, waitingChats } from "../chat/agent.ts";
 import type { ChatDeps, ChatRequest } from "../chat/conversation.ts";
 import type { CorsPolicy } from "../http/cors.ts";
+import { decodeFields } from "../http/decode.ts";
 import { dispatch, httpHandler, type HttpResult } from "../http/respond.ts";
 import { requireAgentId } from "../presence.ts";
 import { chatRequest } from "./chat-request.ts";
@@ -21,8 +22,16 @@ export function agentHandler(deps: ChatDeps & { readonly cors: CorsPolicy }) {
   };
   return httpHandler(
     dispatch({
-      [`${A}/presence`]: { PUT: op((agentId, request) => setPresence(deps, agentId, request.fields)) },
-      [`${A}/queue`]: { GET: op((_agentId, request) => waitingChats(deps, request.fields)) },
+      // Not chat calls: no session id, no transcriptPosition.
+      [`${A}/presence`]: {
+        PUT: async (event) => ({ status: 200, body: await setPresence(deps, requireAgentId(event.pathParameters?.agentId ?? ""), await decodeFields(event)) }),
+      },
+      [`${A}/queue`]: {
+        GET: async (event) => {
+          requireAgentId(event.pathParameters?.agentId ?? "");
+          return { status: 200, body: await waitingChats(deps, await decodeFields(event)) };
+        },
+      },
       [`${C}/accept`]: { POST: op((agentId, request) => accept(deps, agentId, request)) },
       [`${C}/send`]: { POST: op((agentId, request) => agentEvent(deps, agentId, request, "Message.Text")) },
       [`${C}/startTyping`]: { POST: op((agentId, request) => agentEvent(deps, agentId, request, "Notice.TypingStarted")) },

@@ -54,6 +54,11 @@ describe("DynamoDB calls per request", () => {
     expect((await cost(handler, structuredClone(event))).calls).toBeLessThanOrEqual(budget);
   });
 
+  it("a create on a chat that exists (a client's retry) answers from one Query", async () => {
+    const retry = httpEvent({ resource: "/genesys/1/service/{service}/ixn/chat", pathParameters: { service: SESSION_ID }, headers: { "content-type": "application/x-www-form-urlencoded" }, body: "firstName=Anna" });
+    expect((await cost("chat", retry)).calls).toBe(1);
+  });
+
   it("a refresh with a few new events costs 1 read unit", async () => {
     expect(await cost("chat", chatEvent("refresh", "transcriptPosition=2"))).toEqual({ calls: 1, readUnits: 1, writeUnits: 0 });
   });
