@@ -11,6 +11,7 @@
  * Node's `require`, without a TypeScript loader.
  */
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -51,23 +52,12 @@ export async function buildPage(name) {
   // An inline script ends at the first `</script`, wherever it stands.
   if (/<\/script/i.test(script) || /<\/style/i.test(style)) throw new Error(`page:${name}: the bundle contains a closing tag`);
   // `<!--gms:include name-->` stands for web/shared/name.html: markup both pages share.
-  const template = await replaceAsync(await readFile(join(dir, "index.html"), "utf8"), /<!--gms:include ([a-z-]+)-->/g, (part) =>
-    readFile(join(webDir, "shared", `${part}.html`), "utf8"),
+  const template = (await readFile(join(dir, "index.html"), "utf8")).replace(/<!--gms:include ([a-z-]+)-->/g, (_, part) =>
+    readFileSync(join(webDir, "shared", `${part}.html`), "utf8").trimEnd(),
   );
   if (!template.includes(SCRIPT_SLOT) || !template.includes(STYLE_SLOT)) throw new Error(`page:${name}: index.html needs ${SCRIPT_SLOT} and ${STYLE_SLOT}`);
   const html = template.replace(STYLE_SLOT, () => `<style>${style}</style>`).replace(SCRIPT_SLOT, () => `<script type="module">${script}</script>`);
   return { html, scriptHash: sha256(script), styleHash: sha256(style) };
-}
-
-/**
- * @param {string} text
- * @param {RegExp} pattern a global pattern with one group
- * @param {(group: string) => Promise<string>} replacement
- */
-async function replaceAsync(text, pattern, replacement) {
-  const parts = await Promise.all([...text.matchAll(pattern)].map((match) => replacement(match[1] ?? "")));
-  let index = 0;
-  return text.replace(pattern, () => (parts[index++] ?? "").trimEnd());
 }
 
 /** @type {import("esbuild").Plugin} */

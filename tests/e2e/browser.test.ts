@@ -3,8 +3,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Browser, Page, Request } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Browser, BrowserContext, Page, Request } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { LocalStack } from "../../scripts/local/launch.ts";
 import { DEFAULT_LOCAL_ADMIN_KEY } from "../../scripts/local/stack.ts";
 import { findChromium, fitsWidth, launchChromium, unlabelledControls, watchForErrors } from "../support/browser.ts";
@@ -32,6 +32,7 @@ let stack: LocalStack;
 let browser: Browser;
 let shots: string;
 const errors: string[] = [];
+const contexts: BrowserContext[] = [];
 
 describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
   beforeAll(async () => {
@@ -46,8 +47,15 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     if (process.env.GMS_SCREENSHOT_DIR === undefined) await rm(shots, { recursive: true, force: true });
   });
 
+  // Each test's consoles and widgets close with it: nothing keeps polling into the next test.
+  afterEach(async () => {
+    await Promise.all(contexts.splice(0).map((context) => context.close()));
+    errors.length = 0;
+  });
+
   async function newPage(viewport: { width: number; height: number }): Promise<Page> {
     const context = await browser.newContext({ viewport });
+    contexts.push(context);
     context.setDefaultTimeout(20_000);
     const page = await context.newPage();
     watchForErrors(page, errors);
@@ -84,6 +92,8 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     await page.getByLabel("What is it about?").press("Enter");
     await entry(page, "You joined the chat").waitFor();
   }
+
+  const focused = (page: Page) => page.evaluate<string>("document.activeElement?.id ?? ''");
 
   function entry(page: Page, text: string) {
     return page.locator("#transcript li", { hasText: text });
@@ -158,6 +168,10 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     await customer.locator("#chat-status", { hasText: "The chat has ended." }).waitFor();
     expect(await customer.locator("#message").isDisabled()).toBe(true);
     await customer.getByRole("button", { name: "Start a new chat" }).waitFor();
+    // The composer is gone; the focus moves on to what comes next, on both sides.
+    expect(await focused(customer)).toBe("restart");
+    await agent.getByRole("button", { name: "Take the next chat" }).waitFor();
+    expect(await focused(agent)).toBe("next");
     await shot(customer, "widget-ended");
 
     // The widget polled refresh with the position it had reached, never going back.
@@ -274,7 +288,6 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
       for (const control of await unlabelledControls(page)) problems.push(`${view}: unlabelled ${control}`);
       if (!(await fitsWidth(page))) problems.push(`${view}: wider than the screen`);
     };
-    const focused = (page: Page) => page.evaluate<string>("document.activeElement?.id ?? ''");
     await check(customer, "widget start");
     await check(agent, "console sign-in");
 

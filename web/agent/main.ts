@@ -1,5 +1,5 @@
 import "../shared/base.css";
-import { Api, ApiError, apiBase, byId, type Json } from "../shared/api.ts";
+import { Api, ApiError, apiBase, byId, failed, store, stored, type Json } from "../shared/api.ts";
 import { ChatPanel, chatPanelElements, type ChatIxnState } from "../shared/conversation.ts";
 
 /**
@@ -55,28 +55,17 @@ let current: CurrentChat | undefined = stored<CurrentChat>(CHAT_STORE);
 let renewTimer: ReturnType<typeof setTimeout> | undefined;
 let queueTimer: ReturnType<typeof setTimeout> | undefined;
 let shownQueue = "";
+/** Counts sign-ins: an answer that arrives after a sign-out belongs to an earlier desk and is dropped. */
+let desk = 0;
 
 const api = new Api(apiBase(), () => (settings === undefined ? {} : { "x-api-key": settings.apiKey }));
-
-function stored<T>(key: string): T | undefined {
-  try {
-    return JSON.parse(sessionStorage.getItem(key) ?? "null") ?? undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function store(key: string, value: unknown): void {
-  if (value === undefined) sessionStorage.removeItem(key);
-  else sessionStorage.setItem(key, JSON.stringify(value));
-}
 
 function agentUrl(path: string): string {
   return api.at(`/genesys/1/agent/${encodeURIComponent(settings!.agentId)}${path}`);
 }
 
-function chatUrl(operation: string): string {
-  return agentUrl(`/chats/${encodeURIComponent(current!.id)}/${operation}`);
+function chatUrl(operation: string, chatId = current!.id): string {
+  return agentUrl(`/chats/${encodeURIComponent(chatId)}/${operation}`);
 }
 
 /** The API key was refused (API Gateway's 403): back to the sign-in form, key forgotten. */
@@ -89,7 +78,7 @@ function handle(error: unknown, doing: string): void {
     signOut("The API key was refused. Check it and sign in again.");
     return;
   }
-  ui.deskError.textContent = `Could not ${doing}: ${error instanceof Error ? error.message : "unknown error"}`;
+  ui.deskError.textContent = failed(doing, error);
 }
 
 // ---- sign in and out -------------------------------------------------------------------------
@@ -118,12 +107,17 @@ ui.signout.addEventListener("click", () => {
 });
 
 function signOut(message: string): void {
+  desk += 1;
   clearTimeout(renewTimer);
   clearTimeout(queueTimer);
   panel.close();
   settings = undefined;
   ready = false;
   current = undefined;
+  waiting = [];
+  shownQueue = "";
+  ui.queue.replaceChildren();
+  ui.deskError.textContent = "";
   for (const key of [SETTINGS_STORE, READY_STORE, CHAT_STORE]) sessionStorage.removeItem(key);
   ui.desk.hidden = true;
   ui.signin.hidden = false;
@@ -157,11 +151,14 @@ function showPresence(): void {
 
 async function setPresence(isReady: boolean): Promise<void> {
   clearTimeout(renewTimer);
+  const at = desk;
   try {
     await api.put(agentUrl("/presence"), presenceFields(isReady));
+    if (at !== desk) return;
     ready = isReady;
     ui.deskError.textContent = "";
   } catch (error) {
+    if (at !== desk) return;
     handle(error, isReady ? "go ready" : "go not ready");
     if (isKeyRefused(error)) return;
   }
@@ -194,11 +191,14 @@ function showQueue(): void {
 async function pollQueue(): Promise<void> {
   clearTimeout(queueTimer);
   if (settings === undefined || current !== undefined) return;
+  const at = desk;
   try {
     const answer = await api.get(agentUrl("/queue"), { endpoint: settings.endpoint });
+    if (at !== desk) return;
     waiting = Array.isArray(answer.chats) ? answer.chats : [];
     renderQueue();
   } catch (error) {
+    if (at !== desk) return;
     handle(error, "load the queue");
     if (isKeyRefused(error)) return;
   }
@@ -208,9 +208,10 @@ async function pollQueue(): Promise<void> {
 /** Redrawn only when something changed, so a focused Accept button keeps its focus. */
 function renderQueue(): void {
   const shape = JSON.stringify([ready, waiting.map((chat) => chat.id)]);
-  ui.queueStatus.textContent = waiting.length === 0 ? "No chats are waiting." : `${waiting.length} waiting`;
   if (shape === shownQueue) return;
   shownQueue = shape;
+  // A status region: written only when it changes, so screen readers do not repeat it every 3 s.
+  ui.queueStatus.textContent = waiting.length === 0 ? "No chats are waiting." : `${waiting.length} waiting`;
   ui.queue.replaceChildren(
     ...waiting.map((chat) => {
       const item = document.createElement("li");
@@ -225,33 +226,38 @@ function renderQueue(): void {
       accept.setAttribute("aria-label", `Accept the chat with ${name.textContent}`);
       accept.disabled = !ready;
       if (!ready) accept.title = "Go ready to accept chats";
-      accept.addEventListener("click", () => void acceptChat(chat, accept));
+      accept.addEventListener("click", () => void acceptChat(chat));
       item.append(name, details, accept);
       return item;
     }),
   );
 }
 
-async function acceptChat(chat: Json, button: HTMLButtonElement): Promise<void> {
-  button.disabled = true;
+async function acceptChat(chat: Json): Promise<void> {
+  // One accept at a time: the queue stays inert until this one is answered.
+  ui.queue.inert = true;
   ui.deskError.textContent = "";
   const customer = (chat.customer ?? {}) as Record<string, string>;
-  current = { id: String(chat.id), title: [chat.nickname, customer.subject].filter(Boolean).join(" · ") };
+  const taking: CurrentChat = { id: String(chat.id), title: [chat.nickname, customer.subject].filter(Boolean).join(" · ") };
+  const at = desk;
   try {
-    const answer = await api.post(chatUrl("accept"));
+    const answer = await api.post(chatUrl("accept", taking.id));
+    if (at !== desk) return;
+    current = taking;
     store(CHAT_STORE, current);
     openChat(current, answer);
   } catch (error) {
-    current = undefined;
-    button.disabled = false;
+    if (at !== desk) return;
     if (error instanceof ApiError && (error.status === 409 || error.status === 404)) {
       ui.deskError.textContent =
         error.exception === "ChatAlreadyAcceptedException" ? "Another agent accepted that chat first." : `That chat cannot be taken: ${error.message}`;
-      shownQueue = "";
-      void pollQueue();
-      return;
+    } else {
+      handle(error, "accept the chat");
     }
-    handle(error, "accept the chat");
+    shownQueue = "";
+    void pollQueue();
+  } finally {
+    ui.queue.inert = false;
   }
 }
 
@@ -259,15 +265,18 @@ async function acceptChat(chat: Json, button: HTMLButtonElement): Promise<void> 
 
 const panel = new ChatPanel(ui, api, {
   self: "AGENT",
-  url: chatUrl,
+  url: (operation) => chatUrl(operation),
   onState: (state: ChatIxnState, customer: string | undefined) => {
     if (state === "TRANSCRIPT") ui.chatStatus.textContent = customer ? `In the chat with ${customer}.` : "In the chat.";
     if (state === "DISCONNECTED") {
       ui.chatStatus.textContent = "The chat has ended.";
       ui.next.hidden = false;
+      // The composer the focus was in is gone: offer the next step.
+      ui.next.focus();
     }
   },
   onError: handle,
+  isFatal: isKeyRefused,
 });
 
 /** Shows a chat: from the accept answer, or (after a reload) from the start of its transcript. */

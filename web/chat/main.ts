@@ -1,5 +1,5 @@
 import "../shared/base.css";
-import { Api, ApiError, apiBase, byId, tabValue, type Fields, type Json } from "../shared/api.ts";
+import { Api, ApiError, apiBase, byId, failed, store, stored, tabValue, type Fields, type Json } from "../shared/api.ts";
 import { ChatPanel, chatPanelElements, type ChatIxnState } from "../shared/conversation.ts";
 
 /**
@@ -43,27 +43,14 @@ const ui = {
   restart: byId<HTMLButtonElement>("restart"),
 };
 
-let session: Session | undefined = loadSession();
+let session: Session | undefined = stored<Session>(SESSION_STORE);
 let recheck: ReturnType<typeof setTimeout> | undefined;
 let failures = 0;
-
-function loadSession(): Session | undefined {
-  try {
-    return JSON.parse(sessionStorage.getItem(SESSION_STORE) ?? "null") ?? undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function saveSession(): void {
-  if (session === undefined) sessionStorage.removeItem(SESSION_STORE);
-  else sessionStorage.setItem(SESSION_STORE, JSON.stringify(session));
-}
 
 /** Forgets the session and its Idempotency-Key, so the next request-chat opens a new one. */
 function forgetSession(): void {
   session = undefined;
-  saveSession();
+  store(SESSION_STORE, session);
   sessionStorage.removeItem(KEY_STORE);
 }
 
@@ -74,13 +61,13 @@ function show(view: "start" | "prechat" | "chat"): void {
 }
 
 /** request-chat: 200 opens (or, retried with the same key, returns) the session; 503 waits. */
-async function checkAvailability(): Promise<void> {
+async function checkAvailability(freshKeyTried = false): Promise<void> {
   clearTimeout(recheck);
   ui.start.disabled = true;
   try {
     const answer = await api.post(api.at(`/genesys/1/service/${encodeURIComponent(service)}`), { channel: "web-widget" }, { "Idempotency-Key": tabValue(KEY_STORE) });
     session = { chatUrl: api.resolve(String(answer["_chatIxnAPI-CREATE-URL"])), started: false };
-    saveSession();
+    store(SESSION_STORE, session);
     failures = 0;
     ui.availability.textContent = "An agent is available.";
     ui.availability.className = "status ok";
@@ -92,11 +79,10 @@ async function checkAvailability(): Promise<void> {
       ui.availability.textContent = `Chat is not offered here (no service "${service}").`;
       return;
     }
-    if (error.exception === "IdempotencyKeyConflictException" && failures === 0) {
-      // The key's session has ended (the chat was closed in another way): start afresh.
-      failures += 1;
+    if (error.exception === "IdempotencyKeyConflictException" && !freshKeyTried) {
+      // The key's session has ended (the chat was closed in another way): start afresh, once.
       forgetSession();
-      return checkAvailability();
+      return checkAvailability(true);
     }
     failures += 1;
     const wait = Math.min(MAX_RECHECK_SECONDS, error.retryAfterSeconds ?? FALLBACK_RECHECK_SECONDS * 2 ** (failures - 1));
@@ -126,11 +112,13 @@ const panel = new ChatPanel(ui, api, {
     if (state === "DISCONNECTED") {
       ui.chatStatus.textContent = "The chat has ended.";
       ui.restart.hidden = false;
+      // The composer the focus was in is gone: offer the next step.
+      ui.restart.focus();
       forgetSession();
     }
   },
   onError: (error, doing) => {
-    ui.problem.textContent = `Could not ${doing}: ${error instanceof Error ? error.message : "unknown error"}`;
+    ui.problem.textContent = failed(doing, error);
   },
 });
 
@@ -153,6 +141,7 @@ ui.cancel.addEventListener("click", () => {
 ui.prechat.addEventListener("submit", (event) => {
   event.preventDefault();
   ui.prechatError.textContent = "";
+  for (const input of [ui.name, ui.email]) input.removeAttribute("aria-invalid");
   if (!ui.name.value.trim()) return fieldError(ui.name, "Please enter your name.");
   if (!ui.email.checkValidity()) return fieldError(ui.email, "Please enter a valid email address, or leave it empty.");
   void startChat();
@@ -176,7 +165,7 @@ async function startChat(): Promise<void> {
   try {
     const answer = await api.post(chatUrl(), fields as Fields);
     session!.started = true;
-    saveSession();
+    store(SESSION_STORE, session);
     openChat(answer);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
@@ -197,7 +186,8 @@ ui.restart.addEventListener("click", () => {
   panel.close();
   forgetSession();
   show("start");
-  ui.start.focus();
+  // "Chat with us" is disabled until request-chat answers: keep the focus on what it says.
+  ui.availability.focus();
   void checkAvailability();
 });
 

@@ -93,6 +93,26 @@ export class Api {
   }
 }
 
+/** A value this tab keeps in session storage (JSON), or undefined. */
+export function stored<T>(key: string): T | undefined {
+  try {
+    return JSON.parse(sessionStorage.getItem(key) ?? "null") ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Keeps a value in this tab's session storage; undefined removes it. */
+export function store(key: string, value: unknown): void {
+  if (value === undefined) sessionStorage.removeItem(key);
+  else sessionStorage.setItem(key, JSON.stringify(value));
+}
+
+/** "Could not <doing>: <reason>", for a status line. */
+export function failed(doing: string, error: unknown): string {
+  return `Could not ${doing}: ${error instanceof Error ? error.message : "unknown error"}`;
+}
+
 /** A stable random id for this tab, e.g. the `gms_user` header web clients send. */
 export function tabValue(key: string, make: () => string = () => crypto.randomUUID()): string {
   let value = sessionStorage.getItem(key);

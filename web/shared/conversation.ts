@@ -1,9 +1,9 @@
 import { ApiError, byId, type Api, type Json } from "./api.ts";
 
-export type Party = "CLIENT" | "AGENT";
+type Party = "CLIENT" | "AGENT";
 export type ChatIxnState = "CONNECTED" | "TRANSCRIPT" | "DISCONNECTED";
 
-export interface ConversationElements {
+interface ConversationElements {
   /** `role="log"`: new entries are announced politely. */
   readonly transcript: HTMLOListElement;
   /** Where "… is typing" shows. */
@@ -12,24 +12,27 @@ export interface ConversationElements {
   readonly problem: HTMLElement;
 }
 
-export interface ConversationOptions {
+interface ConversationOptions {
   /** Whose page this is: the other party's events are the ones to notice. */
   readonly self: Party;
   /** Chat API v1 refresh (or the agent API's): the events after `position`. */
   readonly refresh: (position: number) => Promise<Json>;
   /** Every answer's `chatIxnState`, and the other party's nickname once it is known. */
   readonly onState: (state: ChatIxnState, otherNickname: string | undefined) => void;
-  readonly pollSeconds?: number;
+  /** A refresh failure the page handles itself (e.g. a refused API key): polling stops. */
+  readonly isFatal: (error: ApiError) => boolean;
 }
 
+const POLL_SECONDS = 2;
 const MAX_BACKOFF_SECONDS = 30;
 
 /**
  * One chat's transcript on a page, kept up to date by polling refresh with `transcriptPosition`, as
  * field clients do. Answers are applied only in order: each one's events follow the position it was
- * asked for, so a late answer can never skip or repeat an event. Polling stops at the end of the chat.
+ * asked for, so a late answer can never skip or repeat an event. Polling stops at the end of the
+ * chat or at `close`, and nothing that was under way at that moment is shown afterwards.
  */
-export class Conversation {
+class Conversation {
   private position = 0;
   private startedAt = 0;
   private otherNickname: string | undefined;
@@ -37,7 +40,10 @@ export class Conversation {
   private inFlight = false;
   private again = false;
   private failures = 0;
-  private ended = false;
+  /** Ended, or closed by the page: no more requests, no more changes to the page. */
+  private done = false;
+  /** The connection problem this conversation is showing, so it clears only its own message. */
+  private problem = "";
 
   constructor(
     private readonly elements: ConversationElements,
@@ -46,68 +52,70 @@ export class Conversation {
 
   /** Shows an answer to a request made at `since` (create and accept answer from 0). */
   apply(view: Json, since: number): void {
-    if (since !== this.position || this.ended) return;
+    if (since !== this.position || this.done) return;
     if (typeof view.startedAt === "string") this.startedAt = Date.parse(view.startedAt);
     const events = Array.isArray(view.transcriptToShow) ? (view.transcriptToShow as string[][]) : [];
     for (const event of events) this.show(event);
     this.position = since + events.length;
     const state = view.chatIxnState as ChatIxnState;
     if (state === "DISCONNECTED") {
-      this.ended = true;
-      this.stop();
+      this.close();
       this.elements.typing.textContent = "";
     }
     this.options.onState(state, this.otherNickname);
   }
 
-  /** Polls from the current position until the chat ends or `stop` is called. */
-  start(): void {
-    this.schedule(0);
+  /** Polls from the current position, first after `seconds`, until the chat ends or `close`. */
+  start(seconds = 0): void {
+    this.schedule(seconds);
   }
 
-  stop(): void {
+  close(): void {
+    this.done = true;
     clearTimeout(this.timer);
-    this.timer = undefined;
   }
 
   /** Refreshes now (after sending): at most one refresh runs at a time. */
   refreshNow(): void {
-    if (this.ended) return;
-    if (this.inFlight) {
-      this.again = true;
-      return;
-    }
-    this.schedule(0);
+    if (this.inFlight) this.again = true;
+    else this.schedule(0);
   }
 
   private schedule(seconds: number): void {
-    this.stop();
-    if (!this.ended) this.timer = setTimeout(() => void this.poll(), seconds * 1000);
+    clearTimeout(this.timer);
+    if (!this.done) this.timer = setTimeout(() => void this.poll(), seconds * 1000);
   }
 
   private async poll(): Promise<void> {
     this.inFlight = true;
     const since = this.position;
-    let wait = this.options.pollSeconds ?? 2;
+    let wait = POLL_SECONDS;
     try {
-      this.apply(await this.options.refresh(since), since);
+      const view = await this.options.refresh(since);
+      this.showProblem("");
       this.failures = 0;
-      this.elements.problem.textContent = "";
+      this.apply(view, since);
     } catch (error) {
+      if (this.done) return;
       if (!(error instanceof ApiError)) throw error;
+      if (this.options.isFatal(error)) return this.close();
       // Expired or deleted: nothing more will come.
-      if (error.status === 404) {
-        this.apply({ chatIxnState: "DISCONNECTED", transcriptToShow: [] }, since);
-        return;
-      }
+      if (error.status === 404) return this.apply({ chatIxnState: "DISCONNECTED", transcriptToShow: [] }, since);
       this.failures += 1;
-      wait = error.retryAfterSeconds ?? Math.min(MAX_BACKOFF_SECONDS, wait * 2 ** this.failures);
-      this.elements.problem.textContent = `Connection problem (${error.message}). Retrying in ${wait} s…`;
+      wait = error.retryAfterSeconds ?? Math.min(MAX_BACKOFF_SECONDS, POLL_SECONDS * 2 ** this.failures);
+      this.showProblem(`Connection problem (${error.message}). Retrying in ${wait} s…`);
     } finally {
       this.inFlight = false;
     }
     this.schedule(this.again ? 0 : wait);
     this.again = false;
+  }
+
+  private showProblem(text: string): void {
+    if (this.done) return;
+    const { problem } = this.elements;
+    if (text !== "" || problem.textContent === this.problem) problem.textContent = text;
+    this.problem = text;
   }
 
   /** `[type, nickname, text, offset seconds, party]`. */
@@ -161,7 +169,7 @@ export class Conversation {
   }
 }
 
-export interface ChatPanelElements extends ConversationElements {
+interface ChatPanelElements extends ConversationElements {
   readonly composer: HTMLFormElement;
   readonly message: HTMLTextAreaElement;
   readonly send: HTMLButtonElement;
@@ -181,13 +189,15 @@ export function chatPanelElements(): ChatPanelElements {
   };
 }
 
-export type ChatOperation = "refresh" | "send" | "startTyping" | "stopTyping" | "disconnect";
+type ChatOperation = "refresh" | "send" | "startTyping" | "stopTyping" | "disconnect";
 
-export interface ChatPanelOptions extends Pick<ConversationOptions, "self" | "onState"> {
+interface ChatPanelOptions extends Pick<ConversationOptions, "self" | "onState"> {
   /** The URL of an operation on the chat shown now (Chat API v1's, or the agent API's). */
   readonly url: (operation: ChatOperation) => string;
   /** A call that failed, and what it was doing (e.g. "send your message"). */
   readonly onError: (error: unknown, doing: string) => void;
+  /** Errors `onError` deals with for good (e.g. a refused API key), which also stop the polling. */
+  readonly isFatal?: (error: unknown) => boolean;
 }
 
 /**
@@ -227,24 +237,39 @@ export class ChatPanel {
     ui.typing.textContent = "";
     ui.problem.textContent = "";
     this.setEnded(false);
-    this.conversation = new Conversation(ui, {
+    const isFatal = this.options.isFatal ?? (() => false);
+    const conversation = new Conversation(ui, {
       self: this.options.self,
       refresh: (position) => this.api.post(this.options.url("refresh"), { transcriptPosition: String(position) }),
       onState: (state, other) => {
-        if (state === "DISCONNECTED") this.setEnded(true);
+        if (state === "DISCONNECTED") this.end();
         this.options.onState(state, other);
       },
+      isFatal: (error) => {
+        if (!isFatal(error)) return false;
+        this.options.onError(error, "refresh the chat");
+        return true;
+      },
     });
-    if (answer !== undefined) this.conversation.apply(answer, 0);
-    this.conversation.start();
+    this.conversation = conversation;
+    if (answer !== undefined) conversation.apply(answer, 0);
+    // An answer already shows the transcript: the first refresh can wait its turn.
+    conversation.start(answer === undefined ? 0 : POLL_SECONDS);
     ui.message.focus();
   }
 
+  /** Stops everything this chat started: polling, a refresh under way, the typing timer. */
   close(): void {
     clearTimeout(this.pause);
     this.typing = false;
-    this.conversation?.stop();
+    this.conversation?.close();
     this.conversation = undefined;
+  }
+
+  private end(): void {
+    clearTimeout(this.pause);
+    this.typing = false;
+    this.setEnded(true);
   }
 
   private setEnded(ended: boolean): void {
