@@ -14,9 +14,12 @@ function event(overrides: Partial<APIGatewayProxyEvent>): APIGatewayProxyEvent {
 
 const form = "firstName=Anna&lastName=Smith&email=anna%40example.com&subject=Billing&orderId=A-17";
 
+const requestChat = { label: "POST request-chat", event: event({ resource: "/genesys/1/service/{service}", pathParameters: { service: "request-chat" }, body: form }) };
+
 export const REQUESTS: Record<string, { label: string; event: APIGatewayProxyEvent }> = {
-  baseline: { label: "POST request-chat", event: event({ resource: "/genesys/1/service/{service}", pathParameters: { service: "request-chat" }, body: form }) },
-  requestChat: { label: "POST request-chat", event: event({ resource: "/genesys/1/service/{service}", pathParameters: { service: "request-chat" }, body: form }) },
+  // The baseline answers the same request.
+  baseline: requestChat,
+  requestChat,
   chat: {
     label: "POST refresh (2 new events)",
     event: event({ resource: "/genesys/1/service/{service}/ixn/chat/refresh", pathParameters: { service: SESSION_ID }, body: "transcriptPosition=1" }),

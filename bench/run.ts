@@ -5,7 +5,7 @@
  * dynalite, peak RSS after 10,000 requests, and request-chat's throughput through the whole local
  * stack beside the baseline served the same way. Prints a table and writes BENCHMARKS.md.
  */
-import { execFile, fork, spawn } from "node:child_process";
+import { execFile, fork } from "node:child_process";
 import { once } from "node:events";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { createServer, request as httpRequest, type Server } from "node:http";
@@ -18,7 +18,7 @@ import { PutItemCommand } from "@aws-sdk/client-dynamodb";
 import autocannon from "autocannon";
 import { startLocalStack } from "../scripts/local/launch.ts";
 import { freePort } from "../scripts/local/ports.ts";
-import { killGroup, SERVERLESS_BIN, SERVERLESS_ENV, watchOutput } from "../scripts/local/processes.ts";
+import { killGroup, spawnOffline, watchOutput } from "../scripts/local/processes.ts";
 import { buildFunctionBundles, buildOne, type Bundle } from "../scripts/local/bundles.ts";
 import { ensureTables, LOCAL_AWS_ENV, toolingDocumentClient, stageTableNames, startDynalite } from "../scripts/local/stack.ts";
 import { REQUESTS, SEED_ITEMS, standInAnswer } from "./fixtures.ts";
@@ -141,13 +141,18 @@ async function stackThroughput(url: string): Promise<{ rps: number; p50: number;
 async function startBaselineOffline(dynamoEndpoint: string) {
   const port = await freePort();
   const lambdaPort = await freePort();
-  const child = spawn(process.execPath, [SERVERLESS_BIN, "offline", "start", "--httpPort", String(port), "--lambdaPort", String(lambdaPort), "--noPrependStageInUrl"], {
-    cwd: join(root, "bench/baseline"),
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, ...LOCAL_AWS_ENV, ...SERVERLESS_ENV, AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint, GMS_BUILD_FOLDER: `.esbuild/bench-${port}` },
+  const child = spawnOffline(join(root, "bench/baseline"), { http: port, lambda: lambdaPort }, {
+    ...process.env,
+    ...LOCAL_AWS_ENV,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+    GMS_BUILD_FOLDER: `.esbuild/bench-${port}`,
   });
-  await watchOutput(child, "the baseline's serverless offline").until("Server ready");
+  try {
+    await watchOutput(child, "the baseline's serverless offline").until("Server ready");
+  } catch (error) {
+    killGroup(child);
+    throw error;
+  }
   return {
     url: `http://127.0.0.1:${port}/genesys/1/service/request-chat`,
     stop: async () => {
@@ -159,7 +164,26 @@ async function startBaselineOffline(dynamoEndpoint: string) {
   };
 }
 
+/** Servers and processes the run started, stopped however it ends (a failure must not leave them running). */
+const running = new Map<string, () => unknown>();
+function track(name: string, stop: () => unknown): void {
+  running.set(name, stop);
+}
+async function release(name: string): Promise<void> {
+  const stop = running.get(name);
+  running.delete(name);
+  await stop?.();
+}
+
 async function main() {
+  try {
+    await measure();
+  } finally {
+    for (const name of [...running.keys()].reverse()) await release(name);
+  }
+}
+
+async function measure() {
   await rm(out, { recursive: true, force: true });
   await mkdir(out, { recursive: true });
   log("building bundles");
@@ -174,6 +198,7 @@ async function main() {
   const measured = all.filter((bundle) => REQUESTS[bundle.name] !== undefined);
 
   const standIn = await startStandIn();
+  track("stand-in", () => standIn.server.close());
   const standInEnv = workerEnv(standIn.endpoint);
   log(`cold module load: ${COLD_RUNS} fresh processes per bundle`);
   const cold = new Map<string, number[]>(all.map((bundle) => [bundle.name, []]));
@@ -198,10 +223,11 @@ async function main() {
       },
     ]),
   );
-  standIn.server.close();
+  await release("stand-in");
 
   log("DynamoDB calls and capacity on dynalite");
   const dynamo = await startDynalite({ port: 0 });
+  track("dynalite", () => dynamo.close());
   const seedClient = toolingDocumentClient(dynamo.endpoint);
   await ensureTables(seedClient, tables);
   for (const { table, item } of SEED_ITEMS) {
@@ -209,18 +235,21 @@ async function main() {
   }
   seedClient.destroy();
   const proxy = await startMeteringProxy(dynamo.endpoint);
+  track("metering proxy", () => proxy.server.close());
   const calls = new Map<string, { calls: number; readUnits: number; writeUnits: number }>();
   for (const bundle of measured) calls.set(bundle.name, await callsPerRequest(bundle, workerEnv(proxy.endpoint), proxy.totals));
-  proxy.server.close();
+  await release("metering proxy");
 
   log(`whole local stack: ${STACK_REQUESTS} request-chat calls at 50 connections, ours then the baseline`);
   const stack = await startLocalStack({ AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint });
+  track("local stack", () => stack.stop());
   const ours = await stackThroughput(`${stack.baseUrl}/genesys/1/service/request-chat`);
-  await stack.stop();
+  await release("local stack");
   const baselineServer = await startBaselineOffline(dynamo.endpoint);
+  track("baseline stack", () => baselineServer.stop());
   const theirs = await stackThroughput(baselineServer.url);
-  await baselineServer.stop();
-  await dynamo.close();
+  await release("baseline stack");
+  await release("dynalite");
 
   const baseCold = median(cold.get("baseline")!);
   const baseWarm = warmResults.get("baseline")!.medianMs;

@@ -1,6 +1,6 @@
 /**
- * `npm run loadtest`: drives the local stack (`npm start`'s script, real serverless-offline, a
- * dynalite it owns) with request-chat calls at a fixed concurrency, then checks in DynamoDB that
+ * `npm run loadtest`: drives the local stack (`npm start`'s script, real serverless-offline and its
+ * embedded dynalite, with data in a temporary folder) with request-chat calls at a fixed concurrency, then checks in DynamoDB that
  * every 200 answer is exactly one stored session: no loss, no duplicate, no 5xx.
  *
  * LOADTEST_REQUESTS (5000) and LOADTEST_CONNECTIONS (50) change the load. Exits non-zero when a
@@ -11,8 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import autocannon from "autocannon";
-import { startLocalStack } from "./local/launch.ts";
-import { toolingDocumentClient, stageTableNames, startDynalite } from "./local/stack.ts";
+import { startLocalStack, type LocalStack } from "./local/launch.ts";
+import { stageTableNames, toolingDocumentClient } from "./local/stack.ts";
 
 const amount = Number(process.env.LOADTEST_REQUESTS ?? 5000);
 const connections = Number(process.env.LOADTEST_CONNECTIONS ?? 50);
@@ -40,9 +40,9 @@ async function storedSessionIds(endpoint: string): Promise<string[]> {
 
 async function main() {
   const dataDir = await mkdtemp(join(tmpdir(), "gms-chat-load-"));
-  const dynamo = await startDynalite({ port: 0, path: dataDir });
-  const stack = await startLocalStack({ AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint });
+  let stack: LocalStack | undefined;
   try {
+    stack = await startLocalStack({ GMS_DATA_DIR: dataDir });
     const answered: string[] = [];
     const statuses = new Map<number, number>();
     const result = await autocannon({
@@ -61,7 +61,7 @@ async function main() {
         },
       ],
     });
-    const stored = await storedSessionIds(dynamo.endpoint);
+    const stored = await storedSessionIds(`http://127.0.0.1:${stack.ports.dynamo}`);
     const storedSet = new Set(stored);
     const answeredSet = new Set(answered);
     const fivexx = [...statuses].filter(([status]) => status >= 500).reduce((sum, [, n]) => sum + n, 0);
@@ -88,8 +88,7 @@ async function main() {
     console.log(JSON.stringify({ figures, checks }, null, 2));
     process.exitCode = Object.values(checks).every(Boolean) ? 0 : 1;
   } finally {
-    await stack.stop();
-    await dynamo.close();
+    await stack?.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
 }

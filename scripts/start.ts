@@ -7,13 +7,12 @@
  * Environment: PORT (8080), DYNAMODB_PORT (8000), LAMBDA_PORT (3002), GMS_ADMIN_API_KEY,
  * GMS_SEED_AVAILABILITY=false (no availability seed), GMS_DATA_DIR (.dynamodb), STAGE (dev).
  */
-import { spawn } from "node:child_process";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DynamoConfigStore } from "../lib/dynamo/config-store.ts";
 import { seedDefaults } from "../lib/seed.ts";
-import { killGroup, SERVERLESS_BIN, SERVERLESS_ENV } from "./local/processes.ts";
+import { killGroup, spawnOffline } from "./local/processes.ts";
 import { DEFAULT_LOCAL_ADMIN_KEY, ensureTables, LOCAL_AWS_ENV, toolingDocumentClient, stageTableNames, startDynalite, type LocalDynamo } from "./local/stack.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -34,7 +33,7 @@ async function main() {
   } else {
     const dataDir = env.GMS_DATA_DIR ?? ".dynamodb";
     dynamo = await startDynalite({ port: Number(env.DYNAMODB_PORT ?? 8000), path: dataDir });
-    endpoint = `http://localhost:${dynamo.port}`;
+    endpoint = dynamo.endpoint;
     log(`embedded DynamoDB (dynalite) on ${endpoint}, data in ${dataDir}/`);
   }
 
@@ -53,34 +52,12 @@ async function main() {
   client.destroy();
 
   const buildFolder = env.GMS_BUILD_FOLDER ?? `.esbuild/local-${port}`;
-  const offline = spawn(
-    process.execPath,
-    [
-      SERVERLESS_BIN,
-      "offline",
-      "start",
-      "--stage",
-      stage,
-      "--httpPort",
-      port,
-      "--lambdaPort",
-      lambdaPort,
-      "--noPrependStageInUrl",
-    ],
-    {
-      cwd: root,
-      // Its own process group, so stopping it also stops the esbuild service it spawns.
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: {
-        ...env,
-        ...awsEnv,
-        GMS_ADMIN_API_KEY: env.GMS_ADMIN_API_KEY ?? DEFAULT_LOCAL_ADMIN_KEY,
-        GMS_BUILD_FOLDER: buildFolder,
-        ...SERVERLESS_ENV,
-      },
-    },
-  );
+  const offline = spawnOffline(root, { http: port, lambda: lambdaPort }, {
+    ...env,
+    ...awsEnv,
+    GMS_ADMIN_API_KEY: env.GMS_ADMIN_API_KEY ?? DEFAULT_LOCAL_ADMIN_KEY,
+    GMS_BUILD_FOLDER: buildFolder,
+  }, ["--stage", stage]);
   // serverless-offline prints "Server ready" on stderr; pass both streams through and announce it.
   for (const [stream, sink] of [[offline.stdout, process.stdout], [offline.stderr, process.stderr]] as const) {
     stream.on("data", (chunk: Buffer) => {

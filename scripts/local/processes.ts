@@ -1,4 +1,5 @@
-import type { ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess, type ChildProcessByStdio } from "node:child_process";
+import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 
 /** The Serverless Framework CLI this project pins (osls, installed as `serverless`). */
@@ -19,17 +20,28 @@ export function watchOutput(child: ChildProcess, what: string) {
   child.stderr?.on("data", onData);
   return {
     text: () => output,
-    /** Resolves once `marker` has been printed; rejects if the child exits first. */
-    until: (marker: string) =>
+    /**
+     * Resolves once `marker` has been printed; rejects if the child exits first or stays silent
+     * about it for `timeoutMs`, so the caller's clean-up runs instead of a hang.
+     */
+    until: (marker: string, timeoutMs = 90_000) =>
       new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiting.delete(check);
+          reject(new Error(`${what} did not print "${marker}" within ${timeoutMs / 1000} s:\n${output}`));
+        }, timeoutMs);
         const check = () => {
           if (!output.includes(marker)) return;
           waiting.delete(check);
+          clearTimeout(timer);
           resolve();
         };
         waiting.add(check);
         check();
-        child.once("exit", (code) => reject(new Error(`${what} exited with ${code} before it was ready:\n${output}`)));
+        child.once("exit", (code) => {
+          clearTimeout(timer);
+          reject(new Error(`${what} exited with ${code} before it was ready:\n${output}`));
+        });
       }),
   };
 }
@@ -41,4 +53,13 @@ export function killGroup(child: ChildProcess, signal: NodeJS.Signals = "SIGKILL
   } catch {
     // The group is already gone.
   }
+}
+
+/**
+ * `serverless offline start` for the service in `cwd`, on the given ports, with output piped. It
+ * runs as its own process group, so `killGroup` also stops the esbuild service it spawns.
+ */
+export function spawnOffline(cwd: string, ports: { readonly http: string | number; readonly lambda: string | number }, env: NodeJS.ProcessEnv, extraArgs: readonly string[] = []): ChildProcessByStdio<null, Readable, Readable> {
+  const args = [SERVERLESS_BIN, "offline", "start", "--httpPort", String(ports.http), "--lambdaPort", String(ports.lambda), "--noPrependStageInUrl", ...extraArgs];
+  return spawn(process.execPath, args, { cwd, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...env, ...SERVERLESS_ENV } });
 }

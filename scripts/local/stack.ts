@@ -36,8 +36,8 @@ export interface LocalDynamo {
  * Starts dynalite, the embedded DynamoDB, on `port` (0 picks a free one). With `path` the data is
  * kept in that LevelDB folder across restarts; without it, in memory.
  */
-export async function startDynalite(options: { port: number; path?: string; host?: string }): Promise<LocalDynamo> {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(options.path ? { path: options.path } : {}) });
+export async function startDynalite(options: { port: number; path?: string; host?: string; createTableMs?: number }): Promise<LocalDynamo> {
+  const server = dynalite({ createTableMs: options.createTableMs ?? 0, deleteTableMs: 0, updateTableMs: 0, ...(options.path ? { path: options.path } : {}) });
   server.listen(options.port, options.host ?? "127.0.0.1");
   await Promise.race([once(server, "listening"), once(server, "error").then(([error]) => Promise.reject(error))]);
   const { port } = server.address() as AddressInfo;

@@ -5,6 +5,7 @@ import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_LOCAL_ADMIN_KEY, toolingDocumentClient, stageTableNames } from "../../scripts/local/stack.ts";
 import { allClosed, startLocalStack, type LocalStack } from "../../scripts/local/launch.ts";
+import { expectCleanStop } from "../support/stack.ts";
 
 /** `npm start` with its embedded DynamoDB: seeding switches, persistence across restarts, Ctrl-C. */
 let dataDir: string;
@@ -26,10 +27,7 @@ async function start(env: Record<string, string> = {}): Promise<LocalStack> {
 
 async function stop(stack: LocalStack) {
   running.splice(running.indexOf(stack), 1);
-  const { code, leftovers } = await stack.stop();
-  expect(code).toBe(0);
-  expect(leftovers).toBe(false);
-  expect(await allClosed([stack.ports.http, stack.ports.lambda, stack.ports.dynamo])).toBe(true);
+  await expectCleanStop(stack, [stack.ports.http, stack.ports.lambda, stack.ports.dynamo]);
 }
 
 function call(stack: LocalStack, path: string, init: RequestInit = {}) {

@@ -1,17 +1,12 @@
-import { once } from "node:events";
-import type { AddressInfo } from "node:net";
-import dynalite from "dynalite";
 import { describe, expect, it } from "vitest";
 import { DynamoConfigStore } from "../../lib/dynamo/config-store.ts";
-import { ensureTables, toolingDocumentClient } from "../../scripts/local/stack.ts";
+import { ensureTables, startDynalite, toolingDocumentClient } from "../../scripts/local/stack.ts";
 
 describe("local table set-up", () => {
   it("returns only once the tables it creates are ACTIVE, so npm start can seed at once", async () => {
     // Tables that stay CREATING for a while, as DynamoDB's (and a busy dynalite's) do.
-    const server = dynalite({ createTableMs: 400 });
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    const client = toolingDocumentClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const dynamo = await startDynalite({ port: 0, createTableMs: 400 });
+    const client = toolingDocumentClient(dynamo.endpoint);
     try {
       const tables = { sessions: "slow-sessions", config: "slow-config" };
       expect(await ensureTables(client, tables)).toEqual(["slow-sessions", "slow-config"]);
@@ -20,8 +15,7 @@ describe("local table set-up", () => {
       expect(await config.getService("request-chat")).toMatchObject({ chatEndpoint: "gms_builtin" });
     } finally {
       client.destroy();
-      server.close();
-      server.closeAllConnections();
+      await dynamo.close();
     }
   });
 });

@@ -38,7 +38,7 @@ export async function startTestDynamo(): Promise<TestDynamo> {
 }
 
 /** What the proxy does with each call, to provoke the faults a real DynamoDB can show. */
-export type Fault = "none" | "throttle" | "server-error" | "hang" | "fail-writes";
+type Fault = "none" | "throttle" | "server-error" | "hang" | "fail-writes";
 
 const THROTTLED = JSON.stringify({
   __type: "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",

@@ -12,8 +12,8 @@ import { parse, parseDocument, type Tags } from "yaml";
  */
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-export const OPENAPI_FILE = join(root, "openapi.yaml");
-export const SERVERLESS_FILE = join(root, "serverless.yml");
+const OPENAPI_FILE = join(root, "openapi.yaml");
+const SERVERLESS_FILE = join(root, "serverless.yml");
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
 
@@ -21,7 +21,7 @@ const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "tr
 // biome-ignore lint: see above.
 export type Json = any;
 
-export interface Operation {
+interface Operation {
   readonly method: string;
   readonly path: string;
   readonly operationId: string | undefined;
@@ -30,7 +30,7 @@ export interface Operation {
   readonly operation: Json;
 }
 
-export interface Route {
+interface Route {
   readonly method: string;
   readonly path: string;
   readonly private: boolean;
@@ -49,12 +49,12 @@ export interface Exchange {
   readonly request?: { readonly mediaType: string; readonly value: Record<string, unknown> } | undefined;
 }
 
-export function loadOpenApi(file = OPENAPI_FILE): Json {
-  return parse(readFileSync(file, "utf8"), { maxAliasCount: -1 });
+export function loadOpenApi(): Json {
+  return parse(readFileSync(OPENAPI_FILE, "utf8"), { maxAliasCount: -1 });
 }
 
 /** Every operation of the document, in document order. */
-export function listOperations(doc: Json): Operation[] {
+function listOperations(doc: Json): Operation[] {
   const operations: Operation[] = [];
   for (const [path, item] of Object.entries<Json>(doc.paths ?? {})) {
     for (const method of METHODS) {
@@ -91,8 +91,8 @@ const CLOUDFORMATION_TAGS: Tags = INTRINSICS.flatMap((name) => [
   { tag: `!${name}`, collection: "map" as const, resolve: (value: { toJSON(): unknown }) => ({ [name]: value.toJSON() }) },
 ]);
 
-export function parseServerless(file = SERVERLESS_FILE): { config: Json; warnings: string[]; errors: string[] } {
-  const doc = parseDocument(readFileSync(file, "utf8"), { customTags: CLOUDFORMATION_TAGS });
+export function parseServerless(): { config: Json; warnings: string[]; errors: string[] } {
+  const doc = parseDocument(readFileSync(SERVERLESS_FILE, "utf8"), { customTags: CLOUDFORMATION_TAGS });
   return { config: doc.toJS(), warnings: doc.warnings.map(String), errors: doc.errors.map(String) };
 }
 
@@ -114,7 +114,7 @@ export function serverlessRoutes(config: Json): Route[] {
   return routes;
 }
 
-export function escapePointer(segment: string): string {
+function escapePointer(segment: string): string {
   return segment.replaceAll("~", "~0").replaceAll("/", "~1");
 }
 

@@ -46,11 +46,19 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
       }
     },
     stop: async () => {
-      const stopped = await stack.stop();
-      await cleanUp();
-      expect(stopped.code).toBe(0);
-      expect(stopped.leftovers).toBe(false);
-      expect(await allClosed([stack.ports.http, stack.ports.lambda])).toBe(true);
+      try {
+        await expectCleanStop(stack, [stack.ports.http, stack.ports.lambda]);
+      } finally {
+        await cleanUp();
+      }
     },
   };
+}
+
+/** Ctrl-C on a local stack: the script exits 0, no process of it is left, and `ports` are free. */
+export async function expectCleanStop(stack: LocalStack, ports: readonly number[]): Promise<void> {
+  const { code, leftovers } = await stack.stop();
+  expect(code).toBe(0);
+  expect(leftovers).toBe(false);
+  expect(await allClosed(ports)).toBe(true);
 }
