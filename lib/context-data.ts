@@ -16,6 +16,11 @@ export const CONTEXT_LIMITS = {
 const CONTROL_IN_VALUE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 const CONTROL_IN_KEY = /[\u0000-\u001F\u007F]/;
 
+/** Text a person could have typed: no control characters but tab, CR and LF, no lone surrogates. */
+export function isPlainText(value: string): boolean {
+  return !CONTROL_IN_VALUE.test(value) && value.isWellFormed();
+}
+
 export interface SplitFields {
   /** Keys starting with `_`: request options such as `_verbose` and `_ttl`, never stored. */
   readonly control: Fields;
@@ -38,7 +43,7 @@ export function splitContextData(fields: Fields): SplitFields {
     if (key.length === 0 || key.length > CONTEXT_LIMITS.maxKeyLength || CONTROL_IN_KEY.test(key) || !key.isWellFormed()) {
       throw new BadRequestError(`Keys must be 1-${CONTEXT_LIMITS.maxKeyLength} characters of text without control characters`);
     }
-    if (value.length > CONTEXT_LIMITS.maxValueLength || CONTROL_IN_VALUE.test(value) || !value.isWellFormed()) {
+    if (value.length > CONTEXT_LIMITS.maxValueLength || !isPlainText(value)) {
       throw new BadRequestError(`Values must be at most ${CONTEXT_LIMITS.maxValueLength} characters of text without control characters`);
     }
     keys += 1;

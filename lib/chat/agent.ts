@@ -3,7 +3,7 @@ import { HttpError } from "../http/errors.ts";
 import { epochSeconds } from "../options.ts";
 import { isPresent, parsePresence } from "../presence.ts";
 import { requireChatEndpoint } from "../services.ts";
-import { answer, appendEvent, ChatStateError, liveHead, readChat, requireChat, requireMessage, viewOptions, type ChatDeps, type ChatRequest } from "./conversation.ts";
+import { answer, appendEvent, ChatStateError, liveChat, readChat, requireMessage, requireRunning, viewOptions, type ChatDeps, type ChatRequest } from "./conversation.ts";
 import { gmsTime, interactionView, type ChatState, type EventType } from "./model.ts";
 
 class NotYourChatError extends HttpError {
@@ -60,8 +60,7 @@ export async function waitingChats(deps: ChatDeps, fields: Fields) {
 /** `POST .../chats/{id}/accept`: exactly one of several agents racing for a chat wins. */
 export async function accept(deps: ChatDeps, agentId: string, request: ChatRequest) {
   const since = request.position ?? 0;
-  const head = await liveHead(deps, request.sessionId);
-  const chat = requireChat(head.chat);
+  const { chat, lastPosition } = await liveChat(deps, request.sessionId);
   if (chat.agentId === agentId && chat.phase === "ACCEPTED") return answer(deps, request, since);
   const presence = await deps.config.getPresence(chat.endpoint, agentId);
   if (presence === undefined || !isPresent(presence, deps.now())) {
@@ -70,13 +69,13 @@ export async function accept(deps: ChatDeps, agentId: string, request: ChatReque
   if (!(await deps.chats.transition(chat, ["WAITING"], { phase: "ACCEPTED", agentId, agentNickname: presence.nickname }))) {
     throw chat.phase === "ENDED" ? new ChatStateError("This chat has ended") : new ChatTakenError();
   }
-  await appendEvent(deps, chat, head.lastPosition, { type: "Notice.Joined", nickname: presence.nickname, text: "has joined the session", party: "AGENT" });
+  await appendEvent(deps, chat, lastPosition, { type: "Notice.Joined", nickname: presence.nickname, text: "has joined the session", party: "AGENT" });
   return answer(deps, request, since);
 }
 
 async function ownChat(deps: ChatDeps, agentId: string, sessionId: string) {
-  const head = await liveHead(deps, sessionId);
-  return { chat: requireOwner(requireChat(head.chat), agentId), lastPosition: head.lastPosition };
+  const { chat, lastPosition } = await liveChat(deps, sessionId);
+  return { chat: requireOwner(chat, agentId), lastPosition };
 }
 
 function requireOwner(chat: ChatState, agentId: string) {
@@ -89,8 +88,7 @@ function requireOwner(chat: ChatState, agentId: string) {
 export async function agentEvent(deps: ChatDeps, agentId: string, request: ChatRequest, type: EventType) {
   const text = type === "Message.Text" ? requireMessage(request.fields.message) : "";
   const { chat, lastPosition } = await ownChat(deps, agentId, request.sessionId);
-  if (chat.phase === "ENDED") throw new ChatStateError("This chat has ended");
-  const position = await appendEvent(deps, chat, lastPosition, { type, nickname: chat.agentNickname, text, party: "AGENT" });
+  const position = await appendEvent(deps, requireRunning(chat), lastPosition, { type, nickname: chat.agentNickname, text, party: "AGENT" });
   return answer(deps, request, request.position ?? position - 1);
 }
 

@@ -1,5 +1,6 @@
 import type { Fields } from "../http/decode.ts";
 import { BadRequestError, HttpError, NotFoundError } from "../http/errors.ts";
+import { isPlainText } from "../context-data.ts";
 import { epochSeconds, isVerbose } from "../options.ts";
 import type { Session } from "../session.ts";
 import type { ConfigStore } from "../stores.ts";
@@ -33,11 +34,10 @@ function unknownSession(): NotFoundError {
 }
 
 const MAX_MESSAGE_LENGTH = 4096;
-const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 
 export function requireMessage(raw: string | undefined): string {
   const message = raw ?? "";
-  if (message.trim() === "" || message.length > MAX_MESSAGE_LENGTH || CONTROL.test(message) || !message.isWellFormed()) {
+  if (message.trim() === "" || message.length > MAX_MESSAGE_LENGTH || !isPlainText(message)) {
     throw new BadRequestError(`message must be 1-${MAX_MESSAGE_LENGTH} characters of text`);
   }
   return message;
@@ -72,7 +72,19 @@ function requireLive(deps: ChatDeps, session: Session | undefined): Session {
   return session;
 }
 
-export function requireChat(chat: ChatState | undefined): ChatState {
+/** The live session's chat (409 before create) and its last event's position: one small Query. */
+export async function liveChat(deps: ChatDeps, sessionId: string) {
+  const head = await liveHead(deps, sessionId);
+  return { chat: requireChat(head.chat), lastPosition: head.lastPosition };
+}
+
+/** Nothing more can be said in a chat that has ended. */
+export function requireRunning<T extends ChatState>(chat: T): T {
+  if (chat.phase === "ENDED") throw new ChatStateError("This chat has ended");
+  return chat;
+}
+
+function requireChat(chat: ChatState | undefined): ChatState {
   if (chat === undefined) throw new ChatStateError("No chat on this service id yet: create it first");
   return chat;
 }

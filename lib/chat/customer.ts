@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { splitContextData } from "../context-data.ts";
 import type { Fields } from "../http/decode.ts";
 import type { Session } from "../session.ts";
-import { answer, appendEvent, ChatStateError, liveHead, readLive, requireChat, requireMessage, viewOptions, type ChatDeps, type ChatRequest } from "./conversation.ts";
+import { answer, appendEvent, liveChat, liveHead, readLive, requireMessage, requireRunning, viewOptions, type ChatDeps, type ChatRequest } from "./conversation.ts";
 import { interactionView, type ChatState, type EventType } from "./model.ts";
 
 /** Create fields that describe the customer; push fields are accepted and not used (polling only). */
@@ -75,18 +75,15 @@ export async function customerEvent(deps: ChatDeps, request: ChatRequest, type: 
 }
 
 async function post(deps: ChatDeps, sessionId: string, type: EventType, text: string): Promise<number> {
-  const head = await liveHead(deps, sessionId);
-  const chat = requireChat(head.chat);
-  if (chat.phase === "ENDED") throw new ChatStateError("This chat has ended");
-  return appendEvent(deps, chat, head.lastPosition, { type, nickname: chat.customerNickname, text, party: "CLIENT" });
+  const { chat, lastPosition } = await liveChat(deps, sessionId);
+  return appendEvent(deps, requireRunning(chat), lastPosition, { type, nickname: chat.customerNickname, text, party: "CLIENT" });
 }
 
 /** `POST {B}/disconnect`: the customer leaves; afterwards refresh still answers with the final state. */
 export async function customerDisconnect(deps: ChatDeps, request: ChatRequest) {
-  const head = await liveHead(deps, request.sessionId);
-  const chat = requireChat(head.chat);
-  await endChat(deps, chat, head.lastPosition);
-  return answer(deps, request, request.position ?? head.lastPosition);
+  const { chat, lastPosition } = await liveChat(deps, request.sessionId);
+  await endChat(deps, chat, lastPosition);
+  return answer(deps, request, request.position ?? lastPosition);
 }
 
 /** Ends a chat that is still running, with the customer's `Notice.Left`. */
