@@ -8,7 +8,7 @@
 import { execFile, fork } from "node:child_process";
 import { once } from "node:events";
 import { mkdir, rm, writeFile } from "node:fs/promises";
-import { createServer, request as httpRequest, type Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
@@ -16,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { PutItemCommand } from "@aws-sdk/client-dynamodb";
 import autocannon from "autocannon";
+import { DynamoProxy } from "../scripts/local/dynamo-proxy.ts";
 import { startLocalStack } from "../scripts/local/launch.ts";
 import { freePort } from "../scripts/local/ports.ts";
 import { killGroup, spawnOffline, watchOutput } from "../scripts/local/processes.ts";
@@ -53,42 +54,6 @@ async function startStandIn(): Promise<{ server: Server; endpoint: string }> {
   return { server, endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
-/** A proxy in front of dynalite that asks every call for its consumed capacity and adds it up. */
-async function startMeteringProxy(target: string) {
-  const totals = { calls: 0, readUnits: 0, writeUnits: 0 };
-  const upstream = new URL(target);
-  const reads = new Set(["GetItem", "Query", "BatchGetItem", "Scan"]);
-  const server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (chunk: Buffer) => (body += chunk.toString()));
-    req.on("end", () => {
-      const operation = String(req.headers["x-amz-target"]).split(".").pop() ?? "";
-      const input = { ...JSON.parse(body || "{}"), ReturnConsumedCapacity: "TOTAL" };
-      const payload = JSON.stringify(input);
-      const forward = httpRequest(
-        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, "content-length": Buffer.byteLength(payload) } },
-        (answer) => {
-          let text = "";
-          answer.on("data", (chunk: Buffer) => (text += chunk.toString()));
-          answer.on("end", () => {
-            const units = [JSON.parse(text || "{}").ConsumedCapacity ?? []].flat().reduce((sum: number, c: { CapacityUnits?: number }) => sum + (c.CapacityUnits ?? 0), 0);
-            totals.calls += 1;
-            if (reads.has(operation)) totals.readUnits += units;
-            else totals.writeUnits += units;
-            const headers = { ...answer.headers };
-            delete headers["x-amz-crc32"];
-            res.writeHead(answer.statusCode ?? 502, headers).end(text);
-          });
-        },
-      );
-      forward.end(payload);
-    });
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  return { server, endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, totals };
-}
-
 function workerEnv(endpoint: string): NodeJS.ProcessEnv {
   return { ...process.env, ...LOCAL_AWS_ENV, AWS_ENDPOINT_URL_DYNAMODB: endpoint, SESSIONS_TABLE: tables.sessions, CONFIG_TABLE: tables.config, CORS_ALLOWED_ORIGINS: "*" };
 }
@@ -114,13 +79,13 @@ function warm(bundle: Bundle, env: NodeJS.ProcessEnv): Promise<{ medianMs: numbe
   });
 }
 
-async function callsPerRequest(bundle: Bundle, env: NodeJS.ProcessEnv, totals: { calls: number; readUnits: number; writeUnits: number }) {
+async function callsPerRequest(bundle: Bundle, env: NodeJS.ProcessEnv, proxy: DynamoProxy) {
   const child = fork(workerFile, [bundle.file, bundle.name, "once"], { env, execArgv: [], stdio: ["ignore", "ignore", "inherit", "ipc"] });
   await once(child, "message");
-  Object.assign(totals, { calls: 0, readUnits: 0, writeUnits: 0 });
+  proxy.reset();
   child.send("go");
   await once(child, "message");
-  const measured = { ...totals };
+  const measured = proxy.cost();
   child.kill();
   return measured;
 }
@@ -234,10 +199,10 @@ async function measure() {
     await seedClient.send(new PutItemCommand({ TableName: tables[table], Item: item as never }));
   }
   seedClient.destroy();
-  const proxy = await startMeteringProxy(dynamo.endpoint);
-  track("metering proxy", () => proxy.server.close());
+  const proxy = await DynamoProxy.start(dynamo.endpoint);
+  track("metering proxy", () => proxy.close());
   const calls = new Map<string, { calls: number; readUnits: number; writeUnits: number }>();
-  for (const bundle of measured) calls.set(bundle.name, await callsPerRequest(bundle, workerEnv(proxy.endpoint), proxy.totals));
+  for (const bundle of measured) calls.set(bundle.name, await callsPerRequest(bundle, workerEnv(proxy.endpoint), proxy));
   await release("metering proxy");
 
   log(`whole local stack: ${STACK_REQUESTS} request-chat calls at 50 connections, ours then the baseline`);
@@ -292,7 +257,7 @@ const BENCHMARKS_NOTES = `How each column is measured:
 - **bundle**: the file each function deploys, built with serverless.yml's esbuild options; gzip level 9.
 - **cold load**: time to \`import()\` the bundle in a fresh Node process (${COLD_RUNS} processes per bundle, interleaved), i.e. the module-load part of a Lambda cold start.
 - **warm**: ${WARM_REQUESTS.toLocaleString("en")} sequential in-process invocations after 300 warm-up ones, in a fresh process, against a DynamoDB stand-in that answers each call at once from fixtures, so the figure is the handler's own CPU cost including the SDK. The subjects take turns over ${WARM_ROUNDS} rounds and each figure is the median of the rounds' (the same bundle varies by up to a third from one process to the next on this 2-core machine). \`warm req/s\` is one process's sequential rate.
-- **DynamoDB calls**: one request against dynalite behind a proxy that asks every call for its consumed capacity (dynalite computes it as DynamoDB does: strongly consistent reads 1 RCU per 4 KB, writes 1 WCU per 1 KB).
+- **DynamoDB calls**: one request against dynalite behind the proxy the tests use (\`scripts/local/dynamo-proxy.ts\`), which asks every call for its consumed capacity (dynalite computes it as DynamoDB does: strongly consistent reads 1 RCU per 4 KB, writes 1 WCU per 1 KB).
 - **peak RSS**: the largest maximum resident set of the warm runs' processes.
 - **local stack**: autocannon, ${STACK_REQUESTS.toLocaleString("en")} request-chat calls at 50 connections through serverless-offline and dynalite, ours under \`npm start\`'s script, the baseline from \`bench/baseline/serverless.yml\`. It measures the local emulation more than the code.`;
 

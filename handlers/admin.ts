@@ -1,4 +1,5 @@
-import { adminHandler } from "../lib/routes/admin.ts";
-import { configStore, cors, now } from "../lib/runtime.ts";
+import { adminHandler } from "../lib/http/routes/admin.ts";
+import { http, now, stores } from "../lib/runtime.ts";
 
-export const handler = adminHandler({ config: configStore, now, cors });
+/** The admin function: lib/http/routes/admin.ts on the production wiring. */
+export const handler = adminHandler({ ...stores, now, ...http });

@@ -1,4 +1,5 @@
-import { agentHandler } from "../lib/routes/agent.ts";
-import { configStore, cors, now, sessionStore } from "../lib/runtime.ts";
+import { agentHandler } from "../lib/http/routes/agent.ts";
+import { http, now, stores } from "../lib/runtime.ts";
 
-export const handler = agentHandler({ chats: sessionStore, config: configStore, now, cors });
+/** The agent function: lib/http/routes/agent.ts on the production wiring. */
+export const handler = agentHandler({ ...stores, now, ...http });

@@ -1,4 +1,5 @@
-import { chatHandler } from "../lib/routes/chat.ts";
-import { configStore, cors, now, sessionStore } from "../lib/runtime.ts";
+import { chatHandler } from "../lib/http/routes/chat.ts";
+import { http, now, stores } from "../lib/runtime.ts";
 
-export const handler = chatHandler({ chats: sessionStore, config: configStore, now, cors });
+/** The chat function (Chat API v1 and the service API): lib/http/routes/chat.ts on the production wiring. */
+export const handler = chatHandler({ ...stores, now, ...http });

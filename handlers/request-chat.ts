@@ -1,4 +1,5 @@
-import { requestChatHandler } from "../lib/routes/request-chat.ts";
-import { configStore, cors, now, sessionStore } from "../lib/runtime.ts";
+import { requestChatHandler } from "../lib/http/routes/request-chat.ts";
+import { http, now, stores } from "../lib/runtime.ts";
 
-export const handler = requestChatHandler({ config: configStore, sessions: sessionStore, now, cors });
+/** The request-chat function: lib/http/routes/request-chat.ts on the production wiring. */
+export const handler = requestChatHandler({ ...stores, now, ...http });

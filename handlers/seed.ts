@@ -1,4 +1,5 @@
-import { putToPresignedUrl, seedHandler } from "../lib/routes/seed.ts";
-import { configStore, now } from "../lib/runtime.ts";
+import { putToPresignedUrl, seedHandler } from "../lib/cloudformation/seed-resource.ts";
+import { now, stores } from "../lib/runtime.ts";
 
-export const handler = seedHandler({ config: configStore, now, reply: putToPresignedUrl });
+/** The seed function: the CloudFormation custom resource of lib/cloudformation/seed-resource.ts. */
+export const handler = seedHandler({ config: stores.config, now, reply: putToPresignedUrl });

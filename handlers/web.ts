@@ -1,7 +1,10 @@
 import agent from "page:agent";
 import chat from "page:chat";
 import { corsPolicy } from "../lib/http/cors.ts";
-import { webHandler } from "../lib/routes/web.ts";
+import { webHandler } from "../lib/http/routes/web.ts";
 
-// Pages only: no DynamoDB client, so lib/runtime.ts (and the AWS SDK) stays out of this bundle.
+/**
+ * The web function: lib/http/routes/web.ts. Pages only: no DynamoDB client, so lib/runtime.ts (and
+ * the AWS SDK) stays out of this bundle.
+ */
 export const handler = webHandler({ pages: { chat, agent }, cors: corsPolicy(process.env.CORS_ALLOWED_ORIGINS) });

@@ -1,18 +1,22 @@
-import { corsPolicy } from "./http/cors.ts";
-import { DynamoConfigStore } from "./dynamo/config-store.ts";
 import { createDocumentClient } from "./dynamo/client.ts";
+import { DynamoConfigStore } from "./dynamo/config-store.ts";
+import { dynamoMeter } from "./dynamo/metering.ts";
 import { DynamoSessionStore } from "./dynamo/session-store.ts";
 import { tableNamesFromEnv } from "./dynamo/tables.ts";
+import { corsPolicy } from "./http/cors.ts";
 
 /**
- * The production wiring, built once per Lambda instance at cold start: one DynamoDB client shared
- * by the stores, and table names and CORS origins validated so a misconfigured stage fails at init,
- * not mid-request.
+ * The composition root: the production wiring, built once per Lambda instance at cold start. One
+ * DynamoDB client shared by the stores, the DynamoDB meter for the request logs, and table names and
+ * CORS origins validated so a misconfigured stage fails at init, not mid-request. The handlers pass
+ * these to their route families; nothing else imports both the edge and the adapters.
  */
 const tables = tableNamesFromEnv();
 const client = createDocumentClient();
 
-export const configStore = new DynamoConfigStore(client, tables.config);
-export const sessionStore = new DynamoSessionStore(client, tables.sessions);
+export const stores = {
+  config: new DynamoConfigStore(client, tables.config),
+  sessions: new DynamoSessionStore(client, tables.sessions),
+};
 export const now = (): Date => new Date();
-export const cors = corsPolicy(process.env.CORS_ALLOWED_ORIGINS);
+export const http = { cors: corsPolicy(process.env.CORS_ALLOWED_ORIGINS), meter: dynamoMeter };

@@ -9,7 +9,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { paginateScan } from "@aws-sdk/lib-dynamodb";
 import autocannon from "autocannon";
 import { startLocalStack, type LocalStack } from "./local/launch.ts";
 import { stageTableNames, toolingDocumentClient } from "./local/stack.ts";
@@ -20,20 +20,16 @@ const connections = Number(process.env.LOADTEST_CONNECTIONS ?? 50);
 async function storedSessionIds(endpoint: string): Promise<string[]> {
   const client = toolingDocumentClient(endpoint);
   const ids: string[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await client.send(
-      new ScanCommand({
-        TableName: stageTableNames("dev").sessions,
-        ProjectionExpression: "id",
-        FilterExpression: "sk = :session",
-        ExpressionAttributeValues: { ":session": "session" },
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    for (const item of page.Items ?? []) ids.push(String(item.id));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey !== undefined);
+  const pages = paginateScan(
+    { client },
+    {
+      TableName: stageTableNames("dev").sessions,
+      ProjectionExpression: "id",
+      FilterExpression: "sk = :session",
+      ExpressionAttributeValues: { ":session": "session" },
+    },
+  );
+  for await (const page of pages) for (const item of page.Items ?? []) ids.push(String(item.id));
   client.destroy();
   return ids;
 }

@@ -11,7 +11,7 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DynamoConfigStore } from "../lib/dynamo/config-store.ts";
-import { seedDefaults } from "../lib/seed.ts";
+import { seedDefaults } from "../lib/config/defaults.ts";
 import { killGroup, spawnOffline } from "./local/processes.ts";
 import { DEFAULT_LOCAL_ADMIN_KEY, ensureTables, LOCAL_AWS_ENV, toolingDocumentClient, stageTableNames, startDynalite, type LocalDynamo } from "./local/stack.ts";
 

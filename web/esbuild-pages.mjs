@@ -30,7 +30,7 @@ function sha256(text) {
  * Builds one page: its HTML with the script and styles inlined, and their hashes for the
  * Content-Security-Policy (no 'unsafe-inline' needed).
  * @param {string} name a folder under web/
- * @returns {Promise<import("../lib/routes/web.ts").Page>}
+ * @returns {Promise<import("../lib/http/routes/web.ts").Page>}
  */
 export async function buildPage(name) {
   if (!/^[a-z]+$/.test(name)) throw new Error(`page:${name}: page names are lower-case letters`);

@@ -1,109 +1,79 @@
-import type { Fields } from "../http/decode.ts";
-import { HttpError } from "../http/errors.ts";
-import { epochSeconds } from "../options.ts";
-import { isPresent, parsePresence } from "../presence.ts";
-import { requireChatEndpoint } from "../services.ts";
-import { answer, appendEvent, ChatStateError, liveChat, readChat, requireMessage, requireRunning, viewOptions, type ChatDeps, type ChatRequest } from "./conversation.ts";
-import { gmsTime, interactionView, type ChatState, type EventType } from "./model.ts";
+import { isPresent } from "../config/presence.ts";
+import { ChatStateError, ChatTakenError, NotYourChatError } from "../errors.ts";
+import type { ChatState, Deps } from "../storage.ts";
+import { epochSeconds } from "../time.ts";
+import { appendEvent, type ChatCall, liveHead, type PostCommand, liveTranscript, requireChat, requireRunning, viewSince } from "./transcript.ts";
+import { type InteractionView, interactionView, type QueueView, queueItem } from "./view.ts";
 
-class NotYourChatError extends HttpError {
-  constructor() {
-    super(403, "NotYourChatException", "This chat was accepted by another agent");
-  }
+/**
+ * The agent side under `/genesys/1/agent/{agentId}`: the queue of an endpoint, accept (exactly one
+ * of several agents racing for a chat wins), and the conversation on the agent's own chats.
+ */
+
+/** A call an agent makes on a chat. */
+export interface AgentCall extends ChatCall {
+  readonly agentId: string;
 }
 
-class ChatTakenError extends HttpError {
-  constructor() {
-    super(409, "ChatAlreadyAcceptedException", "Another agent accepted this chat first");
-  }
-}
-
-/** `PUT /genesys/1/agent/{agentId}/presence`. */
-export async function setPresence(deps: ChatDeps, agentId: string, fields: Fields) {
-  const parsed = parsePresence(agentId, fields, deps.now());
-  if (!parsed.ready) {
-    await deps.config.deletePresence(parsed.endpoint, agentId);
-    return { agentId, endpoint: parsed.endpoint, state: "not_ready" };
-  }
-  await deps.config.putPresence(parsed.presence);
-  const { presence } = parsed;
-  return {
-    agentId,
-    endpoint: presence.endpoint,
-    state: "ready",
-    nickname: presence.nickname,
-    expiresAt: new Date(presence.expiresAt * 1000).toISOString(),
-  };
-}
-
-/** `GET /genesys/1/agent/{agentId}/queue?endpoint=`: chats waiting on the endpoint, oldest first. */
-export async function waitingChats(deps: ChatDeps, fields: Fields) {
-  const endpoint = requireChatEndpoint((fields.endpoint ?? "").trim(), "endpoint");
+/** Chats waiting on the endpoint, oldest first. */
+export async function waitingChats(deps: Pick<Deps, "sessions" | "now">, endpoint: string): Promise<QueueView> {
   const now = epochSeconds(deps.now());
-  const chats = await deps.chats.queue(endpoint);
-  return {
-    endpoint,
-    chats: chats
-      .filter((chat) => chat.phase === "WAITING" && chat.expiresAt > now)
-      .map((chat) => ({
-        id: chat.sessionId,
-        chatSessionId: chat.chatSessionId,
-        nickname: chat.customerNickname,
-        customer: chat.customer,
-        attachedData: chat.attachedData,
-        queuedAt: chat.queuedAt,
-        startedAt: gmsTime(chat.startedAt),
-      })),
-  };
+  const chats = await deps.sessions.queue(endpoint);
+  return { endpoint, chats: chats.filter((chat) => chat.phase === "WAITING" && chat.expiresAt > now).map(queueItem) };
 }
 
-/** `POST .../chats/{id}/accept`: exactly one of several agents racing for a chat wins. */
-export async function accept(deps: ChatDeps, agentId: string, request: ChatRequest) {
-  const since = request.position ?? 0;
-  const { chat, lastPosition } = await liveChat(deps, request.sessionId);
-  if (chat.agentId === agentId && chat.phase === "ACCEPTED") return answer(deps, request, since);
+/** Takes a waiting chat: the agent must be ready on its endpoint, and the first of racing agents wins. */
+export async function accept(deps: Deps, call: AgentCall): Promise<InteractionView> {
+  const { agentId } = call;
+  const since = call.position ?? 0;
+  const head = await liveHead(deps, call.sessionId);
+  const chat = requireChat(head.chat);
+  if (chat.agentId === agentId && chat.phase === "ACCEPTED") return viewSince(deps, call, since);
   const presence = await deps.config.getPresence(chat.endpoint, agentId);
   if (presence === undefined || !isPresent(presence, deps.now())) {
     throw new ChatStateError("Go ready on the chat's endpoint before accepting its chats");
   }
-  if (!(await deps.chats.transition(chat, ["WAITING"], { phase: "ACCEPTED", agentId, agentNickname: presence.nickname }))) {
+  if (!(await deps.sessions.transition(chat, ["WAITING"], { phase: "ACCEPTED", agentId, agentNickname: presence.nickname }))) {
     throw chat.phase === "ENDED" ? new ChatStateError("This chat has ended") : new ChatTakenError();
   }
-  await appendEvent(deps, chat, lastPosition, { type: "Notice.Joined", nickname: presence.nickname, text: "has joined the session", party: "AGENT" });
-  return answer(deps, request, since);
+  await appendEvent(deps, chat, head.lastPosition, { type: "Notice.Joined", nickname: presence.nickname, text: "has joined the session", party: "AGENT" });
+  return viewSince(deps, call, since);
 }
 
-async function ownChat(deps: ChatDeps, agentId: string, sessionId: string) {
-  const { chat, lastPosition } = await liveChat(deps, sessionId);
-  return { chat: requireOwner(chat, agentId), lastPosition };
-}
-
-function requireOwner(chat: ChatState, agentId: string) {
-  if (chat.agentId === undefined) throw new ChatStateError("Accept this chat first");
+/** The nickname the agent took the chat with, if the chat is the agent's. */
+function requireOwner(chat: ChatState, agentId: string): string {
+  if (chat.agentId === undefined || chat.agentNickname === undefined) throw new ChatStateError("Accept this chat first");
   if (chat.agentId !== agentId) throw new NotYourChatError();
-  return chat as ChatState & { agentNickname: string };
+  return chat.agentNickname;
 }
 
-/** `.../send`, `.../startTyping`, `.../stopTyping` on the agent's own chat. */
-export async function agentEvent(deps: ChatDeps, agentId: string, request: ChatRequest, type: EventType) {
-  const text = type === "Message.Text" ? requireMessage(request.fields.message) : "";
-  const { chat, lastPosition } = await ownChat(deps, agentId, request.sessionId);
-  const position = await appendEvent(deps, requireRunning(chat), lastPosition, { type, nickname: chat.agentNickname, text, party: "AGENT" });
-  return answer(deps, request, request.position ?? position - 1);
+async function ownChat(deps: Pick<Deps, "sessions" | "now">, call: AgentCall) {
+  const head = await liveHead(deps, call.sessionId);
+  const chat = requireChat(head.chat);
+  return { chat, nickname: requireOwner(chat, call.agentId), lastPosition: head.lastPosition };
 }
 
-/** `.../refresh`: the events after `transcriptPosition`. */
-export async function agentRefresh(deps: ChatDeps, agentId: string, request: ChatRequest) {
-  const since = request.position ?? 0;
-  const { chat, events } = await readChat(deps, request.sessionId, since);
-  return interactionView(requireOwner(chat, agentId), events, since, viewOptions(request));
+/** A message or typing notice on the agent's own chat. */
+export async function agentEvent(deps: Pick<Deps, "sessions" | "now">, command: AgentCall & PostCommand): Promise<InteractionView> {
+  const { chat, nickname, lastPosition } = await ownChat(deps, command);
+  const position = await appendEvent(deps, requireRunning(chat), lastPosition, { type: command.type, nickname, text: command.text, party: "AGENT" });
+  return viewSince(deps, command, command.position ?? position - 1);
 }
 
-/** `.../disconnect`: the agent leaves and the chat ends. */
-export async function agentDisconnect(deps: ChatDeps, agentId: string, request: ChatRequest) {
-  const { chat, lastPosition } = await ownChat(deps, agentId, request.sessionId);
-  if (await deps.chats.transition(chat, ["ACCEPTED"], { phase: "ENDED" })) {
-    await appendEvent(deps, chat, lastPosition, { type: "Notice.Left", nickname: chat.agentNickname, text: "has left the session", party: "AGENT" });
+/** The events after `transcriptPosition` of the agent's own chat. */
+export async function agentRefresh(deps: Pick<Deps, "sessions" | "now">, call: AgentCall): Promise<InteractionView> {
+  const since = call.position ?? 0;
+  const { chat, events } = await liveTranscript(deps, call.sessionId, since);
+  const own = requireChat(chat);
+  requireOwner(own, call.agentId);
+  return interactionView(own, events, since, call.view);
+}
+
+/** The agent leaves and the chat ends. */
+export async function agentDisconnect(deps: Pick<Deps, "sessions" | "now">, call: AgentCall): Promise<InteractionView> {
+  const { chat, nickname, lastPosition } = await ownChat(deps, call);
+  if (await deps.sessions.transition(chat, ["ACCEPTED"], { phase: "ENDED" })) {
+    await appendEvent(deps, chat, lastPosition, { type: "Notice.Left", nickname, text: "has left the session", party: "AGENT" });
   }
-  return answer(deps, request, request.position ?? lastPosition);
+  return viewSince(deps, call, call.position ?? lastPosition);
 }

@@ -1,42 +1,47 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { splitContextData } from "../context-data.ts";
-import type { Fields } from "../http/decode.ts";
-import type { Session } from "../session.ts";
-import { answer, appendEvent, liveChat, liveHead, readLive, requireMessage, requireRunning, viewOptions, type ChatDeps, type ChatRequest } from "./conversation.ts";
-import { interactionView, type ChatState, type EventType } from "./model.ts";
-
-/** Create fields that describe the customer; push fields are accepted and not used (polling only). */
-const CUSTOMER_KEYS = ["firstName", "lastName", "email", "subject", "userDisplayName", "subscriptionID", "notify_by"] as const;
-const IGNORED_KEYS = /^(push_notification_|transcriptPosition$|message$)/;
+import { requireContextData } from "../session/context-data.ts";
+import type { ChatState, Deps, EventType, Session } from "../storage.ts";
+import { firstCodePoints, type TextMap } from "../text.ts";
+import { epochSeconds } from "../time.ts";
+import { appendEvent, type ChatCall, liveHead, liveTranscript, type PostCommand, requireChat, requireRunning, viewSince } from "./transcript.ts";
+import { type InteractionView, interactionView } from "./view.ts";
 
 /**
- * `POST {B}` (B = /genesys/1/service/{id}/ixn/chat): opens the session's one chat and queues it on the
- * session's chat endpoint, or answers with the chat that already exists.
+ * The customer side: Chat API v1 on a session (`POST {B}...`, B = /genesys/1/service/{id}/ixn/chat)
+ * and the service API on the session id (GET, DELETE). The session id is the credential, as in GMS.
  */
-export async function createChat(deps: ChatDeps, request: ChatRequest) {
-  const since = request.position ?? 0;
-  // One read serves both cases: a new session's partition holds only the session record.
-  const existing = await readLive(deps, request.sessionId, since);
-  if (existing.chat !== undefined) return interactionView(existing.chat, existing.events, since, viewOptions(request));
 
-  const chat = newChat(existing.session, request.fields, deps.now());
-  if (await deps.chats.createChat(chat)) {
-    await appendEvent(deps, chat, 0, { type: "Notice.Joined", nickname: chat.customerNickname, text: "has joined the session", party: "CLIENT" });
-  }
-  return answer(deps, request, since);
+type ChatDeps = Pick<Deps, "sessions" | "now">;
+
+/** `POST {B}`: the customer fields, and the other fields that join the session's context data as attached data. */
+export interface CreateChatCommand extends ChatCall {
+  readonly customer: TextMap;
+  readonly extra: TextMap;
 }
 
-function newChat(session: Session, fields: Fields, now: Date): ChatState {
-  const customer: Fields = {};
-  const extra: Fields = {};
-  for (const [key, value] of Object.entries(fields)) {
-    if ((CUSTOMER_KEYS as readonly string[]).includes(key)) customer[key] = value;
-    else if (!IGNORED_KEYS.test(key)) extra[key] = value;
+/** `POST {B}/refresh`, with a message to post first when the client sent one. */
+export interface RefreshCommand extends ChatCall {
+  readonly message: string | undefined;
+}
+
+/** Opens the session's one chat and queues it on the session's chat endpoint, or answers with the chat that already exists. */
+export async function createChat(deps: ChatDeps, command: CreateChatCommand): Promise<InteractionView> {
+  const since = command.position ?? 0;
+  // One read serves both cases: a new session's records hold only the session.
+  const existing = await liveTranscript(deps, command.sessionId, since);
+  if (existing.chat !== undefined) return interactionView(existing.chat, existing.events, since, command.view);
+
+  const chat = newChat(existing.session, command, deps.now());
+  if (await deps.sessions.createChat(chat)) {
+    await appendEvent(deps, chat, 0, { type: "Notice.Joined", nickname: chat.customerNickname, text: "has joined the session", party: "CLIENT" });
   }
-  // The same limits as request-chat's context data apply to the customer fields and to the
-  // attached data (the session's context data plus the create's other keys, control keys dropped).
-  splitContextData(customer);
-  const attachedData = splitContextData({ ...session.data, ...extra }).data;
+  return viewSince(deps, command, since);
+}
+
+function newChat(session: Session, command: CreateChatCommand, now: Date): ChatState {
+  const { customer } = command;
+  // The attached data is the session's context data plus the create's other keys, within the same limits.
+  const attachedData = requireContextData({ ...session.data, ...command.extra });
   // Blank names (only spaces) count as absent.
   const fullName = [customer.firstName?.trim(), customer.lastName?.trim()].filter(Boolean).join(" ");
   const nickname = customer.userDisplayName?.trim() || fullName || "Customer";
@@ -46,8 +51,7 @@ function newChat(session: Session, fields: Fields, now: Date): ChatState {
     phase: "WAITING",
     startedAt: now.toISOString(),
     endpoint: session.chatEndpoint,
-    // Cut by code point: a cut inside a surrogate pair would store malformed text.
-    customerNickname: Array.from(nickname).slice(0, 64).join(""),
+    customerNickname: firstCodePoints(nickname, 64),
     customer,
     attachedData,
     userId: randomBytes(8).toString("hex").toUpperCase(),
@@ -57,50 +61,46 @@ function newChat(session: Session, fields: Fields, now: Date): ChatState {
   };
 }
 
-/** `POST {B}/refresh`: the events after `transcriptPosition`; a `message` sent along is posted first. */
-export async function refresh(deps: ChatDeps, request: ChatRequest) {
-  const { fields } = request;
-  const since = request.position ?? 0;
-  if (fields.message !== undefined && fields.message.trim() !== "") {
-    await post(deps, request.sessionId, "Message.Text", requireMessage(fields.message));
-  }
-  return answer(deps, request, since);
+/** The events after `transcriptPosition`; a message sent along is posted first. */
+export async function refresh(deps: ChatDeps, command: RefreshCommand): Promise<InteractionView> {
+  if (command.message !== undefined) await post(deps, command.sessionId, "Message.Text", command.message);
+  return viewSince(deps, command, command.position ?? 0);
 }
 
-/** `POST {B}/send`, `/startTyping`, `/stopTyping`: the answer shows the new event (and any later). */
-export async function customerEvent(deps: ChatDeps, request: ChatRequest, type: EventType) {
-  const text = type === "Message.Text" ? requireMessage(request.fields.message) : "";
-  const position = await post(deps, request.sessionId, type, text);
-  return answer(deps, request, request.position ?? position - 1);
+/** A message or typing notice: the answer shows the new event (and any later). */
+export async function customerEvent(deps: ChatDeps, command: PostCommand): Promise<InteractionView> {
+  const position = await post(deps, command.sessionId, command.type, command.text);
+  return viewSince(deps, command, command.position ?? position - 1);
 }
 
 async function post(deps: ChatDeps, sessionId: string, type: EventType, text: string): Promise<number> {
-  const { chat, lastPosition } = await liveChat(deps, sessionId);
-  return appendEvent(deps, requireRunning(chat), lastPosition, { type, nickname: chat.customerNickname, text, party: "CLIENT" });
+  const head = await liveHead(deps, sessionId);
+  const chat = requireRunning(requireChat(head.chat));
+  return appendEvent(deps, chat, head.lastPosition, { type, nickname: chat.customerNickname, text, party: "CLIENT" });
 }
 
-/** `POST {B}/disconnect`: the customer leaves; afterwards refresh still answers with the final state. */
-export async function customerDisconnect(deps: ChatDeps, request: ChatRequest) {
-  const { chat, lastPosition } = await liveChat(deps, request.sessionId);
-  await endChat(deps, chat, lastPosition);
-  return answer(deps, request, request.position ?? lastPosition);
+/** The customer leaves; afterwards refresh still answers with the final state. */
+export async function customerDisconnect(deps: ChatDeps, call: ChatCall): Promise<InteractionView> {
+  const head = await liveHead(deps, call.sessionId);
+  await endChat(deps, requireChat(head.chat), head.lastPosition);
+  return viewSince(deps, call, call.position ?? head.lastPosition);
 }
 
 /** Ends a chat that is still running, with the customer's `Notice.Left`. */
-async function endChat(deps: ChatDeps, chat: ChatState, lastPosition: number) {
-  if (await deps.chats.transition(chat, ["WAITING", "ACCEPTED"], { phase: "ENDED" })) {
+async function endChat(deps: ChatDeps, chat: ChatState, lastPosition: number): Promise<void> {
+  if (await deps.sessions.transition(chat, ["WAITING", "ACCEPTED"], { phase: "ENDED" })) {
     await appendEvent(deps, chat, lastPosition, { type: "Notice.Left", nickname: chat.customerNickname, text: "has left the session", party: "CLIENT" });
   }
 }
 
 /** `GET /genesys/1/service/{id}`: the stored business data of a live session. */
-export async function getSessionData(deps: ChatDeps, sessionId: string) {
+export async function sessionData(deps: ChatDeps, sessionId: string): Promise<TextMap> {
   return (await liveHead(deps, sessionId)).session.data;
 }
 
 /** `DELETE /genesys/1/service/{id}`: ends a running chat, then ends the session and forgets its data. */
-export async function cancelSession(deps: ChatDeps, sessionId: string) {
+export async function cancelSession(deps: ChatDeps, sessionId: string): Promise<void> {
   const head = await liveHead(deps, sessionId);
   if (head.chat !== undefined) await endChat(deps, head.chat, head.lastPosition);
-  await deps.chats.endSession(sessionId, deps.now());
+  await deps.sessions.endSession(sessionId, epochSeconds(deps.now()));
 }

@@ -1,8 +1,5 @@
 import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import type { AvailabilityNotification } from "../availability.ts";
-import type { AgentPresence } from "../presence.ts";
-import type { ServiceConfig } from "../services.ts";
-import type { ConfigStore, ServiceRoute } from "../stores.ts";
+import type { AgentPresence, AvailabilityNotification, ConfigStore, ServiceConfig, ServiceRoute } from "../storage.ts";
 import { conditionalWrite, queryAll, storageCall } from "./client.ts";
 import { CONFIG_PARTITION, CONFIG_PARTITION_KEY, CONFIG_SORT_KEY } from "./tables.ts";
 

@@ -1,51 +1,73 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { StorageUnavailableError } from "../errors.ts";
+import { DEADLINE_MARGIN_MS, worstCaseCallMs } from "./limits.ts";
 
 /**
- * DynamoDB calls and consumed capacity of one request, for its log line: what each request costs
- * is then visible in production, not only in a benchmark. Every call asks for its consumed capacity
- * (free of charge) and adds it to the meter of the request in progress.
+ * The request scope of DynamoDB calls: what one request's calls cost, for its log line
+ * (lib/http/respond.ts's RequestMeter), and when its function runs out of time. Every call asks for
+ * its consumed capacity (free of charge) and adds it to the request's cost; no call starts that
+ * could still be running when the function's timeout comes, so a retry loop or a long paged read
+ * ends with a 503 the client can act on instead of a function killed mid-request.
  */
-export interface Meter {
+export type DynamoCost = {
   calls: number;
   readUnits: number;
   writeUnits: number;
+};
+
+/** Operations whose consumed capacity is read capacity; the rest consume write capacity. */
+export const READ_OPERATIONS: ReadonlySet<string> = new Set(["GetItem", "Query", "BatchGetItem", "Scan"]);
+
+interface Scope {
+  readonly cost: DynamoCost;
+  /** Epoch milliseconds by which the function must have answered; none outside Lambda. */
+  readonly deadline: number | undefined;
 }
 
 /**
- * The meter of the request in progress. A Lambda instance handles one request at a time, so a
+ * The scope of the request in progress. A Lambda instance handles one request at a time, so a
  * module-level slot is exact there and costs nothing, where AsyncLocalStorage would add a hook to
  * every promise (about 1% of request-chat's CPU in a profile). Invocations that overlap in one
  * process (tests firing requests in parallel) share the slot, so their figures mix.
  */
-let current: Meter | undefined;
-const READS = new Set(["GetItemCommand", "QueryCommand", "BatchGetItemCommand", "ScanCommand"]);
+let current: Scope | undefined;
 
-export async function metered<T>(run: () => Promise<T>): Promise<{ result: T; meter: Meter } | { error: unknown; meter: Meter }> {
-  const meter: Meter = { calls: 0, readUnits: 0, writeUnits: 0 };
-  current = meter;
-  try {
-    return { result: await run(), meter };
-  } catch (error) {
-    return { error, meter };
-  } finally {
-    if (current === meter) current = undefined;
-  }
-}
+export const dynamoMeter = {
+  name: "dynamodb",
+  async measure<T>(run: () => Promise<T>, deadline?: number): Promise<({ readonly result: T } | { readonly error: unknown }) & { readonly cost: DynamoCost }> {
+    const scope: Scope = { cost: { calls: 0, readUnits: 0, writeUnits: 0 }, deadline };
+    current = scope;
+    try {
+      return { result: await run(), cost: scope.cost };
+    } catch (error) {
+      return { error, cost: scope.cost };
+    } finally {
+      if (current === scope) current = undefined;
+    }
+  },
+};
 
 export function addMetering(client: DynamoDBClient): void {
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      const meter = current;
-      if (meter === undefined) return next(args);
+      const scope = current;
+      if (scope === undefined) return next(args);
+      if (scope.deadline !== undefined && Date.now() + worstCaseCallMs() + DEADLINE_MARGIN_MS > scope.deadline) {
+        throw new StorageUnavailableError(new Error("No time left for another DynamoDB call before the function's timeout"));
+      }
       (args.input as { ReturnConsumedCapacity?: string }).ReturnConsumedCapacity ??= "TOTAL";
-      meter.calls += 1;
+      scope.cost.calls += 1;
       const output = await next(args);
-      const consumed = (output.output as { ConsumedCapacity?: { CapacityUnits?: number } | { CapacityUnits?: number }[] }).ConsumedCapacity;
-      const units = [consumed ?? []].flat().reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
-      if (READS.has(context.commandName ?? "")) meter.readUnits += units;
-      else meter.writeUnits += units;
+      const units = capacityUnits((output.output as { ConsumedCapacity?: unknown }).ConsumedCapacity);
+      if (READ_OPERATIONS.has((context.commandName ?? "").replace(/Command$/, ""))) scope.cost.readUnits += units;
+      else scope.cost.writeUnits += units;
       return output;
     },
     { step: "initialize", name: "gmsMetering" },
   );
+}
+
+/** The capacity units of a `ConsumedCapacity` answer: one object, or one per table. */
+export function capacityUnits(consumed: unknown): number {
+  return [consumed ?? []].flat().reduce((sum: number, entry: { CapacityUnits?: number }) => sum + (entry.CapacityUnits ?? 0), 0);
 }

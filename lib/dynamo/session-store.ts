@@ -1,11 +1,7 @@
 import { PutItemCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import type { ChatChange, ChatStore, SessionView } from "../chat/store.ts";
-import type { ChatPhase, ChatState, NewEvent, TranscriptEvent } from "../chat/model.ts";
-import type { Fields } from "../http/decode.ts";
-import { epochSeconds } from "../options.ts";
-import type { Session } from "../session.ts";
-import type { SessionStore } from "../stores.ts";
+import { CHAT_PHASES, type ChatChange, type ChatPhase, type ChatState, EVENT_TYPES, PARTIES, type Session, type SessionRecords, type SessionStore, type TimedEvent, type TranscriptEvent } from "../storage.ts";
+import type { TextMap } from "../text.ts";
 import { conditionalWrite, queryAll, storageCall } from "./client.ts";
 import { QUEUE_INDEX, SESSION_KEY, SESSION_SORT_KEY } from "./tables.ts";
 
@@ -14,13 +10,16 @@ const STATE_SK = "state";
 const EVENT_PREFIX = "e#";
 /** Positions are zero-padded so that sort keys order as numbers. */
 const eventKey = (position: number) => `${EVENT_PREFIX}${String(position).padStart(10, "0")}`;
-/** Concurrent writers retry at the next position; this many collisions in a row means a bug. */
+/**
+ * Concurrent writers retry at the next position; this many collisions in a row means a bug. The
+ * request's deadline (lib/dynamo/metering.ts) stops the tries sooner when its time runs out.
+ */
 const MAX_APPEND_TRIES = 50;
 
 type Item = Record<string, unknown>;
 
 /** Sessions, their chats and transcripts: one partition per session id in the sessions table. */
-export class DynamoSessionStore implements SessionStore, ChatStore {
+export class DynamoSessionStore implements SessionStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly table: string,
@@ -36,9 +35,7 @@ export class DynamoSessionStore implements SessionStore, ChatStore {
   }
 
   async get(id: string): Promise<Session | undefined> {
-    const { Item } = await storageCall(() =>
-      this.client.send(new GetCommand({ TableName: this.table, Key: key(id, SESSION_SK), ConsistentRead: true })),
-    );
+    const { Item } = await storageCall(() => this.client.send(new GetCommand({ TableName: this.table, Key: key(id, SESSION_SK), ConsistentRead: true })));
     return Item && toSession(Item);
   }
 
@@ -50,14 +47,15 @@ export class DynamoSessionStore implements SessionStore, ChatStore {
           KeyConditionExpression: "#id = :id",
           ExpressionAttributeNames: { "#id": SESSION_KEY },
           ExpressionAttributeValues: { ":id": sessionId },
+          // The state and session records sort after the events: the last three items are them and the last event.
           ScanIndexForward: false,
           Limit: 3,
           ConsistentRead: true,
         }),
       ),
     );
-    const last = Items.find((item) => String(item[SESSION_SORT_KEY]).startsWith(EVENT_PREFIX));
-    return { ...view(Items), lastPosition: last ? Number(last.position) : 0 };
+    const last = Items.find(isEvent);
+    return { ...records(Items), lastPosition: last ? Number(last.position) : 0 };
   }
 
   async read(sessionId: string, afterPosition: number) {
@@ -68,31 +66,17 @@ export class DynamoSessionStore implements SessionStore, ChatStore {
       ExpressionAttributeValues: { ":id": sessionId, ":after": eventKey(afterPosition) },
       ConsistentRead: true,
     });
-    const events = items.filter((item) => String(item[SESSION_SORT_KEY]).startsWith(EVENT_PREFIX)).map(toEvent);
-    return { ...view(items), events };
+    return { ...records(items), events: items.filter(isEvent).map(toEvent) };
   }
 
   createChat(chat: ChatState): Promise<boolean> {
     return this.putIfAbsent(stateItem(chat));
   }
 
-  async append(chat: ChatState, next: number, event: NewEvent, at: Date): Promise<number> {
-    const offset = Math.max(0, Math.floor((at.getTime() - Date.parse(chat.startedAt)) / 1000));
+  async append(chat: ChatState, from: number, event: TimedEvent): Promise<number> {
     // A position that is taken exists, so the next free one leaves no gap.
-    for (let position = next; position < next + MAX_APPEND_TRIES; position += 1) {
-      const stored = await this.putIfAbsent({
-        [SESSION_KEY]: { S: chat.sessionId },
-        [SESSION_SORT_KEY]: { S: eventKey(position) },
-        position: { N: String(position) },
-        type: { S: event.type },
-        nickname: { S: event.nickname },
-        text: { S: event.text },
-        party: { S: event.party },
-        offset: { N: String(offset) },
-        at: { S: at.toISOString() },
-        expiresAt: { N: String(chat.expiresAt) },
-      });
-      if (stored) return position;
+    for (let position = from; position < from + MAX_APPEND_TRIES; position += 1) {
+      if (await this.putIfAbsent(eventItem(chat, position, event))) return position;
     }
     throw new Error("Could not find a free transcript position");
   }
@@ -100,12 +84,14 @@ export class DynamoSessionStore implements SessionStore, ChatStore {
   async transition(chat: ChatState, from: readonly ChatPhase[], change: ChatChange): Promise<boolean> {
     const values: Record<string, unknown> = { ":phase": change.phase };
     const sets = ["#phase = :phase"];
-    if (change.agentId !== undefined) {
+    if (change.phase === "ACCEPTED") {
       sets.push("agentId = :agentId", "agentNickname = :agentNickname");
       values[":agentId"] = change.agentId;
-      values[":agentNickname"] = change.agentNickname ?? change.agentId;
+      values[":agentNickname"] = change.agentNickname;
     }
-    from.forEach((phase, i) => (values[`:from${i}`] = phase));
+    from.forEach((phase, i) => {
+      values[`:from${i}`] = phase;
+    });
     return conditionalWrite(() =>
       this.client.send(
         new UpdateCommand({
@@ -136,7 +122,7 @@ export class DynamoSessionStore implements SessionStore, ChatStore {
     return Items.map(toChat);
   }
 
-  async endSession(sessionId: string, at: Date): Promise<void> {
+  async endSession(sessionId: string, endedAt: number): Promise<void> {
     // Only an existing record: an update would otherwise create one.
     await conditionalWrite(() =>
       this.client.send(
@@ -146,7 +132,7 @@ export class DynamoSessionStore implements SessionStore, ChatStore {
           UpdateExpression: "SET expiresAt = :now, #data = :none",
           ConditionExpression: "attribute_exists(#sk)",
           ExpressionAttributeNames: { "#data": "data", "#sk": SESSION_SORT_KEY },
-          ExpressionAttributeValues: { ":now": epochSeconds(at), ":none": {} },
+          ExpressionAttributeValues: { ":now": endedAt, ":none": {} },
         }),
       ),
     );
@@ -171,7 +157,11 @@ function key(id: string, sk: string): Item {
   return { [SESSION_KEY]: id, [SESSION_SORT_KEY]: sk };
 }
 
-function view(items: Item[]): SessionView {
+function isEvent(item: Item): boolean {
+  return String(item[SESSION_SORT_KEY]).startsWith(EVENT_PREFIX);
+}
+
+function records(items: Item[]): SessionRecords {
   const session = items.find((item) => item[SESSION_SORT_KEY] === SESSION_SK);
   const chat = items.find((item) => item[SESSION_SORT_KEY] === STATE_SK);
   return { session: session && toSession(session), chat: chat && toChat(chat) };
@@ -181,7 +171,7 @@ function view(items: Item[]): SessionView {
  * Items are written in DynamoDB's own format: the document client's marshaller cannot store every
  * key a client may send (a context key named `constructor` breaks it).
  */
-function stringMap(fields: Fields): AttributeValue {
+function stringMap(fields: TextMap): AttributeValue {
   const map: Record<string, AttributeValue> = {};
   for (const [name, value] of Object.entries(fields)) map[name] = { S: value };
   return { M: map };
@@ -219,23 +209,73 @@ function stateItem(chat: ChatState): Record<string, AttributeValue> {
   };
 }
 
+function eventItem(chat: ChatState, position: number, event: TimedEvent): Record<string, AttributeValue> {
+  return {
+    [SESSION_KEY]: { S: chat.sessionId },
+    [SESSION_SORT_KEY]: { S: eventKey(position) },
+    position: { N: String(position) },
+    type: { S: event.type },
+    nickname: { S: event.nickname },
+    text: { S: event.text },
+    party: { S: event.party },
+    offset: { N: String(event.offset) },
+    at: { S: event.at },
+    expiresAt: { N: String(chat.expiresAt) },
+  };
+}
+
+function toTextMap(value: unknown): TextMap {
+  const map: Record<string, string> = {};
+  if (value !== null && typeof value === "object") for (const [name, text] of Object.entries(value)) map[name] = String(text);
+  return map;
+}
+
+/** A stored value that must be one of `allowed`: anything else is a corrupt item, not something to answer with. */
+function oneOf<T extends string>(value: unknown, allowed: readonly T[]): T {
+  const found = allowed.find((candidate) => candidate === value);
+  if (found === undefined) throw new Error(`A stored item holds an unexpected value; expected one of ${allowed.join(", ")}`);
+  return found;
+}
+
 function toSession(item: Item): Session {
-  const { [SESSION_SORT_KEY]: _sk, ...session } = item;
-  return session as unknown as Session;
+  return {
+    id: String(item[SESSION_KEY]),
+    serviceName: String(item.serviceName),
+    chatEndpoint: String(item.chatEndpoint),
+    data: toTextMap(item.data),
+    createdAt: String(item.createdAt),
+    ttlSeconds: Number(item.ttlSeconds),
+    expiresAt: Number(item.expiresAt),
+    ...(item.requestHash === undefined ? {} : { requestHash: String(item.requestHash) }),
+  };
 }
 
 function toChat(item: Item): ChatState {
-  const { [SESSION_SORT_KEY]: _sk, [SESSION_KEY]: sessionId, queueEndpoint: _queue, ...chat } = item;
-  return { ...chat, sessionId } as unknown as ChatState;
+  return {
+    sessionId: String(item[SESSION_KEY]),
+    chatSessionId: String(item.chatSessionId),
+    phase: oneOf(item.phase, CHAT_PHASES),
+    startedAt: String(item.startedAt),
+    endpoint: String(item.endpoint),
+    customerNickname: String(item.customerNickname),
+    customer: toTextMap(item.customer),
+    attachedData: toTextMap(item.attachedData),
+    userId: String(item.userId),
+    secureKey: String(item.secureKey),
+    expiresAt: Number(item.expiresAt),
+    ...(item.agentId === undefined ? {} : { agentId: String(item.agentId) }),
+    ...(item.agentNickname === undefined ? {} : { agentNickname: String(item.agentNickname) }),
+    ...(item.queuedAt === undefined ? {} : { queuedAt: String(item.queuedAt) }),
+  };
 }
 
 function toEvent(item: Item): TranscriptEvent {
   return {
     position: Number(item.position),
-    type: item.type as TranscriptEvent["type"],
+    type: oneOf(item.type, EVENT_TYPES),
     nickname: String(item.nickname),
     text: String(item.text),
-    party: item.party as TranscriptEvent["party"],
+    party: oneOf(item.party, PARTIES),
     offset: Number(item.offset),
   };
 }

@@ -1,17 +1,30 @@
+import {
+  ChatStateError,
+  ChatTakenError,
+  type DomainError,
+  IdempotencyConflictError,
+  InvalidInputError,
+  NoAgentAvailableError,
+  NotYourChatError,
+  StorageUnavailableError,
+  UnknownServiceError,
+  UnknownSessionError,
+} from "../errors.ts";
+
 /**
- * Typed errors a request can end in. Each carries the HTTP status and the `exception` name of the
- * GMS error body (`{"message", "exception"}`); `lib/http/respond.ts` maps them to responses in one
- * place. Messages are written for the client and never contain raw input.
+ * How every failure reaches the client: the HTTP status, the `exception` name of the GMS error body
+ * (`{"message", "exception"}`) and any headers. Failures of the HTTP layer itself (a body it cannot
+ * read, a path or method it does not serve) are `HttpError`s; the domain's errors (lib/errors.ts)
+ * are mapped by the table below, in one place. Anything else is a bug: a 500 whose details stay in
+ * the log.
  */
 export class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly exception: string,
     message: string,
-    readonly headers: Readonly<Record<string, string>> = {},
-    options?: ErrorOptions,
   ) {
-    super(message, options);
+    super(message);
     this.name = exception;
   }
 }
@@ -48,29 +61,37 @@ export class UnsupportedMediaTypeError extends HttpError {
   }
 }
 
-class ServiceUnavailableError extends HttpError {
-  constructor(exception: string, message: string, retryAfterSeconds: number, options?: ErrorOptions) {
-    super(503, exception, message, { "Retry-After": String(retryAfterSeconds) }, options);
-  }
+/** What a client sees of a failure. */
+export interface ErrorAnswer {
+  readonly status: number;
+  readonly exception: string;
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
-/** 503 when no agent-availability notification is in force for the service's chat endpoint. */
+/** After "no agent", a client should wait a little before asking again; after a storage fault, less. */
 const NO_AGENT_RETRY_AFTER_SECONDS = 10;
-export class NoAgentAvailableError extends ServiceUnavailableError {
-  constructor() {
-    super("NoAgentAvailableException", "No agent is available; try again later", NO_AGENT_RETRY_AFTER_SECONDS);
-  }
-}
-
-/** 503 when DynamoDB cannot be reached, times out or throttles; `cause` keeps the SDK error for the log. */
 const STORAGE_RETRY_AFTER_SECONDS = 2;
-export class StorageUnavailableError extends ServiceUnavailableError {
-  constructor(cause: unknown) {
-    super(
-      "StorageUnavailableException",
-      "The service is temporarily unavailable; try again later",
-      STORAGE_RETRY_AFTER_SECONDS,
-      { cause },
-    );
+
+type DomainErrorClass = abstract new (...args: never[]) => DomainError;
+
+/** Each domain error class, and how it answers (a test checks that every class of lib/errors.ts has its row). */
+export const DOMAIN_ERROR_ANSWERS: ReadonlyArray<readonly [DomainErrorClass, ErrorAnswer]> = [
+  [InvalidInputError, { status: 400, exception: "BadRequestException" }],
+  [UnknownServiceError, { status: 404, exception: "NotFoundException" }],
+  [UnknownSessionError, { status: 404, exception: "NotFoundException" }],
+  [NotYourChatError, { status: 403, exception: "NotYourChatException" }],
+  [IdempotencyConflictError, { status: 409, exception: "IdempotencyKeyConflictException" }],
+  [ChatStateError, { status: 409, exception: "InvalidChatStateException" }],
+  [ChatTakenError, { status: 409, exception: "ChatAlreadyAcceptedException" }],
+  [NoAgentAvailableError, { status: 503, exception: "NoAgentAvailableException", headers: { "Retry-After": String(NO_AGENT_RETRY_AFTER_SECONDS) } }],
+  [StorageUnavailableError, { status: 503, exception: "StorageUnavailableException", headers: { "Retry-After": String(STORAGE_RETRY_AFTER_SECONDS) } }],
+];
+
+/** The answer to a failure and the message the client may see: 5xx details never leave the server. */
+export function errorAnswer(error: unknown): ErrorAnswer & { readonly message: string } {
+  if (error instanceof HttpError) return { status: error.status, exception: error.exception, message: error.message };
+  for (const [type, answer] of DOMAIN_ERROR_ANSWERS) {
+    if (error instanceof type) return { ...answer, message: error.message };
   }
+  return { status: 500, exception: "InternalServerException", message: "Internal server error" };
 }

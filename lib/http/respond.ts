@@ -1,7 +1,6 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import { corsHeaders, preflightHeaders, type CorsPolicy } from "./cors.ts";
-import { metered } from "../dynamo/metering.ts";
-import { HttpError, MethodNotAllowedError, NotFoundError } from "./errors.ts";
+import { errorAnswer, MethodNotAllowedError, NotFoundError } from "./errors.ts";
 
 export type HttpHandler = (event: APIGatewayProxyEvent) => Promise<HttpResult>;
 
@@ -12,6 +11,28 @@ export interface HttpResult {
   /** Sent as it is, instead of `body`; `headers` give its Content-Type. */
   readonly text?: string;
   readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** A request's outcome, and what it cost. */
+export type Measured<T> = ({ readonly result: T } | { readonly error: unknown }) & { readonly cost: Readonly<Record<string, number>> };
+
+/**
+ * Runs a request in its storage scope: measures what it costs (calls, capacity) for its log line,
+ * so that what each request costs is visible in production, not only in a benchmark, and keeps
+ * storage calls from outliving the function (`deadline`). lib/dynamo/metering.ts does it for
+ * DynamoDB; the composition root (lib/runtime.ts) passes it in.
+ */
+export interface RequestMeter {
+  /** The log line's field for the figures. */
+  readonly name: string;
+  /** Runs the request; never rejects. `deadline`: epoch milliseconds of the function's timeout. */
+  measure<T>(run: () => Promise<T>, deadline?: number): Promise<Measured<T>>;
+}
+
+/** What every route family's wrapper needs besides its routes. */
+export interface HttpOptions {
+  readonly cors: CorsPolicy;
+  readonly meter?: RequestMeter | undefined;
 }
 
 /** GMS answers must never be cached by browsers or proxies. */
@@ -32,35 +53,39 @@ function toResponse(result: HttpResult): APIGatewayProxyResult {
   return { statusCode: result.status, headers, body: JSON.stringify(result.body) };
 }
 
-/** The GMS error body: `{"message", "exception"}`. 5xx details stay server-side. */
+/** The GMS error body: `{"message", "exception"}`. */
 function errorResult(error: unknown): HttpResult {
-  if (error instanceof HttpError) {
-    return { status: error.status, headers: error.headers, body: { message: error.message, exception: error.exception } };
+  const { status, exception, message, headers = {} } = errorAnswer(error);
+  return { status, headers, body: { message, exception } };
+}
+
+async function unmeasured<T>(run: () => Promise<T>): Promise<Measured<T>> {
+  try {
+    return { result: await run(), cost: {} };
+  } catch (error) {
+    return { error, cost: {} };
   }
-  return { status: 500, body: { message: "Internal server error", exception: "InternalServerException" } };
 }
 
 /**
- * Wraps a route family: answers CORS preflights, runs the route, maps typed errors to responses in
- * one place, adds the CORS headers to every answer, and writes one JSON log line per request
- * (request id, route, status, latency, DynamoDB calls and capacity units). Request data never reaches the log:
- * context key/values carry personal data.
+ * Wraps a route family: answers CORS preflights, runs the route in the meter's scope, maps failures
+ * to responses in one place (lib/http/errors.ts), adds the CORS headers to every answer, and writes
+ * one JSON log line per request (request id, route, status, latency, and the meter's figures). Request data never
+ * reaches the log: context key/values carry personal data.
  */
-export function httpHandler(route: HttpHandler, cors: CorsPolicy) {
+export function httpHandler(route: HttpHandler, options: HttpOptions) {
+  const { meter } = options;
   return async (event: APIGatewayProxyEvent, context?: Context): Promise<APIGatewayProxyResult> => {
     const started = performance.now();
-    let result: HttpResult;
-    let failure: unknown;
-    const outcome = await metered(() => (event.httpMethod === "OPTIONS" ? Promise.resolve({ status: 204, headers: preflightHeaders() }) : route(event)));
-    if ("error" in outcome) {
-      failure = outcome.error;
-      result = errorResult(outcome.error);
-    } else {
-      result = outcome.result;
-    }
-    result = { ...result, headers: { ...result.headers, ...corsHeaders(cors, event) } };
+    // Lambda tells each invocation how long it has left; outside Lambda there is no deadline.
+    const deadline = context?.getRemainingTimeInMillis === undefined ? undefined : Date.now() + context.getRemainingTimeInMillis();
+    const measure = <T>(run: () => Promise<T>) => (meter ? meter.measure(run, deadline) : unmeasured(run));
+    const outcome = await measure(() => (event.httpMethod === "OPTIONS" ? Promise.resolve({ status: 204, headers: preflightHeaders() }) : route(event)));
+    const failure = "error" in outcome ? outcome.error : undefined;
+    let result = "error" in outcome ? errorResult(outcome.error) : outcome.result;
+    result = { ...result, headers: { ...result.headers, ...corsHeaders(options.cors, event) } };
     // Expected outcomes (4xx, "no agent" 503) are info; bugs and storage faults carry their cause.
-    const fault = failure !== undefined && (!(failure instanceof HttpError) || failure.cause !== undefined);
+    const fault = "error" in outcome && (result.status === 500 || (failure instanceof Error && failure.cause !== undefined));
     const line: Record<string, unknown> = {
       level: fault ? "error" : "info",
       requestId: context?.awsRequestId ?? event.requestContext?.requestId,
@@ -68,15 +93,15 @@ export function httpHandler(route: HttpHandler, cors: CorsPolicy) {
       route: event.resource,
       status: result.status,
       latencyMs: Math.round((performance.now() - started) * 10) / 10,
-      dynamodb: outcome.meter,
     };
+    if (meter) line[meter.name] = outcome.cost;
     if (fault) line.error = describe(failure);
     console.log(JSON.stringify(line));
     return toResponse(result);
   };
 }
 
-/** Error class names and code locations only: SDK messages can quote request values. */
+/** Error class names and code locations only: storage errors' messages can quote request values. */
 function describe(error: unknown): string {
   if (!(error instanceof Error)) return typeof error;
   const frames = error.stack?.split("\n").slice(1, 4).map((frame) => frame.trim()) ?? [];

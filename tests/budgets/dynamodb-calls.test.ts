@@ -1,28 +1,60 @@
 import { PutItemCommand } from "@aws-sdk/client-dynamodb";
 import type { APIGatewayProxyEvent } from "aws-lambda";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { REQUESTS, SEED_ITEMS, SESSION_ID } from "../../bench/fixtures.ts";
+import { LONGEST_STORAGE_SEQUENCE as SEED_SEQUENCE, seedHandler } from "../../lib/cloudformation/seed-resource.ts";
+import { worstCaseMs } from "../../lib/dynamo/worst-case.ts";
 import { corsPolicy } from "../../lib/http/cors.ts";
-import { adminHandler } from "../../lib/routes/admin.ts";
-import { agentHandler } from "../../lib/routes/agent.ts";
-import { chatHandler } from "../../lib/routes/chat.ts";
-import { requestChatHandler } from "../../lib/routes/request-chat.ts";
+import { LONGEST_STORAGE_SEQUENCE as ADMIN_SEQUENCE, adminHandler } from "../../lib/http/routes/admin.ts";
+import { LONGEST_STORAGE_SEQUENCE as AGENT_SEQUENCE, agentHandler } from "../../lib/http/routes/agent.ts";
+import { LONGEST_STORAGE_SEQUENCE as CHAT_SEQUENCE, chatHandler } from "../../lib/http/routes/chat.ts";
+import { LONGEST_STORAGE_SEQUENCE as REQUEST_CHAT_SEQUENCE, requestChatHandler } from "../../lib/http/routes/request-chat.ts";
+import type { ConfigStore, SessionStore, StorageSequence, StorageStep } from "../../lib/storage.ts";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
 import { httpEvent } from "../support/events.ts";
 
 /**
- * DynamoDB call budgets: the most calls (and read units) each kind of request may make, read from
- * the request's own log line. A change that adds a round trip to a hot path fails here.
+ * Storage budgets. DynamoDB calls and read units per kind of request, counted by the proxy in front
+ * of dynalite: a change that adds a round trip to a hot path fails here. And each route family's
+ * declared longest sequence of store calls (LONGEST_STORAGE_SEQUENCE, which the package test holds
+ * against the function's timeout): the operation it names makes exactly those calls, and no
+ * operation of the family takes longer in the worst case.
  */
 let db: TestDynamo;
-let handlers: Record<string, (event: APIGatewayProxyEvent) => Promise<{ statusCode: number }>>;
+const rounds: StorageStep[][] = [];
+let inFlight = 0;
+
+/** Records each store call; a call that starts while another is under way shares its round. */
+function recording<T extends object>(store: T, name: "config" | "sessions"): T {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (typeof value !== "function") return value;
+      return async (...args: unknown[]) => {
+        if (inFlight === 0) rounds.push([]);
+        rounds.at(-1)?.push(`${name}.${String(property)}` as StorageStep);
+        inFlight += 1;
+        try {
+          return await value.apply(target, args);
+        } finally {
+          inFlight -= 1;
+        }
+      };
+    },
+  });
+}
+
+let handlers: Record<"requestChat" | "chat" | "agent" | "admin", (event: APIGatewayProxyEvent) => Promise<{ statusCode: number; body: string }>>;
+let stores: { config: ConfigStore; sessions: SessionStore };
 
 beforeAll(async () => {
+  vi.spyOn(console, "log").mockImplementation(() => {});
   db = await startTestDynamo();
   for (const { table, item } of SEED_ITEMS) {
     await db.client.send(new PutItemCommand({ TableName: db.tables[table], Item: item as never }));
   }
-  const deps = { config: db.config, sessions: db.sessions, chats: db.sessions, now: () => new Date(), cors: corsPolicy("*") };
+  stores = { config: recording(db.config, "config"), sessions: recording(db.sessions, "sessions") };
+  const deps = { ...stores, now: () => new Date(), cors: corsPolicy("*") };
   handlers = { requestChat: requestChatHandler(deps), chat: chatHandler(deps), agent: agentHandler(deps), admin: adminHandler(deps) };
   await db.config.putPresence({ agentId: "anna", endpoint: "gms_builtin", nickname: "Anna", expiresAt: Math.floor(Date.now() / 1000) + 600 });
 });
@@ -30,33 +62,43 @@ afterAll(async () => {
   vi.restoreAllMocks();
   await db?.close();
 });
+beforeEach(() => {
+  db.proxy.reset();
+  rounds.length = 0;
+});
 
-async function cost(handler: string, event: APIGatewayProxyEvent) {
-  const log = vi.spyOn(console, "log").mockImplementation(() => {});
-  const response = await handlers[handler]!(event);
-  const line = JSON.parse(String(log.mock.calls.at(-1)?.[0]));
-  log.mockRestore();
-  expect(response.statusCode, JSON.stringify(line)).toBeLessThan(300);
-  return line.dynamodb as { calls: number; readUnits: number; writeUnits: number };
+async function call(handler: keyof typeof handlers, event: APIGatewayProxyEvent) {
+  const response = await handlers[handler](event);
+  expect(response.statusCode, response.body).toBeLessThan(300);
+  return response.body === "" ? {} : JSON.parse(response.body);
 }
 
-const chatEvent = (op: string, form: string) =>
-  httpEvent({ resource: `/genesys/1/service/{service}/ixn/chat/${op}`, pathParameters: { service: SESSION_ID }, headers: { "content-type": "application/x-www-form-urlencoded" }, body: form });
-const agentEvent = (op: string) => httpEvent({ resource: `/genesys/1/agent/{agentId}/chats/{service}/${op}`, pathParameters: { agentId: "anna", service: SESSION_ID } });
+/** The DynamoDB calls and capacity one request costs, as the proxy counted them. */
+async function cost(handler: keyof typeof handlers, event: APIGatewayProxyEvent) {
+  db.proxy.reset();
+  await call(handler, event);
+  return db.proxy.cost();
+}
+
+const form = { "content-type": "application/x-www-form-urlencoded" };
+const chatEvent = (op: string, body = "", id = SESSION_ID) =>
+  httpEvent({ resource: op === "" ? "/genesys/1/service/{service}/ixn/chat" : `/genesys/1/service/{service}/ixn/chat/${op}`, pathParameters: { service: id }, headers: form, body });
+const agentEvent = (op: string, body = "", id = SESSION_ID) =>
+  httpEvent({ resource: `/genesys/1/agent/{agentId}/chats/{service}/${op}`, pathParameters: { agentId: "anna", service: id }, headers: form, body });
 
 describe("DynamoDB calls per request", () => {
   it.each([
-    ["request-chat", 2, "requestChat", REQUESTS.requestChat!.event],
-    ["customer refresh", 1, "chat", REQUESTS.chat!.event],
-    ["agent queue", 1, "agent", REQUESTS.agent!.event],
-    ["admin GET service", 1, "admin", REQUESTS.admin!.event],
+    ["request-chat", 2, "requestChat", REQUESTS.requestChat?.event],
+    ["customer refresh", 1, "chat", REQUESTS.chat?.event],
+    ["agent queue", 1, "agent", REQUESTS.agent?.event],
+    ["admin GET service", 1, "admin", REQUESTS.admin?.event],
   ] as const)("%s makes at most %i calls", async (_name, budget, handler, event) => {
-    expect((await cost(handler, structuredClone(event))).calls).toBeLessThanOrEqual(budget);
+    expect((await cost(handler, structuredClone(event as APIGatewayProxyEvent))).calls).toBeLessThanOrEqual(budget);
   });
 
   it("a create on a chat that exists (a client's retry) answers from one Query", async () => {
-    const retry = httpEvent({ resource: "/genesys/1/service/{service}/ixn/chat", pathParameters: { service: SESSION_ID }, headers: { "content-type": "application/x-www-form-urlencoded" }, body: "firstName=Anna" });
-    expect((await cost("chat", retry)).calls).toBe(1);
+    expect(await cost("chat", chatEvent("", "firstName=Anna"))).toMatchObject({ calls: 1 });
+    expect(db.proxy.operations).toEqual(["Query"]);
   });
 
   it("a refresh with a few new events costs 1 read unit", async () => {
@@ -69,5 +111,108 @@ describe("DynamoDB calls per request", () => {
 
   it("an accept costs at most five calls: head, presence, transition, append, answer", async () => {
     expect((await cost("agent", agentEvent("accept"))).calls).toBeLessThanOrEqual(5);
+  });
+});
+
+/** Each round's calls in a stable order, for comparing a recorded sequence with a declared one. */
+const normalised = (sequence: StorageSequence) => sequence.map((round) => [round].flat().sort());
+
+describe("each route family's declared longest sequence of storage calls", () => {
+  /** Runs `operations` one by one; answers the store calls each made, by round. */
+  async function sequencesOf(operations: readonly (() => Promise<unknown>)[]) {
+    const recorded: StorageSequence[] = [];
+    for (const operation of operations) {
+      rounds.length = 0;
+      await operation();
+      recorded.push(rounds.map((round) => [...round]));
+    }
+    return recorded;
+  }
+
+  async function newSession(): Promise<string> {
+    return (await call("requestChat", httpEvent({ pathParameters: { service: "request-chat" }, headers: form, body: "firstName=Anna" })))._id;
+  }
+
+  /** The declared sequence is what `longest` does, and no operation of the family can take longer. */
+  function expectLongest(declared: StorageSequence, longest: StorageSequence, all: readonly StorageSequence[]) {
+    expect(normalised(longest)).toEqual(normalised(declared));
+    for (const sequence of all) expect(worstCaseMs(sequence), JSON.stringify(sequence)).toBeLessThanOrEqual(worstCaseMs(declared));
+  }
+
+  it("request-chat: the route and the retry's session side by side, then the write", async () => {
+    const [withKey, withoutKey] = await sequencesOf([
+      () => call("requestChat", httpEvent({ pathParameters: { service: "request-chat" }, headers: { ...form, "Idempotency-Key": crypto.randomUUID() }, body: "a=1" })),
+      () => call("requestChat", httpEvent({ pathParameters: { service: "request-chat" }, headers: form, body: "a=1" })),
+    ]);
+    expectLongest(REQUEST_CHAT_SEQUENCE, withKey as StorageSequence, [withKey as StorageSequence, withoutKey as StorageSequence]);
+  });
+
+  it("chat: a create, and every other customer operation within it", async () => {
+    const id = await newSession();
+    const other = await newSession();
+    await call("chat", chatEvent("", "", other));
+    const sequences = await sequencesOf([
+      () => call("chat", chatEvent("", "firstName=Anna", id)),
+      () => call("chat", chatEvent("refresh", "", id)),
+      () => call("chat", chatEvent("refresh", "message=hi", id)),
+      () => call("chat", chatEvent("send", "message=hello", id)),
+      () => call("chat", chatEvent("startTyping", "", id)),
+      () => call("chat", chatEvent("stopTyping", "", id)),
+      () => call("chat", chatEvent("disconnect", "", id)),
+      () => call("chat", httpEvent({ resource: "/genesys/1/service/{service}", httpMethod: "GET", pathParameters: { service: id } })),
+      () => call("chat", httpEvent({ resource: "/genesys/1/service/{service}", httpMethod: "DELETE", pathParameters: { service: other } })),
+    ]);
+    expectLongest(CHAT_SEQUENCE, sequences[0] as StorageSequence, sequences);
+  });
+
+  it("agent: an accept, and every other agent operation within it", async () => {
+    const id = await newSession();
+    await call("chat", chatEvent("", "", id));
+    const presence = (state: string) =>
+      httpEvent({ resource: "/genesys/1/agent/{agentId}/presence", httpMethod: "PUT", pathParameters: { agentId: "anna" }, headers: form, body: `endpoint=gms_builtin&state=${state}` });
+    const sequences = await sequencesOf([
+      () => call("agent", agentEvent("accept", "", id)),
+      () => call("agent", presence("ready")),
+      () => call("agent", structuredClone(REQUESTS.agent?.event as APIGatewayProxyEvent)),
+      () => call("agent", agentEvent("send", "message=hello", id)),
+      () => call("agent", agentEvent("startTyping", "", id)),
+      () => call("agent", agentEvent("stopTyping", "", id)),
+      () => call("agent", agentEvent("refresh", "", id)),
+      () => call("agent", agentEvent("disconnect", "", id)),
+      () => call("agent", presence("not_ready")),
+    ]);
+    await db.config.putPresence({ agentId: "anna", endpoint: "gms_builtin", nickname: "Anna", expiresAt: Math.floor(Date.now() / 1000) + 600 });
+    expectLongest(AGENT_SEQUENCE, sequences[0] as StorageSequence, sequences);
+  });
+
+  it("admin: a notification beside the endpoint's presence, and every other admin operation within it", async () => {
+    const admin = (method: string, resource: string, pathParameters: Record<string, string>, body = "") =>
+      call("admin", httpEvent({ httpMethod: method, resource: `/genesys/1/admin/${resource}`, pathParameters, headers: form, body }));
+    const sequences = await sequencesOf([
+      () => admin("PUT", "availability/{endpoint}", { endpoint: "budget_q" }, "available=true"),
+      () => admin("GET", "availability/{endpoint}", { endpoint: "budget_q" }),
+      () => admin("GET", "services", {}),
+      () => admin("PUT", "services/{name}", { name: "budget" }, "_ttl=60"),
+      () => admin("GET", "services/{name}", { name: "budget" }),
+      () => admin("DELETE", "services/{name}", { name: "budget" }),
+    ]);
+    expectLongest(ADMIN_SEQUENCE, sequences[0] as StorageSequence, sequences);
+  });
+
+  it("seed: the default service, created if absent", async () => {
+    const [created] = await sequencesOf([
+      () =>
+        seedHandler({ config: stores.config, now: () => new Date(), reply: async () => {} })({
+          RequestType: "Create",
+          ServiceToken: "x",
+          ResponseURL: "http://127.0.0.1/",
+          StackId: "stack",
+          RequestId: "request",
+          LogicalResourceId: "DefaultServiceSeed",
+          ResourceType: "Custom::GmsDefaultService",
+          ResourceProperties: { ServiceToken: "x" },
+        }),
+    ]);
+    expectLongest(SEED_SEQUENCE, created as StorageSequence, [created as StorageSequence]);
   });
 });

@@ -1,9 +1,12 @@
 import { GetItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
+import type { Context } from "aws-lambda";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { corsPolicy } from "../../lib/http/cors.ts";
 import { DynamoConfigStore } from "../../lib/dynamo/config-store.ts";
+import { worstCaseCallMs } from "../../lib/dynamo/limits.ts";
+import { dynamoMeter } from "../../lib/dynamo/metering.ts";
 import { DynamoSessionStore } from "../../lib/dynamo/session-store.ts";
-import { requestChatHandler } from "../../lib/routes/request-chat.ts";
+import { requestChatHandler } from "../../lib/http/routes/request-chat.ts";
 import { localDocumentClient } from "../../scripts/local/stack.ts";
 import { DynamoProxy, startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
 import { formEvent } from "../support/events.ts";
@@ -25,6 +28,7 @@ beforeAll(async () => {
     sessions: new DynamoSessionStore(client, db.tables.sessions),
     now: () => clock,
     cors: corsPolicy("*"),
+    meter: dynamoMeter,
   });
   await db.config.putService({ name: "request-chat", ttlSeconds: 3600, chatEndpoint: "gms_builtin", updatedAt: now.toISOString() });
   await db.config.putNotification({ endpoint: "gms_builtin", available: true, updatedAt: now.toISOString() });
@@ -72,7 +76,7 @@ describe("request-chat against dynalite", () => {
   it("costs one read call and one write call", async () => {
     const response = await handler(formEvent("request-chat", { firstName: "Anna" }));
     expect(response.statusCode).toBe(200);
-    expect(proxy.calls).toEqual(["Query", "PutItem"]);
+    expect(proxy.operations).toEqual(["Query", "PutItem"]);
   });
 
   it("writes the session with its data, endpoint and a TTL in epoch seconds", async () => {
@@ -121,7 +125,7 @@ describe("request-chat against dynalite", () => {
     expect(response.statusCode).toBe(503);
     expect(response.headers?.["Retry-After"]).toBe("10");
     expect(JSON.parse(response.body)).toEqual({ message: expect.any(String), exception: "NoAgentAvailableException" });
-    expect(proxy.calls).toEqual(["Query"]);
+    expect(proxy.operations).toEqual(["Query"]);
     expect(await sessionCount()).toBe(before);
   });
 
@@ -135,15 +139,18 @@ describe("request-chat against dynalite", () => {
     const response = await handler(formEvent("request-chat", { firstName: "Anna", _ttl: ttl }));
     expect(response.statusCode).toBe(400);
     expect(JSON.parse(response.body)).toEqual({ message: expect.any(String), exception: "BadRequestException" });
-    expect(proxy.calls).toEqual([]);
+    expect(proxy.operations).toEqual([]);
   });
 
-  it("keeps business data out of the log", async () => {
+  it("keeps business data out of the log, and logs what the request cost in DynamoDB", async () => {
     const log = vi.spyOn(console, "log").mockImplementation(() => {});
     await handler(formEvent("request-chat", { email: "anna@example.com" }));
     expect(log).toHaveBeenCalledTimes(1);
     const line = JSON.parse(String(log.mock.calls[0]?.[0]));
     expect(line).toMatchObject({ status: 200, route: "/genesys/1/service/{service}", requestId: "test-request" });
+    // What the request cost in DynamoDB, as the meter passed to the handler measured it.
+    expect(line.dynamodb).toEqual(proxy.cost());
+    expect(line.dynamodb).toEqual({ calls: 2, readUnits: 1, writeUnits: 1 });
     expect(JSON.stringify(log.mock.calls)).not.toContain("anna@example.com");
   });
 });
@@ -160,7 +167,7 @@ describe("request-chat when DynamoDB fails", () => {
     expect(failed.statusCode).toBe(503);
     expect(failed.headers?.["Retry-After"]).toBe("2");
     expect(JSON.parse(failed.body)).toEqual({ message: expect.any(String), exception: "StorageUnavailableException" });
-    expect(proxy.calls).toEqual(["Query", "Query", "Query"]);
+    expect(proxy.operations).toEqual(["Query", "Query", "Query"]);
     proxy.fault = "none";
     expect(await sessionCount()).toBe(before);
   });
@@ -180,12 +187,23 @@ describe("request-chat when DynamoDB fails", () => {
     expect(await sessionCount()).toBe(before + 1);
   });
 
+  it("starts no DynamoDB call that could outlive the function: too little time left is a 503 at once", async () => {
+    const before = await sessionCount();
+    const lambda = (remainingMs: number) => ({ awsRequestId: "deadline", getRemainingTimeInMillis: () => remainingMs }) as Context;
+    const late = await handler(formEvent("request-chat", { firstName: "Anna" }), lambda(worstCaseCallMs()));
+    expect(late.statusCode).toBe(503);
+    expect(JSON.parse(late.body).exception).toBe("StorageUnavailableException");
+    expect(proxy.operations).toEqual([]);
+    expect(await sessionCount()).toBe(before);
+    expect((await handler(formEvent("request-chat", { firstName: "Anna" }), lambda(15_000))).statusCode).toBe(200);
+  });
+
   it("stores nothing when the write itself fails", async () => {
     const before = await sessionCount();
     proxy.fault = "fail-writes";
     const failed = await handler(formEvent("request-chat", { firstName: "Anna" }));
     expect(failed.statusCode).toBe(503);
-    expect(proxy.calls).toEqual(["Query", "PutItem", "PutItem", "PutItem"]);
+    expect(proxy.operations).toEqual(["Query", "PutItem", "PutItem", "PutItem"]);
     expect(await sessionCount()).toBe(before);
   });
 });
@@ -198,7 +216,7 @@ describe("request-chat with an Idempotency-Key", () => {
     const before = await sessionCount();
     const first = await retry("key-same-body", { firstName: "Anna", subject: "Billing" });
     expect(first.statusCode).toBe(200);
-    expect(proxy.calls.sort()).toEqual(["GetItem", "PutItem", "Query"]);
+    expect(proxy.operations.sort()).toEqual(["GetItem", "PutItem", "Query"]);
     const again = await retry("key-same-body", { subject: "Billing", firstName: "Anna" });
     expect(again.statusCode).toBe(200);
     expect(JSON.parse(again.body)).toEqual(JSON.parse(first.body));
@@ -244,6 +262,6 @@ describe("request-chat with an Idempotency-Key", () => {
   it.each(["", "a b", "x".repeat(256), "caf\u00e9"])("refuses the key %j with a 400", async (key) => {
     const response = await retry(key, { firstName: "Anna" });
     expect(response.statusCode).toBe(400);
-    expect(proxy.calls).toEqual([]);
+    expect(proxy.operations).toEqual([]);
   });
 });

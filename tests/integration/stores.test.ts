@@ -1,7 +1,7 @@
 import { CreateTableCommand, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isInForce } from "../../lib/availability.ts";
-import { seedDefaults } from "../../lib/seed.ts";
+import { isInForce } from "../../lib/config/availability.ts";
+import { seedDefaults } from "../../lib/config/defaults.ts";
 import { ensureTables } from "../../scripts/local/stack.ts";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
 

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { corsPolicy } from "../../lib/http/cors.ts";
 import { decodeFields } from "../../lib/http/decode.ts";
 import { HttpError } from "../../lib/http/errors.ts";
-import { adminHandler } from "../../lib/routes/admin.ts";
-import { requestChatHandler } from "../../lib/routes/request-chat.ts";
+import { adminHandler } from "../../lib/http/routes/admin.ts";
+import { requestChatHandler } from "../../lib/http/routes/request-chat.ts";
 import { expectGmsAnswer, generatedRequest as request } from "../support/arbitraries.ts";
 import { MemoryConfigStore, MemorySessionStore } from "../support/memory-stores.ts";
 

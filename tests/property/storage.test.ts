@@ -1,10 +1,10 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { corsPolicy } from "../../lib/http/cors.ts";
-import { adminHandler } from "../../lib/routes/admin.ts";
-import { agentHandler } from "../../lib/routes/agent.ts";
-import { chatHandler } from "../../lib/routes/chat.ts";
-import { requestChatHandler } from "../../lib/routes/request-chat.ts";
+import { adminHandler } from "../../lib/http/routes/admin.ts";
+import { agentHandler } from "../../lib/http/routes/agent.ts";
+import { chatHandler } from "../../lib/http/routes/chat.ts";
+import { requestChatHandler } from "../../lib/http/routes/request-chat.ts";
 import { decodeFields } from "../../lib/http/decode.ts";
 import { expectGmsAnswer, generatedRequest, plausibleRequest } from "../support/arbitraries.ts";
 import { httpEvent } from "../support/events.ts";
@@ -63,7 +63,7 @@ describe(`generated requests against dynalite (${RUNS} runs each)`, () => {
 });
 
 describe(`generated requests on the chat and agent routes against dynalite (${RUNS} runs each)`, () => {
-  const deps = () => ({ config: db.config, sessions: db.sessions, chats: db.sessions, now: () => now, cors: corsPolicy("*") });
+  const deps = () => ({ config: db.config, sessions: db.sessions, now: () => now, cors: corsPolicy("*") });
 
   it("never answer 500 on any customer or agent operation", async () => {
     const requestChat = requestChatHandler(deps());
@@ -94,7 +94,7 @@ describe(`generated requests on the chat and agent routes against dynalite (${RU
 
 describe(`generated path values against dynalite (${RUNS} runs)`, () => {
   it("never answer 500 on the admin API or the service API, however long or odd the name or id", async () => {
-    const deps = { config: db.config, sessions: db.sessions, chats: db.sessions, now: () => now, cors: corsPolicy("*") };
+    const deps = { config: db.config, sessions: db.sessions, now: () => now, cors: corsPolicy("*") };
     const admin = adminHandler(deps);
     const chat = chatHandler(deps);
     // DynamoDB refuses keys over 2048 bytes: such values must be refused before they reach it.

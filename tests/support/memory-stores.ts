@@ -1,8 +1,4 @@
-import type { AvailabilityNotification } from "../../lib/availability.ts";
-import type { AgentPresence } from "../../lib/presence.ts";
-import type { ServiceConfig } from "../../lib/services.ts";
-import type { Session } from "../../lib/session.ts";
-import type { ConfigStore, ServiceRoute, SessionStore } from "../../lib/stores.ts";
+import type { AgentPresence, AvailabilityNotification, ConfigStore, ServiceConfig, ServiceRoute, Session, SessionStore } from "../../lib/storage.ts";
 
 /**
  * In-memory stores with the adapters' semantics, for the property tests that push tens of thousands
@@ -64,7 +60,8 @@ export class MemoryConfigStore implements ConfigStore {
   }
 }
 
-export class MemorySessionStore implements SessionStore {
+/** The part of the session store request-chat uses. */
+export class MemorySessionStore implements Pick<SessionStore, "create" | "get"> {
   readonly sessions = new Map<string, Session>();
 
   async create(session: Session) {

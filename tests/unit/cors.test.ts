@@ -40,7 +40,7 @@ describe("corsHeaders", () => {
 describe("httpHandler and CORS", () => {
   const handler = httpHandler(async () => {
     throw new NotFoundError("nothing here");
-  }, corsPolicy("https://a.example.com"));
+  }, { cors: corsPolicy("https://a.example.com") });
 
   it("answers a preflight without running the route, allowing the headers field clients send", async () => {
     const response = await handler(httpEvent({ httpMethod: "OPTIONS", headers: { origin: "https://a.example.com" } }));

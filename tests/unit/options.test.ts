@@ -1,18 +1,22 @@
 import { describe, expect, it } from "vitest";
-import { availabilityView, isInForce, parseNotification } from "../../lib/availability.ts";
-import { CONTEXT_LIMITS, splitContextData } from "../../lib/context-data.ts";
-import { BadRequestError } from "../../lib/http/errors.ts";
-import { epochSeconds, isVerbose, MAX_TTL_SECONDS, parseTtlSeconds } from "../../lib/options.ts";
-import { DEFAULT_OPTIONS, parseServiceOptions, requireServiceName } from "../../lib/services.ts";
+import { availabilityView, isInForce, notificationFor } from "../../lib/config/availability.ts";
+import { DEFAULT_OPTIONS, requireServiceName } from "../../lib/config/services.ts";
+import { InvalidInputError } from "../../lib/errors.ts";
+import { isVerbose } from "../../lib/http/fields.ts";
+import { parseNotification as parseNotificationCommand, parseServiceOptions } from "../../lib/http/routes/admin.ts";
+import { CONTEXT_LIMITS, splitContextData } from "../../lib/session/context-data.ts";
+import { epochSeconds, MAX_TTL_SECONDS, parseTtlSeconds } from "../../lib/time.ts";
 
 const now = new Date("2026-11-25T10:00:00Z");
+/** An admin PUT's notification, as the edge parses it and the domain dates it. */
+const parseNotification = (endpoint: string, fields: Record<string, string>, at: Date) => notificationFor(parseNotificationCommand(endpoint, fields), at);
 
 describe("parseTtlSeconds", () => {
   it.each(["1", "3600", String(MAX_TTL_SECONDS), " 60 "])("accepts %j", (raw) => {
     expect(parseTtlSeconds(raw)).toBe(Number(raw.trim()));
   });
   it.each(["0", "-1", "1.5", "1e3", "abc", "", String(MAX_TTL_SECONDS + 1), "99999999999"])("refuses %j with a 400", (raw) => {
-    expect(() => parseTtlSeconds(raw)).toThrow(BadRequestError);
+    expect(() => parseTtlSeconds(raw)).toThrow(InvalidInputError);
   });
 });
 
@@ -39,7 +43,7 @@ describe("splitContextData", () => {
     ["too much data", Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`k${i}`, "v".repeat(CONTEXT_LIMITS.maxValueLength)]))],
     ["a control character", { k: "a\u0000b" }],
   ])("refuses %s", (_name, fields) => {
-    expect(() => splitContextData(fields)).toThrow(BadRequestError);
+    expect(() => splitContextData(fields)).toThrow(InvalidInputError);
   });
 });
 
@@ -49,10 +53,10 @@ describe("parseServiceOptions", () => {
     expect(parseServiceOptions({ _ttl: "60", _chat_endpoint: "Environment:sales" })).toEqual({ ttlSeconds: 60, chatEndpoint: "Environment:sales" });
   });
   it.each([{ _ttl: "0" }, { _chat_endpoint: "" }, { _chat_endpoint: "a b" }, { _tll: "60" }])("refuses %j", (fields) => {
-    expect(() => parseServiceOptions(fields)).toThrow(BadRequestError);
+    expect(() => parseServiceOptions(fields)).toThrow(InvalidInputError);
   });
   it("refuses invalid service names", () => {
-    expect(() => requireServiceName("bad name")).toThrow(BadRequestError);
+    expect(() => requireServiceName("bad name")).toThrow(InvalidInputError);
     expect(requireServiceName("Chat2")).toBe("Chat2");
   });
 });
@@ -72,6 +76,6 @@ describe("availability notifications", () => {
     expect(view).toMatchObject({ endpoint: "e", available: false, notification: { available: true, lapsed: true } });
   });
   it.each([{}, { available: "maybe" }, { available: "true", _ttl: "x" }, { available: "true", extra: "1" }])("refuses %j", (fields) => {
-    expect(() => parseNotification("e", fields, now)).toThrow(BadRequestError);
+    expect(() => parseNotification("e", fields, now)).toThrow(InvalidInputError);
   });
 });

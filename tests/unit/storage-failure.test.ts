@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { storageFailure } from "../../lib/dynamo/client.ts";
-import { StorageUnavailableError } from "../../lib/http/errors.ts";
+import { StorageUnavailableError } from "../../lib/errors.ts";
 
 function awsError(name: string): Error {
   return Object.assign(new Error("from AWS"), { name, $metadata: { httpStatusCode: 400, attempts: 3 } });

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
 import { corsPolicy } from "../../lib/http/cors.ts";
-import { webHandler, type Page } from "../../lib/routes/web.ts";
+import { webHandler, type Page } from "../../lib/http/routes/web.ts";
 import { buildPage } from "../../web/esbuild-pages.mjs";
 import { httpEvent } from "../support/events.ts";
 

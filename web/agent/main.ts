@@ -1,5 +1,5 @@
 import "../shared/base.css";
-import { Api, ApiError, apiBase, byId, failed, store, stored, type Json } from "../shared/api.ts";
+import { Api, ApiError, apiBase, byId, failed, isAborted, store, stored, type Json } from "../shared/api.ts";
 import { ChatPanel, chatPanelElements, type ChatIxnState } from "../shared/conversation.ts";
 
 /**
@@ -49,39 +49,242 @@ const ui = {
   next: byId<HTMLButtonElement>("next"),
 };
 
-let settings: Settings | undefined = stored<Settings>(SETTINGS_STORE);
-let ready = sessionStorage.getItem(READY_STORE) === "true";
-let current: CurrentChat | undefined = stored<CurrentChat>(CHAT_STORE);
-let renewTimer: ReturnType<typeof setTimeout> | undefined;
-let queueTimer: ReturnType<typeof setTimeout> | undefined;
-let shownQueue = "";
-/** Counts sign-ins: an answer that arrives after a sign-out belongs to an earlier desk and is dropped. */
-let desk = 0;
-
-const api = new Api(apiBase(), () => (settings === undefined ? {} : { "x-api-key": settings.apiKey }));
-
-function agentUrl(path: string): string {
-  return api.at(`/genesys/1/agent/${encodeURIComponent(settings!.agentId)}${path}`);
-}
-
-function chatUrl(operation: string, chatId = current!.id): string {
-  return agentUrl(`/chats/${encodeURIComponent(chatId)}/${operation}`);
-}
+const KEY_REFUSED = "The API key was refused. Check it and sign in again.";
 
 /** The API key was refused (API Gateway's 403): back to the sign-in form, key forgotten. */
 function isKeyRefused(error: unknown): boolean {
   return error instanceof ApiError && error.status === 403 && error.exception !== "NotYourChatException";
 }
 
-function handle(error: unknown, doing: string): void {
-  if (isKeyRefused(error)) {
-    signOut("The API key was refused. Check it and sign in again.");
-    return;
+/**
+ * One signed-in session at the console, from sign-in to sign-out: its settings, presence, queue and
+ * chat, the timers that renew presence and poll the queue, and one AbortController. Signing out (or
+ * a refused key) aborts it: every request of the desk still under way (its chat's included) ends
+ * quietly, its listeners are removed and its timers cleared, so nothing of this desk can change the
+ * next one. Answers are applied as they come: once the desk is over, none comes.
+ */
+class AgentDesk {
+  private readonly life = new AbortController();
+  private readonly api: Api;
+  private readonly panel: ChatPanel;
+  private ready = sessionStorage.getItem(READY_STORE) === "true";
+  /** The chat accepted and not yet left: after a reload, it is picked up again. */
+  private chat: CurrentChat | undefined = stored<CurrentChat>(CHAT_STORE);
+  private waiting: Json[] = [];
+  /** What the queue shows (ready, and the chats' ids), to redraw it only when that changes. */
+  private shownQueue = "";
+  private renewTimer: ReturnType<typeof setTimeout> | undefined;
+  private queueTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(private readonly settings: Settings) {
+    this.api = new Api(apiBase(), () => ({ "x-api-key": settings.apiKey }));
+    const { signal } = this.life;
+    this.panel = new ChatPanel(ui, this.api, {
+      self: "AGENT",
+      onState: (state: ChatIxnState, customer: string | undefined) => {
+        if (state === "TRANSCRIPT") ui.chatStatus.textContent = customer ? `In the chat with ${customer}.` : "In the chat.";
+        if (state === "DISCONNECTED") {
+          ui.chatStatus.textContent = "The chat has ended.";
+          ui.next.hidden = false;
+          // The composer the focus was in is gone: offer the next step.
+          ui.next.focus();
+        }
+      },
+      onError: (error, doing) => this.handle(error, doing),
+      isFatal: isKeyRefused,
+      signal,
+    });
+    ui.presence.addEventListener("click", () => void this.setPresence(!this.ready), { signal });
+    ui.signout.addEventListener("click", () => {
+      if (this.ready) this.api.putWhileLeaving(this.agentUrl("/presence"), this.presenceFields(false));
+      this.signOut("");
+    }, { signal });
+    ui.next.addEventListener("click", () => this.takeNextChat(), { signal });
+    // Closing the tab makes the agent not ready at once instead of 60 s later.
+    addEventListener("pagehide", () => {
+      if (this.ready) this.api.putWhileLeaving(this.agentUrl("/presence"), this.presenceFields(false));
+    }, { signal });
+    addEventListener("pageshow", (event) => {
+      if (event.persisted && this.ready) void this.setPresence(true);
+    }, { signal });
   }
-  ui.deskError.textContent = failed(doing, error);
+
+  /** Shows the desk and picks up where this tab left off: presence renewed, the chat or the queue. */
+  open(): void {
+    ui.signin.hidden = true;
+    ui.desk.hidden = false;
+    ui.who.textContent = `${this.settings.nickname} (${this.settings.agentId}) on ${this.settings.endpoint}`;
+    this.showPresence();
+    if (this.ready) void this.setPresence(true);
+    if (this.chat) this.openChat(this.chat, undefined);
+    else this.showQueue();
+  }
+
+  /** Ends the desk for good (see the class) and goes back to the sign-in form, saying `message`. */
+  signOut(message: string): void {
+    // Every request under way ends (the chat panel's too, and the panel closes); the listeners go.
+    this.life.abort();
+    clearTimeout(this.renewTimer);
+    clearTimeout(this.queueTimer);
+    ui.queue.replaceChildren();
+    ui.deskError.textContent = "";
+    for (const key of [SETTINGS_STORE, READY_STORE, CHAT_STORE]) sessionStorage.removeItem(key);
+    ui.desk.hidden = true;
+    ui.signin.hidden = false;
+    ui.signinError.textContent = message;
+    ui.agentId.focus();
+  }
+
+  /** Signed out (or the key refused): whatever was under way has nothing more to do. */
+  private get over(): boolean {
+    return this.life.signal.aborted;
+  }
+
+  private agentUrl(path: string): string {
+    return this.api.at(`/genesys/1/agent/${encodeURIComponent(this.settings.agentId)}${path}`);
+  }
+
+  private chatUrl(chatId: string, operation: string): string {
+    return this.agentUrl(`/chats/${encodeURIComponent(chatId)}/${operation}`);
+  }
+
+  /** A failed request: an aborted one is nothing to do, a refused key signs out, the rest is shown. */
+  private handle(error: unknown, doing: string): void {
+    if (isAborted(error) || this.over) return;
+    if (isKeyRefused(error)) this.signOut(KEY_REFUSED);
+    else ui.deskError.textContent = failed(doing, error);
+  }
+
+  // ---- presence -------------------------------------------------------------------------------
+
+  private presenceFields(isReady: boolean): Record<string, string> {
+    return { endpoint: this.settings.endpoint, state: isReady ? "ready" : "not_ready", nickname: this.settings.nickname };
+  }
+
+  private showPresence(): void {
+    // A toggle button: its name stays "Ready", aria-pressed says whether it is on.
+    ui.presence.setAttribute("aria-pressed", String(this.ready));
+    ui.presenceStatus.textContent = this.ready ? "Ready: customers can reach you and you can accept chats." : "Not ready: you will not be offered chats.";
+    ui.presenceStatus.className = this.ready ? "status ok" : "status busy";
+    this.renderQueue();
+  }
+
+  private async setPresence(isReady: boolean): Promise<void> {
+    clearTimeout(this.renewTimer);
+    try {
+      await this.api.put(this.agentUrl("/presence"), this.presenceFields(isReady), this.life.signal);
+      this.ready = isReady;
+      ui.deskError.textContent = "";
+    } catch (error) {
+      this.handle(error, isReady ? "go ready" : "go not ready");
+      if (this.over) return;
+    }
+    sessionStorage.setItem(READY_STORE, String(this.ready));
+    this.showPresence();
+    // Renewed while the page is open: an agent who closes the laptop stops counting within 60 s.
+    if (this.ready) this.renewTimer = setTimeout(() => void this.setPresence(true), PRESENCE_RENEW_SECONDS * 1000);
+  }
+
+  // ---- the queue ------------------------------------------------------------------------------
+
+  private showQueue(): void {
+    ui.chatView.hidden = true;
+    ui.queueView.hidden = false;
+    void this.pollQueue();
+  }
+
+  private async pollQueue(): Promise<void> {
+    clearTimeout(this.queueTimer);
+    if (this.chat !== undefined) return;
+    try {
+      const answer = await this.api.get(this.agentUrl("/queue"), { endpoint: this.settings.endpoint }, this.life.signal);
+      this.waiting = Array.isArray(answer.chats) ? answer.chats : [];
+      this.renderQueue();
+    } catch (error) {
+      this.handle(error, "load the queue");
+      if (this.over) return;
+    }
+    this.queueTimer = setTimeout(() => void this.pollQueue(), QUEUE_POLL_SECONDS * 1000);
+  }
+
+  /** Redrawn only when something changed, so a focused Accept button keeps its focus. */
+  private renderQueue(): void {
+    const { ready, waiting } = this;
+    const shape = JSON.stringify([ready, waiting.map((chat) => chat.id)]);
+    if (shape === this.shownQueue) return;
+    this.shownQueue = shape;
+    // A status region: written only when it changes, so screen readers do not repeat it every 3 s.
+    ui.queueStatus.textContent = waiting.length === 0 ? "No chats are waiting." : `${waiting.length} waiting`;
+    ui.queue.replaceChildren(
+      ...waiting.map((chat) => {
+        const item = document.createElement("li");
+        const name = document.createElement("h3");
+        name.textContent = String(chat.nickname ?? "Customer");
+        const details = document.createElement("p");
+        const customer = (chat.customer ?? {}) as Record<string, string>;
+        details.textContent = [customer.subject, customer.email, `waiting since ${new Date(String(chat.queuedAt ?? chat.startedAt)).toLocaleTimeString()}`].filter(Boolean).join(" · ");
+        const accept = document.createElement("button");
+        accept.type = "button";
+        accept.textContent = "Accept";
+        accept.setAttribute("aria-label", `Accept the chat with ${name.textContent}`);
+        accept.disabled = !ready;
+        if (!ready) accept.title = "Go ready to accept chats";
+        accept.addEventListener("click", () => void this.acceptChat(chat));
+        item.append(name, details, accept);
+        return item;
+      }),
+    );
+  }
+
+  private async acceptChat(chat: Json): Promise<void> {
+    // One accept at a time: the queue stays inert until this one is answered.
+    ui.queue.inert = true;
+    ui.deskError.textContent = "";
+    const customer = (chat.customer ?? {}) as Record<string, string>;
+    const taking: CurrentChat = { id: String(chat.id), title: [chat.nickname, customer.subject].filter(Boolean).join(" · ") };
+    try {
+      const answer = await this.api.post(this.chatUrl(taking.id, "accept"), {}, {}, this.life.signal);
+      this.chat = taking;
+      store(CHAT_STORE, taking);
+      this.openChat(taking, answer);
+    } catch (error) {
+      if (error instanceof ApiError && (error.status === 409 || error.status === 404)) {
+        ui.deskError.textContent =
+          error.exception === "ChatAlreadyAcceptedException" ? "Another agent accepted that chat first." : `That chat cannot be taken: ${error.message}`;
+      } else {
+        this.handle(error, "accept the chat");
+        if (this.over) return;
+      }
+      this.shownQueue = "";
+      void this.pollQueue();
+    } finally {
+      ui.queue.inert = false;
+    }
+  }
+
+  // ---- the conversation -----------------------------------------------------------------------
+
+  /** Shows a chat: from the accept answer, or (after a reload) from the start of its transcript. */
+  private openChat(chat: CurrentChat, acceptAnswer: Json | undefined): void {
+    clearTimeout(this.queueTimer);
+    ui.queueView.hidden = true;
+    ui.chatView.hidden = false;
+    ui.chatTitle.textContent = `Chat with ${chat.title}`;
+    ui.next.hidden = true;
+    this.panel.open((operation) => this.chatUrl(chat.id, operation), acceptAnswer);
+  }
+
+  private takeNextChat(): void {
+    this.panel.close();
+    this.chat = undefined;
+    store(CHAT_STORE, undefined);
+    this.shownQueue = "";
+    this.showQueue();
+    ui.presence.focus();
+  }
 }
 
-// ---- sign in and out -------------------------------------------------------------------------
+// ---- sign in --------------------------------------------------------------------------------------
 
 ui.signin.addEventListener("submit", (event) => {
   event.preventDefault();
@@ -94,209 +297,14 @@ ui.signin.addEventListener("submit", (event) => {
       return;
     }
   }
-  settings = { agentId: ui.agentId.value, nickname: ui.nickname.value, endpoint: ui.endpoint.value, apiKey: ui.apiKey.value };
+  const settings: Settings = { agentId: ui.agentId.value, nickname: ui.nickname.value, endpoint: ui.endpoint.value, apiKey: ui.apiKey.value };
   store(SETTINGS_STORE, settings);
   ui.apiKey.value = "";
-  openDesk();
+  new AgentDesk(settings).open();
   ui.presence.focus();
 });
 
-ui.signout.addEventListener("click", () => {
-  if (ready) api.putWhileLeaving(agentUrl("/presence"), presenceFields(false));
-  signOut("");
-});
-
-function signOut(message: string): void {
-  desk += 1;
-  clearTimeout(renewTimer);
-  clearTimeout(queueTimer);
-  panel.close();
-  settings = undefined;
-  ready = false;
-  current = undefined;
-  waiting = [];
-  shownQueue = "";
-  ui.queue.replaceChildren();
-  ui.deskError.textContent = "";
-  for (const key of [SETTINGS_STORE, READY_STORE, CHAT_STORE]) sessionStorage.removeItem(key);
-  ui.desk.hidden = true;
-  ui.signin.hidden = false;
-  ui.signinError.textContent = message;
-  ui.agentId.focus();
-}
-
-function openDesk(): void {
-  ui.signin.hidden = true;
-  ui.desk.hidden = false;
-  ui.who.textContent = `${settings!.nickname} (${settings!.agentId}) on ${settings!.endpoint}`;
-  showPresence();
-  if (ready) void setPresence(true);
-  if (current) openChat(current, undefined);
-  else showQueue();
-}
-
-// ---- presence ---------------------------------------------------------------------------------
-
-function presenceFields(isReady: boolean): Record<string, string> {
-  return { endpoint: settings!.endpoint, state: isReady ? "ready" : "not_ready", nickname: settings!.nickname };
-}
-
-function showPresence(): void {
-  // A toggle button: its name stays "Ready", aria-pressed says whether it is on.
-  ui.presence.setAttribute("aria-pressed", String(ready));
-  ui.presenceStatus.textContent = ready ? "Ready: customers can reach you and you can accept chats." : "Not ready: you will not be offered chats.";
-  ui.presenceStatus.className = ready ? "status ok" : "status busy";
-  renderQueue();
-}
-
-async function setPresence(isReady: boolean): Promise<void> {
-  clearTimeout(renewTimer);
-  const at = desk;
-  try {
-    await api.put(agentUrl("/presence"), presenceFields(isReady));
-    if (at !== desk) return;
-    ready = isReady;
-    ui.deskError.textContent = "";
-  } catch (error) {
-    if (at !== desk) return;
-    handle(error, isReady ? "go ready" : "go not ready");
-    if (isKeyRefused(error)) return;
-  }
-  sessionStorage.setItem(READY_STORE, String(ready));
-  showPresence();
-  // Renewed while the page is open: an agent who closes the laptop stops counting within 60 s.
-  if (ready) renewTimer = setTimeout(() => void setPresence(true), PRESENCE_RENEW_SECONDS * 1000);
-}
-
-ui.presence.addEventListener("click", () => void setPresence(!ready));
-
-// Closing the tab makes the agent not ready at once instead of 60 s later.
-addEventListener("pagehide", () => {
-  if (settings !== undefined && ready) api.putWhileLeaving(agentUrl("/presence"), presenceFields(false));
-});
-addEventListener("pageshow", (event) => {
-  if (event.persisted && settings !== undefined && ready) void setPresence(true);
-});
-
-// ---- the queue ----------------------------------------------------------------------------------
-
-let waiting: Json[] = [];
-
-function showQueue(): void {
-  ui.chatView.hidden = true;
-  ui.queueView.hidden = false;
-  void pollQueue();
-}
-
-async function pollQueue(): Promise<void> {
-  clearTimeout(queueTimer);
-  if (settings === undefined || current !== undefined) return;
-  const at = desk;
-  try {
-    const answer = await api.get(agentUrl("/queue"), { endpoint: settings.endpoint });
-    if (at !== desk) return;
-    waiting = Array.isArray(answer.chats) ? answer.chats : [];
-    renderQueue();
-  } catch (error) {
-    if (at !== desk) return;
-    handle(error, "load the queue");
-    if (isKeyRefused(error)) return;
-  }
-  queueTimer = setTimeout(() => void pollQueue(), QUEUE_POLL_SECONDS * 1000);
-}
-
-/** Redrawn only when something changed, so a focused Accept button keeps its focus. */
-function renderQueue(): void {
-  const shape = JSON.stringify([ready, waiting.map((chat) => chat.id)]);
-  if (shape === shownQueue) return;
-  shownQueue = shape;
-  // A status region: written only when it changes, so screen readers do not repeat it every 3 s.
-  ui.queueStatus.textContent = waiting.length === 0 ? "No chats are waiting." : `${waiting.length} waiting`;
-  ui.queue.replaceChildren(
-    ...waiting.map((chat) => {
-      const item = document.createElement("li");
-      const name = document.createElement("h3");
-      name.textContent = String(chat.nickname ?? "Customer");
-      const details = document.createElement("p");
-      const customer = (chat.customer ?? {}) as Record<string, string>;
-      details.textContent = [customer.subject, customer.email, `waiting since ${new Date(String(chat.queuedAt ?? chat.startedAt)).toLocaleTimeString()}`].filter(Boolean).join(" · ");
-      const accept = document.createElement("button");
-      accept.type = "button";
-      accept.textContent = "Accept";
-      accept.setAttribute("aria-label", `Accept the chat with ${name.textContent}`);
-      accept.disabled = !ready;
-      if (!ready) accept.title = "Go ready to accept chats";
-      accept.addEventListener("click", () => void acceptChat(chat));
-      item.append(name, details, accept);
-      return item;
-    }),
-  );
-}
-
-async function acceptChat(chat: Json): Promise<void> {
-  // One accept at a time: the queue stays inert until this one is answered.
-  ui.queue.inert = true;
-  ui.deskError.textContent = "";
-  const customer = (chat.customer ?? {}) as Record<string, string>;
-  const taking: CurrentChat = { id: String(chat.id), title: [chat.nickname, customer.subject].filter(Boolean).join(" · ") };
-  const at = desk;
-  try {
-    const answer = await api.post(chatUrl("accept", taking.id));
-    if (at !== desk) return;
-    current = taking;
-    store(CHAT_STORE, current);
-    openChat(current, answer);
-  } catch (error) {
-    if (at !== desk) return;
-    if (error instanceof ApiError && (error.status === 409 || error.status === 404)) {
-      ui.deskError.textContent =
-        error.exception === "ChatAlreadyAcceptedException" ? "Another agent accepted that chat first." : `That chat cannot be taken: ${error.message}`;
-    } else {
-      handle(error, "accept the chat");
-    }
-    shownQueue = "";
-    void pollQueue();
-  } finally {
-    ui.queue.inert = false;
-  }
-}
-
-// ---- the conversation ---------------------------------------------------------------------------
-
-const panel = new ChatPanel(ui, api, {
-  self: "AGENT",
-  url: (operation) => chatUrl(operation),
-  onState: (state: ChatIxnState, customer: string | undefined) => {
-    if (state === "TRANSCRIPT") ui.chatStatus.textContent = customer ? `In the chat with ${customer}.` : "In the chat.";
-    if (state === "DISCONNECTED") {
-      ui.chatStatus.textContent = "The chat has ended.";
-      ui.next.hidden = false;
-      // The composer the focus was in is gone: offer the next step.
-      ui.next.focus();
-    }
-  },
-  onError: handle,
-  isFatal: isKeyRefused,
-});
-
-/** Shows a chat: from the accept answer, or (after a reload) from the start of its transcript. */
-function openChat(chat: CurrentChat, acceptAnswer: Json | undefined): void {
-  clearTimeout(queueTimer);
-  ui.queueView.hidden = true;
-  ui.chatView.hidden = false;
-  ui.chatTitle.textContent = `Chat with ${chat.title}`;
-  ui.next.hidden = true;
-  panel.open(acceptAnswer);
-}
-
-ui.next.addEventListener("click", () => {
-  panel.close();
-  current = undefined;
-  store(CHAT_STORE, undefined);
-  shownQueue = "";
-  showQueue();
-  ui.presence.focus();
-});
-
-if (settings !== undefined) openDesk();
+// A reload picks the desk up again from this tab's session storage.
+const signedIn = stored<Settings>(SETTINGS_STORE);
+if (signedIn !== undefined) new AgentDesk(signedIn).open();
 else ui.agentId.focus();

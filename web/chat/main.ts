@@ -105,7 +105,6 @@ function chatUrl(operation?: string): string {
 
 const panel = new ChatPanel(ui, api, {
   self: "CLIENT",
-  url: chatUrl,
   onState: (state: ChatIxnState, agent: string | undefined) => {
     if (state === "CONNECTED") ui.chatStatus.textContent = "Waiting for an agent…";
     if (state === "TRANSCRIPT") ui.chatStatus.textContent = agent ? `You are chatting with ${agent}.` : "An agent has joined.";
@@ -125,7 +124,7 @@ const panel = new ChatPanel(ui, api, {
 function openChat(answer?: Json): void {
   ui.restart.hidden = true;
   show("chat");
-  panel.open(answer);
+  panel.open(chatUrl, answer);
 }
 
 ui.start.addEventListener("click", () => {
@@ -155,6 +154,9 @@ function fieldError(input: HTMLInputElement, message: string): void {
 
 /** Chat API v1 create, with the pre-chat form's fields as field clients send them. */
 async function startChat(): Promise<void> {
+  // The form opens from "Chat with us", which request-chat's session enables.
+  const opening = session;
+  if (opening === undefined) return;
   const name = ui.name.value.trim().replace(/\s+/g, " ");
   const [firstName = name, ...rest] = name.split(" ");
   const fields: Record<string, string> = { userDisplayName: name, firstName };
@@ -164,8 +166,8 @@ async function startChat(): Promise<void> {
   ui.begin.disabled = true;
   try {
     const answer = await api.post(chatUrl(), fields as Fields);
-    session!.started = true;
-    store(SESSION_STORE, session);
+    opening.started = true;
+    store(SESSION_STORE, opening);
     openChat(answer);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;

@@ -46,36 +46,46 @@ export class Api {
     return new URL(handedOut, this.base).href;
   }
 
-  get(url: string, query: Fields = {}): Promise<Json> {
+  // Each request takes an optional AbortSignal: once it is aborted, the request rejects with an
+  // AbortError (see `isAborted`), never with an ApiError, and an answer that comes in late is dropped.
+
+  get(url: string, query: Fields = {}, signal?: AbortSignal): Promise<Json> {
     const search = new URLSearchParams(query).toString();
-    return this.call("GET", search ? `${url}?${search}` : url);
+    return this.call("GET", search ? `${url}?${search}` : url, signal);
   }
 
-  post(url: string, fields: Fields = {}, headers: Fields = {}): Promise<Json> {
-    return this.call("POST", url, fields, headers);
+  post(url: string, fields: Fields = {}, headers: Fields = {}, signal?: AbortSignal): Promise<Json> {
+    return this.call("POST", url, signal, fields, headers);
   }
 
-  put(url: string, fields: Fields = {}): Promise<Json> {
-    return this.call("PUT", url, fields);
+  put(url: string, fields: Fields = {}, signal?: AbortSignal): Promise<Json> {
+    return this.call("PUT", url, signal, fields);
   }
 
-  /** For the page's last words (going not ready as the tab closes): the browser sends it after the page is gone. */
+  /**
+   * For the page's last words (going not ready as the tab closes or the agent signs out): the browser
+   * sends it after the page is gone, and nothing aborts it.
+   */
   putWhileLeaving(url: string, fields: Fields): void {
     void fetch(url, { method: "PUT", body: new URLSearchParams(fields), headers: this.headers(), keepalive: true }).catch(() => undefined);
   }
 
-  private async call(method: string, url: string, fields?: Fields, headers: Fields = {}): Promise<Json> {
+  private async call(method: string, url: string, signal: AbortSignal | undefined, fields?: Fields, headers: Fields = {}): Promise<Json> {
     let response: Response;
     try {
       response = await fetch(url, {
         method,
         headers: { ...this.headers(), ...headers },
+        signal: signal ?? null,
         ...(fields === undefined ? {} : { body: new URLSearchParams(fields) }),
       });
     } catch {
+      signal?.throwIfAborted();
       throw new ApiError(0, "NetworkError", "The service could not be reached");
     }
     const text = await response.text();
+    // The answer may have been read just before the abort but not yet handed over: it is dropped too.
+    signal?.throwIfAborted();
     let body: Json = {};
     try {
       body = text ? (JSON.parse(text) as Json) : {};
@@ -91,6 +101,11 @@ export class Api {
       Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
     );
   }
+}
+
+/** A request the page aborted itself (it moved on): nothing to report, nothing to do. */
+export function isAborted(error: unknown): boolean {
+  return error instanceof DOMException && error.name === "AbortError";
 }
 
 /** A value this tab keeps in session storage (JSON), or undefined. */

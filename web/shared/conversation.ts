@@ -1,4 +1,4 @@
-import { ApiError, byId, type Api, type Json } from "./api.ts";
+import { ApiError, byId, isAborted, type Api, type Json } from "./api.ts";
 
 type Party = "CLIENT" | "AGENT";
 export type ChatIxnState = "CONNECTED" | "TRANSCRIPT" | "DISCONNECTED";
@@ -191,13 +191,25 @@ export function chatPanelElements(): ChatPanelElements {
 
 type ChatOperation = "refresh" | "send" | "startTyping" | "stopTyping" | "disconnect";
 
+/** The URL of an operation on one chat (Chat API v1's, or the agent API's). */
+export type ChatUrl = (operation: ChatOperation) => string;
+
 interface ChatPanelOptions extends Pick<ConversationOptions, "self" | "onState"> {
-  /** The URL of an operation on the chat shown now (Chat API v1's, or the agent API's). */
-  readonly url: (operation: ChatOperation) => string;
   /** A call that failed, and what it was doing (e.g. "send your message"). */
   readonly onError: (error: unknown, doing: string) => void;
   /** Errors `onError` deals with for good (e.g. a refused API key), which also stop the polling. */
   readonly isFatal?: (error: unknown) => boolean;
+  /**
+   * The panel's life, when it is shorter than the page's (the agent console's signed-in desk): its
+   * abort closes the chat, aborts every request of the panel still under way and removes its listeners.
+   */
+  readonly signal?: AbortSignal;
+}
+
+/** The chat the panel shows. */
+interface OpenChat {
+  readonly url: ChatUrl;
+  readonly conversation: Conversation;
 }
 
 /**
@@ -206,7 +218,7 @@ interface ChatPanelOptions extends Pick<ConversationOptions, "self" | "onState">
  * after a pause or with the message; a message that fails comes back into the box.
  */
 export class ChatPanel {
-  private conversation: Conversation | undefined;
+  private chat: OpenChat | undefined;
   private typing = false;
   private pause: ReturnType<typeof setTimeout> | undefined;
 
@@ -215,22 +227,28 @@ export class ChatPanel {
     private readonly api: Api,
     private readonly options: ChatPanelOptions,
   ) {
+    const { signal } = options;
+    const listening: AddEventListenerOptions = signal === undefined ? {} : { signal };
     ui.message.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         ui.composer.requestSubmit();
       }
-    });
-    ui.message.addEventListener("input", () => this.typed());
+    }, listening);
+    ui.message.addEventListener("input", () => this.typed(), listening);
     ui.composer.addEventListener("submit", (event) => {
       event.preventDefault();
       void this.send();
-    });
-    ui.disconnect.addEventListener("click", () => void this.disconnect());
+    }, listening);
+    ui.disconnect.addEventListener("click", () => void this.disconnect(), listening);
+    signal?.addEventListener("abort", () => this.close(), { once: true });
   }
 
-  /** Shows a chat: from an answer given at position 0 (create, accept), or from the start of its transcript. */
-  open(answer?: Json): void {
+  /**
+   * Shows the chat at `url`: from an answer given at position 0 (create, accept), or from the start
+   * of its transcript.
+   */
+  open(url: ChatUrl, answer?: Json): void {
     this.close();
     const { ui } = this;
     ui.transcript.replaceChildren();
@@ -240,7 +258,7 @@ export class ChatPanel {
     const isFatal = this.options.isFatal ?? (() => false);
     const conversation = new Conversation(ui, {
       self: this.options.self,
-      refresh: (position) => this.api.post(this.options.url("refresh"), { transcriptPosition: String(position) }),
+      refresh: (position) => this.api.post(url("refresh"), { transcriptPosition: String(position) }, {}, this.options.signal),
       onState: (state, other) => {
         if (state === "DISCONNECTED") this.end();
         this.options.onState(state, other);
@@ -251,7 +269,7 @@ export class ChatPanel {
         return true;
       },
     });
-    this.conversation = conversation;
+    this.chat = { url, conversation };
     if (answer !== undefined) conversation.apply(answer, 0);
     // An answer already shows the transcript: the first refresh can wait its turn.
     conversation.start(answer === undefined ? 0 : POLL_SECONDS);
@@ -262,8 +280,8 @@ export class ChatPanel {
   close(): void {
     clearTimeout(this.pause);
     this.typing = false;
-    this.conversation?.close();
-    this.conversation = undefined;
+    this.chat?.conversation.close();
+    this.chat = undefined;
   }
 
   private end(): void {
@@ -280,8 +298,9 @@ export class ChatPanel {
   }
 
   private notify(started: boolean): void {
+    if (this.chat === undefined) return;
     this.typing = started;
-    this.api.post(this.options.url(started ? "startTyping" : "stopTyping")).catch(() => undefined);
+    this.api.post(this.chat.url(started ? "startTyping" : "stopTyping"), {}, {}, this.options.signal).catch(() => undefined);
   }
 
   private typed(): void {
@@ -295,17 +314,20 @@ export class ChatPanel {
   }
 
   private async send(): Promise<void> {
+    const { chat } = this;
     const { message } = this.ui;
     const text = message.value.trim();
-    if (text === "") return;
+    if (chat === undefined || text === "") return;
     clearTimeout(this.pause);
     // The message itself tells the other side that typing stopped.
     this.typing = false;
     message.value = "";
     try {
-      await this.api.post(this.options.url("send"), { message: text });
-      this.conversation?.refreshNow();
+      await this.api.post(chat.url("send"), { message: text }, {}, this.options.signal);
+      chat.conversation.refreshNow();
     } catch (error) {
+      // Aborted: the panel is gone (signed out), and so is the chat.
+      if (isAborted(error)) return;
       // Nothing is lost: the text comes back for another try.
       if (message.value === "") message.value = text;
       this.options.onError(error, "send your message (it is back in the box: press Enter to try again)");
@@ -313,12 +335,14 @@ export class ChatPanel {
   }
 
   private async disconnect(): Promise<void> {
+    const { chat } = this;
+    if (chat === undefined) return;
     this.ui.disconnect.disabled = true;
     try {
-      await this.api.post(this.options.url("disconnect"));
-      this.conversation?.refreshNow();
+      await this.api.post(chat.url("disconnect"), {}, {}, this.options.signal);
+      chat.conversation.refreshNow();
     } catch (error) {
-      this.options.onError(error, "end the chat");
+      if (!isAborted(error)) this.options.onError(error, "end the chat");
     } finally {
       this.ui.disconnect.disabled = false;
     }

@@ -1,13 +1,16 @@
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
-import { seedDefaults } from "../seed.ts";
-import type { ConfigStore } from "../stores.ts";
+import { seedDefaults } from "../config/defaults.ts";
+import type { ConfigStore, StorageSequence } from "../storage.ts";
 
 export interface SeedDeps {
-  readonly config: ConfigStore;
+  readonly config: Pick<ConfigStore, "createServiceIfAbsent" | "createNotificationIfAbsent">;
   readonly now: () => Date;
   /** Sends the custom resource's outcome to CloudFormation's pre-signed response URL. */
   readonly reply: (url: string, body: string) => Promise<void>;
 }
+
+/** The longest sequence of storage calls one event makes: the default service, created if absent. */
+export const LONGEST_STORAGE_SEQUENCE: StorageSequence = ["config.createServiceIfAbsent"];
 
 export const SEED_RESOURCE_ID = "gms-default-service";
 

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import type { APIGatewayProxyEvent } from "aws-lambda";
-import { publicBasePath } from "../http/base-path.ts";
-import type { CorsPolicy } from "../http/cors.ts";
-import { header } from "../http/decode.ts";
-import { dispatch, httpHandler, type HttpResult } from "../http/respond.ts";
+import { publicBasePath } from "../base-path.ts";
+import { header } from "../decode.ts";
+import { dispatch, httpHandler, type HttpOptions, type HttpResult } from "../respond.ts";
+import type { StorageSequence } from "../../storage.ts";
 
 /** A built web page (web/esbuild-pages.mjs): self-contained HTML and its inline code's CSP hashes. */
 export interface Page {
@@ -13,10 +13,12 @@ export interface Page {
   readonly styleHash: string;
 }
 
-export interface WebDeps {
+export interface WebDeps extends HttpOptions {
   readonly pages: { readonly chat: Page; readonly agent: Page };
-  readonly cors: CorsPolicy;
 }
+
+/** The pages are static: no storage call at all. */
+export const LONGEST_STORAGE_SEQUENCE: StorageSequence = [];
 
 /**
  * Who may show a page in a frame: the customer widget is meant to be embedded in an integrator's
@@ -27,7 +29,8 @@ const FRAME_ANCESTORS = { chat: "*", agent: "'none'" } as const;
 const ATTRIBUTE_ESCAPES: Record<string, string> = { "&": "&amp;", '"': "&quot;", "<": "&lt;", ">": "&gt;" };
 
 /**
- * The customer chat widget (`GET /chat/`) and the agent console (`GET /agent/`): static pages that
+ * The web function's routes (its Lambda entry is handlers/web.ts): the customer chat widget
+ * (`GET /chat/`) and the agent console (`GET /agent/`), static pages that
  * use only the public API. Each is one HTML response with its script and styles inline, told the
  * API's public path prefix (`/<stage>` on the default endpoint) so its calls work wherever it is
  * served. Revalidated on every load (ETag), so a deploy applies at once.
@@ -65,5 +68,5 @@ export function webHandler(deps: WebDeps) {
     if (header(event, "if-none-match") === view.etag) return { status: 304, headers };
     return { status: 200, text: view.html, headers };
   };
-  return httpHandler(dispatch({ "/chat": { GET: page("chat") }, "/agent": { GET: page("agent") } }), deps.cors);
+  return httpHandler(dispatch({ "/chat": { GET: page("chat") }, "/agent": { GET: page("agent") } }), deps);
 }

@@ -1,5 +1,5 @@
+import type { ConfigStore } from "../storage.ts";
 import { DEFAULT_OPTIONS, DEFAULT_SERVICE_NAME } from "./services.ts";
-import type { ConfigStore } from "./stores.ts";
 
 export interface SeedOptions {
   /** Also put an availability notification (no lapse) for the default service's endpoint. */
@@ -10,9 +10,10 @@ export interface SeedOptions {
 /**
  * Creates the `request-chat` service with default options, and optionally an availability
  * notification for its endpoint, without touching anything that already exists: a restart or a
- * redeploy never undoes an administrator's change.
+ * redeploy never undoes an administrator's change. `npm start` and the deploy-time custom resource
+ * (lib/cloudformation/seed-resource.ts) both call it.
  */
-export async function seedDefaults(config: ConfigStore, options: SeedOptions) {
+export async function seedDefaults(config: Pick<ConfigStore, "createServiceIfAbsent" | "createNotificationIfAbsent">, options: SeedOptions) {
   const updatedAt = options.now.toISOString();
   const service = await config.createServiceIfAbsent({ name: DEFAULT_SERVICE_NAME, ...DEFAULT_OPTIONS, updatedAt });
   const availability = options.availability

@@ -1,0 +1,120 @@
+import { createUrl } from "../session/session.ts";
+import type { ChatPhase, ChatState, Party, TranscriptEvent } from "../storage.ts";
+import type { TextMap } from "../text.ts";
+
+/**
+ * What Chat API v1 and the agent API answer about a chat: the shapes clients read (the pages import
+ * these types) and the functions that make them.
+ */
+
+export type { Party };
+
+/** The chat's phase as clients see it: waiting in the queue, with an agent, ended. */
+export type ChatIxnState = "CONNECTED" | "TRANSCRIPT" | "DISCONNECTED";
+
+const CHAT_IXN_STATE: Record<ChatPhase, ChatIxnState> = {
+  WAITING: "CONNECTED",
+  ACCEPTED: "TRANSCRIPT",
+  ENDED: "DISCONNECTED",
+};
+
+const SERVICE_MESSAGE: Record<ChatPhase, string> = {
+  WAITING: "Chat service is available",
+  ACCEPTED: "Chat service is available",
+  ENDED: "Chat session has ended",
+};
+
+/** How the client asked for the answer: `_verbose`, and the path prefix it sees in front of the API's URLs. */
+export interface ViewOptions {
+  readonly verbose: boolean;
+  readonly basePath: string;
+}
+
+/** An event as clients read it: `[type, nickname, text, offset seconds, party]`. */
+export type EventTuple = readonly [type: string, nickname: string, text: string, offset: string, party: string];
+
+/** The chat interaction object every Chat API v1 operation answers. */
+export interface InteractionView {
+  readonly chatIxnState: ChatIxnState;
+  readonly chatSessionId: string;
+  /** The position of the last event shown, or the client's own position when nothing is new. */
+  readonly transcriptPosition: string;
+  readonly chatServiceMessage: string;
+  readonly transcriptToShow: readonly EventTuple[];
+  readonly startedAt: string;
+}
+
+/** With `_verbose`: the chat's ids and its follow-up URLs. */
+export interface VerboseInteractionView extends InteractionView {
+  readonly userId: string;
+  readonly secureKey: string;
+  readonly _chatIxnAPI_SEND_URL: string;
+  readonly _chatIxnAPI_REFRESH_URL: string;
+  readonly _chatIxnAPI_START_TYPING_URL: string;
+  readonly _chatIxnAPI_STOP_TYPING_URL: string;
+  readonly _chatIxnAPI_DISCONNECT_URL: string;
+  readonly _chatIxnAPI_REFRESH_FROM_START_URL: string;
+}
+
+/** `YYYY-MM-DDTHH:MM:SSZ`, as GMS writes `startedAt`. */
+export function gmsTime(iso: string): string {
+  return `${iso.slice(0, 19)}Z`;
+}
+
+function eventTuple(event: TranscriptEvent): EventTuple {
+  return [event.type, event.nickname, event.text, String(event.offset), event.party];
+}
+
+/** The chat with the events after the client's position `since`. */
+export function interactionView(chat: ChatState, events: readonly TranscriptEvent[], since: number, options: ViewOptions): InteractionView | VerboseInteractionView {
+  const view: InteractionView = {
+    chatIxnState: CHAT_IXN_STATE[chat.phase],
+    chatSessionId: chat.chatSessionId,
+    transcriptPosition: String(events.at(-1)?.position ?? since),
+    chatServiceMessage: SERVICE_MESSAGE[chat.phase],
+    transcriptToShow: events.map(eventTuple),
+    startedAt: gmsTime(chat.startedAt),
+  };
+  if (!options.verbose) return view;
+  const base = createUrl(chat.sessionId, options.basePath);
+  return {
+    ...view,
+    userId: chat.userId,
+    secureKey: chat.secureKey,
+    _chatIxnAPI_SEND_URL: `${base}/send`,
+    _chatIxnAPI_REFRESH_URL: `${base}/refresh`,
+    _chatIxnAPI_START_TYPING_URL: `${base}/startTyping`,
+    _chatIxnAPI_STOP_TYPING_URL: `${base}/stopTyping`,
+    _chatIxnAPI_DISCONNECT_URL: `${base}/disconnect`,
+    _chatIxnAPI_REFRESH_FROM_START_URL: `${base}/refresh?transcriptPosition=0`,
+  };
+}
+
+/** A chat waiting in an endpoint's queue, as an agent sees it. */
+export interface QueueItem {
+  /** The session id: what the agent API's chat URLs take. */
+  readonly id: string;
+  readonly chatSessionId: string;
+  readonly nickname: string;
+  readonly customer: TextMap;
+  readonly attachedData: TextMap;
+  readonly queuedAt: string | undefined;
+  readonly startedAt: string;
+}
+
+export interface QueueView {
+  readonly endpoint: string;
+  readonly chats: readonly QueueItem[];
+}
+
+export function queueItem(chat: ChatState): QueueItem {
+  return {
+    id: chat.sessionId,
+    chatSessionId: chat.chatSessionId,
+    nickname: chat.customerNickname,
+    customer: chat.customer,
+    attachedData: chat.attachedData,
+    queuedAt: chat.queuedAt,
+    startedAt: gmsTime(chat.startedAt),
+  };
+}

@@ -1,0 +1,71 @@
+import type { APIGatewayProxyEvent } from "aws-lambda";
+import { availabilityOf, type NotifyCommand, notifyAvailability } from "../../config/availability.ts";
+import { DEFAULT_OPTIONS, deleteService, existingServiceName, getService, listServices, putService, requireChatEndpoint, requireServiceName, type ServiceOptions } from "../../config/services.ts";
+import { InvalidInputError } from "../../errors.ts";
+import type { Deps, StorageSequence } from "../../storage.ts";
+import { parseTtlSeconds } from "../../time.ts";
+import { decodeFields, type Fields } from "../decode.ts";
+import { onlyKeys, pathParameter } from "../fields.ts";
+import { dispatch, httpHandler, type HttpOptions } from "../respond.ts";
+
+/** The longest sequence of storage calls one request makes: a notification written beside the endpoint's presence read. */
+export const LONGEST_STORAGE_SEQUENCE: StorageSequence = [["config.putNotification", "config.listPresence"]];
+
+/**
+ * The admin function's routes under `/genesys/1/admin/` (its Lambda entry is handlers/admin.ts).
+ * Authentication happens before the function runs: API Gateway (deployed) and serverless-offline
+ * (locally) require the `x-api-key` of the stage. The operations are lib/config/.
+ */
+export function adminHandler(deps: Pick<Deps, "config" | "now"> & HttpOptions) {
+  return httpHandler(
+    dispatch({
+      "/genesys/1/admin/services": {
+        GET: async () => ({ status: 200, body: { services: await listServices(deps) } }),
+      },
+      "/genesys/1/admin/services/{name}": {
+        GET: async (event) => ({ status: 200, body: await getService(deps, existingServiceName(pathParameter(event, "name"))) }),
+        PUT: async (event) => {
+          const name = requireServiceName(pathParameter(event, "name"));
+          const { created, service } = await putService(deps, name, parseServiceOptions(await decodeFields(event)));
+          return { status: created ? 201 : 200, body: service };
+        },
+        DELETE: async (event) => {
+          await deleteService(deps, existingServiceName(pathParameter(event, "name")));
+          return { status: 204 };
+        },
+      },
+      "/genesys/1/admin/availability/{endpoint}": {
+        GET: async (event) => ({ status: 200, body: await availabilityOf(deps, endpointOf(event)) }),
+        PUT: async (event) => {
+          const endpoint = endpointOf(event);
+          return { status: 200, body: await notifyAvailability(deps, parseNotification(endpoint, await decodeFields(event))) };
+        },
+      },
+    }),
+    deps,
+  );
+}
+
+function endpointOf(event: APIGatewayProxyEvent): string {
+  return requireChatEndpoint(pathParameter(event, "endpoint"), "The chat endpoint");
+}
+
+/**
+ * The options of an admin PUT. PUT replaces the whole configuration, so an omitted option takes its
+ * default; an unknown key is refused so that a typo (`_tll`) is not silently ignored.
+ */
+export function parseServiceOptions(fields: Fields): ServiceOptions {
+  onlyKeys(fields, ["_ttl", "_chat_endpoint"], "Unknown service option; expected _ttl and/or _chat_endpoint");
+  return {
+    ttlSeconds: fields._ttl === undefined ? DEFAULT_OPTIONS.ttlSeconds : parseTtlSeconds(fields._ttl),
+    chatEndpoint: fields._chat_endpoint === undefined ? DEFAULT_OPTIONS.chatEndpoint : requireChatEndpoint(fields._chat_endpoint.trim()),
+  };
+}
+
+/** `available` (true or false), and optionally `_ttl`: how long the notification stays in force. */
+export function parseNotification(endpoint: string, fields: Fields): NotifyCommand {
+  onlyKeys(fields, ["available", "_ttl"], "Unknown field; expected available and optionally _ttl");
+  const available = fields.available?.trim().toLowerCase();
+  if (available !== "true" && available !== "false") throw new InvalidInputError("available must be true or false");
+  return { endpoint, available: available === "true", ttlSeconds: fields._ttl === undefined ? undefined : parseTtlSeconds(fields._ttl) };
+}

@@ -1,0 +1,70 @@
+import type { APIGatewayProxyEvent } from "aws-lambda";
+import { accept, type AgentCall, agentDisconnect, agentEvent, agentRefresh, waitingChats } from "../../chat/agent.ts";
+import type { PostCommand } from "../../chat/transcript.ts";
+import { type PresenceCommand, requireAgentId, requireNickname, setPresence } from "../../config/presence.ts";
+import { requireChatEndpoint } from "../../config/services.ts";
+import { InvalidInputError } from "../../errors.ts";
+import type { Deps, StorageSequence } from "../../storage.ts";
+import { decodeFields } from "../decode.ts";
+import { chatCall, onlyKeys, parsePost, pathParameter } from "../fields.ts";
+import { dispatch, httpHandler, type HttpOptions } from "../respond.ts";
+
+const A = "/genesys/1/agent/{agentId}";
+const C = `${A}/chats/{service}`;
+
+/** The longest sequence of storage calls one request makes: an accept. */
+export const LONGEST_STORAGE_SEQUENCE: StorageSequence = ["sessions.head", "config.getPresence", "sessions.transition", "sessions.append", "sessions.read"];
+
+/**
+ * The agent function's routes under `/genesys/1/agent/{agentId}` (its Lambda entry is
+ * handlers/agent.ts), authenticated like the admin API: API Gateway requires the stage's
+ * `x-api-key`. Agents, bots or integrations go ready on an endpoint, take chats from its queue and
+ * talk to the customer. The operations are lib/config/presence.ts and lib/chat/agent.ts.
+ */
+export function agentHandler(deps: Deps & HttpOptions) {
+  const post = (type: PostCommand["type"]) => async (event: APIGatewayProxyEvent) => {
+    const agentId = agentIdOf(event);
+    return { status: 200, body: await agentEvent(deps, { agentId, ...parsePost(event, await decodeFields(event), type) }) };
+  };
+  const call = (run: (call: AgentCall) => Promise<unknown>) => async (event: APIGatewayProxyEvent) => {
+    const agentId = agentIdOf(event);
+    return { status: 200, body: await run({ agentId, ...chatCall(event, await decodeFields(event)) }) };
+  };
+  return httpHandler(
+    dispatch({
+      [`${A}/presence`]: { PUT: async (event) => ({ status: 200, body: await setPresence(deps, await parsePresence(event)) }) },
+      [`${A}/queue`]: {
+        GET: async (event) => {
+          agentIdOf(event);
+          const fields = await decodeFields(event);
+          return { status: 200, body: await waitingChats(deps, requireChatEndpoint((fields.endpoint ?? "").trim(), "endpoint")) };
+        },
+      },
+      [`${C}/accept`]: { POST: call((agentCall) => accept(deps, agentCall)) },
+      [`${C}/send`]: { POST: post("Message.Text") },
+      [`${C}/startTyping`]: { POST: post("Notice.TypingStarted") },
+      [`${C}/stopTyping`]: { POST: post("Notice.TypingStopped") },
+      [`${C}/refresh`]: { POST: call((agentCall) => agentRefresh(deps, agentCall)) },
+      [`${C}/disconnect`]: { POST: call((agentCall) => agentDisconnect(deps, agentCall)) },
+    }),
+    deps,
+  );
+}
+
+function agentIdOf(event: APIGatewayProxyEvent): string {
+  return requireAgentId(pathParameter(event, "agentId"));
+}
+
+const PRESENCE_KEYS = ["endpoint", "state", "nickname"];
+
+/** `ready` with a nickname (the agent id by default) or `not_ready`, on one endpoint. */
+async function parsePresence(event: APIGatewayProxyEvent): Promise<PresenceCommand> {
+  const agentId = agentIdOf(event);
+  const fields = await decodeFields(event);
+  onlyKeys(fields, PRESENCE_KEYS, "Unknown field; expected endpoint, state and nickname");
+  const endpoint = requireChatEndpoint((fields.endpoint ?? "").trim(), "endpoint");
+  const state = fields.state?.trim().toLowerCase();
+  if (state === "not_ready") return { agentId, endpoint, ready: false };
+  if (state !== "ready") throw new InvalidInputError("state must be ready or not_ready");
+  return { agentId, endpoint, ready: true, nickname: requireNickname(fields.nickname ?? agentId) };
+}

@@ -1,0 +1,73 @@
+import type { APIGatewayProxyEvent } from "aws-lambda";
+import { cancelSession, createChat, type CreateChatCommand, customerDisconnect, customerEvent, refresh, type RefreshCommand, sessionData } from "../../chat/customer.ts";
+import type { PostCommand } from "../../chat/transcript.ts";
+import { requireMessage } from "../../chat/message.ts";
+import { requireContextData, splitContextData } from "../../session/context-data.ts";
+import { existingSessionId } from "../../session/session.ts";
+import type { StorageSequence } from "../../storage.ts";
+import type { Deps } from "../../storage.ts";
+import { decodeFields } from "../decode.ts";
+import { chatCall, parsePost, pathParameter } from "../fields.ts";
+import { dispatch, httpHandler, type HttpOptions } from "../respond.ts";
+
+const B = "/genesys/1/service/{service}/ixn/chat";
+
+/**
+ * The longest sequence of storage calls one request makes: a create (read, new chat, its first
+ * event, the answer). A disconnect, a DELETE and a message with its answer take as many or fewer.
+ */
+export const LONGEST_STORAGE_SEQUENCE: StorageSequence = ["sessions.read", "sessions.createChat", "sessions.append", "sessions.read"];
+
+/**
+ * The chat function's routes (its Lambda entry is handlers/chat.ts): Chat API v1 under
+ * `/genesys/1/service/{id}/ixn/chat`, and the service API (`GET`/`DELETE /genesys/1/service/{id}`).
+ * The operations are lib/chat/customer.ts.
+ */
+export function chatHandler(deps: Pick<Deps, "sessions" | "now"> & HttpOptions) {
+  const post = (type: PostCommand["type"]) => async (event: APIGatewayProxyEvent) => ({
+    status: 200,
+    body: await customerEvent(deps, parsePost(event, await decodeFields(event), type)),
+  });
+  return httpHandler(
+    dispatch({
+      "/genesys/1/service/{service}": {
+        GET: async (event) => ({ status: 200, body: await sessionData(deps, existingSessionId(pathParameter(event, "service"))) }),
+        DELETE: async (event) => {
+          await cancelSession(deps, existingSessionId(pathParameter(event, "service")));
+          return { status: 204 };
+        },
+      },
+      [B]: { POST: async (event) => ({ status: 200, body: await createChat(deps, await parseCreate(event)) }) },
+      [`${B}/refresh`]: { POST: async (event) => ({ status: 200, body: await refresh(deps, await parseRefresh(event)) }) },
+      [`${B}/send`]: { POST: post("Message.Text") },
+      [`${B}/startTyping`]: { POST: post("Notice.TypingStarted") },
+      [`${B}/stopTyping`]: { POST: post("Notice.TypingStopped") },
+      [`${B}/disconnect`]: { POST: async (event) => ({ status: 200, body: await customerDisconnect(deps, chatCall(event, await decodeFields(event))) }) },
+    }),
+    deps,
+  );
+}
+
+/** Create fields that describe the customer; push fields are accepted and not used (polling only). */
+const CUSTOMER_KEYS: readonly string[] = ["firstName", "lastName", "email", "subject", "userDisplayName", "subscriptionID", "notify_by"];
+/** Accepted on create and not kept: push settings, and other operations' fields. */
+const IGNORED_KEYS = /^(push_notification_|transcriptPosition$|message$)/;
+
+async function parseCreate(event: APIGatewayProxyEvent): Promise<CreateChatCommand> {
+  const fields = await decodeFields(event);
+  const customer: Record<string, string> = {};
+  const extra: Record<string, string> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    if (CUSTOMER_KEYS.includes(key)) customer[key] = value;
+    else if (!IGNORED_KEYS.test(key)) extra[key] = value;
+  }
+  // The customer fields and the other keys (control keys dropped) keep to the context data's limits.
+  return { customer: requireContextData(customer), extra: splitContextData(extra).data, ...chatCall(event, fields) };
+}
+
+async function parseRefresh(event: APIGatewayProxyEvent): Promise<RefreshCommand> {
+  const fields = await decodeFields(event);
+  // A refresh may carry a message to post first; a blank one is no message.
+  const message = fields.message === undefined || fields.message.trim() === "" ? undefined : requireMessage(fields.message);
+  return { message, ...chatCall(event, fields) };
+}

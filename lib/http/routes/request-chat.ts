@@ -1,0 +1,43 @@
+import type { APIGatewayProxyEvent } from "aws-lambda";
+import { existingServiceName } from "../../config/services.ts";
+import { splitContextData } from "../../session/context-data.ts";
+import { parseIdempotencyKey, requestFingerprint } from "../../session/idempotency.ts";
+import { type OpenSessionCommand, type OpenSessionDeps, openSession } from "../../session/open.ts";
+import type { StorageSequence } from "../../storage.ts";
+import { parseTtlSeconds } from "../../time.ts";
+import { publicBasePath } from "../base-path.ts";
+import { decodeFields, header } from "../decode.ts";
+import { isVerbose, pathParameter } from "../fields.ts";
+import { httpHandler, type HttpOptions } from "../respond.ts";
+
+/**
+ * The longest sequence of storage calls one request makes: the service's route beside (with an
+ * Idempotency-Key) the session a retry would find, then the insert-only write.
+ */
+export const LONGEST_STORAGE_SEQUENCE: StorageSequence = [["config.loadServiceRoute", "sessions.get"], "sessions.create"];
+
+/**
+ * `POST /genesys/1/service/{service}`: the request-chat function's route (its Lambda entry is
+ * handlers/request-chat.ts; the operation is lib/session/open.ts).
+ */
+export function requestChatHandler(deps: OpenSessionDeps & HttpOptions) {
+  return httpHandler(async (event) => ({ status: 200, body: await openSession(deps, await parseRequestChat(event)) }), deps);
+}
+
+/** Everything is checked before storage is asked anything: bad input costs nothing and stores nothing. */
+async function parseRequestChat(event: APIGatewayProxyEvent): Promise<OpenSessionCommand> {
+  const key = parseIdempotencyKey(header(event, "idempotency-key"));
+  const fields = await decodeFields(event);
+  const { control, data } = splitContextData(fields);
+  const ttlSeconds = control._ttl === undefined ? undefined : parseTtlSeconds(control._ttl);
+  const verbose = isVerbose(control._verbose);
+  const serviceName = existingServiceName(pathParameter(event, "service"));
+  return {
+    serviceName,
+    data,
+    ttlSeconds,
+    verbose,
+    idempotency: key === undefined ? undefined : { key, user: header(event, "gms_user"), fingerprint: requestFingerprint(serviceName, fields) },
+    basePath: publicBasePath(event),
+  };
+}

@@ -1,0 +1,193 @@
+import type { TextMap } from "./text.ts";
+
+/**
+ * What the service keeps, and the interfaces of the stores that keep it. The domain reads and
+ * writes only through these; `lib/dynamo/` implements them on DynamoDB, and the tests' memory
+ * stores implement the parts the property tests need. Expiries are epoch seconds; a store returns
+ * expired records as they are (DynamoDB removes them lazily), and the domain treats them as absent.
+ * Failures to reach storage surface as `StorageUnavailableError` (lib/errors.ts).
+ */
+
+/** A configured basic chat service (GMS service options `_ttl` and `_chat_endpoint`). */
+export interface ServiceConfig {
+  readonly name: string;
+  readonly ttlSeconds: number;
+  readonly chatEndpoint: string;
+  readonly updatedAt: string;
+}
+
+/**
+ * An agent-availability notification for one chat endpoint. One sent with `_ttl` lapses at
+ * `expiresAt`, so a notifier that crashes cannot leave the service open; one sent without stays in
+ * force until it is replaced.
+ */
+export interface AvailabilityNotification {
+  readonly endpoint: string;
+  readonly available: boolean;
+  readonly expiresAt?: number;
+  readonly updatedAt: string;
+}
+
+/** An agent ready on a chat endpoint until `expiresAt` (lib/config/presence.ts). */
+export interface AgentPresence {
+  readonly agentId: string;
+  readonly endpoint: string;
+  readonly nickname: string;
+  readonly expiresAt: number;
+}
+
+/** A created basic chat service instance (the GMS "service id"), live until `expiresAt`. */
+export interface Session {
+  readonly id: string;
+  readonly serviceName: string;
+  readonly chatEndpoint: string;
+  /** The business context data request-chat was sent. */
+  readonly data: TextMap;
+  readonly createdAt: string;
+  readonly ttlSeconds: number;
+  readonly expiresAt: number;
+  /** Fingerprint of the request that created it, kept when the client sent an Idempotency-Key. */
+  readonly requestHash?: string;
+}
+
+/**
+ * The chat interaction (Chat API v1) of a session, one per session: waiting in its endpoint's queue,
+ * accepted by an agent, or ended.
+ */
+export const CHAT_PHASES = ["WAITING", "ACCEPTED", "ENDED"] as const;
+export type ChatPhase = (typeof CHAT_PHASES)[number];
+export const PARTIES = ["CLIENT", "AGENT"] as const;
+export type Party = (typeof PARTIES)[number];
+export const EVENT_TYPES = ["Message.Text", "Notice.Joined", "Notice.Left", "Notice.TypingStarted", "Notice.TypingStopped"] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export interface ChatState {
+  readonly sessionId: string;
+  readonly chatSessionId: string;
+  readonly phase: ChatPhase;
+  readonly startedAt: string;
+  readonly endpoint: string;
+  readonly customerNickname: string;
+  readonly customer: TextMap;
+  readonly attachedData: TextMap;
+  readonly userId: string;
+  readonly secureKey: string;
+  readonly agentId?: string;
+  readonly agentNickname?: string;
+  /** Present while waiting: the queue's order. */
+  readonly queuedAt?: string;
+  /** The session's expiry: a chat and its transcript go with their session. */
+  readonly expiresAt: number;
+}
+
+/** A change of phase: an agent accepting, or the end. */
+export type ChatChange = { readonly phase: "ACCEPTED"; readonly agentId: string; readonly agentNickname: string } | { readonly phase: "ENDED" };
+
+/** What someone said or did in a chat. */
+export interface NewEvent {
+  readonly type: EventType;
+  readonly nickname: string;
+  readonly text: string;
+  readonly party: Party;
+}
+
+/** An event as the transcript keeps it. */
+export interface TranscriptEvent extends NewEvent {
+  /** 1, 2, 3, ...: no gap, no two events at one position. */
+  readonly position: number;
+  /** Whole seconds since the chat started. */
+  readonly offset: number;
+}
+
+/** An event ready to be stored: when it happened, as an ISO time and as the offset clients see. */
+export interface TimedEvent extends NewEvent {
+  readonly offset: number;
+  readonly at: string;
+}
+
+/** A service with the availability notification and agent presence of its chat endpoint, read together in one round. */
+export interface ServiceRoute {
+  readonly service: ServiceConfig | undefined;
+  readonly notification: AvailabilityNotification | undefined;
+  readonly presence: readonly AgentPresence[];
+}
+
+/** Service configuration, availability notifications and agent presence. Reads are strongly
+ * consistent: a change applies to the very next request. */
+export interface ConfigStore {
+  loadServiceRoute(serviceName: string): Promise<ServiceRoute>;
+  getService(name: string): Promise<ServiceConfig | undefined>;
+  listServices(): Promise<ServiceConfig[]>;
+  /** Replaces the configuration; resolves true when the service did not exist before. */
+  putService(config: ServiceConfig): Promise<boolean>;
+  /** Creates the service only if it does not exist; resolves true when it was created. */
+  createServiceIfAbsent(config: ServiceConfig): Promise<boolean>;
+  /** Resolves true when a service was deleted. */
+  deleteService(name: string): Promise<boolean>;
+  getNotification(endpoint: string): Promise<AvailabilityNotification | undefined>;
+  putNotification(notification: AvailabilityNotification): Promise<void>;
+  /** Writes the notification only if the endpoint has none; resolves true when it was written. */
+  createNotificationIfAbsent(notification: AvailabilityNotification): Promise<boolean>;
+  putPresence(presence: AgentPresence): Promise<void>;
+  deletePresence(endpoint: string, agentId: string): Promise<void>;
+  getPresence(endpoint: string, agentId: string): Promise<AgentPresence | undefined>;
+  /** Presence records of an endpoint, lapsed ones included. */
+  listPresence(endpoint: string): Promise<AgentPresence[]>;
+}
+
+/** What one read of a session's records returns. */
+export interface SessionRecords {
+  readonly session: Session | undefined;
+  readonly chat: ChatState | undefined;
+}
+
+/** Sessions, their chats and transcripts, and the queue of chats waiting for an agent. */
+export interface SessionStore {
+  /**
+   * Insert-only: never overwrites. Resolves `stored` when this call stored the session (including
+   * when an earlier attempt of the same call did, and a retry found it there); otherwise with what
+   * another request had already stored under this id (undefined if it is gone again).
+   */
+  create(session: Session): Promise<{ readonly stored: true } | { readonly stored: false; readonly existing: Session | undefined }>;
+  /** Strongly consistent read of a session, expired or not. */
+  get(id: string): Promise<Session | undefined>;
+  /** The session, its chat and the last event's position: one small read. */
+  head(sessionId: string): Promise<SessionRecords & { readonly lastPosition: number }>;
+  /** The session, its chat and the events after `afterPosition`: one read, whose cost grows with the new events only. */
+  read(sessionId: string, afterPosition: number): Promise<SessionRecords & { readonly events: TranscriptEvent[] }>;
+  /** Insert-only; resolves false when the session already has a chat. */
+  createChat(chat: ChatState): Promise<boolean>;
+  /**
+   * Appends an event at the first free position from `from` on: concurrent writers never share a
+   * position and leave no gap. Resolves the event's position.
+   */
+  append(chat: ChatState, from: number, event: TimedEvent): Promise<number>;
+  /** Changes the phase only if it is one of `from`; resolves false otherwise. Leaving WAITING leaves the queue. */
+  transition(chat: ChatState, from: readonly ChatPhase[], change: ChatChange): Promise<boolean>;
+  /** Chats waiting on an endpoint, oldest first. */
+  queue(endpoint: string): Promise<ChatState[]>;
+  /**
+   * Ends the session at `endedAt` (epoch seconds) and drops its context data: from then on the id
+   * answers as unknown. The record stays (until its expiry) so a retry with its Idempotency-Key is
+   * refused instead of opening a new session on the old chat's records.
+   */
+  endSession(sessionId: string, endedAt: number): Promise<void>;
+}
+
+/** Both stores, and the clock: what the domain's operations run on. */
+export interface Deps {
+  readonly config: ConfigStore;
+  readonly sessions: SessionStore;
+  readonly now: () => Date;
+}
+
+/** A store call, named by its store and method. */
+export type StorageStep = `sessions.${keyof SessionStore}` | `config.${keyof ConfigStore}`;
+
+/**
+ * The longest sequence of store calls an operation makes, one after another; an inner list is a
+ * round of calls made side by side. Each route family declares its own (lib/http/routes/), a test
+ * runs that operation and checks the declaration, and another checks it against the function's
+ * timeout with the adapter's worst case per call (lib/dynamo/worst-case.ts).
+ */
+export type StorageSequence = readonly (StorageStep | readonly StorageStep[])[];

@@ -1,0 +1,21 @@
+/** Key/value pairs of text, as clients send them and the service keeps them (context data, customer fields). */
+export type TextMap = Readonly<Record<string, string>>;
+
+// Control characters other than tab, CR and LF; keys also refuse those three.
+const CONTROL_IN_TEXT = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+const CONTROL_IN_KEY = /[\u0000-\u001F\u007F]/;
+
+/** Text a person could have typed: no control characters but tab, CR and LF, no lone surrogates. */
+export function isPlainText(value: string): boolean {
+  return !CONTROL_IN_TEXT.test(value) && value.isWellFormed();
+}
+
+/** A key of text: no control characters at all (isWellFormed: a lone surrogate has no UTF-8 form to store). */
+export function isPlainKey(key: string): boolean {
+  return !CONTROL_IN_KEY.test(key) && key.isWellFormed();
+}
+
+/** The first `length` code points: a cut inside a surrogate pair would leave malformed text. */
+export function firstCodePoints(text: string, length: number): string {
+  return Array.from(text).slice(0, length).join("");
+}

@@ -1,0 +1,157 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import ts from "typescript";
+import { describe, expect, it } from "vitest";
+
+/**
+ * The layers of lib/ (docs/architecture.md): the domain imports neither the edge nor the adapters,
+ * the edge and the adapters import the domain but not each other, only the composition root and
+ * the handlers import both, and no folder imports another that imports it back. The pages may use
+ * the domain's types and nothing else of it.
+ */
+const root = fileURLToPath(new URL("../..", import.meta.url));
+
+type Layer = "domain" | "edge" | "adapter" | "root";
+
+/** Which layer a module of lib/ belongs to; every folder not named here is domain. */
+function layerOf(file: string): Layer {
+  const path = relative(join(root, "lib"), file);
+  if (path === "runtime.ts") return "root";
+  if (path.startsWith("http/") || path.startsWith("cloudformation/")) return "edge";
+  if (path.startsWith("dynamo/")) return "adapter";
+  return "domain";
+}
+
+/** Packages each layer may use; relative imports are checked by layer. */
+const PACKAGES: Record<Layer, RegExp> = {
+  domain: /^(node:|uuid$)/,
+  edge: /^(node:|aws-lambda$)/,
+  adapter: /^(node:|@aws-sdk\/|@smithy\/)/,
+  root: /^$/,
+};
+
+/** Which layers each layer may import. */
+const ALLOWED: Record<Layer, readonly Layer[]> = {
+  domain: ["domain"],
+  edge: ["edge", "domain"],
+  adapter: ["adapter", "domain"],
+  root: ["root", "edge", "adapter", "domain"],
+};
+
+interface Import {
+  readonly from: string;
+  readonly specifier: string;
+  /** The resolved file, for relative imports. */
+  readonly target: string | undefined;
+  readonly typeOnly: boolean;
+}
+
+function filesUnder(folder: string, extensions: RegExp): string[] {
+  return readdirSync(join(root, folder), { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && extensions.test(entry.name))
+    .map((entry) => join(entry.parentPath, entry.name));
+}
+
+/** Every import and re-export of a file, as the TypeScript parser reads it. */
+function importsOf(file: string): Import[] {
+  const source = ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.Latest, false);
+  const found: Import[] = [];
+  for (const statement of source.statements) {
+    if (!(ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement)) || statement.moduleSpecifier === undefined) continue;
+    if (!ts.isStringLiteral(statement.moduleSpecifier)) continue;
+    const specifier = statement.moduleSpecifier.text;
+    const typeOnly = ts.isImportDeclaration(statement)
+      ? statement.importClause?.isTypeOnly === true ||
+        (statement.importClause?.name === undefined &&
+          statement.importClause?.namedBindings !== undefined &&
+          ts.isNamedImports(statement.importClause.namedBindings) &&
+          statement.importClause.namedBindings.elements.every((element) => element.isTypeOnly))
+      : statement.isTypeOnly;
+    found.push({ from: file, specifier, target: specifier.startsWith(".") ? resolve(dirname(file), specifier) : undefined, typeOnly });
+  }
+  return found;
+}
+
+const libFiles = filesUnder("lib", /\.ts$/);
+const libImports = libFiles.flatMap(importsOf);
+const name = (file: string) => relative(root, file);
+
+/** The imports that cross the layers the wrong way. */
+function violations(imports: readonly Import[]): string[] {
+  return imports
+    .filter((i) => (i.target === undefined ? !PACKAGES[layerOf(i.from)].test(i.specifier) : !ALLOWED[layerOf(i.from)].includes(layerOf(i.target))))
+    .map((i) => `${name(i.from)} (${layerOf(i.from)}) imports ${i.specifier}`);
+}
+
+describe("the layers of lib/", () => {
+  it("finds the modules it checks", () => {
+    expect(libFiles.length).toBeGreaterThan(30);
+    expect(new Set(libFiles.map(layerOf))).toEqual(new Set(["domain", "edge", "adapter", "root"]));
+  });
+
+  it("imports only along the layers: the domain neither the edge nor the adapters, the edge and the adapters not each other", () => {
+    expect(violations(libImports)).toEqual([]);
+  });
+
+  it("would refuse a domain module that imports the edge, an adapter or their packages", () => {
+    const from = join(root, "lib/chat/agent.ts");
+    const imports: Import[] = [
+      { from, specifier: "../http/errors.ts", target: join(root, "lib/http/errors.ts"), typeOnly: false },
+      { from, specifier: "../dynamo/client.ts", target: join(root, "lib/dynamo/client.ts"), typeOnly: true },
+      { from, specifier: "../runtime.ts", target: join(root, "lib/runtime.ts"), typeOnly: false },
+      { from, specifier: "@aws-sdk/lib-dynamodb", target: undefined, typeOnly: false },
+      { from, specifier: "aws-lambda", target: undefined, typeOnly: true },
+    ];
+    expect(violations(imports)).toHaveLength(imports.length);
+  });
+
+  it("has no import cycle between folders, nor between files", () => {
+    // A file at the top of lib/ stands beside the folders, as a unit of its own.
+    const folderOf = (file: string) => (dirname(file) === join(root, "lib") ? name(file) : relative(root, dirname(file)));
+    const edges = (nodeOf: (file: string) => string) => {
+      const graph = new Map<string, Set<string>>();
+      for (const i of libImports) {
+        if (i.target === undefined) continue;
+        const [from, to] = [nodeOf(i.from), nodeOf(i.target)];
+        if (from !== to) graph.set(from, (graph.get(from) ?? new Set()).add(to));
+      }
+      return graph;
+    };
+    expect(cycles(edges(folderOf))).toEqual([]);
+    expect(cycles(edges(name))).toEqual([]);
+    // And it finds one where there is one.
+    expect(cycles(new Map([["lib/a", new Set(["lib/b"])], ["lib/b", new Set(["lib/c"])], ["lib/c", new Set(["lib/a"])]]))).toEqual(["lib/a -> lib/b -> lib/c -> lib/a"]);
+  });
+});
+
+/** Every cycle of a directed graph, found by depth-first search (each listed from where it was entered). */
+function cycles(graph: ReadonlyMap<string, ReadonlySet<string>>): string[] {
+  const found: string[] = [];
+  const state = new Map<string, "open" | "done">();
+  const path: string[] = [];
+  const visit = (node: string) => {
+    state.set(node, "open");
+    path.push(node);
+    for (const next of graph.get(node) ?? []) {
+      if (state.get(next) === "open") found.push([...path.slice(path.indexOf(next)), next].join(" -> "));
+      else if (state.get(next) === undefined) visit(next);
+    }
+    path.pop();
+    state.set(node, "done");
+  };
+  for (const node of graph.keys()) if (state.get(node) === undefined) visit(node);
+  return found;
+}
+
+describe("the pages", () => {
+  it("use the domain's types and nothing else of lib/", () => {
+    const wrong = filesUnder("web", /\.(ts|mjs)$/)
+      .flatMap(importsOf)
+      .filter((i) => i.target !== undefined && i.target.startsWith(join(root, "lib")))
+      .filter((i) => !i.typeOnly || layerOf(i.target ?? "") !== "domain")
+      .map((i) => `${name(i.from)} imports ${i.specifier}`);
+    // The page bundler loads the web routes' Page type, at build time only.
+    expect(wrong.filter((line) => !line.startsWith("web/esbuild-pages.mjs"))).toEqual([]);
+  });
+});
