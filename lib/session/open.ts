@@ -2,9 +2,9 @@ import { isAvailable } from "../config/availability.ts";
 import { NoAgentAvailableError, UnknownServiceError } from "../errors.ts";
 import type { Deps, Session } from "../storage.ts";
 import type { TextMap } from "../text.ts";
-import { epochSeconds, isoTime } from "../time.ts";
+import { epochSeconds } from "../time.ts";
 import { type Idempotency, replayed, sessionIdFor } from "./idempotency.ts";
-import { createUrl } from "./session.ts";
+import { type OpenSessionView, openSessionView } from "./session.ts";
 
 /** request-chat (`POST /genesys/1/service/{service-name}`), checked: every field is valid, only storage can still say no. */
 export interface OpenSessionCommand {
@@ -18,9 +18,6 @@ export interface OpenSessionCommand {
   /** The path prefix clients see in front of the API's paths; "" when there is none. */
   readonly basePath: string;
 }
-
-/** `{"_chatIxnAPI-CREATE-URL", "_id"}`, and with `_verbose` the session's attributes too. */
-export type OpenSessionView = Readonly<Record<string, string>>;
 
 export type OpenSessionDeps = {
   readonly config: Pick<Deps["config"], "loadServiceRoute">;
@@ -60,20 +57,4 @@ export async function openSession(deps: OpenSessionDeps, command: OpenSessionCom
   if (outcome.stored) return openSessionView(session, verbose, basePath);
   // A concurrent retry with the same Idempotency-Key stored it first.
   return openSessionView(replayed(outcome.existing, idempotency?.fingerprint, now), verbose, basePath);
-}
-
-function openSessionView(session: Session, verbose: boolean, basePath: string): OpenSessionView {
-  const created = { "_chatIxnAPI-CREATE-URL": createUrl(session.id, basePath), _id: session.id };
-  if (!verbose) return created;
-  // GMS documents "all detailed attributes" for _verbose; business keys never start with "_", so
-  // they cannot collide with the reserved keys.
-  return {
-    ...session.data,
-    ...created,
-    _service_name: session.serviceName,
-    _chat_endpoint: session.chatEndpoint,
-    _created_at: session.createdAt,
-    _ttl: String(session.ttlSeconds),
-    _expires_at: isoTime(session.expiresAt),
-  };
 }

@@ -1,6 +1,6 @@
 import { UnknownSessionError } from "../errors.ts";
 import type { Session } from "../storage.ts";
-import { epochSeconds } from "../time.ts";
+import { epochSeconds, isoTime } from "../time.ts";
 
 /**
  * A session's life: request-chat opens it (lib/session/open.ts) for its time to live; its
@@ -32,4 +32,23 @@ export function requireLive(session: Session | undefined, now: Date): Session {
  */
 export function createUrl(id: string, basePath = ""): string {
   return `${basePath}/genesys/1/service/${id}/ixn/chat`;
+}
+
+/** What request-chat answers: `{"_chatIxnAPI-CREATE-URL", "_id"}`, and with `_verbose` the session's attributes too. */
+export type OpenSessionView = Readonly<Record<string, string>>;
+
+export function openSessionView(session: Session, verbose: boolean, basePath: string): OpenSessionView {
+  const created = { "_chatIxnAPI-CREATE-URL": createUrl(session.id, basePath), _id: session.id };
+  if (!verbose) return created;
+  // GMS documents "all detailed attributes" for _verbose; business keys never start with "_", so
+  // they cannot collide with the reserved keys.
+  return {
+    ...session.data,
+    ...created,
+    _service_name: session.serviceName,
+    _chat_endpoint: session.chatEndpoint,
+    _created_at: session.createdAt,
+    _ttl: String(session.ttlSeconds),
+    _expires_at: isoTime(session.expiresAt),
+  };
 }

@@ -1,6 +1,7 @@
 import "../shared/base.css";
-import { Api, ApiError, apiBase, byId, failed, isAborted, store, stored, type Json } from "../shared/api.ts";
-import { ChatPanel, chatPanelElements, type ChatIxnState } from "../shared/conversation.ts";
+import type { ChatIxnState, InteractionView, QueueItem, QueueView } from "../../lib/chat/view.ts";
+import { Api, ApiError, apiBase, byId, failed, isAborted, store, stored } from "../shared/api.ts";
+import { ChatPanel, chatPanelElements } from "../shared/conversation.ts";
 
 /**
  * The agent console, on the agent API: presence (renewed while the page is open, since it lapses
@@ -70,7 +71,7 @@ class AgentDesk {
   private ready = sessionStorage.getItem(READY_STORE) === "true";
   /** The chat accepted and not yet left: after a reload, it is picked up again. */
   private chat: CurrentChat | undefined = stored<CurrentChat>(CHAT_STORE);
-  private waiting: Json[] = [];
+  private waiting: readonly QueueItem[] = [];
   /** What the queue shows (ready, and the chats' ids), to redraw it only when that changes. */
   private shownQueue = "";
   private renewTimer: ReturnType<typeof setTimeout> | undefined;
@@ -197,8 +198,8 @@ class AgentDesk {
     clearTimeout(this.queueTimer);
     if (this.chat !== undefined) return;
     try {
-      const answer = await this.api.get(this.agentUrl("/queue"), { endpoint: this.settings.endpoint }, this.life.signal);
-      this.waiting = Array.isArray(answer.chats) ? answer.chats : [];
+      const answer = await this.api.get<QueueView>(this.agentUrl("/queue"), { endpoint: this.settings.endpoint }, this.life.signal);
+      this.waiting = answer.chats;
       this.renderQueue();
     } catch (error) {
       this.handle(error, "load the queue");
@@ -219,10 +220,10 @@ class AgentDesk {
       ...waiting.map((chat) => {
         const item = document.createElement("li");
         const name = document.createElement("h3");
-        name.textContent = String(chat.nickname ?? "Customer");
+        name.textContent = chat.nickname;
         const details = document.createElement("p");
-        const customer = (chat.customer ?? {}) as Record<string, string>;
-        details.textContent = [customer.subject, customer.email, `waiting since ${new Date(String(chat.queuedAt ?? chat.startedAt)).toLocaleTimeString()}`].filter(Boolean).join(" · ");
+        const { customer } = chat;
+        details.textContent = [customer.subject, customer.email, `waiting since ${new Date(chat.queuedAt ?? chat.startedAt).toLocaleTimeString()}`].filter(Boolean).join(" · ");
         const accept = document.createElement("button");
         accept.type = "button";
         accept.textContent = "Accept";
@@ -236,14 +237,13 @@ class AgentDesk {
     );
   }
 
-  private async acceptChat(chat: Json): Promise<void> {
+  private async acceptChat(chat: QueueItem): Promise<void> {
     // One accept at a time: the queue stays inert until this one is answered.
     ui.queue.inert = true;
     ui.deskError.textContent = "";
-    const customer = (chat.customer ?? {}) as Record<string, string>;
-    const taking: CurrentChat = { id: String(chat.id), title: [chat.nickname, customer.subject].filter(Boolean).join(" · ") };
+    const taking: CurrentChat = { id: chat.id, title: [chat.nickname, chat.customer.subject].filter(Boolean).join(" · ") };
     try {
-      const answer = await this.api.post(this.chatUrl(taking.id, "accept"), {}, {}, this.life.signal);
+      const answer = await this.api.post<InteractionView>(this.chatUrl(taking.id, "accept"), {}, {}, this.life.signal);
       this.chat = taking;
       store(CHAT_STORE, taking);
       this.openChat(taking, answer);
@@ -265,7 +265,7 @@ class AgentDesk {
   // ---- the conversation -----------------------------------------------------------------------
 
   /** Shows a chat: from the accept answer, or (after a reload) from the start of its transcript. */
-  private openChat(chat: CurrentChat, acceptAnswer: Json | undefined): void {
+  private openChat(chat: CurrentChat, acceptAnswer: InteractionView | undefined): void {
     clearTimeout(this.queueTimer);
     ui.queueView.hidden = true;
     ui.chatView.hidden = false;

@@ -1,6 +1,8 @@
 import "../shared/base.css";
-import { Api, ApiError, apiBase, byId, failed, store, stored, tabValue, type Fields, type Json } from "../shared/api.ts";
-import { ChatPanel, chatPanelElements, type ChatIxnState } from "../shared/conversation.ts";
+import type { ChatIxnState, InteractionView } from "../../lib/chat/view.ts";
+import type { OpenSessionView } from "../../lib/session/session.ts";
+import { Api, ApiError, apiBase, byId, failed, store, stored, tabValue } from "../shared/api.ts";
+import { ChatPanel, chatPanelElements } from "../shared/conversation.ts";
 
 /**
  * The customer chat widget: Chat API v1 exactly as field clients use it. request-chat first (the
@@ -65,7 +67,7 @@ async function checkAvailability(freshKeyTried = false): Promise<void> {
   clearTimeout(recheck);
   ui.start.disabled = true;
   try {
-    const answer = await api.post(api.at(`/genesys/1/service/${encodeURIComponent(service)}`), { channel: "web-widget" }, { "Idempotency-Key": tabValue(KEY_STORE) });
+    const answer = await api.post<OpenSessionView>(api.at(`/genesys/1/service/${encodeURIComponent(service)}`), { channel: "web-widget" }, { "Idempotency-Key": tabValue(KEY_STORE) });
     session = { chatUrl: api.resolve(String(answer["_chatIxnAPI-CREATE-URL"])), started: false };
     store(SESSION_STORE, session);
     failures = 0;
@@ -121,7 +123,7 @@ const panel = new ChatPanel(ui, api, {
   },
 });
 
-function openChat(answer?: Json): void {
+function openChat(answer?: InteractionView): void {
   ui.restart.hidden = true;
   show("chat");
   panel.open(chatUrl, answer);
@@ -165,7 +167,7 @@ async function startChat(): Promise<void> {
   if (ui.subject.value.trim()) fields.subject = ui.subject.value.trim();
   ui.begin.disabled = true;
   try {
-    const answer = await api.post(chatUrl(), fields as Fields);
+    const answer = await api.post<InteractionView>(chatUrl(), fields);
     opening.started = true;
     store(SESSION_STORE, opening);
     openChat(answer);

@@ -16,8 +16,6 @@ export class ApiError extends Error {
 
 export type Fields = Readonly<Record<string, string>>;
 
-// biome-ignore lint: answers are read field by field where they are used.
-export type Json = Record<string, any>;
 
 /**
  * Where the API lives, as an absolute URL without a trailing slash: the page's `?api=` parameter
@@ -49,17 +47,17 @@ export class Api {
   // Each request takes an optional AbortSignal: once it is aborted, the request rejects with an
   // AbortError (see `isAborted`), never with an ApiError, and an answer that comes in late is dropped.
 
-  get(url: string, query: Fields = {}, signal?: AbortSignal): Promise<Json> {
+  get<T = unknown>(url: string, query: Fields = {}, signal?: AbortSignal): Promise<T> {
     const search = new URLSearchParams(query).toString();
-    return this.call("GET", search ? `${url}?${search}` : url, signal);
+    return this.call<T>("GET", search ? `${url}?${search}` : url, signal);
   }
 
-  post(url: string, fields: Fields = {}, headers: Fields = {}, signal?: AbortSignal): Promise<Json> {
-    return this.call("POST", url, signal, fields, headers);
+  post<T = unknown>(url: string, fields: Fields = {}, headers: Fields = {}, signal?: AbortSignal): Promise<T> {
+    return this.call<T>("POST", url, signal, fields, headers);
   }
 
-  put(url: string, fields: Fields = {}, signal?: AbortSignal): Promise<Json> {
-    return this.call("PUT", url, signal, fields);
+  put<T = unknown>(url: string, fields: Fields = {}, signal?: AbortSignal): Promise<T> {
+    return this.call<T>("PUT", url, signal, fields);
   }
 
   /**
@@ -70,7 +68,11 @@ export class Api {
     void fetch(url, { method: "PUT", body: new URLSearchParams(fields), headers: this.headers(), keepalive: true }).catch(() => undefined);
   }
 
-  private async call(method: string, url: string, signal: AbortSignal | undefined, fields?: Fields, headers: Fields = {}): Promise<Json> {
+  /**
+   * One call. A successful answer is what the API documents for it (openapi.yaml, whose test holds
+   * the service to it), typed by the caller from the service's own view types.
+   */
+  private async call<T>(method: string, url: string, signal: AbortSignal | undefined, fields?: Fields, headers: Fields = {}): Promise<T> {
     let response: Response;
     try {
       response = await fetch(url, {
@@ -86,18 +88,19 @@ export class Api {
     const text = await response.text();
     // The answer may have been read just before the abort but not yet handed over: it is dropped too.
     signal?.throwIfAborted();
-    let body: Json = {};
+    let body: unknown = {};
     try {
-      body = text ? (JSON.parse(text) as Json) : {};
+      body = text ? JSON.parse(text) : {};
     } catch {
       // A proxy's HTML error page: keep the status.
     }
-    if (response.ok) return body;
+    if (response.ok) return body as T;
+    const error: { message?: unknown; exception?: unknown } = body !== null && typeof body === "object" ? body : {};
     const retryAfter = Number(response.headers.get("retry-after"));
     throw new ApiError(
       response.status,
-      typeof body.exception === "string" ? body.exception : `Http${response.status}`,
-      typeof body.message === "string" ? body.message : `The service answered ${response.status}`,
+      typeof error.exception === "string" ? error.exception : `Http${response.status}`,
+      typeof error.message === "string" ? error.message : `The service answered ${response.status}`,
       Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
     );
   }

@@ -1,7 +1,8 @@
-import { ApiError, byId, isAborted, type Api, type Json } from "./api.ts";
+import type { ChatIxnState, EventTuple, InteractionView, Party } from "../../lib/chat/view.ts";
+import { ApiError, byId, isAborted, type Api } from "./api.ts";
 
-type Party = "CLIENT" | "AGENT";
-export type ChatIxnState = "CONNECTED" | "TRANSCRIPT" | "DISCONNECTED";
+/** What a page shows of an answer; a chat that is gone (404) shows as ended, with no events. */
+type ChatUpdate = Pick<InteractionView, "chatIxnState" | "transcriptToShow"> & Partial<Pick<InteractionView, "startedAt">>;
 
 interface ConversationElements {
   /** `role="log"`: new entries are announced politely. */
@@ -16,7 +17,7 @@ interface ConversationOptions {
   /** Whose page this is: the other party's events are the ones to notice. */
   readonly self: Party;
   /** Chat API v1 refresh (or the agent API's): the events after `position`. */
-  readonly refresh: (position: number) => Promise<Json>;
+  readonly refresh: (position: number) => Promise<InteractionView>;
   /** Every answer's `chatIxnState`, and the other party's nickname once it is known. */
   readonly onState: (state: ChatIxnState, otherNickname: string | undefined) => void;
   /** A refresh failure the page handles itself (e.g. a refused API key): polling stops. */
@@ -51,13 +52,13 @@ class Conversation {
   ) {}
 
   /** Shows an answer to a request made at `since` (create and accept answer from 0). */
-  apply(view: Json, since: number): void {
+  apply(view: ChatUpdate, since: number): void {
     if (since !== this.position || this.done) return;
-    if (typeof view.startedAt === "string") this.startedAt = Date.parse(view.startedAt);
-    const events = Array.isArray(view.transcriptToShow) ? (view.transcriptToShow as string[][]) : [];
+    if (view.startedAt !== undefined) this.startedAt = Date.parse(view.startedAt);
+    const events = view.transcriptToShow;
     for (const event of events) this.show(event);
     this.position = since + events.length;
-    const state = view.chatIxnState as ChatIxnState;
+    const state = view.chatIxnState;
     if (state === "DISCONNECTED") {
       this.close();
       this.elements.typing.textContent = "";
@@ -119,7 +120,7 @@ class Conversation {
   }
 
   /** `[type, nickname, text, offset seconds, party]`. */
-  private show([type = "", nickname = "", text = "", offset = "0", party = ""]: string[]): void {
+  private show([type, nickname, text, offset, party]: EventTuple): void {
     const mine = party === this.options.self;
     if (!mine) this.otherNickname = nickname;
     const typing = this.elements.typing;
@@ -248,7 +249,7 @@ export class ChatPanel {
    * Shows the chat at `url`: from an answer given at position 0 (create, accept), or from the start
    * of its transcript.
    */
-  open(url: ChatUrl, answer?: Json): void {
+  open(url: ChatUrl, answer?: InteractionView): void {
     this.close();
     const { ui } = this;
     ui.transcript.replaceChildren();
@@ -258,7 +259,7 @@ export class ChatPanel {
     const isFatal = this.options.isFatal ?? (() => false);
     const conversation = new Conversation(ui, {
       self: this.options.self,
-      refresh: (position) => this.api.post(url("refresh"), { transcriptPosition: String(position) }, {}, this.options.signal),
+      refresh: (position) => this.api.post<InteractionView>(url("refresh"), { transcriptPosition: String(position) }, {}, this.options.signal),
       onState: (state, other) => {
         if (state === "DISCONNECTED") this.end();
         this.options.onState(state, other);
