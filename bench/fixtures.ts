@@ -9,12 +9,19 @@ export const SESSION_ID = "6f1c2b1e-0c0a-4b8e-9d6a-2f7f0e6b5a41";
 const now = Math.floor(Date.now() / 1000);
 
 function event(overrides: Partial<APIGatewayProxyEvent>): APIGatewayProxyEvent {
-  return httpEvent({ headers: { "content-type": "application/x-www-form-urlencoded" }, requestContext: { requestId: "bench" } as APIGatewayProxyEvent["requestContext"], ...overrides });
+  return httpEvent({
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    requestContext: { requestId: "bench" } as APIGatewayProxyEvent["requestContext"],
+    ...overrides,
+  });
 }
 
 const form = "firstName=Anna&lastName=Smith&email=anna%40example.com&subject=Billing&orderId=A-17";
 
-const requestChat = { label: "POST request-chat", event: event({ resource: "/genesys/1/service/{service}", pathParameters: { service: "request-chat" }, body: form }) };
+const requestChat = {
+  label: "POST request-chat",
+  event: event({ resource: "/genesys/1/service/{service}", pathParameters: { service: "request-chat" }, body: form }),
+};
 
 export const REQUESTS: Record<string, { label: string; event: APIGatewayProxyEvent }> = {
   // The baseline answers the same request.
@@ -22,13 +29,25 @@ export const REQUESTS: Record<string, { label: string; event: APIGatewayProxyEve
   requestChat,
   chat: {
     label: "POST refresh (2 new events)",
-    event: event({ resource: "/genesys/1/service/{service}/ixn/chat/refresh", pathParameters: { service: SESSION_ID }, body: "transcriptPosition=1" }),
+    event: event({
+      resource: "/genesys/1/service/{service}/ixn/chat/refresh",
+      pathParameters: { service: SESSION_ID },
+      body: "transcriptPosition=1",
+    }),
   },
   agent: {
     label: "GET queue (1 waiting)",
-    event: event({ resource: "/genesys/1/agent/{agentId}/queue", httpMethod: "GET", pathParameters: { agentId: "anna" }, queryStringParameters: { endpoint: "gms_builtin" } }),
+    event: event({
+      resource: "/genesys/1/agent/{agentId}/queue",
+      httpMethod: "GET",
+      pathParameters: { agentId: "anna" },
+      queryStringParameters: { endpoint: "gms_builtin" },
+    }),
   },
-  admin: { label: "GET service", event: event({ resource: "/genesys/1/admin/services/{name}", httpMethod: "GET", pathParameters: { name: "request-chat" } }) },
+  admin: {
+    label: "GET service",
+    event: event({ resource: "/genesys/1/admin/services/{name}", httpMethod: "GET", pathParameters: { name: "request-chat" } }),
+  },
   web: { label: "GET /chat/ (widget page)", event: event({ resource: "/chat", path: "/chat/", httpMethod: "GET" }) },
 };
 
@@ -36,10 +55,32 @@ type AttributeMap = Record<string, unknown>;
 const S = (value: string) => ({ S: value });
 const N = (value: number) => ({ N: String(value) });
 
-const service: AttributeMap = { pk: S("config"), sk: S("service#request-chat"), name: S("request-chat"), ttlSeconds: N(3600), chatEndpoint: S("gms_builtin"), updatedAt: S("2026-11-25T10:00:00.000Z") };
-const availability: AttributeMap = { pk: S("config"), sk: S("availability#gms_builtin"), endpoint: S("gms_builtin"), available: { BOOL: true }, updatedAt: S("2026-11-25T10:00:00.000Z") };
+const service: AttributeMap = {
+  pk: S("config"),
+  sk: S("service#request-chat"),
+  name: S("request-chat"),
+  ttlSeconds: N(3600),
+  chatEndpoint: S("gms_builtin"),
+  updatedAt: S("2026-11-25T10:00:00.000Z"),
+};
+const availability: AttributeMap = {
+  pk: S("config"),
+  sk: S("availability#gms_builtin"),
+  endpoint: S("gms_builtin"),
+  available: { BOOL: true },
+  updatedAt: S("2026-11-25T10:00:00.000Z"),
+};
 const data = { M: { firstName: S("Anna"), lastName: S("Smith"), email: S("anna@example.com"), orderId: S("A-17") } };
-const session: AttributeMap = { id: S(SESSION_ID), sk: S("session"), serviceName: S("request-chat"), chatEndpoint: S("gms_builtin"), data, createdAt: S("2026-11-25T10:00:00.000Z"), ttlSeconds: N(3600), expiresAt: N(now + 86_400) };
+const session: AttributeMap = {
+  id: S(SESSION_ID),
+  sk: S("session"),
+  serviceName: S("request-chat"),
+  chatEndpoint: S("gms_builtin"),
+  data,
+  createdAt: S("2026-11-25T10:00:00.000Z"),
+  ttlSeconds: N(3600),
+  expiresAt: N(now + 86_400),
+};
 const state: AttributeMap = {
   id: S(SESSION_ID),
   sk: S("state"),
@@ -87,7 +128,11 @@ export function standInAnswer(operation: string, input: { TableName?: string; In
     case "Query":
       if (input.IndexName) return { Items: [state], Count: 1, ScannedCount: 1 };
       if (configTable) return { Items: [availability, service], Count: 2, ScannedCount: 2 };
-      return { Items: [eventItem(2, "It was charged twice this month."), eventItem(3, "Order A-17."), session, state], Count: 4, ScannedCount: 4 };
+      return {
+        Items: [eventItem(2, "It was charged twice this month."), eventItem(3, "Order A-17."), session, state],
+        Count: 4,
+        ScannedCount: 4,
+      };
     case "GetItem":
       return configTable ? { Item: service } : {};
     default:

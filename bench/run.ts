@@ -16,12 +16,12 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { PutItemCommand } from "@aws-sdk/client-dynamodb";
 import autocannon from "autocannon";
+import { type Bundle, buildFunctionBundles, buildOne } from "../scripts/local/bundles.ts";
 import { DynamoProxy } from "../scripts/local/dynamo-proxy.ts";
 import { startLocalStack } from "../scripts/local/launch.ts";
 import { freePort } from "../scripts/local/ports.ts";
 import { killGroup, spawnOffline, watchOutput } from "../scripts/local/processes.ts";
-import { buildFunctionBundles, buildOne, type Bundle } from "../scripts/local/bundles.ts";
-import { ensureTables, LOCAL_AWS_ENV, toolingDocumentClient, stageTableNames, startDynalite } from "../scripts/local/stack.ts";
+import { ensureTables, LOCAL_AWS_ENV, stageTableNames, startDynalite, toolingDocumentClient } from "../scripts/local/stack.ts";
 import { REQUESTS, SEED_ITEMS, standInAnswer } from "./fixtures.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -35,7 +35,11 @@ const tables = stageTableNames("dev");
 const median = (values: number[]) => quantile(values, 0.5);
 function quantile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return required(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))], "a measurement");
+}
+function required<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`${what} is missing`);
+  return value;
 }
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
@@ -46,7 +50,9 @@ async function startStandIn(): Promise<{ server: Server; endpoint: string }> {
     req.on("data", (chunk: Buffer) => (body += chunk.toString()));
     req.on("end", () => {
       const operation = String(req.headers["x-amz-target"]).split(".").pop() ?? "";
-      res.writeHead(200, { "content-type": "application/x-amz-json-1.0" }).end(JSON.stringify(standInAnswer(operation, JSON.parse(body || "{}"))));
+      res
+        .writeHead(200, { "content-type": "application/x-amz-json-1.0" })
+        .end(JSON.stringify(standInAnswer(operation, JSON.parse(body || "{}"))));
     });
   });
   server.listen(0, "127.0.0.1");
@@ -55,7 +61,14 @@ async function startStandIn(): Promise<{ server: Server; endpoint: string }> {
 }
 
 function workerEnv(endpoint: string): NodeJS.ProcessEnv {
-  return { ...process.env, ...LOCAL_AWS_ENV, AWS_ENDPOINT_URL_DYNAMODB: endpoint, SESSIONS_TABLE: tables.sessions, CONFIG_TABLE: tables.config, CORS_ALLOWED_ORIGINS: "*" };
+  return {
+    ...process.env,
+    ...LOCAL_AWS_ENV,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+    SESSIONS_TABLE: tables.sessions,
+    CONFIG_TABLE: tables.config,
+    CORS_ALLOWED_ORIGINS: "*",
+  };
 }
 
 async function coldLoad(bundle: Bundle, env: NodeJS.ProcessEnv): Promise<number> {
@@ -106,12 +119,16 @@ async function stackThroughput(url: string): Promise<{ rps: number; p50: number;
 async function startBaselineOffline(dynamoEndpoint: string) {
   const port = await freePort();
   const lambdaPort = await freePort();
-  const child = spawnOffline(join(root, "bench/baseline"), { http: port, lambda: lambdaPort }, {
-    ...process.env,
-    ...LOCAL_AWS_ENV,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
-    GMS_BUILD_FOLDER: `.esbuild/bench-${port}`,
-  });
+  const child = spawnOffline(
+    join(root, "bench/baseline"),
+    { http: port, lambda: lambdaPort },
+    {
+      ...process.env,
+      ...LOCAL_AWS_ENV,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+      GMS_BUILD_FOLDER: `.esbuild/bench-${port}`,
+    },
+  );
   try {
     await watchOutput(child, "the baseline's serverless offline").until("Server ready");
   } catch (error) {
@@ -155,10 +172,23 @@ async function measure() {
   const bundles = await buildFunctionBundles(out);
   const baseline = await buildOne(
     "baseline",
-    { bundle: true, minify: true, format: "cjs", platform: "node", target: "node22", entryPoints: [join(root, "bench/baseline/handler.ts")] },
+    {
+      bundle: true,
+      minify: true,
+      format: "cjs",
+      platform: "node",
+      target: "node22",
+      entryPoints: [join(root, "bench/baseline/handler.ts")],
+    },
     join(out, "baseline.cjs"),
   );
-  workerFile = (await buildOne("worker", { bundle: true, format: "esm", platform: "node", target: "node20", entryPoints: [join(root, "bench/worker.ts")] }, join(out, "worker.mjs"))).file;
+  workerFile = (
+    await buildOne(
+      "worker",
+      { bundle: true, format: "esm", platform: "node", target: "node20", entryPoints: [join(root, "bench/worker.ts")] },
+      join(out, "worker.mjs"),
+    )
+  ).file;
   const all = [baseline, ...bundles];
   const measured = all.filter((bundle) => REQUESTS[bundle.name] !== undefined);
 
@@ -168,14 +198,14 @@ async function measure() {
   log(`cold module load: ${COLD_RUNS} fresh processes per bundle`);
   const cold = new Map<string, number[]>(all.map((bundle) => [bundle.name, []]));
   for (let run = 0; run < COLD_RUNS; run++) {
-    for (const bundle of all) cold.get(bundle.name)!.push(await coldLoad(bundle, standInEnv));
+    for (const bundle of all) required(cold.get(bundle.name), bundle.name).push(await coldLoad(bundle, standInEnv));
   }
   // Run-to-run drift on a small machine is larger than the differences measured, so the subjects
   // take turns over several rounds and each figure is the median of its rounds.
   log(`warm cost: ${WARM_ROUNDS} rounds of ${WARM_REQUESTS} in-process requests per function against the stand-in`);
   const rounds = new Map<string, Awaited<ReturnType<typeof warm>>[]>(measured.map((bundle) => [bundle.name, []]));
   for (let round = 0; round < WARM_ROUNDS; round++) {
-    for (const bundle of measured) rounds.get(bundle.name)!.push(await warm(bundle, standInEnv));
+    for (const bundle of measured) required(rounds.get(bundle.name), bundle.name).push(await warm(bundle, standInEnv));
   }
   const warmResults = new Map(
     [...rounds].map(([name, runs]) => [
@@ -216,11 +246,11 @@ async function measure() {
   await release("baseline stack");
   await release("dynalite");
 
-  const baseCold = median(cold.get("baseline")!);
-  const baseWarm = warmResults.get("baseline")!.medianMs;
+  const baseCold = median(required(cold.get("baseline"), "the baseline's cold loads"));
+  const baseWarm = required(warmResults.get("baseline"), "the baseline's warm run").medianMs;
   const ratio = (value: number, base: number) => `${(value / base).toFixed(2)}x`;
   const rows = all.map((bundle) => {
-    const c = cold.get(bundle.name)!;
+    const c = required(cold.get(bundle.name), bundle.name);
     const w = warmResults.get(bundle.name);
     const d = calls.get(bundle.name);
     const s = bundle.name === "baseline" ? theirs : bundle.name === "requestChat" ? ours : undefined;
@@ -236,13 +266,26 @@ async function measure() {
       s ? `${s.rps.toFixed(0)} req/s, p50 ${s.p50} ms, p99 ${s.p99} ms${s.non2xx ? `, ${s.non2xx} non-2xx` : ""}` : "-",
     ];
   });
-  const header = ["function", "request", "bundle (min / gzip)", "cold load median / p90", "warm median / p99", "warm req/s", "DynamoDB calls per request", `peak RSS after ${WARM_REQUESTS} requests`, "local stack, 50 connections"];
+  const header = [
+    "function",
+    "request",
+    "bundle (min / gzip)",
+    "cold load median / p90",
+    "warm median / p99",
+    "warm req/s",
+    "DynamoDB calls per request",
+    `peak RSS after ${WARM_REQUESTS} requests`,
+    "local stack, 50 connections",
+  ];
   const table = [header, header.map(() => "---"), ...rows].map((row) => `| ${row.join(" | ")} |`).join("\n");
   const machine = `${cpus().length} x ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}/${process.arch}`;
   const date = new Date().toISOString().slice(0, 10);
   console.log(table);
   console.log(`\n${machine}, ${date}`);
-  await writeFile(join(root, "BENCHMARKS.md"), `${BENCHMARKS_HEAD}\n\nMeasured ${date} on ${machine}.\n\n${table}\n\n${BENCHMARKS_NOTES}\n`);
+  await writeFile(
+    join(root, "BENCHMARKS.md"),
+    `${BENCHMARKS_HEAD}\n\nMeasured ${date} on ${machine}.\n\n${table}\n\n${BENCHMARKS_NOTES}\n`,
+  );
   log("wrote BENCHMARKS.md");
 }
 

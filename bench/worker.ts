@@ -8,7 +8,8 @@ import { REQUESTS } from "./fixtures.ts";
 
 const [bundle, name, mode, count] = process.argv.slice(2) as [string, string, string, string?];
 const loaded = (await import(bundle)) as { handler: (event: unknown) => Promise<{ statusCode: number }> };
-const request = REQUESTS[name]!;
+const request = REQUESTS[name];
+if (request === undefined) throw new Error(`no benchmark request for ${name}`);
 const invoke = async () => {
   const response = await loaded.handler(structuredClone(request.event));
   if (response.statusCode >= 300) throw new Error(`${name} answered ${response.statusCode}`);
@@ -25,8 +26,13 @@ if (mode === "warm") {
   }
   const total = performance.now() - started;
   times.sort((a, b) => a - b);
-  const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]!;
-  process.send?.({ medianMs: at(0.5), p99Ms: at(0.99), rps: (times.length / total) * 1000, maxRssMb: process.resourceUsage().maxRSS / 1024 });
+  const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? Number.NaN;
+  process.send?.({
+    medianMs: at(0.5),
+    p99Ms: at(0.99),
+    rps: (times.length / total) * 1000,
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+  });
 } else {
   await invoke();
   process.on("message", async () => {

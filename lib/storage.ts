@@ -81,7 +81,9 @@ export interface ChatState {
 }
 
 /** A change of phase: an agent accepting, or the end. */
-export type ChatChange = { readonly phase: "ACCEPTED"; readonly agentId: string; readonly agentNickname: string } | { readonly phase: "ENDED" };
+export type ChatChange =
+  | { readonly phase: "ACCEPTED"; readonly agentId: string; readonly agentNickname: string }
+  | { readonly phase: "ENDED" };
 
 /** What someone said or did in a chat. */
 export interface NewEvent {

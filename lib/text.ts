@@ -1,8 +1,11 @@
 /** Key/value pairs of text, as clients send them and the service keeps them (context data, customer fields). */
 export type TextMap = Readonly<Record<string, string>>;
 
-// Control characters other than tab, CR and LF; keys also refuse those three.
+// Control characters other than tab, CR and LF; keys also refuse those three. Finding control
+// characters is what these patterns are for:
+// biome-ignore lint/suspicious/noControlCharactersInRegex: see above.
 const CONTROL_IN_TEXT = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: see above.
 const CONTROL_IN_KEY = /[\u0000-\u001F\u007F]/;
 
 /** Text a person could have typed: no control characters but tab, CR and LF, no lone surrogates. */

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { paginateScan } from "@aws-sdk/lib-dynamodb";
 import autocannon from "autocannon";
-import { startLocalStack, type LocalStack } from "./local/launch.ts";
+import { type LocalStack, startLocalStack } from "./local/launch.ts";
 import { stageTableNames, toolingDocumentClient } from "./local/stack.ts";
 
 const amount = Number(process.env.LOADTEST_REQUESTS ?? 5000);

@@ -10,10 +10,18 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DynamoConfigStore } from "../lib/dynamo/config-store.ts";
 import { seedDefaults } from "../lib/config/defaults.ts";
+import { DynamoConfigStore } from "../lib/dynamo/config-store.ts";
 import { killGroup, spawnOffline } from "./local/processes.ts";
-import { DEFAULT_LOCAL_ADMIN_KEY, ensureTables, LOCAL_AWS_ENV, toolingDocumentClient, stageTableNames, startDynalite, type LocalDynamo } from "./local/stack.ts";
+import {
+  DEFAULT_LOCAL_ADMIN_KEY,
+  ensureTables,
+  LOCAL_AWS_ENV,
+  type LocalDynamo,
+  stageTableNames,
+  startDynalite,
+  toolingDocumentClient,
+} from "./local/stack.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const env = process.env;
@@ -52,14 +60,22 @@ async function main() {
   client.destroy();
 
   const buildFolder = env.GMS_BUILD_FOLDER ?? `.esbuild/local-${port}`;
-  const offline = spawnOffline(root, { http: port, lambda: lambdaPort }, {
-    ...env,
-    ...awsEnv,
-    GMS_ADMIN_API_KEY: env.GMS_ADMIN_API_KEY ?? DEFAULT_LOCAL_ADMIN_KEY,
-    GMS_BUILD_FOLDER: buildFolder,
-  }, ["--stage", stage]);
+  const offline = spawnOffline(
+    root,
+    { http: port, lambda: lambdaPort },
+    {
+      ...env,
+      ...awsEnv,
+      GMS_ADMIN_API_KEY: env.GMS_ADMIN_API_KEY ?? DEFAULT_LOCAL_ADMIN_KEY,
+      GMS_BUILD_FOLDER: buildFolder,
+    },
+    ["--stage", stage],
+  );
   // serverless-offline prints "Server ready" on stderr; pass both streams through and announce it.
-  for (const [stream, sink] of [[offline.stdout, process.stdout], [offline.stderr, process.stderr]] as const) {
+  for (const [stream, sink] of [
+    [offline.stdout, process.stdout],
+    [offline.stderr, process.stderr],
+  ] as const) {
     stream.on("data", (chunk: Buffer) => {
       sink.write(chunk);
       if (chunk.toString().includes("Server ready")) {

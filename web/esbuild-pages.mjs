@@ -55,8 +55,11 @@ export async function buildPage(name) {
   const template = (await readFile(join(dir, "index.html"), "utf8")).replace(/<!--gms:include ([a-z-]+)-->/g, (_, part) =>
     readFileSync(join(webDir, "shared", `${part}.html`), "utf8").trimEnd(),
   );
-  if (!template.includes(SCRIPT_SLOT) || !template.includes(STYLE_SLOT)) throw new Error(`page:${name}: index.html needs ${SCRIPT_SLOT} and ${STYLE_SLOT}`);
-  const html = template.replace(STYLE_SLOT, () => `<style>${style}</style>`).replace(SCRIPT_SLOT, () => `<script type="module">${script}</script>`);
+  if (!template.includes(SCRIPT_SLOT) || !template.includes(STYLE_SLOT))
+    throw new Error(`page:${name}: index.html needs ${SCRIPT_SLOT} and ${STYLE_SLOT}`);
+  const html = template
+    .replace(STYLE_SLOT, () => `<style>${style}</style>`)
+    .replace(SCRIPT_SLOT, () => `<script type="module">${script}</script>`);
   return { html, scriptHash: sha256(script), styleHash: sha256(style) };
 }
 

@@ -2,7 +2,16 @@ import { isPresent } from "../config/presence.ts";
 import { ChatStateError, ChatTakenError, NotYourChatError } from "../errors.ts";
 import type { ChatState, Deps } from "../storage.ts";
 import { epochSeconds } from "../time.ts";
-import { appendEvent, type ChatCall, liveHead, type PostCommand, liveTranscript, requireChat, requireRunning, viewSince } from "./transcript.ts";
+import {
+  appendEvent,
+  type ChatCall,
+  liveHead,
+  liveTranscript,
+  type PostCommand,
+  requireChat,
+  requireRunning,
+  viewSince,
+} from "./transcript.ts";
 import { type InteractionView, interactionView, type QueueView, queueItem } from "./view.ts";
 
 /**
@@ -36,7 +45,12 @@ export async function accept(deps: Deps, call: AgentCall): Promise<InteractionVi
   if (!(await deps.sessions.transition(chat, ["WAITING"], { phase: "ACCEPTED", agentId, agentNickname: presence.nickname }))) {
     throw chat.phase === "ENDED" ? new ChatStateError("This chat has ended") : new ChatTakenError();
   }
-  await appendEvent(deps, chat, head.lastPosition, { type: "Notice.Joined", nickname: presence.nickname, text: "has joined the session", party: "AGENT" });
+  await appendEvent(deps, chat, head.lastPosition, {
+    type: "Notice.Joined",
+    nickname: presence.nickname,
+    text: "has joined the session",
+    party: "AGENT",
+  });
   return viewSince(deps, call, since);
 }
 
@@ -56,7 +70,12 @@ async function ownChat(deps: Pick<Deps, "sessions" | "now">, call: AgentCall) {
 /** A message or typing notice on the agent's own chat. */
 export async function agentEvent(deps: Pick<Deps, "sessions" | "now">, command: AgentCall & PostCommand): Promise<InteractionView> {
   const { chat, nickname, lastPosition } = await ownChat(deps, command);
-  const position = await appendEvent(deps, requireRunning(chat), lastPosition, { type: command.type, nickname, text: command.text, party: "AGENT" });
+  const position = await appendEvent(deps, requireRunning(chat), lastPosition, {
+    type: command.type,
+    nickname,
+    text: command.text,
+    party: "AGENT",
+  });
   return viewSince(deps, command, command.position ?? position - 1);
 }
 

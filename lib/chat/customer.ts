@@ -3,7 +3,16 @@ import { requireContextData } from "../session/context-data.ts";
 import type { ChatState, Deps, EventType, Session } from "../storage.ts";
 import { firstCodePoints, type TextMap } from "../text.ts";
 import { epochSeconds } from "../time.ts";
-import { appendEvent, type ChatCall, liveHead, liveTranscript, type PostCommand, requireChat, requireRunning, viewSince } from "./transcript.ts";
+import {
+  appendEvent,
+  type ChatCall,
+  liveHead,
+  liveTranscript,
+  type PostCommand,
+  requireChat,
+  requireRunning,
+  viewSince,
+} from "./transcript.ts";
 import { type InteractionView, interactionView } from "./view.ts";
 
 /**
@@ -33,7 +42,12 @@ export async function createChat(deps: ChatDeps, command: CreateChatCommand): Pr
 
   const chat = newChat(existing.session, command, deps.now());
   if (await deps.sessions.createChat(chat)) {
-    await appendEvent(deps, chat, 0, { type: "Notice.Joined", nickname: chat.customerNickname, text: "has joined the session", party: "CLIENT" });
+    await appendEvent(deps, chat, 0, {
+      type: "Notice.Joined",
+      nickname: chat.customerNickname,
+      text: "has joined the session",
+      party: "CLIENT",
+    });
   }
   return viewSince(deps, command, since);
 }
@@ -89,7 +103,12 @@ export async function customerDisconnect(deps: ChatDeps, call: ChatCall): Promis
 /** Ends a chat that is still running, with the customer's `Notice.Left`. */
 async function endChat(deps: ChatDeps, chat: ChatState, lastPosition: number): Promise<void> {
   if (await deps.sessions.transition(chat, ["WAITING", "ACCEPTED"], { phase: "ENDED" })) {
-    await appendEvent(deps, chat, lastPosition, { type: "Notice.Left", nickname: chat.customerNickname, text: "has left the session", party: "CLIENT" });
+    await appendEvent(deps, chat, lastPosition, {
+      type: "Notice.Left",
+      nickname: chat.customerNickname,
+      text: "has left the session",
+      party: "CLIENT",
+    });
   }
 }
 

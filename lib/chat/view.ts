@@ -66,7 +66,12 @@ function eventTuple(event: TranscriptEvent): EventTuple {
 }
 
 /** The chat with the events after the client's position `since`. */
-export function interactionView(chat: ChatState, events: readonly TranscriptEvent[], since: number, options: ViewOptions): InteractionView | VerboseInteractionView {
+export function interactionView(
+  chat: ChatState,
+  events: readonly TranscriptEvent[],
+  since: number,
+  options: ViewOptions,
+): InteractionView | VerboseInteractionView {
   const view: InteractionView = {
     chatIxnState: CHAT_IXN_STATE[chat.phase],
     chatSessionId: chat.chatSessionId,

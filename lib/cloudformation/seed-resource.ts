@@ -34,7 +34,9 @@ export function seedHandler(deps: SeedDeps) {
       status = "FAILED";
       reason = `Seeding the default service failed: ${error instanceof Error ? error.name : "unknown error"}`;
     }
-    console.log(JSON.stringify({ level: status === "SUCCESS" ? "info" : "error", route: "seed", requestType: event.RequestType, status, reason }));
+    console.log(
+      JSON.stringify({ level: status === "SUCCESS" ? "info" : "error", route: "seed", requestType: event.RequestType, status, reason }),
+    );
     await deps.reply(
       event.ResponseURL,
       JSON.stringify({

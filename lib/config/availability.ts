@@ -38,7 +38,12 @@ export interface AvailabilityView {
   } | null;
 }
 
-export function availabilityView(endpoint: string, notification: AvailabilityNotification | undefined, presence: readonly AgentPresence[], now: Date): AvailabilityView {
+export function availabilityView(
+  endpoint: string,
+  notification: AvailabilityNotification | undefined,
+  presence: readonly AgentPresence[],
+  now: Date,
+): AvailabilityView {
   return {
     endpoint,
     available: isAvailable(notification, presence, now),

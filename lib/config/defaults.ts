@@ -13,7 +13,10 @@ export interface SeedOptions {
  * redeploy never undoes an administrator's change. `npm start` and the deploy-time custom resource
  * (lib/cloudformation/seed-resource.ts) both call it.
  */
-export async function seedDefaults(config: Pick<ConfigStore, "createServiceIfAbsent" | "createNotificationIfAbsent">, options: SeedOptions) {
+export async function seedDefaults(
+  config: Pick<ConfigStore, "createServiceIfAbsent" | "createNotificationIfAbsent">,
+  options: SeedOptions,
+) {
   const updatedAt = options.now.toISOString();
   const service = await config.createServiceIfAbsent({ name: DEFAULT_SERVICE_NAME, ...DEFAULT_OPTIONS, updatedAt });
   const availability = options.availability

@@ -10,16 +10,19 @@ import { epochSeconds, isoTime } from "../time.ts";
 export const PRESENCE_SECONDS = 60;
 
 const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: a nickname is text without control characters.
 const NICKNAME = /^[^\u0000-\u001F\u007F]{1,64}$/u;
 
 export function requireAgentId(raw: string): string {
-  if (!AGENT_ID.test(raw)) throw new InvalidInputError("Agent ids are 1-64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit");
+  if (!AGENT_ID.test(raw))
+    throw new InvalidInputError("Agent ids are 1-64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit");
   return raw;
 }
 
 export function requireNickname(raw: string): string {
   const nickname = raw.trim();
-  if (!NICKNAME.test(nickname) || !nickname.isWellFormed()) throw new InvalidInputError("nickname must be 1-64 characters without control characters");
+  if (!NICKNAME.test(nickname) || !nickname.isWellFormed())
+    throw new InvalidInputError("nickname must be 1-64 characters without control characters");
   return nickname;
 }
 

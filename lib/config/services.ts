@@ -60,7 +60,11 @@ export async function getService(deps: ConfigDeps, name: string): Promise<Servic
 }
 
 /** Replaces a service's whole configuration (options apply to the very next request); `created` when it is new. */
-export async function putService(deps: ConfigDeps, name: string, options: ServiceOptions): Promise<{ readonly created: boolean; readonly service: ServiceView }> {
+export async function putService(
+  deps: ConfigDeps,
+  name: string,
+  options: ServiceOptions,
+): Promise<{ readonly created: boolean; readonly service: ServiceView }> {
   const config = { name, ...options, updatedAt: deps.now().toISOString() };
   const created = await deps.config.putService(config);
   return { created, service: serviceView(config) };

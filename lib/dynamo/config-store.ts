@@ -1,4 +1,4 @@
-import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { AgentPresence, AvailabilityNotification, ConfigStore, ServiceConfig, ServiceRoute } from "../storage.ts";
 import { conditionalWrite, queryAll, storageCall } from "./client.ts";
 import { CONFIG_PARTITION, CONFIG_PARTITION_KEY, CONFIG_SORT_KEY } from "./tables.ts";
@@ -86,19 +86,25 @@ export class DynamoConfigStore implements ConfigStore {
   }
 
   private async get(sortKey: string): Promise<Item | undefined> {
-    const { Item } = await storageCall(() => this.client.send(new GetCommand({ TableName: this.table, Key: key(sortKey), ConsistentRead: true })));
+    const { Item } = await storageCall(() =>
+      this.client.send(new GetCommand({ TableName: this.table, Key: key(sortKey), ConsistentRead: true })),
+    );
     return Item;
   }
 
   /** Writes the item; resolves the one it replaced, if any. */
   private async put(item: Item): Promise<Item | undefined> {
-    const { Attributes } = await storageCall(() => this.client.send(new PutCommand({ TableName: this.table, Item: item, ReturnValues: "ALL_OLD" })));
+    const { Attributes } = await storageCall(() =>
+      this.client.send(new PutCommand({ TableName: this.table, Item: item, ReturnValues: "ALL_OLD" })),
+    );
     return Attributes;
   }
 
   /** Deletes the item; resolves the one it removed, if any. */
   private async delete(sortKey: string): Promise<Item | undefined> {
-    const { Attributes } = await storageCall(() => this.client.send(new DeleteCommand({ TableName: this.table, Key: key(sortKey), ReturnValues: "ALL_OLD" })));
+    const { Attributes } = await storageCall(() =>
+      this.client.send(new DeleteCommand({ TableName: this.table, Key: key(sortKey), ReturnValues: "ALL_OLD" })),
+    );
     return Attributes;
   }
 
@@ -155,5 +161,10 @@ function toNotification(item: Item): AvailabilityNotification {
 }
 
 function toPresence(item: Item): AgentPresence {
-  return { agentId: String(item.agentId), endpoint: String(item.endpoint), nickname: String(item.nickname), expiresAt: Number(item.expiresAt) };
+  return {
+    agentId: String(item.agentId),
+    endpoint: String(item.endpoint),
+    nickname: String(item.nickname),
+    expiresAt: Number(item.expiresAt),
+  };
 }

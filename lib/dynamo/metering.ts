@@ -34,7 +34,10 @@ let current: Scope | undefined;
 
 export const dynamoMeter = {
   name: "dynamodb",
-  async measure<T>(run: () => Promise<T>, deadline?: number): Promise<({ readonly result: T } | { readonly error: unknown }) & { readonly cost: DynamoCost }> {
+  async measure<T>(
+    run: () => Promise<T>,
+    deadline?: number,
+  ): Promise<({ readonly result: T } | { readonly error: unknown }) & { readonly cost: DynamoCost }> {
     const scope: Scope = { cost: { calls: 0, readUnits: 0, writeUnits: 0 }, deadline };
     current = scope;
     try {

@@ -1,6 +1,18 @@
-import { PutItemCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
-import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { CHAT_PHASES, type ChatChange, type ChatPhase, type ChatState, EVENT_TYPES, PARTIES, type Session, type SessionRecords, type SessionStore, type TimedEvent, type TranscriptEvent } from "../storage.ts";
+import { type AttributeValue, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  CHAT_PHASES,
+  type ChatChange,
+  type ChatPhase,
+  type ChatState,
+  EVENT_TYPES,
+  PARTIES,
+  type Session,
+  type SessionRecords,
+  type SessionStore,
+  type TimedEvent,
+  type TranscriptEvent,
+} from "../storage.ts";
 import type { TextMap } from "../text.ts";
 import { conditionalWrite, queryAll, storageCall } from "./client.ts";
 import { QUEUE_INDEX, SESSION_KEY, SESSION_SORT_KEY } from "./tables.ts";
@@ -35,7 +47,9 @@ export class DynamoSessionStore implements SessionStore {
   }
 
   async get(id: string): Promise<Session | undefined> {
-    const { Item } = await storageCall(() => this.client.send(new GetCommand({ TableName: this.table, Key: key(id, SESSION_SK), ConsistentRead: true })));
+    const { Item } = await storageCall(() =>
+      this.client.send(new GetCommand({ TableName: this.table, Key: key(id, SESSION_SK), ConsistentRead: true })),
+    );
     return Item && toSession(Item);
   }
 

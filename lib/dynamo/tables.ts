@@ -33,7 +33,10 @@ export function tableNamesFromEnv(env: NodeJS.ProcessEnv = process.env): TableNa
   return { sessions, config };
 }
 
-export function tableDefinitions(names: TableNames): CreateTableCommandInput[] {
+/** A table definition, named. */
+export type TableDefinition = CreateTableCommandInput & { readonly TableName: string };
+
+export function tableDefinitions(names: TableNames): TableDefinition[] {
   return [
     {
       TableName: names.sessions,

@@ -15,10 +15,14 @@ const EXPOSED_HEADERS = "Retry-After";
 const PREFLIGHT_MAX_AGE_SECONDS = "600";
 
 export function corsPolicy(setting: string | undefined): CorsPolicy {
-  const origins = (setting ?? "*").split(",").map((origin) => origin.trim()).filter(Boolean);
+  const origins = (setting ?? "*")
+    .split(",")
+    .map((origin) => origin.trim())
+    .filter(Boolean);
   if (origins.length === 0 || origins.includes("*")) return { anyOrigin: true };
   for (const origin of origins) {
-    if (!/^https?:\/\/[^/\s]+$/.test(origin)) throw new Error("CORS_ALLOWED_ORIGINS must be * or a comma-separated list of origins like https://app.example.com");
+    if (!/^https?:\/\/[^/\s]+$/.test(origin))
+      throw new Error("CORS_ALLOWED_ORIGINS must be * or a comma-separated list of origins like https://app.example.com");
   }
   return { anyOrigin: false, origins: new Set(origins) };
 }

@@ -38,8 +38,8 @@ export function header(request: Pick<RawRequest, "headers">, name: string): stri
  *
  * Leniency, as a legacy servlet container would show it: a body is read by what it holds, not by
  * its label. One that starts with `{` or `[` is JSON (and must be an object); anything else is a
- * form, whether labelled form, JSON, plain text or nothing. serverless-offline labels body-without-type requests `application/json`, and field
- * clients mislabel in both directions.
+ * form, whether labelled form, JSON, plain text or nothing. serverless-offline labels a body
+ * without a type `application/json`, and field clients mislabel in both directions.
  */
 export async function decodeFields(request: RawRequest): Promise<Fields> {
   const fields: Fields = Object.create(null);
@@ -52,10 +52,11 @@ export async function decodeFields(request: RawRequest): Promise<Fields> {
   const bytes = bodyBytes(request);
   if (bytes.length === 0) return fields;
 
-  const mediaType = (header(request, "content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  const contentType = header(request, "content-type") ?? "";
+  const mediaType = (contentType.split(";")[0] ?? "").trim().toLowerCase();
   let bodyFields: Fields;
   if (mediaType === "multipart/form-data") {
-    bodyFields = await decodeMultipart(bytes, header(request, "content-type")!);
+    bodyFields = await decodeMultipart(bytes, contentType);
   } else if (TEXT_TYPES.has(mediaType)) {
     const text = decodeUtf8(bytes);
     bodyFields = looksLikeJson(text) ? decodeJsonObject(text) : decodeUrlEncoded(text);

@@ -54,9 +54,7 @@ export class PayloadTooLargeError extends HttpError {
 }
 
 export class UnsupportedMediaTypeError extends HttpError {
-  constructor(
-    message = "Unsupported content type: send application/x-www-form-urlencoded, multipart/form-data or application/json",
-  ) {
+  constructor(message = "Unsupported content type: send application/x-www-form-urlencoded, multipart/form-data or application/json") {
     super(415, "UnsupportedMediaTypeException", message);
   }
 }
@@ -83,8 +81,14 @@ export const DOMAIN_ERROR_ANSWERS: ReadonlyArray<readonly [DomainErrorClass, Err
   [IdempotencyConflictError, { status: 409, exception: "IdempotencyKeyConflictException" }],
   [ChatStateError, { status: 409, exception: "InvalidChatStateException" }],
   [ChatTakenError, { status: 409, exception: "ChatAlreadyAcceptedException" }],
-  [NoAgentAvailableError, { status: 503, exception: "NoAgentAvailableException", headers: { "Retry-After": String(NO_AGENT_RETRY_AFTER_SECONDS) } }],
-  [StorageUnavailableError, { status: 503, exception: "StorageUnavailableException", headers: { "Retry-After": String(STORAGE_RETRY_AFTER_SECONDS) } }],
+  [
+    NoAgentAvailableError,
+    { status: 503, exception: "NoAgentAvailableException", headers: { "Retry-After": String(NO_AGENT_RETRY_AFTER_SECONDS) } },
+  ],
+  [
+    StorageUnavailableError,
+    { status: 503, exception: "StorageUnavailableException", headers: { "Retry-After": String(STORAGE_RETRY_AFTER_SECONDS) } },
+  ],
 ];
 
 /** The answer to a failure and the message the client may see: 5xx details never leave the server. */

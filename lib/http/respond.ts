@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
-import { corsHeaders, preflightHeaders, type CorsPolicy } from "./cors.ts";
+import { type CorsPolicy, corsHeaders, preflightHeaders } from "./cors.ts";
 import { errorAnswer, MethodNotAllowedError, NotFoundError } from "./errors.ts";
 
 export type HttpHandler = (event: APIGatewayProxyEvent) => Promise<HttpResult>;
@@ -80,7 +80,9 @@ export function httpHandler(route: HttpHandler, options: HttpOptions) {
     // Lambda tells each invocation how long it has left; outside Lambda there is no deadline.
     const deadline = context?.getRemainingTimeInMillis === undefined ? undefined : Date.now() + context.getRemainingTimeInMillis();
     const measure = <T>(run: () => Promise<T>) => (meter ? meter.measure(run, deadline) : unmeasured(run));
-    const outcome = await measure(() => (event.httpMethod === "OPTIONS" ? Promise.resolve({ status: 204, headers: preflightHeaders() }) : route(event)));
+    const outcome = await measure(() =>
+      event.httpMethod === "OPTIONS" ? Promise.resolve({ status: 204, headers: preflightHeaders() }) : route(event),
+    );
     const failure = "error" in outcome ? outcome.error : undefined;
     let result = "error" in outcome ? errorResult(outcome.error) : outcome.result;
     result = { ...result, headers: { ...result.headers, ...corsHeaders(options.cors, event) } };
@@ -104,7 +106,11 @@ export function httpHandler(route: HttpHandler, options: HttpOptions) {
 /** Error class names and code locations only: storage errors' messages can quote request values. */
 function describe(error: unknown): string {
   if (!(error instanceof Error)) return typeof error;
-  const frames = error.stack?.split("\n").slice(1, 4).map((frame) => frame.trim()) ?? [];
+  const frames =
+    error.stack
+      ?.split("\n")
+      .slice(1, 4)
+      .map((frame) => frame.trim()) ?? [];
   const cause = error.cause === undefined ? "" : ` caused by ${describe(error.cause)}`;
   return `${error.name} ${frames.join(" ")}${cause}`;
 }

@@ -39,7 +39,9 @@ export function sessionIdFor(serviceName: string, idempotency: Pick<Idempotency,
 /** Order-independent digest of everything the client sent: form and JSON encodings of the same data match. */
 export function requestFingerprint(serviceName: string, fields: TextMap): string {
   const entries = Object.entries(fields).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return createHash("sha256").update(JSON.stringify([serviceName, entries])).digest("base64url");
+  return createHash("sha256")
+    .update(JSON.stringify([serviceName, entries]))
+    .digest("base64url");
 }
 
 /** The session an earlier request with the same key created, if this request is its retry. */

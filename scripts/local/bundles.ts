@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
-import { build, type BuildOptions, type Plugin } from "esbuild";
+import { type BuildOptions, build, type Plugin } from "esbuild";
 import { SERVERLESS_BIN, SERVERLESS_ENV } from "./processes.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -22,7 +22,21 @@ interface PrintedConfig {
 }
 
 /** serverless-esbuild's own keys; the rest of `custom.esbuild` goes to esbuild as is. */
-const PLUGIN_KEYS = ["plugins", "exclude", "outputFileExtension", "outputWorkFolder", "outputBuildFolder", "packager", "packagerOptions", "watch", "keepOutputDirectory", "nativeZip", "zipConcurrency", "installExtraArgs", "external"];
+const PLUGIN_KEYS = [
+  "plugins",
+  "exclude",
+  "outputFileExtension",
+  "outputWorkFolder",
+  "outputBuildFolder",
+  "packager",
+  "packagerOptions",
+  "watch",
+  "keepOutputDirectory",
+  "nativeZip",
+  "zipConcurrency",
+  "installExtraArgs",
+  "external",
+];
 
 /**
  * Builds each function's bundle exactly as `serverless package` does: the esbuild options are read

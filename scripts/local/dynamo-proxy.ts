@@ -21,7 +21,15 @@ const THROTTLED = JSON.stringify({
 });
 const SERVER_ERROR = JSON.stringify({ __type: "com.amazon.coral.service#InternalFailure", message: "Internal failure" });
 /** The operations that accept ReturnConsumedCapacity (table management calls do not). */
-const DATA_OPERATIONS = new Set([...READ_OPERATIONS, "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactGetItems", "TransactWriteItems"]);
+const DATA_OPERATIONS = new Set([
+  ...READ_OPERATIONS,
+  "PutItem",
+  "UpdateItem",
+  "DeleteItem",
+  "BatchWriteItem",
+  "TransactGetItems",
+  "TransactWriteItems",
+]);
 
 /**
  * An HTTP proxy in front of a DynamoDB endpoint (dynalite here) for the tests and the bench: it
@@ -47,9 +55,17 @@ export class DynamoProxy {
     const proxy = new DynamoProxy(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     server.on("request", (req, res) => {
       void readBody(req).then((body) => {
-        const operation = String(req.headers["x-amz-target"] ?? "").split(".").pop() ?? "";
+        const operation =
+          String(req.headers["x-amz-target"] ?? "")
+            .split(".")
+            .pop() ?? "";
         const input = parseObject(body.toString());
-        const call: ProxiedCall = { operation, table: typeof input.TableName === "string" ? input.TableName : undefined, readUnits: 0, writeUnits: 0 };
+        const call: ProxiedCall = {
+          operation,
+          table: typeof input.TableName === "string" ? input.TableName : undefined,
+          readUnits: 0,
+          writeUnits: 0,
+        };
         proxy.calls.push(call);
         const fault = proxy.fault === "fail-writes" && operation === "PutItem" ? "server-error" : proxy.fault;
         switch (fault) {
@@ -62,7 +78,9 @@ export class DynamoProxy {
           case "hang":
             return;
         }
-        const payload = DATA_OPERATIONS.has(operation) ? JSON.stringify({ ...input, ReturnConsumedCapacity: input.ReturnConsumedCapacity ?? "TOTAL" }) : body;
+        const payload = DATA_OPERATIONS.has(operation)
+          ? JSON.stringify({ ...input, ReturnConsumedCapacity: input.ReturnConsumedCapacity ?? "TOTAL" })
+          : body;
         const forward = httpRequest(
           {
             host: upstream.hostname,
@@ -94,11 +112,14 @@ export class DynamoProxy {
 
   /** Calls and capacity units since the last reset. */
   cost(): { calls: number; readUnits: number; writeUnits: number } {
-    return this.calls.reduce((sum, call) => ({ calls: sum.calls + 1, readUnits: sum.readUnits + call.readUnits, writeUnits: sum.writeUnits + call.writeUnits }), {
-      calls: 0,
-      readUnits: 0,
-      writeUnits: 0,
-    });
+    return this.calls.reduce(
+      (sum, call) => ({ calls: sum.calls + 1, readUnits: sum.readUnits + call.readUnits, writeUnits: sum.writeUnits + call.writeUnits }),
+      {
+        calls: 0,
+        readUnits: 0,
+        writeUnits: 0,
+      },
+    );
   }
 
   reset(): void {

@@ -35,9 +35,11 @@ export async function startLocalStack(env: Record<string, string> = {}, options:
   const buildFolder = `.esbuild/stack-${ports.http}`;
   const marker = randomUUID();
   // Under a shell, as npm runs it: the shell is the script's parent (`; :` keeps it from exec'ing).
-  const command = [process.execPath, "--import", "tsx", "scripts/start.ts"];
-  const [file, args] = options.underShell ? ["/bin/sh", ["-c", `"${command.join('" "')}"; :`]] : [command[0]!, command.slice(1)];
-  const child = spawn(file, args, {
+  const args = ["--import", "tsx", "scripts/start.ts"];
+  const [file, fileArgs] = options.underShell
+    ? ["/bin/sh", ["-c", `"${[process.execPath, ...args].join('" "')}"; :`]]
+    : [process.execPath, args];
+  const child = spawn(file, fileArgs, {
     cwd: root,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],

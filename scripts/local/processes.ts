@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess, type ChildProcessByStdio } from "node:child_process";
+import { type ChildProcess, type ChildProcessByStdio, spawn } from "node:child_process";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 
@@ -59,7 +59,22 @@ export function killGroup(child: ChildProcess, signal: NodeJS.Signals = "SIGKILL
  * `serverless offline start` for the service in `cwd`, on the given ports, with output piped. It
  * runs as its own process group, so `killGroup` also stops the esbuild service it spawns.
  */
-export function spawnOffline(cwd: string, ports: { readonly http: string | number; readonly lambda: string | number }, env: NodeJS.ProcessEnv, extraArgs: readonly string[] = []): ChildProcessByStdio<null, Readable, Readable> {
-  const args = [SERVERLESS_BIN, "offline", "start", "--httpPort", String(ports.http), "--lambdaPort", String(ports.lambda), "--noPrependStageInUrl", ...extraArgs];
+export function spawnOffline(
+  cwd: string,
+  ports: { readonly http: string | number; readonly lambda: string | number },
+  env: NodeJS.ProcessEnv,
+  extraArgs: readonly string[] = [],
+): ChildProcessByStdio<null, Readable, Readable> {
+  const args = [
+    SERVERLESS_BIN,
+    "offline",
+    "start",
+    "--httpPort",
+    String(ports.http),
+    "--lambdaPort",
+    String(ports.lambda),
+    "--noPrependStageInUrl",
+    ...extraArgs,
+  ];
   return spawn(process.execPath, args, { cwd, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...env, ...SERVERLESS_ENV } });
 }

@@ -1,11 +1,11 @@
 import { once } from "node:events";
-import { setTimeout as delay } from "node:timers/promises";
 import type { AddressInfo } from "node:net";
+import { setTimeout as delay } from "node:timers/promises";
 import { CreateTableCommand, DescribeTableCommand, ResourceInUseException } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { createDocumentClient } from "../../lib/dynamo/client.ts";
 import dynalite from "dynalite";
-import { tableDefinitions, type TableNames } from "../../lib/dynamo/tables.ts";
+import { createDocumentClient } from "../../lib/dynamo/client.ts";
+import { type TableNames, tableDefinitions } from "../../lib/dynamo/tables.ts";
 
 // Lambda runs Node 22+; on a Node 20 laptop the SDK's upgrade notice is noise in every local tool.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -37,7 +37,12 @@ export interface LocalDynamo {
  * kept in that LevelDB folder across restarts; without it, in memory.
  */
 export async function startDynalite(options: { port: number; path?: string; host?: string; createTableMs?: number }): Promise<LocalDynamo> {
-  const server = dynalite({ createTableMs: options.createTableMs ?? 0, deleteTableMs: 0, updateTableMs: 0, ...(options.path ? { path: options.path } : {}) });
+  const server = dynalite({
+    createTableMs: options.createTableMs ?? 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+    ...(options.path ? { path: options.path } : {}),
+  });
   server.listen(options.port, options.host ?? "127.0.0.1");
   await Promise.race([once(server, "listening"), once(server, "error").then(([error]) => Promise.reject(error))]);
   const { port } = server.address() as AddressInfo;
@@ -85,15 +90,17 @@ export async function ensureTables(client: DynamoDBDocumentClient, names: TableN
   for (const definition of tableDefinitions(names)) {
     try {
       await client.send(new CreateTableCommand(definition));
-      created.push(definition.TableName!);
+      created.push(definition.TableName);
     } catch (error) {
       if (!(error instanceof ResourceInUseException)) throw error;
       const { Table } = await client.send(new DescribeTableCommand({ TableName: definition.TableName }));
       if (JSON.stringify(Table?.KeySchema) !== JSON.stringify(definition.KeySchema)) {
-        throw new Error(`table ${definition.TableName} has the key layout of an older version: delete it (or the data folder) and start again`);
+        throw new Error(
+          `table ${definition.TableName} has the key layout of an older version: delete it (or the data folder) and start again`,
+        );
       }
     }
-    await untilActive(client, definition.TableName!);
+    await untilActive(client, definition.TableName);
   }
   return created;
 }

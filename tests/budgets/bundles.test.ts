@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildFunctionBundles, type Bundle } from "../../scripts/local/bundles.ts";
+import { type Bundle, buildFunctionBundles } from "../../scripts/local/bundles.ts";
 
 /**
  * Bundle budgets: each function's deployed bundle (built with serverless.yml's own esbuild options)

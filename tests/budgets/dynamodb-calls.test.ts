@@ -44,7 +44,10 @@ function recording<T extends object>(store: T, name: "config" | "sessions"): T {
   });
 }
 
-let handlers: Record<"requestChat" | "chat" | "agent" | "admin", (event: APIGatewayProxyEvent) => Promise<{ statusCode: number; body: string }>>;
+let handlers: Record<
+  "requestChat" | "chat" | "agent" | "admin",
+  (event: APIGatewayProxyEvent) => Promise<{ statusCode: number; body: string }>
+>;
 let stores: { config: ConfigStore; sessions: SessionStore };
 
 beforeAll(async () => {
@@ -56,7 +59,12 @@ beforeAll(async () => {
   stores = { config: recording(db.config, "config"), sessions: recording(db.sessions, "sessions") };
   const deps = { ...stores, now: () => new Date(), cors: corsPolicy("*") };
   handlers = { requestChat: requestChatHandler(deps), chat: chatHandler(deps), agent: agentHandler(deps), admin: adminHandler(deps) };
-  await db.config.putPresence({ agentId: "anna", endpoint: "gms_builtin", nickname: "Anna", expiresAt: Math.floor(Date.now() / 1000) + 600 });
+  await db.config.putPresence({
+    agentId: "anna",
+    endpoint: "gms_builtin",
+    nickname: "Anna",
+    expiresAt: Math.floor(Date.now() / 1000) + 600,
+  });
 });
 afterAll(async () => {
   vi.restoreAllMocks();
@@ -82,9 +90,19 @@ async function cost(handler: keyof typeof handlers, event: APIGatewayProxyEvent)
 
 const form = { "content-type": "application/x-www-form-urlencoded" };
 const chatEvent = (op: string, body = "", id = SESSION_ID) =>
-  httpEvent({ resource: op === "" ? "/genesys/1/service/{service}/ixn/chat" : `/genesys/1/service/{service}/ixn/chat/${op}`, pathParameters: { service: id }, headers: form, body });
+  httpEvent({
+    resource: op === "" ? "/genesys/1/service/{service}/ixn/chat" : `/genesys/1/service/{service}/ixn/chat/${op}`,
+    pathParameters: { service: id },
+    headers: form,
+    body,
+  });
 const agentEvent = (op: string, body = "", id = SESSION_ID) =>
-  httpEvent({ resource: `/genesys/1/agent/{agentId}/chats/{service}/${op}`, pathParameters: { agentId: "anna", service: id }, headers: form, body });
+  httpEvent({
+    resource: `/genesys/1/agent/{agentId}/chats/{service}/${op}`,
+    pathParameters: { agentId: "anna", service: id },
+    headers: form,
+    body,
+  });
 
 describe("DynamoDB calls per request", () => {
   it.each([
@@ -130,7 +148,8 @@ describe("each route family's declared longest sequence of storage calls", () =>
   }
 
   async function newSession(): Promise<string> {
-    return (await call("requestChat", httpEvent({ pathParameters: { service: "request-chat" }, headers: form, body: "firstName=Anna" })))._id;
+    return (await call("requestChat", httpEvent({ pathParameters: { service: "request-chat" }, headers: form, body: "firstName=Anna" })))
+      ._id;
   }
 
   /** The declared sequence is what `longest` does, and no operation of the family can take longer. */
@@ -141,7 +160,15 @@ describe("each route family's declared longest sequence of storage calls", () =>
 
   it("request-chat: the route and the retry's session side by side, then the write", async () => {
     const [withKey, withoutKey] = await sequencesOf([
-      () => call("requestChat", httpEvent({ pathParameters: { service: "request-chat" }, headers: { ...form, "Idempotency-Key": crypto.randomUUID() }, body: "a=1" })),
+      () =>
+        call(
+          "requestChat",
+          httpEvent({
+            pathParameters: { service: "request-chat" },
+            headers: { ...form, "Idempotency-Key": crypto.randomUUID() },
+            body: "a=1",
+          }),
+        ),
       () => call("requestChat", httpEvent({ pathParameters: { service: "request-chat" }, headers: form, body: "a=1" })),
     ]);
     expectLongest(REQUEST_CHAT_SEQUENCE, withKey as StorageSequence, [withKey as StorageSequence, withoutKey as StorageSequence]);
@@ -169,7 +196,13 @@ describe("each route family's declared longest sequence of storage calls", () =>
     const id = await newSession();
     await call("chat", chatEvent("", "", id));
     const presence = (state: string) =>
-      httpEvent({ resource: "/genesys/1/agent/{agentId}/presence", httpMethod: "PUT", pathParameters: { agentId: "anna" }, headers: form, body: `endpoint=gms_builtin&state=${state}` });
+      httpEvent({
+        resource: "/genesys/1/agent/{agentId}/presence",
+        httpMethod: "PUT",
+        pathParameters: { agentId: "anna" },
+        headers: form,
+        body: `endpoint=gms_builtin&state=${state}`,
+      });
     const sequences = await sequencesOf([
       () => call("agent", agentEvent("accept", "", id)),
       () => call("agent", presence("ready")),
@@ -181,7 +214,12 @@ describe("each route family's declared longest sequence of storage calls", () =>
       () => call("agent", agentEvent("disconnect", "", id)),
       () => call("agent", presence("not_ready")),
     ]);
-    await db.config.putPresence({ agentId: "anna", endpoint: "gms_builtin", nickname: "Anna", expiresAt: Math.floor(Date.now() / 1000) + 600 });
+    await db.config.putPresence({
+      agentId: "anna",
+      endpoint: "gms_builtin",
+      nickname: "Anna",
+      expiresAt: Math.floor(Date.now() / 1000) + 600,
+    });
     expectLongest(AGENT_SEQUENCE, sequences[0] as StorageSequence, sequences);
   });
 

@@ -109,7 +109,10 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     page.on("request", (request: Request) => {
       const url = new URL(request.url());
       if (!url.pathname.startsWith("/genesys/1/")) return;
-      const origin = request.allHeaders().then((headers) => headers.origin, () => undefined);
+      const origin = request.allHeaders().then(
+        (headers) => headers.origin,
+        () => undefined,
+      );
       seen.push({ request, path: url.pathname.slice("/genesys/1/".length), fields: new URLSearchParams(request.postData() ?? ""), origin });
     });
     return seen;
@@ -175,7 +178,9 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     await shot(customer, "widget-ended");
 
     // The widget polled refresh with the position it had reached, never going back.
-    const positions = customerCalls.filter((call) => call.path.endsWith("/ixn/chat/refresh")).map((call) => Number(call.fields.get("transcriptPosition")));
+    const positions = customerCalls
+      .filter((call) => call.path.endsWith("/ixn/chat/refresh"))
+      .map((call) => Number(call.fields.get("transcriptPosition")));
     expect(positions.length).toBeGreaterThan(3);
     expect(positions).toEqual([...positions].sort((a, b) => a - b));
     expect(positions.at(-1)).toBeGreaterThanOrEqual(5);
@@ -237,13 +242,18 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     const siteOrigin = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
     try {
       const agentKey = { "x-api-key": DEFAULT_LOCAL_ADMIN_KEY };
-      const presence = await fetch(`${stack.baseUrl}/genesys/1/agent/finn/presence`, { method: "PUT", headers: agentKey, body: new URLSearchParams({ endpoint: "gms_builtin", state: "ready", nickname: "Finn" }) });
+      const presence = await fetch(`${stack.baseUrl}/genesys/1/agent/finn/presence`, {
+        method: "PUT",
+        headers: agentKey,
+        body: new URLSearchParams({ endpoint: "gms_builtin", state: "ready", nickname: "Finn" }),
+      });
       expect(presence.status).toBe(200);
 
       const customer = await newPage(PHONE);
       const answers: { url: string; allowOrigin: string | undefined }[] = [];
       customer.on("response", (response) => {
-        if (response.url().startsWith(stack.baseUrl)) answers.push({ url: response.url(), allowOrigin: response.headers()["access-control-allow-origin"] });
+        if (response.url().startsWith(stack.baseUrl))
+          answers.push({ url: response.url(), allowOrigin: response.headers()["access-control-allow-origin"] });
       });
       const customerCalls = calls(customer);
       await customer.goto(`${siteOrigin}/?api=${encodeURIComponent(stack.baseUrl)}`);
@@ -254,7 +264,10 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
       const id = create.path.split("/")[1]!;
       const agentChat = `${stack.baseUrl}/genesys/1/agent/finn/chats/${id}`;
       expect((await fetch(`${agentChat}/accept`, { method: "POST", headers: agentKey })).status).toBe(200);
-      expect((await fetch(`${agentChat}/send`, { method: "POST", headers: agentKey, body: new URLSearchParams({ message: "Hello from Finn" }) })).status).toBe(200);
+      expect(
+        (await fetch(`${agentChat}/send`, { method: "POST", headers: agentKey, body: new URLSearchParams({ message: "Hello from Finn" }) }))
+          .status,
+      ).toBe(200);
       await entry(customer, "Hello from Finn").waitFor();
       await customer.locator("#message").fill("Thanks!");
       await customer.locator("#message").press("Enter");

@@ -32,7 +32,7 @@ function admin(path: string, init: RequestInit & { key?: string | null } = {}) {
   return fetch(`${stack.baseUrl}/genesys/1/admin/${path}`, { ...rest, headers });
 }
 
-// biome-ignore lint: test-side JSON is checked by assertions, not by types.
+// biome-ignore lint/suspicious/noExplicitAny: test-side JSON is checked by assertions, not by types.
 type Json = Record<string, any>;
 
 async function readJson(response: Response): Promise<Json> {
@@ -73,7 +73,13 @@ describe("npm start: the seeded request-chat service", () => {
     const { _id } = await readJson(await requestChat("request-chat", { firstName: "Anna", _ttl: "120" }));
     const after = Math.floor(Date.now() / 1000);
     const item = await storedSession(_id);
-    expect(item).toMatchObject({ id: _id, serviceName: "request-chat", chatEndpoint: "gms_builtin", data: { firstName: "Anna" }, ttlSeconds: 120 });
+    expect(item).toMatchObject({
+      id: _id,
+      serviceName: "request-chat",
+      chatEndpoint: "gms_builtin",
+      data: { firstName: "Anna" },
+      ttlSeconds: 120,
+    });
     expect(item?.expiresAt).toBeGreaterThanOrEqual(before + 120);
     expect(item?.expiresAt).toBeLessThanOrEqual(after + 120);
   });
@@ -138,7 +144,11 @@ describe("npm start: the admin API", () => {
     const first = await readJson(await requestChat("Chat3"));
     expect((await storedSession(first._id))?.ttlSeconds).toBe(60);
 
-    const updated = await admin("services/Chat3", { method: "PUT", headers: json, body: JSON.stringify({ _ttl: 300, _chat_endpoint: "support" }) });
+    const updated = await admin("services/Chat3", {
+      method: "PUT",
+      headers: json,
+      body: JSON.stringify({ _ttl: 300, _chat_endpoint: "support" }),
+    });
     expect(updated.status).toBe(200);
     const second = await readJson(await requestChat("Chat3"));
     expect((await storedSession(second._id))?.ttlSeconds).toBe(300);
@@ -183,12 +193,18 @@ describe("npm start: browsers on other origins", () => {
   ])("answers the preflight of %s without an API key", async (_name, path, method) => {
     const response = await fetch(`${stack.baseUrl}${path}`, {
       method: "OPTIONS",
-      headers: { Origin: origin, "Access-Control-Request-Method": method, "Access-Control-Request-Headers": "content-type,gms_user,x-api-key" },
+      headers: {
+        Origin: origin,
+        "Access-Control-Request-Method": method,
+        "Access-Control-Request-Headers": "content-type,gms_user,x-api-key",
+      },
     });
     expect(response.status).toBeLessThan(300);
     expect(response.headers.get("access-control-allow-origin")).toBe("*");
     expect(response.headers.get("access-control-allow-methods")).toContain(method);
-    expect(response.headers.get("access-control-allow-headers")?.split(",")).toEqual(expect.arrayContaining(["content-type", "gms_user", "x-api-key"]));
+    expect(response.headers.get("access-control-allow-headers")?.split(",")).toEqual(
+      expect.arrayContaining(["content-type", "gms_user", "x-api-key"]),
+    );
   });
 
   it("puts Access-Control-Allow-Origin on answers and errors alike", async () => {
@@ -229,7 +245,10 @@ describe("npm start: what field clients send", () => {
     const form = new FormData();
     form.set("firstName", "Anna");
     form.set("subject", "Café");
-    expect(await storedData(await fetch(`${stack.baseUrl}${service}`, { method: "POST", body: form }))).toEqual({ firstName: "Anna", subject: "Café" });
+    expect(await storedData(await fetch(`${stack.baseUrl}${service}`, { method: "POST", body: form }))).toEqual({
+      firstName: "Anna",
+      subject: "Café",
+    });
   });
 
   it("accepts JSON objects, turning numbers and booleans into strings", async () => {
@@ -242,7 +261,10 @@ describe("npm start: what field clients send", () => {
   });
 
   it("accepts parameters in the query string, the body winning", async () => {
-    const response = await fetch(`${stack.baseUrl}${service}?firstName=Query&lang=de`, { method: "POST", body: new URLSearchParams({ firstName: "Anna" }) });
+    const response = await fetch(`${stack.baseUrl}${service}?firstName=Query&lang=de`, {
+      method: "POST",
+      body: new URLSearchParams({ firstName: "Anna" }),
+    });
     expect(await storedData(response)).toEqual({ firstName: "Anna", lang: "de" });
   });
 
@@ -270,7 +292,11 @@ describe("npm start: what field clients send", () => {
 
   it("answers a retry with the same Idempotency-Key with the same session", async () => {
     const send = (body: string) =>
-      fetch(`${stack.baseUrl}${service}`, { method: "POST", headers: { "IDEMPOTENCY-KEY": "e2e-retry-1" }, body: new URLSearchParams(body) });
+      fetch(`${stack.baseUrl}${service}`, {
+        method: "POST",
+        headers: { "IDEMPOTENCY-KEY": "e2e-retry-1" },
+        body: new URLSearchParams(body),
+      });
     const first = await readJson(await send("firstName=Anna"));
     const again = await readJson(await send("firstName=Anna"));
     expect(again._id).toBe(first._id);
@@ -283,16 +309,26 @@ describe("npm start: a chat between a customer and an agent", () => {
   const post = (path: string, form: Record<string, string> = {}, headers: Record<string, string> = {}) =>
     fetch(`${stack.baseUrl}${path}`, { method: "POST", headers, body: new URLSearchParams(form) });
   const agentCall = (path: string, init: RequestInit = {}) =>
-    fetch(`${stack.baseUrl}/genesys/1/agent/zoe${path}`, { ...init, headers: { ...agentKey, ...(init.headers as Record<string, string>) } });
+    fetch(`${stack.baseUrl}/genesys/1/agent/zoe${path}`, {
+      ...init,
+      headers: { ...agentKey, ...(init.headers as Record<string, string>) },
+    });
 
   it("runs request-chat, create, queue, accept, messages both ways, disconnect, refresh, DELETE", async () => {
     await admin("services/Helpdesk", { method: "PUT", body: new URLSearchParams({ _chat_endpoint: "helpdesk" }) });
     expect((await post("/genesys/1/service/Helpdesk")).status).toBe(503);
-    const ready = await agentCall("/presence", { method: "PUT", body: new URLSearchParams({ endpoint: "helpdesk", state: "ready", nickname: "Zoe" }) });
+    const ready = await agentCall("/presence", {
+      method: "PUT",
+      body: new URLSearchParams({ endpoint: "helpdesk", state: "ready", nickname: "Zoe" }),
+    });
     expect(ready.status).toBe(200);
-    expect((await fetch(`${stack.baseUrl}/genesys/1/agent/zoe/presence`, { method: "PUT", body: "endpoint=helpdesk&state=ready" })).status).toBe(403);
+    expect(
+      (await fetch(`${stack.baseUrl}/genesys/1/agent/zoe/presence`, { method: "PUT", body: "endpoint=helpdesk&state=ready" })).status,
+    ).toBe(403);
 
-    const { _id: id, "_chatIxnAPI-CREATE-URL": createUrl } = await readJson(await post("/genesys/1/service/Helpdesk", { firstName: "Max" }));
+    const { _id: id, "_chatIxnAPI-CREATE-URL": createUrl } = await readJson(
+      await post("/genesys/1/service/Helpdesk", { firstName: "Max" }),
+    );
     const created = await readJson(await post(createUrl, { firstName: "Max", subject: "Refund" }));
     expect(created).toMatchObject({ chatIxnState: "CONNECTED", transcriptPosition: "1" });
 
@@ -303,7 +339,9 @@ describe("npm start: a chat between a customer and an agent", () => {
 
     await post(`${createUrl}/startTyping`);
     await post(`${createUrl}/send`, { message: "I want a refund" });
-    const seenByAgent = await readJson(await agentCall(`/chats/${id}/refresh`, { method: "POST", body: new URLSearchParams({ transcriptPosition: "2" }) }));
+    const seenByAgent = await readJson(
+      await agentCall(`/chats/${id}/refresh`, { method: "POST", body: new URLSearchParams({ transcriptPosition: "2" }) }),
+    );
     expect(seenByAgent.transcriptToShow).toEqual([
       ["Notice.TypingStarted", "Max", "", expect.any(String), "CLIENT"],
       ["Message.Text", "Max", "I want a refund", expect.any(String), "CLIENT"],
@@ -321,7 +359,10 @@ describe("npm start: a chat between a customer and an agent", () => {
     expect(ended.chatIxnState).toBe("DISCONNECTED");
     const after = await post(`${createUrl}/refresh`, { transcriptPosition: "6" });
     expect(after.status).toBe(200);
-    expect(await readJson(after)).toMatchObject({ chatIxnState: "DISCONNECTED", transcriptToShow: [["Notice.Left", "Zoe", "has left the session", expect.any(String), "AGENT"]] });
+    expect(await readJson(after)).toMatchObject({
+      chatIxnState: "DISCONNECTED",
+      transcriptToShow: [["Notice.Left", "Zoe", "has left the session", expect.any(String), "AGENT"]],
+    });
 
     expect((await fetch(`${stack.baseUrl}/genesys/1/service/${id}`)).status).toBe(200);
     expect((await fetch(`${stack.baseUrl}/genesys/1/service/${id}`, { method: "DELETE" })).status).toBe(204);

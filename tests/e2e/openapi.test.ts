@@ -2,8 +2,18 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalStack } from "../../scripts/local/launch.ts";
 import { DEFAULT_LOCAL_ADMIN_KEY } from "../../scripts/local/stack.ts";
+import {
+  allRefs,
+  atPointer,
+  type Exchange,
+  type Json,
+  loadOpenApi,
+  normalisePath,
+  OpenApiChecker,
+  parseServerless,
+  serverlessRoutes,
+} from "../support/openapi.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
-import { allRefs, atPointer, loadOpenApi, normalisePath, OpenApiChecker, parseServerless, serverlessRoutes, type Exchange, type Json } from "../support/openapi.ts";
 
 /**
  * openapi.yaml against the real thing: the real `serverless offline start` (launched by `npm start`'s
@@ -83,9 +93,18 @@ async function call(operation: string, options: CallOptions = {}): Promise<Answe
   const response = await fetch(url, { method, headers, ...(body === undefined ? {} : { body }) });
   const text = await response.text();
   const responseHeaders = Object.fromEntries(response.headers);
-  const exchange: Exchange = { method, template, url: url.pathname + url.search, status: response.status, headers: responseHeaders, rawBody: text, request };
+  const exchange: Exchange = {
+    method,
+    template,
+    url: url.pathname + url.search,
+    status: response.status,
+    headers: responseHeaders,
+    rawBody: text,
+    request,
+  };
   exchanges.push(exchange);
-  for (const problem of checker.check(exchange)) problems.push(`${method} ${exchange.url} (${template}) answered ${response.status}: ${problem}`);
+  for (const problem of checker.check(exchange))
+    problems.push(`${method} ${exchange.url} (${template}) answered ${response.status}: ${problem}`);
   let parsed: Json = text;
   if ((responseHeaders["content-type"] ?? "").startsWith("application/json") && text !== "") parsed = JSON.parse(text);
   return { status: response.status, headers: responseHeaders, body: parsed, text };
@@ -129,7 +148,8 @@ describe("openapi.yaml: the document", () => {
       expect(Object.keys(op.operation.responses ?? {}).length, `${op.method} ${op.path}`).toBeGreaterThan(0);
     }
     // Every schema compiles in Ajv's strict mode (unknown keywords, bad patterns, broken refs).
-    for (const name of Object.keys(doc.components.schemas)) expect(() => checker.validator(`/components/schemas/${name}`), name).not.toThrow();
+    for (const name of Object.keys(doc.components.schemas))
+      expect(() => checker.validator(`/components/schemas/${name}`), name).not.toThrow();
   });
 
   it("documents exactly the routes of serverless.yml, secured where they are private, and no preflight", () => {
@@ -173,14 +193,22 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
     expect((await call(`GET ${SERVICES}`, { key: false })).status).toBe(403);
 
     expect((await call(`PUT ${SERVICE}`, { params: { name: DESK.service }, form: { _chat_endpoint: DESK.endpoint } })).status).toBe(201);
-    expect((await call(`PUT ${SERVICE}`, { params: { name: DESK.service }, json: { _ttl: 600, _chat_endpoint: DESK.endpoint } })).status).toBe(200);
-    expect((await call(`PUT ${SERVICE}`, { params: { name: CLOSED.service }, form: { _chat_endpoint: CLOSED.endpoint } })).status).toBe(201);
+    expect(
+      (await call(`PUT ${SERVICE}`, { params: { name: DESK.service }, json: { _ttl: 600, _chat_endpoint: DESK.endpoint } })).status,
+    ).toBe(200);
+    expect((await call(`PUT ${SERVICE}`, { params: { name: CLOSED.service }, form: { _chat_endpoint: CLOSED.endpoint } })).status).toBe(
+      201,
+    );
     expect((await call(`PUT ${SERVICE}`, { params: { name: "oa-doomed" } })).status).toBe(201);
     expect((await call(`PUT ${SERVICE}`, { params: { name: DESK.service }, form: { _tll: "60" } })).status).toBe(400);
     expect((await call(`PUT ${SERVICE}`, { params: { name: "-bad name" }, form: {} })).status).toBe(400);
     expect((await call(`PUT ${SERVICE}`, { params: { name: "oa-hacked" }, key: false, form: {} })).status).toBe(403);
 
-    expect((await call(`GET ${SERVICE}`, { params: { name: DESK.service } })).body).toMatchObject({ name: DESK.service, _ttl: 600, _chat_endpoint: DESK.endpoint });
+    expect((await call(`GET ${SERVICE}`, { params: { name: DESK.service } })).body).toMatchObject({
+      name: DESK.service,
+      _ttl: 600,
+      _chat_endpoint: DESK.endpoint,
+    });
     expect((await call(`GET ${SERVICE}`, { params: { name: "oa-nothing" } })).status).toBe(404);
     expect((await call(`GET ${SERVICE}`, { params: { name: DESK.service }, key: false })).status).toBe(403);
 
@@ -189,12 +217,23 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
     expect((await call(`DELETE ${SERVICE}`, { params: { name: DESK.service }, key: false })).status).toBe(403);
 
     const closed = await call(`PUT ${AVAILABILITY}`, { params: { endpoint: CLOSED.endpoint }, form: { available: "false" } });
-    expect(closed.body).toMatchObject({ available: false, readyAgents: 0, notification: { available: false, expiresAt: null, lapsed: false } });
+    expect(closed.body).toMatchObject({
+      available: false,
+      readyAgents: 0,
+      notification: { available: false, expiresAt: null, lapsed: false },
+    });
     const brief = await call(`PUT ${AVAILABILITY}`, { params: { endpoint: "oa-brief" }, json: { available: true, _ttl: 60 } });
     expect(brief.body).toMatchObject({ available: true, notification: { available: true, lapsed: false } });
     expect((await call(`PUT ${AVAILABILITY}`, { params: { endpoint: CLOSED.endpoint }, form: { available: "maybe" } })).status).toBe(400);
-    expect((await call(`PUT ${AVAILABILITY}`, { params: { endpoint: CLOSED.endpoint }, key: false, form: { available: "true" } })).status).toBe(403);
-    expect((await call(`GET ${AVAILABILITY}`, { params: { endpoint: "oa-never-notified" } })).body).toEqual({ endpoint: "oa-never-notified", available: false, readyAgents: 0, notification: null });
+    expect(
+      (await call(`PUT ${AVAILABILITY}`, { params: { endpoint: CLOSED.endpoint }, key: false, form: { available: "true" } })).status,
+    ).toBe(403);
+    expect((await call(`GET ${AVAILABILITY}`, { params: { endpoint: "oa-never-notified" } })).body).toEqual({
+      endpoint: "oa-never-notified",
+      available: false,
+      readyAgents: 0,
+      notification: null,
+    });
     expect((await call(`GET ${AVAILABILITY}`, { params: { endpoint: "-bad endpoint" } })).status).toBe(400);
     expect((await call(`GET ${AVAILABILITY}`, { params: { endpoint: CLOSED.endpoint }, key: false })).status).toBe(403);
     expect(problemsSince(start)).toEqual([]);
@@ -205,24 +244,40 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
     const plain = await call(REQUEST_CHAT, { params: { service: "request-chat" }, form: { firstName: "Anna" } });
     expect(plain.status).toBe(200);
     expect(Object.keys(plain.body).sort()).toEqual(["_chatIxnAPI-CREATE-URL", "_id"]);
-    const verbose = await call(REQUEST_CHAT, { params: { service: "request-chat" }, json: { firstName: "Anna", orderId: 42, vip: true, _verbose: true } });
-    expect(verbose.body).toMatchObject({ firstName: "Anna", orderId: "42", vip: "true", _service_name: "request-chat", _chat_endpoint: "gms_builtin" });
+    const verbose = await call(REQUEST_CHAT, {
+      params: { service: "request-chat" },
+      json: { firstName: "Anna", orderId: 42, vip: true, _verbose: true },
+    });
+    expect(verbose.body).toMatchObject({
+      firstName: "Anna",
+      orderId: "42",
+      vip: "true",
+      _service_name: "request-chat",
+      _chat_endpoint: "gms_builtin",
+    });
     const fromQuery = await call(REQUEST_CHAT, { params: { service: "request-chat" }, query: { lang: "de", _verbose: "1" } });
     expect(fromQuery.body).toMatchObject({ lang: "de" });
 
     expect((await call(REQUEST_CHAT, { params: { service: "request-chat" }, form: { _ttl: "forever" } })).status).toBe(400);
     expect((await call(REQUEST_CHAT, { params: { service: "request-chat" }, headers: { "Idempotency-Key": "bad key" } })).status).toBe(400);
-    expect((await call(REQUEST_CHAT, { params: { service: "request-chat" }, raw: '{"nested": {"a": 1}}', contentType: "application/json" })).status).toBe(400);
+    expect(
+      (await call(REQUEST_CHAT, { params: { service: "request-chat" }, raw: '{"nested": {"a": 1}}', contentType: "application/json" }))
+        .status,
+    ).toBe(400);
     expect((await call(REQUEST_CHAT, { params: { service: "oa-no-such-service" } })).status).toBe(404);
 
     const keyed = { "Idempotency-Key": `oa-${randomUUID()}` };
     const first = await call(REQUEST_CHAT, { params: { service: "request-chat" }, headers: keyed, form: { firstName: "Anna" } });
     const retry = await call(REQUEST_CHAT, { params: { service: "request-chat" }, headers: keyed, form: { firstName: "Anna" } });
     expect(retry.body._id).toBe(first.body._id);
-    expect((await call(REQUEST_CHAT, { params: { service: "request-chat" }, headers: keyed, form: { firstName: "Bob" } })).status).toBe(409);
+    expect((await call(REQUEST_CHAT, { params: { service: "request-chat" }, headers: keyed, form: { firstName: "Bob" } })).status).toBe(
+      409,
+    );
 
     expect((await call(REQUEST_CHAT, { params: { service: "request-chat" }, form: { a: "x".repeat(70 * 1024) } })).status).toBe(413);
-    expect((await call(REQUEST_CHAT, { params: { service: "request-chat" }, raw: "<a/>", contentType: "application/xml" })).status).toBe(415);
+    expect((await call(REQUEST_CHAT, { params: { service: "request-chat" }, raw: "<a/>", contentType: "application/xml" })).status).toBe(
+      415,
+    );
 
     const noAgent = await call(REQUEST_CHAT, { params: { service: CLOSED.service }, form: { firstName: "Anna" } });
     expect(noAgent.status).toBe(503);
@@ -234,12 +289,24 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
   it("a whole chat: presence, create, queue, accept, both sides talking, disconnect, DELETE", async () => {
     const start = problems.length;
     // Agents: zoe and bob ready on the desk's endpoint, carl not.
-    const zoe = await call(`PUT ${A}/presence`, { params: { agentId: "zoe" }, form: { endpoint: DESK.endpoint, state: "ready", nickname: "Zoe" } });
+    const zoe = await call(`PUT ${A}/presence`, {
+      params: { agentId: "zoe" },
+      form: { endpoint: DESK.endpoint, state: "ready", nickname: "Zoe" },
+    });
     expect(zoe.body).toMatchObject({ agentId: "zoe", endpoint: DESK.endpoint, state: "ready", nickname: "Zoe" });
-    expect((await call(`PUT ${A}/presence`, { params: { agentId: "bob" }, json: { endpoint: DESK.endpoint, state: "READY" } })).status).toBe(200);
-    expect((await call(`PUT ${A}/presence`, { params: { agentId: "carl" }, form: { endpoint: DESK.endpoint, state: "not_ready" } })).body).toEqual({ agentId: "carl", endpoint: DESK.endpoint, state: "not_ready" });
-    expect((await call(`PUT ${A}/presence`, { params: { agentId: "zoe" }, form: { endpoint: DESK.endpoint, state: "away" } })).status).toBe(400);
-    expect((await call(`PUT ${A}/presence`, { params: { agentId: "zoe" }, key: false, form: { endpoint: DESK.endpoint, state: "ready" } })).status).toBe(403);
+    expect(
+      (await call(`PUT ${A}/presence`, { params: { agentId: "bob" }, json: { endpoint: DESK.endpoint, state: "READY" } })).status,
+    ).toBe(200);
+    expect(
+      (await call(`PUT ${A}/presence`, { params: { agentId: "carl" }, form: { endpoint: DESK.endpoint, state: "not_ready" } })).body,
+    ).toEqual({ agentId: "carl", endpoint: DESK.endpoint, state: "not_ready" });
+    expect((await call(`PUT ${A}/presence`, { params: { agentId: "zoe" }, form: { endpoint: DESK.endpoint, state: "away" } })).status).toBe(
+      400,
+    );
+    expect(
+      (await call(`PUT ${A}/presence`, { params: { agentId: "zoe" }, key: false, form: { endpoint: DESK.endpoint, state: "ready" } }))
+        .status,
+    ).toBe(403);
 
     // The customer: request-chat, the session's data, then the chat.
     const session = await call(REQUEST_CHAT, { params: { service: DESK.service }, form: { firstName: "Max", orderId: "A-17" } });
@@ -253,13 +320,27 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
 
     // Invalid fields are refused before the chat exists (a second create just answers with it).
     expect((await call(`POST ${B}`, { params: s, form: { "bad\u0001key": "x" } })).status).toBe(400);
-    const created = await call(`POST ${B}`, { params: s, form: { firstName: "Max", lastName: "Muster", subject: "Refund", topic: "late", _verbose: "true" } });
-    expect(created.body).toMatchObject({ chatIxnState: "CONNECTED", transcriptPosition: "1", transcriptToShow: [["Notice.Joined", "Max Muster", "has joined the session", "0", "CLIENT"]] });
+    const created = await call(`POST ${B}`, {
+      params: s,
+      form: { firstName: "Max", lastName: "Muster", subject: "Refund", topic: "late", _verbose: "true" },
+    });
+    expect(created.body).toMatchObject({
+      chatIxnState: "CONNECTED",
+      transcriptPosition: "1",
+      transcriptToShow: [["Notice.Joined", "Max Muster", "has joined the session", "0", "CLIENT"]],
+    });
     expect(created.body._chatIxnAPI_SEND_URL).toBe(`/genesys/1/service/${id}/ixn/chat/send`);
     expect((await call(`POST ${B}`, { params: s, json: { firstName: "Max" } })).body.chatSessionId).toBe(created.body.chatSessionId);
 
     const queue = await call(`GET ${A}/queue`, { params: { agentId: "zoe" }, query: { endpoint: DESK.endpoint } });
-    expect(queue.body.chats).toEqual([expect.objectContaining({ id, nickname: "Max Muster", customer: { firstName: "Max", lastName: "Muster", subject: "Refund" }, attachedData: { firstName: "Max", orderId: "A-17", topic: "late" } })]);
+    expect(queue.body.chats).toEqual([
+      expect.objectContaining({
+        id,
+        nickname: "Max Muster",
+        customer: { firstName: "Max", lastName: "Muster", subject: "Refund" },
+        attachedData: { firstName: "Max", orderId: "A-17", topic: "late" },
+      }),
+    ]);
     expect((await call(`GET ${A}/queue`, { params: { agentId: "zoe" } })).status).toBe(400);
     expect((await call(`GET ${A}/queue`, { params: { agentId: "zoe" }, key: false, query: { endpoint: DESK.endpoint } })).status).toBe(403);
 
@@ -267,7 +348,10 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
     const notReady = await call(`POST ${C}/accept`, { params: { agentId: "carl", ...s } });
     expect([notReady.status, notReady.body.exception]).toEqual([409, "InvalidChatStateException"]);
     const accepted = await call(`POST ${C}/accept`, { params: { agentId: "zoe", ...s }, form: { transcriptPosition: "1" } });
-    expect(accepted.body).toMatchObject({ chatIxnState: "TRANSCRIPT", transcriptToShow: [["Notice.Joined", "Zoe", "has joined the session", expect.any(String), "AGENT"]] });
+    expect(accepted.body).toMatchObject({
+      chatIxnState: "TRANSCRIPT",
+      transcriptToShow: [["Notice.Joined", "Zoe", "has joined the session", expect.any(String), "AGENT"]],
+    });
     const late = await call(`POST ${C}/accept`, { params: { agentId: "bob", ...s } });
     expect([late.status, late.body.exception]).toEqual([409, "ChatAlreadyAcceptedException"]);
     expect((await call(`POST ${C}/accept`, { params: { agentId: "zoe", ...s }, key: false })).status).toBe(403);
@@ -275,16 +359,25 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
     expect((await call(`POST ${C}/accept`, { params: { agentId: "-bad id", ...s } })).status).toBe(400);
 
     // The customer talks.
-    expect((await call(`POST ${B}/startTyping`, { params: s })).body.transcriptToShow).toEqual([["Notice.TypingStarted", "Max Muster", "", expect.any(String), "CLIENT"]]);
+    expect((await call(`POST ${B}/startTyping`, { params: s })).body.transcriptToShow).toEqual([
+      ["Notice.TypingStarted", "Max Muster", "", expect.any(String), "CLIENT"],
+    ]);
     expect((await call(`POST ${B}/stopTyping`, { params: s, json: {} })).status).toBe(200);
     const sent = await call(`POST ${B}/send`, { params: s, form: { message: "I want a refund" } });
-    expect(sent.body).toMatchObject({ transcriptPosition: "5", transcriptToShow: [["Message.Text", "Max Muster", "I want a refund", expect.any(String), "CLIENT"]] });
+    expect(sent.body).toMatchObject({
+      transcriptPosition: "5",
+      transcriptToShow: [["Message.Text", "Max Muster", "I want a refund", expect.any(String), "CLIENT"]],
+    });
     expect((await call(`POST ${B}/send`, { params: s, form: { message: "   " } })).status).toBe(400);
     expect((await call(`POST ${B}/refresh`, { params: s, form: { transcriptPosition: "soon" } })).status).toBe(400);
 
     // The agent reads and answers; bob may not touch zoe's chat.
     const seen = await call(`POST ${C}/refresh`, { params: { agentId: "zoe", ...s }, form: { transcriptPosition: "2" } });
-    expect(seen.body.transcriptToShow.map((event: string[]) => event[0])).toEqual(["Notice.TypingStarted", "Notice.TypingStopped", "Message.Text"]);
+    expect(seen.body.transcriptToShow.map((event: string[]) => event[0])).toEqual([
+      "Notice.TypingStarted",
+      "Notice.TypingStopped",
+      "Message.Text",
+    ]);
     expect((await call(`POST ${C}/startTyping`, { params: { agentId: "zoe", ...s } })).status).toBe(200);
     expect((await call(`POST ${C}/stopTyping`, { params: { agentId: "zoe", ...s } })).status).toBe(200);
     const answered = await call(`POST ${C}/send`, { params: { agentId: "zoe", ...s }, json: { message: "Done.", _verbose: true } });
@@ -295,8 +388,12 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
       expect((await call(`POST ${C}/${op}`, { params: { agentId: "bob", ...s } })).status, op).toBe(403);
     }
     for (const op of ["send", "startTyping", "stopTyping", "refresh", "disconnect"]) {
-      expect((await call(`POST ${C}/${op}`, { params: { agentId: "zoe", ...s }, key: false, form: { message: "Hi" } })).status, op).toBe(403);
-      expect((await call(`POST ${C}/${op}`, { params: { agentId: "zoe", service: UNKNOWN_ID }, form: { message: "Hi" } })).status, op).toBe(404);
+      expect((await call(`POST ${C}/${op}`, { params: { agentId: "zoe", ...s }, key: false, form: { message: "Hi" } })).status, op).toBe(
+        403,
+      );
+      expect((await call(`POST ${C}/${op}`, { params: { agentId: "zoe", service: UNKNOWN_ID }, form: { message: "Hi" } })).status, op).toBe(
+        404,
+      );
     }
     expect((await call(`POST ${C}/send`, { params: { agentId: "zoe", ...s }, form: { message: "" } })).status).toBe(400);
 
@@ -311,7 +408,9 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
     expect(ended.body).toMatchObject({ chatIxnState: "DISCONNECTED", chatServiceMessage: "Chat session has ended" });
     expect((await call(`POST ${C}/disconnect`, { params: { agentId: "zoe", ...s } })).status).toBe(200);
     expect((await call(`POST ${C}/send`, { params: { agentId: "zoe", ...s }, form: { message: "Hello?" } })).status).toBe(409);
-    expect((await call(`POST ${C}/refresh`, { params: { agentId: "zoe", ...s }, form: { transcriptPosition: "9" } })).body.chatIxnState).toBe("DISCONNECTED");
+    expect(
+      (await call(`POST ${C}/refresh`, { params: { agentId: "zoe", ...s }, form: { transcriptPosition: "9" } })).body.chatIxnState,
+    ).toBe("DISCONNECTED");
     for (const op of ["send", "startTyping", "stopTyping"]) {
       expect((await call(`POST ${B}/${op}`, { params: s, form: { message: "Hello?" } })).status, op).toBe(409);
     }
@@ -335,7 +434,9 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
     for (const op of ["send", "startTyping", "stopTyping", "disconnect"]) {
       expect((await call(`POST ${B}/${op}`, { params: s, form: { message: "Hi" } })).status, op).toBe(409);
     }
-    expect((await call(`POST ${B}`, { params: s })).body.transcriptToShow).toEqual([["Notice.Joined", "Customer", "has joined the session", "0", "CLIENT"]]);
+    expect((await call(`POST ${B}`, { params: s })).body.transcriptToShow).toEqual([
+      ["Notice.Joined", "Customer", "has joined the session", "0", "CLIENT"],
+    ]);
     for (const op of ["send", "startTyping", "stopTyping", "refresh", "disconnect"]) {
       const answer = await call(`POST ${C}/${op}`, { params: { agentId: "zoe", ...s }, form: { message: "Hi" } });
       expect([answer.status, answer.body.exception], op).toEqual([409, "InvalidChatStateException"]);
@@ -383,12 +484,19 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
     await local.withDynamoDown(async () => {
       for (const op of stored) {
         const answer = await call(`${op.method} ${op.path}`, validInput(op, id));
-        expect([answer.status, answer.body.exception, answer.headers["retry-after"]], `${op.method} ${op.path}`).toEqual([503, "StorageUnavailableException", "2"]);
+        expect([answer.status, answer.body.exception, answer.headers["retry-after"]], `${op.method} ${op.path}`).toEqual([
+          503,
+          "StorageUnavailableException",
+          "2",
+        ]);
       }
     });
     // Nothing was half-done, and the stack serves again without a restart.
     expect((await call(SESSION_GET, { params: { service: id } })).status).toBe(200);
-    expect((await call(`POST ${B}/refresh`, { params: { service: id } })).body).toMatchObject({ chatIxnState: "CONNECTED", transcriptPosition: "1" });
+    expect((await call(`POST ${B}/refresh`, { params: { service: id } })).body).toMatchObject({
+      chatIxnState: "CONNECTED",
+      transcriptPosition: "1",
+    });
     expect(problemsSince(start)).toEqual([]);
   });
 });
@@ -398,7 +506,8 @@ function validInput(op: { method: string; path: string }, sessionId: string): Ca
   const params: Record<string, string> = {};
   for (const [, name = ""] of op.path.matchAll(/\{([^}]+)\}/g)) {
     const isRequestChat = `${op.method} ${op.path}` === REQUEST_CHAT;
-    params[name] = { agentId: "zoe", name: DESK.service, endpoint: CLOSED.endpoint, service: isRequestChat ? "request-chat" : sessionId }[name] ?? name;
+    params[name] =
+      { agentId: "zoe", name: DESK.service, endpoint: CLOSED.endpoint, service: isRequestChat ? "request-chat" : sessionId }[name] ?? name;
   }
   const fields: Record<string, Record<string, string>> = {
     [`PUT ${A}/presence`]: { endpoint: DESK.endpoint, state: "ready" },
@@ -424,7 +533,9 @@ describe("openapi.yaml: coverage of the scenario", () => {
   });
 
   it("every operation answered at least one documented success", () => {
-    const succeeded = new Set(exchanges.filter((exchange) => exchange.status < 400).map((exchange) => `${exchange.method} ${exchange.template}`));
+    const succeeded = new Set(
+      exchanges.filter((exchange) => exchange.status < 400).map((exchange) => `${exchange.method} ${exchange.template}`),
+    );
     const never = checker.operations.map((op) => `${op.method} ${op.path}`).filter((op) => !succeeded.has(op));
     expect(never).toEqual([]);
   });

@@ -21,7 +21,7 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 /** Deploy-time settings a developer's shell may hold; the test checks their defaults. */
 const DEPLOY_SETTINGS = new Set(["GMS_ADMIN_API_KEY", "CORS_ALLOWED_ORIGINS"]);
 let outDir: string;
-// biome-ignore lint: CloudFormation JSON is checked by assertions.
+// biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON is checked by assertions.
 let resources: Record<string, any>;
 
 beforeAll(async () => {
@@ -109,7 +109,7 @@ describe("serverless package", () => {
               // A table's ARN, or one of its indexes: "${Table.Arn}/index/name".
               const name = target["Fn::GetAtt"]?.[0] ?? String(target["Fn::Sub"]).replace(/^\$\{(\w+)\.Arn\}/, "$1");
               expect(name).toMatch(/^\w+Table(\/index\/\w+)?$/);
-              (grants[id] ??= []).push(`${action} ${name}`);
+              grants[id] = [...(grants[id] ?? []), `${action} ${name}`];
             }
           }
         }
@@ -127,7 +127,12 @@ describe("serverless package", () => {
         "dynamodb:PutItem ConfigTable",
         "dynamodb:DeleteItem ConfigTable",
       ],
-      AdminRole: ["dynamodb:GetItem ConfigTable", "dynamodb:PutItem ConfigTable", "dynamodb:DeleteItem ConfigTable", "dynamodb:Query ConfigTable"],
+      AdminRole: [
+        "dynamodb:GetItem ConfigTable",
+        "dynamodb:PutItem ConfigTable",
+        "dynamodb:DeleteItem ConfigTable",
+        "dynamodb:Query ConfigTable",
+      ],
       SeedRole: ["dynamodb:PutItem ConfigTable"],
     });
     const roleOf = Object.fromEntries(ofType("AWS::Lambda::Function").map(([id, fn]) => [id, fn.Properties.Role["Fn::GetAtt"][0]]));
@@ -145,7 +150,9 @@ describe("serverless package", () => {
     const methods = ofType("AWS::ApiGateway::Method").map(([, method]) => method.Properties);
     const backOffice = (m: { ResourceId: unknown }) => /Genesys1(Admin|Agent)/.test(JSON.stringify(m.ResourceId));
     for (const method of methods) {
-      expect(method.ApiKeyRequired, `${method.HttpMethod} ${JSON.stringify(method.ResourceId)}`).toBe(backOffice(method) && method.HttpMethod !== "OPTIONS");
+      expect(method.ApiKeyRequired, `${method.HttpMethod} ${JSON.stringify(method.ResourceId)}`).toBe(
+        backOffice(method) && method.HttpMethod !== "OPTIONS",
+      );
     }
     expect(methods.filter((m) => backOffice(m) && m.HttpMethod !== "OPTIONS")).toHaveLength(6 + 8);
     // Every API resource answers the CORS preflight; the pages are plain GETs that need none.

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_LOCAL_ADMIN_KEY, toolingDocumentClient, stageTableNames } from "../../scripts/local/stack.ts";
-import { allClosed, startLocalStack, type LocalStack } from "../../scripts/local/launch.ts";
+import { allClosed, type LocalStack, startLocalStack } from "../../scripts/local/launch.ts";
+import { DEFAULT_LOCAL_ADMIN_KEY, stageTableNames, toolingDocumentClient } from "../../scripts/local/stack.ts";
 import { expectCleanStop } from "../support/stack.ts";
 
 /** `npm start` with its embedded DynamoDB: seeding switches, persistence across restarts, Ctrl-C. */

@@ -13,7 +13,11 @@ import { httpEvent } from "../support/events.ts";
 const start = new Date("2026-11-25T10:00:00Z");
 let clock = start;
 let db: TestDynamo;
-let handlers: { requestChat: ReturnType<typeof requestChatHandler>; chat: ReturnType<typeof chatHandler>; agent: ReturnType<typeof agentHandler> };
+let handlers: {
+  requestChat: ReturnType<typeof requestChatHandler>;
+  chat: ReturnType<typeof chatHandler>;
+  agent: ReturnType<typeof agentHandler>;
+};
 
 beforeAll(async () => {
   vi.spyOn(console, "log").mockImplementation(() => {});
@@ -31,13 +35,22 @@ beforeEach(() => {
   clock = start;
 });
 
+// Answers are read field by field by the assertions, which check their shapes.
+// biome-ignore lint/suspicious/noExplicitAny: see above.
 type Json = Record<string, any>;
 interface Answer {
   status: number;
   body: Json;
 }
 
-async function call(handler: (event: ReturnType<typeof httpEvent>) => Promise<{ statusCode: number; body: string }>, resource: string, method: string, params: Record<string, string>, form: Record<string, string> = {}, query: Record<string, string> | null = null): Promise<Answer> {
+async function call(
+  handler: (event: ReturnType<typeof httpEvent>) => Promise<{ statusCode: number; body: string }>,
+  resource: string,
+  method: string,
+  params: Record<string, string>,
+  form: Record<string, string> = {},
+  query: Record<string, string> | null = null,
+): Promise<Answer> {
   const response = await handler(
     httpEvent({
       resource,
@@ -56,8 +69,10 @@ const customer = (op: string, id: string, form: Record<string, string> = {}, que
   call(handlers.chat, op === "" ? B : `${B}/${op}`, "POST", { service: id }, form, query);
 const agent = (agentId: string, op: string, id: string, form: Record<string, string> = {}) =>
   call(handlers.agent, `/genesys/1/agent/{agentId}/chats/{service}/${op}`, "POST", { agentId, service: id }, form);
-const presence = (agentId: string, form: Record<string, string>) => call(handlers.agent, "/genesys/1/agent/{agentId}/presence", "PUT", { agentId }, form);
-const queue = (agentId: string, endpoint: string) => call(handlers.agent, "/genesys/1/agent/{agentId}/queue", "GET", { agentId }, {}, { endpoint });
+const presence = (agentId: string, form: Record<string, string>) =>
+  call(handlers.agent, "/genesys/1/agent/{agentId}/presence", "PUT", { agentId }, form);
+const queue = (agentId: string, endpoint: string) =>
+  call(handlers.agent, "/genesys/1/agent/{agentId}/queue", "GET", { agentId }, {}, { endpoint });
 const service = (method: string, id: string) => call(handlers.chat, "/genesys/1/service/{service}", method, { service: id });
 
 async function openSession(form: Record<string, string> = {}): Promise<string> {
@@ -123,7 +138,10 @@ describe("a whole conversation, in process against dynalite", () => {
     const ended = await agent("anna", "disconnect", id);
     expect(ended.body.chatIxnState).toBe("DISCONNECTED");
     const final = await customer("refresh", id, { transcriptPosition: "7" });
-    expect(final).toMatchObject({ status: 200, body: { chatIxnState: "DISCONNECTED", transcriptToShow: [["Notice.Left", "Anna", "has left the session", "5", "AGENT"]] } });
+    expect(final).toMatchObject({
+      status: 200,
+      body: { chatIxnState: "DISCONNECTED", transcriptToShow: [["Notice.Left", "Anna", "has left the session", "5", "AGENT"]] },
+    });
     expect((await customer("send", id, { message: "hello?" })).status).toBe(409);
 
     expect((await service("DELETE", id)).status).toBe(204);
@@ -157,7 +175,9 @@ describe("a whole conversation, in process against dynalite", () => {
         resource: B,
         path: `/genesys/1/service/${id}/ixn/chat`,
         pathParameters: { service: id },
-        requestContext: { requestId: "staged", path: `/prod/genesys/1/service/${id}/ixn/chat` } as ReturnType<typeof httpEvent>["requestContext"],
+        requestContext: { requestId: "staged", path: `/prod/genesys/1/service/${id}/ixn/chat` } as ReturnType<
+          typeof httpEvent
+        >["requestContext"],
         headers: { "content-type": "application/x-www-form-urlencoded" },
         body: "_verbose=true",
       }),
@@ -178,7 +198,10 @@ describe("a whole conversation, in process against dynalite", () => {
     expect((await agent("carl", "accept", id)).status).toBe(200);
     await presence("dora", { endpoint: "support_q", state: "ready" });
     expect(await agent("dora", "accept", id)).toMatchObject({ status: 409, body: { exception: "ChatAlreadyAcceptedException" } });
-    expect(await agent("dora", "send", id, { message: "mine?" })).toMatchObject({ status: 403, body: { exception: "NotYourChatException" } });
+    expect(await agent("dora", "send", id, { message: "mine?" })).toMatchObject({
+      status: 403,
+      body: { exception: "NotYourChatException" },
+    });
     expect((await agent("dora", "refresh", id)).status).toBe(403);
     expect((await agent("dora", "disconnect", id)).status).toBe(403);
     expect((await agent("carl", "send", "00000000-0000-4000-8000-000000000000", { message: "x" })).status).toBe(404);
@@ -190,7 +213,11 @@ describe("a whole conversation, in process against dynalite", () => {
     await presence("kim", { endpoint: "support_q", state: "ready", nickname: "Kim" });
     const requestChat = () =>
       handlers.requestChat(
-        httpEvent({ pathParameters: { service: "support" }, headers: { "content-type": "application/x-www-form-urlencoded", "Idempotency-Key": "delete-then-retry" }, body: "firstName=Ann" }),
+        httpEvent({
+          pathParameters: { service: "support" },
+          headers: { "content-type": "application/x-www-form-urlencoded", "Idempotency-Key": "delete-then-retry" },
+          body: "firstName=Ann",
+        }),
       );
     const first = await requestChat();
     expect(first.statusCode).toBe(200);
@@ -219,7 +246,8 @@ describe("a whole conversation, in process against dynalite", () => {
 
   it("keeps a long nickname whole at its 64-character cut, never half an emoji", async () => {
     await presence("kim", { endpoint: "support_q", state: "ready", nickname: "Kim" });
-    const nickname = (await customer("", await openSession(), { userDisplayName: `${"a".repeat(63)}😀😀` })).body.transcriptToShow[0][1] as string;
+    const nickname = (await customer("", await openSession(), { userDisplayName: `${"a".repeat(63)}😀😀` })).body
+      .transcriptToShow[0][1] as string;
     expect(nickname).toBe(`${"a".repeat(63)}😀`);
     expect(nickname.isWellFormed()).toBe(true);
   });
@@ -239,8 +267,14 @@ describe("a whole conversation, in process against dynalite", () => {
     expect((await agent("kim", "accept", id)).status).toBe(200);
     const bad = { transcriptPosition: "abc" };
     for (const op of ["send", "startTyping", "stopTyping", "disconnect"]) {
-      expect(await customer(op, id, { message: "again?", ...bad }), `customer ${op}`).toMatchObject({ status: 400, body: { exception: "BadRequestException" } });
-      expect(await agent("kim", op, id, { message: "again?", ...bad }), `agent ${op}`).toMatchObject({ status: 400, body: { exception: "BadRequestException" } });
+      expect(await customer(op, id, { message: "again?", ...bad }), `customer ${op}`).toMatchObject({
+        status: 400,
+        body: { exception: "BadRequestException" },
+      });
+      expect(await agent("kim", op, id, { message: "again?", ...bad }), `agent ${op}`).toMatchObject({
+        status: 400,
+        body: { exception: "BadRequestException" },
+      });
     }
     expect(await customer("refresh", id, { message: "again?", ...bad })).toMatchObject({ status: 400 });
     // Only the two joins were written, and the chat still runs.
@@ -275,7 +309,10 @@ describe("a whole conversation, in process against dynalite", () => {
     const id = await openSession();
     await customer("", id);
     await agent("jack", "accept", id);
-    const writes = Array.from({ length: 20 }, (_, i) => [customer("send", id, { message: `c${i}` }), agent("jack", "send", id, { message: `a${i}` })]).flat();
+    const writes = Array.from({ length: 20 }, (_, i) => [
+      customer("send", id, { message: `c${i}` }),
+      agent("jack", "send", id, { message: `a${i}` }),
+    ]).flat();
     const answers = await Promise.all(writes);
     expect(answers.filter((a) => a.status !== 200).map((a) => JSON.stringify(a.body))).toEqual([]);
     const all = await customer("refresh", id, { transcriptPosition: "0" });
@@ -295,7 +332,7 @@ describe("a whole conversation, in process against dynalite", () => {
     const session = await db.sessions.get(id);
     expect(new Set(Items.map((item) => item.expiresAt))).toEqual(new Set([session!.expiresAt]));
     // Each writer's answer starts at its own message (later ones may follow).
-    answers.forEach((a, i) => expect(a.body.transcriptToShow[0][2]).toBe(`${i % 2 === 0 ? "c" : "a"}${Math.floor(i / 2)}`));
+    for (const [i, a] of answers.entries()) expect(a.body.transcriptToShow[0][2]).toBe(`${i % 2 === 0 ? "c" : "a"}${Math.floor(i / 2)}`);
   });
 
   it("serves a refresh with one Query whose cost follows the new events, not the transcript", async () => {
@@ -340,7 +377,12 @@ describe("a whole conversation, in process against dynalite", () => {
     db.proxy.reset();
     db.proxy.delayMs = 600;
     const response = await metered(
-      httpEvent({ resource: `${B}/send`, pathParameters: { service: id }, headers: { "content-type": "application/x-www-form-urlencoded" }, body: "message=late" }),
+      httpEvent({
+        resource: `${B}/send`,
+        pathParameters: { service: id },
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: "message=late",
+      }),
       lambda,
     );
     db.proxy.delayMs = 0;

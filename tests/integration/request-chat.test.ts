@@ -1,11 +1,11 @@
 import { GetItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
 import type { Context } from "aws-lambda";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { corsPolicy } from "../../lib/http/cors.ts";
 import { DynamoConfigStore } from "../../lib/dynamo/config-store.ts";
 import { worstCaseCallMs } from "../../lib/dynamo/limits.ts";
 import { dynamoMeter } from "../../lib/dynamo/metering.ts";
 import { DynamoSessionStore } from "../../lib/dynamo/session-store.ts";
+import { corsPolicy } from "../../lib/http/cors.ts";
 import { requestChatHandler } from "../../lib/http/routes/request-chat.ts";
 import { localDocumentClient } from "../../scripts/local/stack.ts";
 import { DynamoProxy, startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
@@ -46,7 +46,12 @@ afterEach(() => vi.restoreAllMocks());
 
 async function sessionCount(): Promise<number> {
   const { Count } = await db.client.send(
-    new ScanCommand({ TableName: db.tables.sessions, Select: "COUNT", FilterExpression: "sk = :session", ExpressionAttributeValues: { ":session": { S: "session" } } }),
+    new ScanCommand({
+      TableName: db.tables.sessions,
+      Select: "COUNT",
+      FilterExpression: "sk = :session",
+      ExpressionAttributeValues: { ":session": { S: "session" } },
+    }),
   );
   return Count ?? 0;
 }
@@ -80,9 +85,13 @@ describe("request-chat against dynalite", () => {
   });
 
   it("writes the session with its data, endpoint and a TTL in epoch seconds", async () => {
-    const response = await handler(formEvent("request-chat", { firstName: "Anna", _ttl: "120", _chat_endpoint: "elsewhere", _verbose: "false" }));
+    const response = await handler(
+      formEvent("request-chat", { firstName: "Anna", _ttl: "120", _chat_endpoint: "elsewhere", _verbose: "false" }),
+    );
     const { _id } = JSON.parse(response.body);
-    const { Item } = await db.client.send(new GetItemCommand({ TableName: db.tables.sessions, Key: { id: { S: _id }, sk: { S: "session" } } }));
+    const { Item } = await db.client.send(
+      new GetItemCommand({ TableName: db.tables.sessions, Key: { id: { S: _id }, sk: { S: "session" } } }),
+    );
     expect(Item).toEqual({
       id: { S: _id },
       sk: { S: "session" },
@@ -104,7 +113,9 @@ describe("request-chat against dynalite", () => {
 
   it("uses the service's default TTL when the request has none", async () => {
     const { _id } = JSON.parse((await handler(formEvent("request-chat", {}))).body);
-    const { Item } = await db.client.send(new GetItemCommand({ TableName: db.tables.sessions, Key: { id: { S: _id }, sk: { S: "session" } } }));
+    const { Item } = await db.client.send(
+      new GetItemCommand({ TableName: db.tables.sessions, Key: { id: { S: _id }, sk: { S: "session" } } }),
+    );
     expect(Item?.expiresAt).toEqual({ N: String(now.getTime() / 1000 + 3600) });
   });
 
@@ -210,7 +221,11 @@ describe("request-chat when DynamoDB fails", () => {
 
 describe("request-chat with an Idempotency-Key", () => {
   const retry = (key: string, form: Record<string, string>, headers: Record<string, string> = {}) =>
-    handler(formEvent("request-chat", form, { headers: { "Content-Type": "application/x-www-form-urlencoded", "Idempotency-Key": key, ...headers } }));
+    handler(
+      formEvent("request-chat", form, {
+        headers: { "Content-Type": "application/x-www-form-urlencoded", "Idempotency-Key": key, ...headers },
+      }),
+    );
 
   it("answers a retry with the same id and creates nothing new", async () => {
     const before = await sessionCount();

@@ -2,8 +2,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { isInForce } from "../../lib/config/availability.ts";
 import { putToPresignedUrl, SEED_RESOURCE_ID, seedHandler } from "../../lib/cloudformation/seed-resource.ts";
+import { isInForce } from "../../lib/config/availability.ts";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
 
 const now = new Date("2026-11-25T10:00:00Z");

@@ -19,7 +19,12 @@ describe("DynamoConfigStore against dynalite", () => {
   it("puts, reads, lists and deletes services", async () => {
     expect(await db.config.putService({ name: "Chat2", ttlSeconds: 60, chatEndpoint: "sales", updatedAt: now.toISOString() })).toBe(true);
     expect(await db.config.putService({ name: "Chat2", ttlSeconds: 90, chatEndpoint: "sales", updatedAt: now.toISOString() })).toBe(false);
-    expect(await db.config.getService("Chat2")).toEqual({ name: "Chat2", ttlSeconds: 90, chatEndpoint: "sales", updatedAt: now.toISOString() });
+    expect(await db.config.getService("Chat2")).toEqual({
+      name: "Chat2",
+      ttlSeconds: 90,
+      chatEndpoint: "sales",
+      updatedAt: now.toISOString(),
+    });
     expect((await db.config.listServices()).map((s) => s.name)).toContain("Chat2");
     expect(await db.config.deleteService("Chat2")).toBe(true);
     expect(await db.config.deleteService("Chat2")).toBe(false);
@@ -33,7 +38,12 @@ describe("DynamoConfigStore against dynalite", () => {
 
     await db.config.putNotification({ endpoint: "billing_queue", available: true, expiresAt: 1_900_000_000, updatedAt: now.toISOString() });
     const route = await db.config.loadServiceRoute("billing");
-    expect(route.notification).toEqual({ endpoint: "billing_queue", available: true, expiresAt: 1_900_000_000, updatedAt: now.toISOString() });
+    expect(route.notification).toEqual({
+      endpoint: "billing_queue",
+      available: true,
+      expiresAt: 1_900_000_000,
+      updatedAt: now.toISOString(),
+    });
     expect(await db.config.loadServiceRoute("absent")).toEqual({ service: undefined, notification: undefined, presence: [] });
   });
 

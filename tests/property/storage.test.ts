@@ -1,14 +1,14 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { corsPolicy } from "../../lib/http/cors.ts";
+import { decodeFields } from "../../lib/http/decode.ts";
 import { adminHandler } from "../../lib/http/routes/admin.ts";
 import { agentHandler } from "../../lib/http/routes/agent.ts";
 import { chatHandler } from "../../lib/http/routes/chat.ts";
 import { requestChatHandler } from "../../lib/http/routes/request-chat.ts";
-import { decodeFields } from "../../lib/http/decode.ts";
 import { expectGmsAnswer, generatedRequest, plausibleRequest } from "../support/arbitraries.ts";
-import { httpEvent } from "../support/events.ts";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
+import { httpEvent } from "../support/events.ts";
 
 /**
  * The same generated requests through the real DynamoDB adapters on dynalite: whatever the
@@ -76,17 +76,33 @@ describe(`generated requests on the chat and agent routes against dynalite (${RU
     const agentOps = fc.constantFrom("presence", "queue", "accept", "send", "startTyping", "stopTyping", "refresh", "disconnect");
     const agentIds = fc.constantFrom("fuzz", "other", "bad id", "");
     await fc.assert(
-      fc.asyncProperty(generatedRequest, ids, customerOps, agentOps, agentIds, fc.boolean(), async (event, id, customerOp, agentOp, agentId, asAgent) => {
-        const response = asAgent
-          ? await agent({
-              ...event,
-              resource: agentOp === "presence" || agentOp === "queue" ? `/genesys/1/agent/{agentId}/${agentOp}` : `/genesys/1/agent/{agentId}/chats/{service}/${agentOp}`,
-              httpMethod: agentOp === "presence" ? "PUT" : agentOp === "queue" ? "GET" : "POST",
-              pathParameters: { agentId, service: id },
-            })
-          : await chat({ ...event, resource: `/genesys/1/service/{service}/ixn/chat${customerOp}`, httpMethod: "POST", pathParameters: { service: id } });
-        expectGmsAnswer(response);
-      }),
+      fc.asyncProperty(
+        generatedRequest,
+        ids,
+        customerOps,
+        agentOps,
+        agentIds,
+        fc.boolean(),
+        async (event, id, customerOp, agentOp, agentId, asAgent) => {
+          const response = asAgent
+            ? await agent({
+                ...event,
+                resource:
+                  agentOp === "presence" || agentOp === "queue"
+                    ? `/genesys/1/agent/{agentId}/${agentOp}`
+                    : `/genesys/1/agent/{agentId}/chats/{service}/${agentOp}`,
+                httpMethod: agentOp === "presence" ? "PUT" : agentOp === "queue" ? "GET" : "POST",
+                pathParameters: { agentId, service: id },
+              })
+            : await chat({
+                ...event,
+                resource: `/genesys/1/service/{service}/ixn/chat${customerOp}`,
+                httpMethod: "POST",
+                pathParameters: { service: id },
+              });
+          expectGmsAnswer(response);
+        },
+      ),
       { numRuns: RUNS },
     );
   });
@@ -98,7 +114,11 @@ describe(`generated path values against dynalite (${RUNS} runs)`, () => {
     const admin = adminHandler(deps);
     const chat = chatHandler(deps);
     // DynamoDB refuses keys over 2048 bytes: such values must be refused before they reach it.
-    const value = fc.oneof(fc.string(), fc.string({ unit: "grapheme", minLength: 1000, maxLength: 3000 }), fc.constantFrom("request-chat", "gms_builtin"));
+    const value = fc.oneof(
+      fc.string(),
+      fc.string({ unit: "grapheme", minLength: 1000, maxLength: 3000 }),
+      fc.constantFrom("request-chat", "gms_builtin"),
+    );
     const route = fc.constantFrom(
       ["admin", "/genesys/1/admin/services/{name}", "GET", "name"],
       ["admin", "/genesys/1/admin/services/{name}", "PUT", "name"],
@@ -110,7 +130,12 @@ describe(`generated path values against dynalite (${RUNS} runs)`, () => {
     );
     await fc.assert(
       fc.asyncProperty(route, value, async ([family, resource, httpMethod, param], pathValue) => {
-        const event = httpEvent({ resource, httpMethod, pathParameters: { [param]: pathValue }, body: httpMethod === "PUT" ? "available=false" : null });
+        const event = httpEvent({
+          resource,
+          httpMethod,
+          pathParameters: { [param]: pathValue },
+          body: httpMethod === "PUT" ? "available=false" : null,
+        });
         expectGmsAnswer(await (family === "admin" ? admin : chat)(event));
       }),
       { numRuns: RUNS },

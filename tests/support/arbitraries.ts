@@ -1,5 +1,5 @@
-import fc from "fast-check";
 import type { APIGatewayProxyEvent } from "aws-lambda";
+import fc from "fast-check";
 import { expect } from "vitest";
 import { MAX_BODY_BYTES } from "../../lib/http/decode.ts";
 import { httpEvent } from "./events.ts";
@@ -11,47 +11,64 @@ import { httpEvent } from "./events.ts";
  * configured names `request-chat` (open), `closed` (no agent), or anything else.
  */
 const anyCase = (name: string) =>
-  fc.array(fc.boolean(), { minLength: name.length, maxLength: name.length }).map((flags) =>
-    [...name].map((c, i) => (flags[i] ? c.toUpperCase() : c.toLowerCase())).join(""),
-  );
+  fc
+    .array(fc.boolean(), { minLength: name.length, maxLength: name.length })
+    .map((flags) => [...name].map((c, i) => (flags[i] ? c.toUpperCase() : c.toLowerCase())).join(""));
 
-const text = fc.oneof(fc.string(), fc.string({ unit: "grapheme" }), fc.string({ unit: "binary" }), fc.constantFrom("", "%", "%zz", "%C3%28", "\ud800", "a=1&a=2"));
-const key = fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom("_ttl", "_verbose", "_chat_endpoint", "firstName", "", "__proto__", "constructor"));
+const text = fc.oneof(
+  fc.string(),
+  fc.string({ unit: "grapheme" }),
+  fc.string({ unit: "binary" }),
+  fc.constantFrom("", "%", "%zz", "%C3%28", "\ud800", "a=1&a=2"),
+);
+const key = fc.oneof(
+  fc.string({ maxLength: 20 }),
+  fc.constantFrom("_ttl", "_verbose", "_chat_endpoint", "firstName", "", "__proto__", "constructor"),
+);
 // Long values are built by repetition: generating them character by character is slow.
-const longValue = fc.tuple(fc.string({ minLength: 1, maxLength: 3 }), fc.integer({ min: 2700, max: 9000 })).map(([unit, n]) => unit.repeat(Math.ceil(n / unit.length)).slice(0, n));
+const longValue = fc
+  .tuple(fc.string({ minLength: 1, maxLength: 3 }), fc.integer({ min: 2700, max: 9000 }))
+  .map(([unit, n]) => unit.repeat(Math.ceil(n / unit.length)).slice(0, n));
 const value = fc.oneof(text, fc.constantFrom("true", "True", "1", "0", "60", "-1", "604801", "1e3"), longValue);
 const pairs = fc.array(fc.tuple(key, value), { maxLength: 12 });
 
-const mediaType = fc.oneof(
-  fc.constantFrom(
-    "application/x-www-form-urlencoded",
-    "application/x-www-form-urlencoded; charset=UTF-8",
-    "application/json",
-    "application/json;charset=utf-8",
-    "text/plain;charset=UTF-8",
-    "multipart/form-data",
-    "multipart/form-data; boundary=XyZ",
-    "application/xml",
-    "",
-  ),
-  fc.string({ maxLength: 40 }),
-).chain((type) => anyCase(type));
+const mediaType = fc
+  .oneof(
+    fc.constantFrom(
+      "application/x-www-form-urlencoded",
+      "application/x-www-form-urlencoded; charset=UTF-8",
+      "application/json",
+      "application/json;charset=utf-8",
+      "text/plain;charset=UTF-8",
+      "multipart/form-data",
+      "multipart/form-data; boundary=XyZ",
+      "application/xml",
+      "",
+    ),
+    fc.string({ maxLength: 40 }),
+  )
+  .chain((type) => anyCase(type));
 
 const multipart = fc.tuple(pairs, fc.string({ minLength: 1, maxLength: 30 }), fc.boolean()).map(([fields, boundary, withFile]) => {
   const parts = fields.map(([k, v]) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`);
-  if (withFile) parts.push(`--${boundary}\r\nContent-Disposition: form-data; name="f"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nhello\r\n`);
+  if (withFile)
+    parts.push(`--${boundary}\r\nContent-Disposition: form-data; name="f"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nhello\r\n`);
   return { body: `${parts.join("")}--${boundary}--\r\n`, contentType: `multipart/form-data; boundary=${boundary}` };
 });
 
 const body = fc.oneof(
   pairs.map((p) => ({ body: new URLSearchParams(p).toString(), contentType: undefined as string | undefined })),
   pairs.map((p) => ({ body: p.map(([k, v]) => `${k}=${v}`).join("&"), contentType: undefined as string | undefined })),
-  fc.dictionary(key, fc.oneof(value, fc.integer(), fc.boolean(), fc.constant(null), fc.jsonValue())).map((o) => ({ body: JSON.stringify(o), contentType: undefined as string | undefined })),
+  fc
+    .dictionary(key, fc.oneof(value, fc.integer(), fc.boolean(), fc.constant(null), fc.jsonValue()))
+    .map((o) => ({ body: JSON.stringify(o), contentType: undefined as string | undefined })),
   fc.jsonValue().map((v) => ({ body: JSON.stringify(v), contentType: undefined as string | undefined })),
   multipart,
   text.map((t) => ({ body: t, contentType: undefined as string | undefined })),
   fc.constantFrom(null, "").map((b) => ({ body: b, contentType: undefined as string | undefined })),
-  fc.integer({ min: MAX_BODY_BYTES - 8, max: MAX_BODY_BYTES + 8 }).map((n) => ({ body: `a=${"x".repeat(n)}`, contentType: undefined as string | undefined })),
+  fc
+    .integer({ min: MAX_BODY_BYTES - 8, max: MAX_BODY_BYTES + 8 })
+    .map((n) => ({ body: `a=${"x".repeat(n)}`, contentType: undefined as string | undefined })),
 );
 
 export const generatedRequest = fc
@@ -105,7 +122,11 @@ export function expectGmsAnswer(response: { statusCode: number; body: string }) 
  */
 export const plausibleRequest = fc
   .record({
-    fields: fc.dictionary(fc.string({ minLength: 1, maxLength: 30, unit: "grapheme" }), fc.oneof(fc.string({ unit: "grapheme", maxLength: 200 }), longValue), { maxKeys: 15 }),
+    fields: fc.dictionary(
+      fc.string({ minLength: 1, maxLength: 30, unit: "grapheme" }),
+      fc.oneof(fc.string({ unit: "grapheme", maxLength: 200 }), longValue),
+      { maxKeys: 15 },
+    ),
     json: fc.boolean(),
     base64: fc.boolean(),
   })

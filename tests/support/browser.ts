@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { type Browser, chromium, type Page } from "playwright-core";
 
 /**
  * The installed Chromium or Chrome the browser tests drive through playwright-core (which downloads
@@ -25,7 +25,15 @@ export function launchChromium(executablePath: string): Promise<Browser> {
   return chromium.launch({
     executablePath,
     headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
   });
 }
 
@@ -34,7 +42,10 @@ export function watchForErrors(page: Page, errors: string[]): void {
   page.on("pageerror", (error) => errors.push(`${page.url()}: ${error.message}`));
   page.on("console", (message) => {
     // A refused fetch (the 503 of request-chat) is logged by Chromium as a failed load: not a page error.
-    if (message.type() === "error" && !/Failed to load resource: the server responded with a status of (503|409|403)/.test(message.text())) {
+    if (
+      message.type() === "error" &&
+      !/Failed to load resource: the server responded with a status of (503|409|403)/.test(message.text())
+    ) {
       errors.push(`${page.url()}: ${message.text()}`);
     }
   });

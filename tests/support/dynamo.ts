@@ -3,7 +3,7 @@ import { DynamoConfigStore } from "../../lib/dynamo/config-store.ts";
 import { DynamoSessionStore } from "../../lib/dynamo/session-store.ts";
 import type { TableNames } from "../../lib/dynamo/tables.ts";
 import { DynamoProxy } from "../../scripts/local/dynamo-proxy.ts";
-import { ensureTables, localDocumentClient, startDynalite, type LocalDynamo } from "../../scripts/local/stack.ts";
+import { ensureTables, type LocalDynamo, localDocumentClient, startDynalite } from "../../scripts/local/stack.ts";
 
 export { DynamoProxy };
 

@@ -1,4 +1,12 @@
-import type { AgentPresence, AvailabilityNotification, ConfigStore, ServiceConfig, ServiceRoute, Session, SessionStore } from "../../lib/storage.ts";
+import type {
+  AgentPresence,
+  AvailabilityNotification,
+  ConfigStore,
+  ServiceConfig,
+  ServiceRoute,
+  Session,
+  SessionStore,
+} from "../../lib/storage.ts";
 
 /**
  * In-memory stores with the adapters' semantics, for the property tests that push tens of thousands

@@ -18,7 +18,7 @@ const SERVERLESS_FILE = join(root, "serverless.yml");
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
 
 // The document is plain JSON once parsed; it is walked by JSON pointer, so it stays loosely typed.
-// biome-ignore lint: see above.
+// biome-ignore lint/suspicious/noExplicitAny: see above.
 export type Json = any;
 
 interface Operation {
@@ -84,7 +84,26 @@ export function normalisePath(path: string): string {
  * CloudFormation's short-form intrinsics (`!GetAtt X.Arn`, `!Sub "..."`, `!Join [...]`) as plain
  * `{ Fn: value }` objects, so that serverless.yml parses without warnings.
  */
-const INTRINSICS = ["Ref", "GetAtt", "Sub", "Join", "Select", "Split", "If", "Equals", "Not", "And", "Or", "FindInMap", "Base64", "Cidr", "GetAZs", "ImportValue", "Condition", "Transform"];
+const INTRINSICS = [
+  "Ref",
+  "GetAtt",
+  "Sub",
+  "Join",
+  "Select",
+  "Split",
+  "If",
+  "Equals",
+  "Not",
+  "And",
+  "Or",
+  "FindInMap",
+  "Base64",
+  "Cidr",
+  "GetAZs",
+  "ImportValue",
+  "Condition",
+  "Transform",
+];
 const CLOUDFORMATION_TAGS: Tags = INTRINSICS.flatMap((name) => [
   { tag: `!${name}`, resolve: (value: string) => ({ [name]: value }) },
   { tag: `!${name}`, collection: "seq" as const, resolve: (value: { toJSON(): unknown }) => ({ [name]: value.toJSON() }) },
@@ -201,7 +220,9 @@ export class OpenApiChecker {
     } else {
       const documented = Object.keys(content).find((type) => type.toLowerCase() === mediaType);
       if (documented === undefined) {
-        problems.push(`content type "${mediaType}" is not documented for ${exchange.status} (documented: ${Object.keys(content).join(", ") || "no body"})`);
+        problems.push(
+          `content type "${mediaType}" is not documented for ${exchange.status} (documented: ${Object.keys(content).join(", ") || "no body"})`,
+        );
       } else {
         let body: unknown = exchange.rawBody;
         let parsed = true;
@@ -214,7 +235,8 @@ export class OpenApiChecker {
           }
         }
         const validate = this.validator(`${pointer}/content/${escapePointer(documented)}/schema`);
-        if (parsed && !validate(body)) problems.push(`body does not match the schema: ${this.ajv.errorsText(validate.errors)}; body ${exchange.rawBody.slice(0, 500)}`);
+        if (parsed && !validate(body))
+          problems.push(`body does not match the schema: ${this.ajv.errorsText(validate.errors)}; body ${exchange.rawBody.slice(0, 500)}`);
       }
     }
 
@@ -245,7 +267,8 @@ export class OpenApiChecker {
           problems.push(`request content type ${exchange.request.mediaType} was accepted, but is not documented`);
         } else {
           const validate = this.validator(`${body.pointer}/content/${escapePointer(type)}/schema`);
-          if (!validate(exchange.request.value)) problems.push(`the accepted request body does not match its schema: ${this.ajv.errorsText(validate.errors)}`);
+          if (!validate(exchange.request.value))
+            problems.push(`the accepted request body does not match its schema: ${this.ajv.errorsText(validate.errors)}`);
         }
       }
     }

@@ -2,8 +2,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "vitest";
-import { allClosed, startLocalStack, type LocalStack } from "../../scripts/local/launch.ts";
-import { startDynalite, type LocalDynamo } from "../../scripts/local/stack.ts";
+import { allClosed, type LocalStack, startLocalStack } from "../../scripts/local/launch.ts";
+import { type LocalDynamo, startDynalite } from "../../scripts/local/stack.ts";
 
 export interface TestStack {
   readonly stack: LocalStack;

@@ -8,7 +8,12 @@ const event = (path: string, contextPath: string | undefined) =>
 describe("publicBasePath", () => {
   it.each([
     ["API Gateway's default endpoint", "/genesys/1/service/request-chat", "/prod/genesys/1/service/request-chat", "/prod"],
-    ["a custom domain with a base path mapping", "/genesys/1/service/request-chat", "/chat-api/genesys/1/service/request-chat", "/chat-api"],
+    [
+      "a custom domain with a base path mapping",
+      "/genesys/1/service/request-chat",
+      "/chat-api/genesys/1/service/request-chat",
+      "/chat-api",
+    ],
     ["a custom domain at the root", "/genesys/1/service/request-chat", "/genesys/1/service/request-chat", ""],
     ["serverless-offline without a stage prefix", "/genesys/1/service/x", "/genesys/1/service/x", ""],
     ["no request context", "/genesys/1/service/x", undefined, ""],

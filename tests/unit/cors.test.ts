@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { corsHeaders, corsPolicy } from "../../lib/http/cors.ts";
-import { httpHandler } from "../../lib/http/respond.ts";
 import { NotFoundError } from "../../lib/http/errors.ts";
+import { httpHandler } from "../../lib/http/respond.ts";
 import { httpEvent } from "../support/events.ts";
 
 const fromOrigin = (origin: string) => ({ headers: { Origin: origin } });
@@ -38,9 +38,12 @@ describe("corsHeaders", () => {
 });
 
 describe("httpHandler and CORS", () => {
-  const handler = httpHandler(async () => {
-    throw new NotFoundError("nothing here");
-  }, { cors: corsPolicy("https://a.example.com") });
+  const handler = httpHandler(
+    async () => {
+      throw new NotFoundError("nothing here");
+    },
+    { cors: corsPolicy("https://a.example.com") },
+  );
 
   it("answers a preflight without running the route, allowing the headers field clients send", async () => {
     const response = await handler(httpEvent({ httpMethod: "OPTIONS", headers: { origin: "https://a.example.com" } }));

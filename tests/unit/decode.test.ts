@@ -65,7 +65,10 @@ describe("decodeFields", () => {
   });
 
   it("merges query-string parameters, the body winning", async () => {
-    expect(await decodeFields(request("a=body", undefined, { queryStringParameters: { a: "query", q: "1" } }))).toEqual({ a: "body", q: "1" });
+    expect(await decodeFields(request("a=body", undefined, { queryStringParameters: { a: "query", q: "1" } }))).toEqual({
+      a: "body",
+      q: "1",
+    });
   });
 
   it.each([
@@ -76,7 +79,11 @@ describe("decodeFields", () => {
     ["a JSON array", request('[{"a":1}]', "application/json"), 400],
     ["nested JSON values", request('{"a":{"b":1}}', "application/json"), 400],
     ["duplicate keys", request("a=1&a=2", "application/x-www-form-urlencoded"), 400],
-    ["duplicate query-string keys", request(null, undefined, { queryStringParameters: { a: "2" }, multiValueQueryStringParameters: { a: ["1", "2"] } }), 400],
+    [
+      "duplicate query-string keys",
+      request(null, undefined, { queryStringParameters: { a: "2" }, multiValueQueryStringParameters: { a: ["1", "2"] } }),
+      400,
+    ],
     ["an unsupported media type", request("<x/>", "application/xml"), 415],
     ["an oversized body", request(`a=${"x".repeat(MAX_BODY_BYTES)}`, "application/x-www-form-urlencoded"), 413],
   ])("refuses %s", async (_name, input, status) => {

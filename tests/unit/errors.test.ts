@@ -23,16 +23,29 @@ describe("errorAnswer", () => {
     [new domain.NoAgentAvailableError(), 503, "NoAgentAvailableException", { "Retry-After": "10" }],
     [new domain.StorageUnavailableError(new Error("timeout")), 503, "StorageUnavailableException", { "Retry-After": "2" }],
   ])("answers %s with its status, exception and message", (error, status, exception, headers) => {
-    expect(errorAnswer(error)).toEqual({ status, exception, message: error.message, ...(Object.keys(headers).length > 0 ? { headers } : {}) });
+    expect(errorAnswer(error)).toEqual({
+      status,
+      exception,
+      message: error.message,
+      ...(Object.keys(headers).length > 0 ? { headers } : {}),
+    });
   });
 
   it("answers the HTTP layer's own errors as they say", () => {
-    expect(errorAnswer(new PayloadTooLargeError(10))).toEqual({ status: 413, exception: "PayloadTooLargeException", message: "Request body exceeds the limit of 10 bytes" });
+    expect(errorAnswer(new PayloadTooLargeError(10))).toEqual({
+      status: 413,
+      exception: "PayloadTooLargeException",
+      message: "Request body exceeds the limit of 10 bytes",
+    });
     expect(new PayloadTooLargeError(10)).toBeInstanceOf(HttpError);
   });
 
   it("answers anything else as a 500 that tells nothing", () => {
-    expect(errorAnswer(new TypeError("secret detail"))).toEqual({ status: 500, exception: "InternalServerException", message: "Internal server error" });
+    expect(errorAnswer(new TypeError("secret detail"))).toEqual({
+      status: 500,
+      exception: "InternalServerException",
+      message: "Internal server error",
+    });
     expect(errorAnswer("a string")).toMatchObject({ status: 500 });
   });
 });

@@ -9,7 +9,8 @@ import { epochSeconds, MAX_TTL_SECONDS, parseTtlSeconds } from "../../lib/time.t
 
 const now = new Date("2026-11-25T10:00:00Z");
 /** An admin PUT's notification, as the edge parses it and the domain dates it. */
-const parseNotification = (endpoint: string, fields: Record<string, string>, at: Date) => notificationFor(parseNotificationCommand(endpoint, fields), at);
+const parseNotification = (endpoint: string, fields: Record<string, string>, at: Date) =>
+  notificationFor(parseNotificationCommand(endpoint, fields), at);
 
 describe("parseTtlSeconds", () => {
   it.each(["1", "3600", String(MAX_TTL_SECONDS), " 60 "])("accepts %j", (raw) => {
@@ -50,7 +51,10 @@ describe("splitContextData", () => {
 describe("parseServiceOptions", () => {
   it("fills omitted options with the defaults", () => {
     expect(parseServiceOptions({})).toEqual(DEFAULT_OPTIONS);
-    expect(parseServiceOptions({ _ttl: "60", _chat_endpoint: "Environment:sales" })).toEqual({ ttlSeconds: 60, chatEndpoint: "Environment:sales" });
+    expect(parseServiceOptions({ _ttl: "60", _chat_endpoint: "Environment:sales" })).toEqual({
+      ttlSeconds: 60,
+      chatEndpoint: "Environment:sales",
+    });
   });
   it.each([{ _ttl: "0" }, { _chat_endpoint: "" }, { _chat_endpoint: "a b" }, { _tll: "60" }])("refuses %j", (fields) => {
     expect(() => parseServiceOptions(fields)).toThrow(InvalidInputError);

@@ -7,14 +7,17 @@ function awsError(name: string): Error {
 }
 
 describe("storageFailure", () => {
-  it.each(["ProvisionedThroughputExceededException", "ThrottlingException", "InternalServerError", "TimeoutError", "ResourceNotFoundException"])(
-    "turns %s from DynamoDB or the network into a 503",
-    (name) => {
-      const mapped = storageFailure(awsError(name));
-      expect(mapped).toBeInstanceOf(StorageUnavailableError);
-      expect((mapped as StorageUnavailableError).cause).toMatchObject({ name });
-    },
-  );
+  it.each([
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "InternalServerError",
+    "TimeoutError",
+    "ResourceNotFoundException",
+  ])("turns %s from DynamoDB or the network into a 503", (name) => {
+    const mapped = storageFailure(awsError(name));
+    expect(mapped).toBeInstanceOf(StorageUnavailableError);
+    expect((mapped as StorageUnavailableError).cause).toMatchObject({ name });
+  });
 
   it.each(["ValidationException", "ConditionalCheckFailedException"])("keeps %s a bug (500)", (name) => {
     const error = awsError(name);

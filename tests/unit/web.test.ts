@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
 import { corsPolicy } from "../../lib/http/cors.ts";
-import { webHandler, type Page } from "../../lib/http/routes/web.ts";
+import { type Page, webHandler } from "../../lib/http/routes/web.ts";
 import { buildPage } from "../../web/esbuild-pages.mjs";
 import { httpEvent } from "../support/events.ts";
 
@@ -28,18 +28,21 @@ function inline(html: string, tag: "script" | "style"): string {
 const sha256 = (text: string) => `sha256-${createHash("sha256").update(text, "utf8").digest("base64")}`;
 
 describe("the page routes", () => {
-  it.each(["chat", "agent"] as const)("serves /%s/ as one HTML page whose inline code the CSP allows by hash, and nothing else", async (name) => {
-    const response = await get(`/${name}/`);
-    expect(response.statusCode).toBe(200);
-    expect(response.headers?.["Content-Type"]).toBe("text/html; charset=utf-8");
-    const csp = String(response.headers?.["Content-Security-Policy"]);
-    expect(csp).toContain(`script-src '${sha256(inline(response.body, "script"))}'`);
-    expect(csp).toContain(`style-src '${sha256(inline(response.body, "style"))}'`);
-    expect(csp).toContain("default-src 'none'");
-    expect(csp).not.toContain("unsafe-inline");
-    expect(response.body).not.toContain("{{apiBase}}");
-    expect(response.body).not.toContain("<!--gms:");
-  });
+  it.each(["chat", "agent"] as const)(
+    "serves /%s/ as one HTML page whose inline code the CSP allows by hash, and nothing else",
+    async (name) => {
+      const response = await get(`/${name}/`);
+      expect(response.statusCode).toBe(200);
+      expect(response.headers?.["Content-Type"]).toBe("text/html; charset=utf-8");
+      const csp = String(response.headers?.["Content-Security-Policy"]);
+      expect(csp).toContain(`script-src '${sha256(inline(response.body, "script"))}'`);
+      expect(csp).toContain(`style-src '${sha256(inline(response.body, "style"))}'`);
+      expect(csp).toContain("default-src 'none'");
+      expect(csp).not.toContain("unsafe-inline");
+      expect(response.body).not.toContain("{{apiBase}}");
+      expect(response.body).not.toContain("<!--gms:");
+    },
+  );
 
   it("lets integrators frame the widget but never the console, which holds an API key", async () => {
     expect(String((await get("/chat/")).headers?.["Content-Security-Policy"])).toContain("frame-ancestors *");

@@ -96,18 +96,30 @@ class AgentDesk {
       signal,
     });
     ui.presence.addEventListener("click", () => void this.setPresence(!this.ready), { signal });
-    ui.signout.addEventListener("click", () => {
-      if (this.ready) this.api.putWhileLeaving(this.agentUrl("/presence"), this.presenceFields(false));
-      this.signOut("");
-    }, { signal });
+    ui.signout.addEventListener(
+      "click",
+      () => {
+        if (this.ready) this.api.putWhileLeaving(this.agentUrl("/presence"), this.presenceFields(false));
+        this.signOut("");
+      },
+      { signal },
+    );
     ui.next.addEventListener("click", () => this.takeNextChat(), { signal });
     // Closing the tab makes the agent not ready at once instead of 60 s later.
-    addEventListener("pagehide", () => {
-      if (this.ready) this.api.putWhileLeaving(this.agentUrl("/presence"), this.presenceFields(false));
-    }, { signal });
-    addEventListener("pageshow", (event) => {
-      if (event.persisted && this.ready) void this.setPresence(true);
-    }, { signal });
+    addEventListener(
+      "pagehide",
+      () => {
+        if (this.ready) this.api.putWhileLeaving(this.agentUrl("/presence"), this.presenceFields(false));
+      },
+      { signal },
+    );
+    addEventListener(
+      "pageshow",
+      (event) => {
+        if (event.persisted && this.ready) void this.setPresence(true);
+      },
+      { signal },
+    );
   }
 
   /** Shows the desk and picks up where this tab left off: presence renewed, the chat or the queue. */
@@ -165,7 +177,9 @@ class AgentDesk {
   private showPresence(): void {
     // A toggle button: its name stays "Ready", aria-pressed says whether it is on.
     ui.presence.setAttribute("aria-pressed", String(this.ready));
-    ui.presenceStatus.textContent = this.ready ? "Ready: customers can reach you and you can accept chats." : "Not ready: you will not be offered chats.";
+    ui.presenceStatus.textContent = this.ready
+      ? "Ready: customers can reach you and you can accept chats."
+      : "Not ready: you will not be offered chats.";
     ui.presenceStatus.className = this.ready ? "status ok" : "status busy";
     this.renderQueue();
   }
@@ -223,7 +237,13 @@ class AgentDesk {
         name.textContent = chat.nickname;
         const details = document.createElement("p");
         const { customer } = chat;
-        details.textContent = [customer.subject, customer.email, `waiting since ${new Date(chat.queuedAt ?? chat.startedAt).toLocaleTimeString()}`].filter(Boolean).join(" · ");
+        details.textContent = [
+          customer.subject,
+          customer.email,
+          `waiting since ${new Date(chat.queuedAt ?? chat.startedAt).toLocaleTimeString()}`,
+        ]
+          .filter(Boolean)
+          .join(" · ");
         const accept = document.createElement("button");
         accept.type = "button";
         accept.textContent = "Accept";
@@ -250,7 +270,9 @@ class AgentDesk {
     } catch (error) {
       if (error instanceof ApiError && (error.status === 409 || error.status === 404)) {
         ui.deskError.textContent =
-          error.exception === "ChatAlreadyAcceptedException" ? "Another agent accepted that chat first." : `That chat cannot be taken: ${error.message}`;
+          error.exception === "ChatAlreadyAcceptedException"
+            ? "Another agent accepted that chat first."
+            : `That chat cannot be taken: ${error.message}`;
       } else {
         this.handle(error, "accept the chat");
         if (this.over) return;
@@ -297,7 +319,12 @@ ui.signin.addEventListener("submit", (event) => {
       return;
     }
   }
-  const settings: Settings = { agentId: ui.agentId.value, nickname: ui.nickname.value, endpoint: ui.endpoint.value, apiKey: ui.apiKey.value };
+  const settings: Settings = {
+    agentId: ui.agentId.value,
+    nickname: ui.nickname.value,
+    endpoint: ui.endpoint.value,
+    apiKey: ui.apiKey.value,
+  };
   store(SETTINGS_STORE, settings);
   ui.apiKey.value = "";
   new AgentDesk(settings).open();

@@ -67,7 +67,11 @@ async function checkAvailability(freshKeyTried = false): Promise<void> {
   clearTimeout(recheck);
   ui.start.disabled = true;
   try {
-    const answer = await api.post<OpenSessionView>(api.at(`/genesys/1/service/${encodeURIComponent(service)}`), { channel: "web-widget" }, { "Idempotency-Key": tabValue(KEY_STORE) });
+    const answer = await api.post<OpenSessionView>(
+      api.at(`/genesys/1/service/${encodeURIComponent(service)}`),
+      { channel: "web-widget" },
+      { "Idempotency-Key": tabValue(KEY_STORE) },
+    );
     session = { chatUrl: api.resolve(String(answer["_chatIxnAPI-CREATE-URL"])), started: false };
     store(SESSION_STORE, session);
     failures = 0;
@@ -88,7 +92,8 @@ async function checkAvailability(freshKeyTried = false): Promise<void> {
     }
     failures += 1;
     const wait = Math.min(MAX_RECHECK_SECONDS, error.retryAfterSeconds ?? FALLBACK_RECHECK_SECONDS * 2 ** (failures - 1));
-    const reason = error.exception === "NoAgentAvailableException" ? "All our agents are busy right now." : "Chat is unavailable at the moment.";
+    const reason =
+      error.exception === "NoAgentAvailableException" ? "All our agents are busy right now." : "Chat is unavailable at the moment.";
     ui.availability.textContent = `${reason} We will check again in ${wait} seconds.`;
     recheck = setTimeout(whenVisible, wait * 1000);
   }

@@ -1,6 +1,7 @@
 /**
  * The pages' only way to the service: its documented HTTP API, form-encoded as field clients send
- * it. Methods take absolute URLs, made with `at` or `resolve`. Errors come back as `ApiError` with the GMS `exception` name and any `Retry-After`.
+ * it. Methods take absolute URLs, made with `at` or `resolve`. Errors come back as `ApiError` with
+ * the GMS `exception` name and any `Retry-After`.
  */
 export class ApiError extends Error {
   constructor(
@@ -15,7 +16,6 @@ export class ApiError extends Error {
 }
 
 export type Fields = Readonly<Record<string, string>>;
-
 
 /**
  * Where the API lives, as an absolute URL without a trailing slash: the page's `?api=` parameter

@@ -1,5 +1,5 @@
 import type { ChatIxnState, EventTuple, InteractionView, Party } from "../../lib/chat/view.ts";
-import { ApiError, byId, isAborted, type Api } from "./api.ts";
+import { type Api, ApiError, byId, isAborted } from "./api.ts";
 
 /** What a page shows of an answer; a chat that is gone (404) shows as ended, with no events. */
 type ChatUpdate = Pick<InteractionView, "chatIxnState" | "transcriptToShow"> & Partial<Pick<InteractionView, "startedAt">>;
@@ -230,17 +230,25 @@ export class ChatPanel {
   ) {
     const { signal } = options;
     const listening: AddEventListenerOptions = signal === undefined ? {} : { signal };
-    ui.message.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-        event.preventDefault();
-        ui.composer.requestSubmit();
-      }
-    }, listening);
+    ui.message.addEventListener(
+      "keydown",
+      (event) => {
+        if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+          event.preventDefault();
+          ui.composer.requestSubmit();
+        }
+      },
+      listening,
+    );
     ui.message.addEventListener("input", () => this.typed(), listening);
-    ui.composer.addEventListener("submit", (event) => {
-      event.preventDefault();
-      void this.send();
-    }, listening);
+    ui.composer.addEventListener(
+      "submit",
+      (event) => {
+        event.preventDefault();
+        void this.send();
+      },
+      listening,
+    );
     ui.disconnect.addEventListener("click", () => void this.disconnect(), listening);
     signal?.addEventListener("abort", () => this.close(), { once: true });
   }
@@ -259,7 +267,8 @@ export class ChatPanel {
     const isFatal = this.options.isFatal ?? (() => false);
     const conversation = new Conversation(ui, {
       self: this.options.self,
-      refresh: (position) => this.api.post<InteractionView>(url("refresh"), { transcriptPosition: String(position) }, {}, this.options.signal),
+      refresh: (position) =>
+        this.api.post<InteractionView>(url("refresh"), { transcriptPosition: String(position) }, {}, this.options.signal),
       onState: (state, other) => {
         if (state === "DISCONNECTED") this.end();
         this.options.onState(state, other);

@@ -1,12 +1,22 @@
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { availabilityOf, type NotifyCommand, notifyAvailability } from "../../config/availability.ts";
-import { DEFAULT_OPTIONS, deleteService, existingServiceName, getService, listServices, putService, requireChatEndpoint, requireServiceName, type ServiceOptions } from "../../config/services.ts";
+import {
+  DEFAULT_OPTIONS,
+  deleteService,
+  existingServiceName,
+  getService,
+  listServices,
+  putService,
+  requireChatEndpoint,
+  requireServiceName,
+  type ServiceOptions,
+} from "../../config/services.ts";
 import { InvalidInputError } from "../../errors.ts";
 import type { Deps, StorageSequence } from "../../storage.ts";
 import { parseTtlSeconds } from "../../time.ts";
 import { decodeFields, type Fields } from "../decode.ts";
 import { onlyKeys, pathParameter } from "../fields.ts";
-import { dispatch, httpHandler, type HttpOptions } from "../respond.ts";
+import { dispatch, type HttpOptions, httpHandler } from "../respond.ts";
 
 /** The longest sequence of storage calls one request makes: a notification written beside the endpoint's presence read. */
 export const LONGEST_STORAGE_SEQUENCE: StorageSequence = [["config.putNotification", "config.listPresence"]];

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent } from "aws-lambda";
-import { accept, type AgentCall, agentDisconnect, agentEvent, agentRefresh, waitingChats } from "../../chat/agent.ts";
+import { type AgentCall, accept, agentDisconnect, agentEvent, agentRefresh, waitingChats } from "../../chat/agent.ts";
 import type { PostCommand } from "../../chat/transcript.ts";
 import { type PresenceCommand, requireAgentId, requireNickname, setPresence } from "../../config/presence.ts";
 import { requireChatEndpoint } from "../../config/services.ts";
@@ -7,13 +7,19 @@ import { InvalidInputError } from "../../errors.ts";
 import type { Deps, StorageSequence } from "../../storage.ts";
 import { decodeFields } from "../decode.ts";
 import { chatCall, onlyKeys, parsePost, pathParameter } from "../fields.ts";
-import { dispatch, httpHandler, type HttpOptions } from "../respond.ts";
+import { dispatch, type HttpOptions, httpHandler } from "../respond.ts";
 
 const A = "/genesys/1/agent/{agentId}";
 const C = `${A}/chats/{service}`;
 
 /** The longest sequence of storage calls one request makes: an accept. */
-export const LONGEST_STORAGE_SEQUENCE: StorageSequence = ["sessions.head", "config.getPresence", "sessions.transition", "sessions.append", "sessions.read"];
+export const LONGEST_STORAGE_SEQUENCE: StorageSequence = [
+  "sessions.head",
+  "config.getPresence",
+  "sessions.transition",
+  "sessions.append",
+  "sessions.read",
+];
 
 /**
  * The agent function's routes under `/genesys/1/agent/{agentId}` (its Lambda entry is

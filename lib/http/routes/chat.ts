@@ -1,14 +1,22 @@
 import type { APIGatewayProxyEvent } from "aws-lambda";
-import { cancelSession, createChat, type CreateChatCommand, customerDisconnect, customerEvent, refresh, type RefreshCommand, sessionData } from "../../chat/customer.ts";
-import type { PostCommand } from "../../chat/transcript.ts";
+import {
+  type CreateChatCommand,
+  cancelSession,
+  createChat,
+  customerDisconnect,
+  customerEvent,
+  type RefreshCommand,
+  refresh,
+  sessionData,
+} from "../../chat/customer.ts";
 import { requireMessage } from "../../chat/message.ts";
+import type { PostCommand } from "../../chat/transcript.ts";
 import { requireContextData, splitContextData } from "../../session/context-data.ts";
 import { existingSessionId } from "../../session/session.ts";
-import type { StorageSequence } from "../../storage.ts";
-import type { Deps } from "../../storage.ts";
+import type { Deps, StorageSequence } from "../../storage.ts";
 import { decodeFields } from "../decode.ts";
 import { chatCall, parsePost, pathParameter } from "../fields.ts";
-import { dispatch, httpHandler, type HttpOptions } from "../respond.ts";
+import { dispatch, type HttpOptions, httpHandler } from "../respond.ts";
 
 const B = "/genesys/1/service/{service}/ixn/chat";
 
@@ -42,7 +50,9 @@ export function chatHandler(deps: Pick<Deps, "sessions" | "now"> & HttpOptions) 
       [`${B}/send`]: { POST: post("Message.Text") },
       [`${B}/startTyping`]: { POST: post("Notice.TypingStarted") },
       [`${B}/stopTyping`]: { POST: post("Notice.TypingStopped") },
-      [`${B}/disconnect`]: { POST: async (event) => ({ status: 200, body: await customerDisconnect(deps, chatCall(event, await decodeFields(event))) }) },
+      [`${B}/disconnect`]: {
+        POST: async (event) => ({ status: 200, body: await customerDisconnect(deps, chatCall(event, await decodeFields(event))) }),
+      },
     }),
     deps,
   );

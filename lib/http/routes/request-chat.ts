@@ -8,7 +8,7 @@ import { parseTtlSeconds } from "../../time.ts";
 import { publicBasePath } from "../base-path.ts";
 import { decodeFields, header } from "../decode.ts";
 import { isVerbose, pathParameter } from "../fields.ts";
-import { httpHandler, type HttpOptions } from "../respond.ts";
+import { type HttpOptions, httpHandler } from "../respond.ts";
 
 /**
  * The longest sequence of storage calls one request makes: the service's route beside (with an
@@ -37,7 +37,8 @@ async function parseRequestChat(event: APIGatewayProxyEvent): Promise<OpenSessio
     data,
     ttlSeconds,
     verbose,
-    idempotency: key === undefined ? undefined : { key, user: header(event, "gms_user"), fingerprint: requestFingerprint(serviceName, fields) },
+    idempotency:
+      key === undefined ? undefined : { key, user: header(event, "gms_user"), fingerprint: requestFingerprint(serviceName, fields) },
     basePath: publicBasePath(event),
   };
 }

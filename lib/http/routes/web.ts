@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import type { APIGatewayProxyEvent } from "aws-lambda";
+import type { StorageSequence } from "../../storage.ts";
 import { publicBasePath } from "../base-path.ts";
 import { header } from "../decode.ts";
-import { dispatch, httpHandler, type HttpOptions, type HttpResult } from "../respond.ts";
-import type { StorageSequence } from "../../storage.ts";
+import { dispatch, type HttpOptions, type HttpResult, httpHandler } from "../respond.ts";
 
 /** A built web page (web/esbuild-pages.mjs): self-contained HTML and its inline code's CSP hashes. */
 export interface Page {
@@ -30,43 +30,48 @@ const ATTRIBUTE_ESCAPES: Record<string, string> = { "&": "&amp;", '"': "&quot;",
 
 /**
  * The web function's routes (its Lambda entry is handlers/web.ts): the customer chat widget
- * (`GET /chat/`) and the agent console (`GET /agent/`), static pages that
- * use only the public API. Each is one HTML response with its script and styles inline, told the
- * API's public path prefix (`/<stage>` on the default endpoint) so its calls work wherever it is
- * served. Revalidated on every load (ETag), so a deploy applies at once.
+ * (`GET /chat/`) and the agent console (`GET /agent/`), static pages that use only the public API.
+ * Each is one HTML response with its script and styles inline, told the API's public path prefix
+ * (`/<stage>` on the default endpoint) so its calls work wherever it is served. Revalidated on
+ * every load (ETag), so a deploy applies at once.
  */
 export function webHandler(deps: WebDeps) {
   const rendered = new Map<string, { html: string; etag: string }>();
-  const page = (name: keyof WebDeps["pages"]) => async (event: APIGatewayProxyEvent): Promise<HttpResult> => {
-    const basePath = publicBasePath(event);
-    const key = `${name} ${basePath}`;
-    let view = rendered.get(key);
-    if (view === undefined) {
-      const html = deps.pages[name].html.replaceAll("{{apiBase}}", basePath.replace(/[&"<>]/g, (c) => ATTRIBUTE_ESCAPES[c] ?? c));
-      view = { html, etag: `"${createHash("sha256").update(html).digest("base64url")}"` };
-      rendered.set(key, view);
-    }
-    const { scriptHash, styleHash } = deps.pages[name];
-    const headers = {
-      "Content-Type": "text/html; charset=utf-8",
-      "Cache-Control": "no-cache",
-      ETag: view.etag,
-      "Content-Security-Policy": [
-        "default-src 'none'",
-        `script-src '${scriptHash}'`,
-        `style-src '${styleHash}'`,
-        // The widget can be pointed at the API on another origin (?api=).
-        "connect-src 'self' http: https:",
-        "img-src 'self' data:",
-        "base-uri 'none'",
-        "form-action 'none'",
-        `frame-ancestors ${FRAME_ANCESTORS[name]}`,
-      ].join("; "),
-      "X-Content-Type-Options": "nosniff",
-      "Referrer-Policy": "no-referrer",
+  const page =
+    (name: keyof WebDeps["pages"]) =>
+    async (event: APIGatewayProxyEvent): Promise<HttpResult> => {
+      const basePath = publicBasePath(event);
+      const key = `${name} ${basePath}`;
+      let view = rendered.get(key);
+      if (view === undefined) {
+        const html = deps.pages[name].html.replaceAll(
+          "{{apiBase}}",
+          basePath.replace(/[&"<>]/g, (c) => ATTRIBUTE_ESCAPES[c] ?? c),
+        );
+        view = { html, etag: `"${createHash("sha256").update(html).digest("base64url")}"` };
+        rendered.set(key, view);
+      }
+      const { scriptHash, styleHash } = deps.pages[name];
+      const headers = {
+        "Content-Type": "text/html; charset=utf-8",
+        "Cache-Control": "no-cache",
+        ETag: view.etag,
+        "Content-Security-Policy": [
+          "default-src 'none'",
+          `script-src '${scriptHash}'`,
+          `style-src '${styleHash}'`,
+          // The widget can be pointed at the API on another origin (?api=).
+          "connect-src 'self' http: https:",
+          "img-src 'self' data:",
+          "base-uri 'none'",
+          "form-action 'none'",
+          `frame-ancestors ${FRAME_ANCESTORS[name]}`,
+        ].join("; "),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+      };
+      if (header(event, "if-none-match") === view.etag) return { status: 304, headers };
+      return { status: 200, text: view.html, headers };
     };
-    if (header(event, "if-none-match") === view.etag) return { status: 304, headers };
-    return { status: 200, text: view.html, headers };
-  };
   return httpHandler(dispatch({ "/chat": { GET: page("chat") }, "/agent": { GET: page("agent") } }), deps);
 }
