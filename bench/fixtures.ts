@@ -1,3 +1,4 @@
+import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { httpEvent } from "../scripts/local/events.ts";
 
@@ -51,9 +52,9 @@ export const REQUESTS: Record<string, { label: string; event: APIGatewayProxyEve
   web: { label: "GET /chat/ (widget page)", event: event({ resource: "/chat", path: "/chat/", httpMethod: "GET" }) },
 };
 
-type AttributeMap = Record<string, unknown>;
-const S = (value: string) => ({ S: value });
-const N = (value: number) => ({ N: String(value) });
+type AttributeMap = Record<string, AttributeValue>;
+const S = (value: string): AttributeValue => ({ S: value });
+const N = (value: number): AttributeValue => ({ N: String(value) });
 
 const service: AttributeMap = {
   pk: S("config"),

@@ -226,7 +226,7 @@ async function measure() {
   const seedClient = toolingDocumentClient(dynamo.endpoint);
   await ensureTables(seedClient, tables);
   for (const { table, item } of SEED_ITEMS) {
-    await seedClient.send(new PutItemCommand({ TableName: tables[table], Item: item as never }));
+    await seedClient.send(new PutItemCommand({ TableName: tables[table], Item: item }));
   }
   seedClient.destroy();
   const proxy = await DynamoProxy.start(dynamo.endpoint);

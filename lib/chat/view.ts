@@ -57,7 +57,7 @@ export interface VerboseInteractionView extends InteractionView {
 }
 
 /** `YYYY-MM-DDTHH:MM:SSZ`, as GMS writes `startedAt`. */
-export function gmsTime(iso: string): string {
+function gmsTime(iso: string): string {
   return `${iso.slice(0, 19)}Z`;
 }
 

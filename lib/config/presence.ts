@@ -7,7 +7,7 @@ import { epochSeconds, isoTime } from "../time.ts";
  * lapses PRESENCE_SECONDS after the agent's last `PUT .../presence`, so agents who close their
  * console or lose their network stop counting; consoles renew it well within that interval.
  */
-export const PRESENCE_SECONDS = 60;
+const PRESENCE_SECONDS = 60;
 
 const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: a nickname is text without control characters.

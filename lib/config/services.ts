@@ -10,7 +10,7 @@ const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 /** Chat Server endpoints look like `gms_builtin` or `Environment:default`. */
 const CHAT_ENDPOINT = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/;
 
-export function isServiceName(name: string): boolean {
+function isServiceName(name: string): boolean {
   return SERVICE_NAME.test(name);
 }
 
@@ -43,7 +43,7 @@ export interface ServiceView {
   readonly updatedAt: string;
 }
 
-export function serviceView(config: ServiceConfig): ServiceView {
+function serviceView(config: ServiceConfig): ServiceView {
   return { name: config.name, _ttl: config.ttlSeconds, _chat_endpoint: config.chatEndpoint, updatedAt: config.updatedAt };
 }
 

@@ -131,12 +131,12 @@ async function decodeMultipart(bytes: Uint8Array, contentType: string): Promise<
   } catch {
     throw new BadRequestError("Request body is not valid multipart/form-data");
   }
-  for (const value of form.values()) {
-    if (typeof value !== "string") {
-      throw new UnsupportedMediaTypeError("File parts are not accepted; send text fields only");
-    }
+  const pairs: [string, string][] = [];
+  for (const [key, value] of form.entries()) {
+    if (typeof value !== "string") throw new UnsupportedMediaTypeError("File parts are not accepted; send text fields only");
+    pairs.push([key, value]);
   }
-  return collect(form as unknown as Iterable<[string, string]>);
+  return collect(pairs);
 }
 
 /**

@@ -29,7 +29,7 @@ export function isVerbose(raw: string | undefined): boolean {
 }
 
 /** `transcriptPosition`: the last position the client has seen; absent or blank for everything. */
-export function parsePosition(raw: string | undefined): number | undefined {
+function parsePosition(raw: string | undefined): number | undefined {
   if (raw === undefined || raw.trim() === "") return undefined;
   if (!/^\d{1,10}$/.test(raw.trim())) throw new InvalidInputError("transcriptPosition must be a whole number");
   return Number(raw.trim());

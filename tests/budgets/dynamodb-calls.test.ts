@@ -54,7 +54,7 @@ beforeAll(async () => {
   vi.spyOn(console, "log").mockImplementation(() => {});
   db = await startTestDynamo();
   for (const { table, item } of SEED_ITEMS) {
-    await db.client.send(new PutItemCommand({ TableName: db.tables[table], Item: item as never }));
+    await db.client.send(new PutItemCommand({ TableName: db.tables[table], Item: item }));
   }
   stores = { config: recording(db.config, "config"), sessions: recording(db.sessions, "sessions") };
   const deps = { ...stores, now: () => new Date(), cors: corsPolicy("*") };

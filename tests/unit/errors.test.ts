@@ -8,8 +8,8 @@ describe("errorAnswer", () => {
 
   it("has a row for every error class of the domain", () => {
     expect(classes.length).toBeGreaterThan(5);
-    const mapped = new Set(DOMAIN_ERROR_ANSWERS.map(([type]) => type));
-    expect(classes.filter((type) => !mapped.has(type as never)).map((type) => type.name)).toEqual([]);
+    const unmapped = classes.filter((type) => !DOMAIN_ERROR_ANSWERS.some(([mapped]) => mapped === type));
+    expect(unmapped.map((type) => type.name)).toEqual([]);
   });
 
   it.each([
