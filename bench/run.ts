@@ -230,10 +230,10 @@ async function measure() {
   }
   seedClient.destroy();
   const proxy = await DynamoProxy.start(dynamo.endpoint);
-  track("metering proxy", () => proxy.close());
+  track("counting proxy", () => proxy.close());
   const calls = new Map<string, { calls: number; readUnits: number; writeUnits: number }>();
   for (const bundle of measured) calls.set(bundle.name, await callsPerRequest(bundle, workerEnv(proxy.endpoint), proxy));
-  await release("metering proxy");
+  await release("counting proxy");
 
   log(`whole local stack: ${STACK_REQUESTS} request-chat calls at 50 connections, ours then the baseline`);
   const stack = await startLocalStack({ AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint });

@@ -54,12 +54,9 @@ export interface Session {
  * The chat interaction (Chat API v1) of a session, one per session: waiting in its endpoint's queue,
  * accepted by an agent, or ended.
  */
-export const CHAT_PHASES = ["WAITING", "ACCEPTED", "ENDED"] as const;
-export type ChatPhase = (typeof CHAT_PHASES)[number];
-export const PARTIES = ["CLIENT", "AGENT"] as const;
-export type Party = (typeof PARTIES)[number];
-export const EVENT_TYPES = ["Message.Text", "Notice.Joined", "Notice.Left", "Notice.TypingStarted", "Notice.TypingStopped"] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
+export type ChatPhase = "WAITING" | "ACCEPTED" | "ENDED";
+export type Party = "CLIENT" | "AGENT";
+export type EventType = "Message.Text" | "Notice.Joined" | "Notice.Left" | "Notice.TypingStarted" | "Notice.TypingStopped";
 
 export interface ChatState {
   readonly sessionId: string;
@@ -188,8 +185,9 @@ export type StorageStep = `sessions.${keyof SessionStore}` | `config.${keyof Con
 
 /**
  * The longest sequence of store calls an operation makes, one after another; an inner list is a
- * round of calls made side by side. Each route family declares its own (lib/http/routes/), a test
- * runs that operation and checks the declaration, and another checks it against the function's
- * timeout with the adapter's worst case per call (lib/dynamo/worst-case.ts).
+ * round of calls made side by side. Each function declares its own (`LONGEST_STORAGE_SEQUENCE` in
+ * lib/http/routes/ and lib/cloudformation/); tests/budgets/dynamodb-calls.test.ts runs the
+ * function's operations and checks the declaration, and tests/e2e/package.test.ts checks it
+ * against the function's timeout with the adapter's worst case per call (lib/dynamo/worst-case.ts).
  */
 export type StorageSequence = readonly (StorageStep | readonly StorageStep[])[];

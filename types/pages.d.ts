@@ -1,5 +1,5 @@
 /** `import chat from "page:chat"`: a page built by web/esbuild-pages.mjs at bundle time. */
 declare module "page:*" {
-  const page: import("../lib/routes/web.ts").Page;
+  const page: import("../lib/http/routes/web.ts").Page;
   export default page;
 }

@@ -22,7 +22,10 @@ import { type InteractionView, interactionView } from "./view.ts";
 
 type ChatDeps = Pick<Deps, "sessions" | "now">;
 
-/** `POST {B}`: the customer fields, and the other fields that join the session's context data as attached data. */
+/**
+ * `POST {B}`: the customer fields, and the other fields that join the session's context data as
+ * attached data. Both as the client sent them: their limits are checked when a chat is opened.
+ */
 export interface CreateChatCommand extends ChatCall {
   readonly customer: TextMap;
   readonly extra: TextMap;
@@ -53,8 +56,9 @@ export async function createChat(deps: ChatDeps, command: CreateChatCommand): Pr
 }
 
 function newChat(session: Session, command: CreateChatCommand, now: Date): ChatState {
-  const { customer } = command;
-  // The attached data is the session's context data plus the create's other keys, within the same limits.
+  // The customer fields, and the attached data (the session's context data plus the create's other
+  // keys), keep to the limits of context data.
+  const customer = requireContextData(command.customer);
   const attachedData = requireContextData({ ...session.data, ...command.extra });
   // Blank names (only spaces) count as absent.
   const fullName = [customer.firstName?.trim(), customer.lastName?.trim()].filter(Boolean).join(" ");

@@ -4,9 +4,10 @@ import type { ChatState, Deps, EventType, NewEvent } from "../storage.ts";
 import { type InteractionView, interactionView, type ViewOptions } from "./view.ts";
 
 /**
- * Reading and writing a live session's chat. Two reads, both one storage call that also proves the
- * session live: the head (the records and the last event's position, what a write needs) and the
- * transcript (the records and the events after a position, what an answer needs).
+ * Reading and writing a live session's chat. Two reads, each of which also proves the session live:
+ * the head (the records and the last event's position, what a write needs: one small read) and the
+ * transcript (the records and the events after a position, what an answer needs: one read, in
+ * pages of 1 MB).
  */
 
 /** A Chat API call on one session, checked: the id is a session id and the position a number. */

@@ -22,7 +22,7 @@ export function requireServiceName(name: string): string {
 }
 
 /** A name no service can have (too long, odd characters) is unknown, without asking storage. */
-export function existingServiceName(name: string): string {
+export function serviceNameOrUnknown(name: string): string {
   if (!isServiceName(name)) throw new UnknownServiceError();
   return name;
 }

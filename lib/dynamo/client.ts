@@ -2,17 +2,34 @@ import { DynamoDBClient, type DynamoDBClientConfig } from "@aws-sdk/client-dynam
 import { DynamoDBDocumentClient, paginateQuery, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { ConfiguredRetryStrategy } from "@smithy/core/retry";
 import { StorageUnavailableError } from "../errors.ts";
-import { BACKOFF_MS, STORAGE_LIMITS } from "./limits.ts";
-import { addMetering } from "./metering.ts";
+import { RETRY_DELAYS_MS, STORAGE_LIMITS } from "./limits.ts";
+import { addRequestScope } from "./request-scope.ts";
 
 /**
- * A document client with the bounds of lib/dynamo/limits.ts and the request meter. The endpoint
+ * The configured schedule whatever an answer asks for: the SDK would otherwise follow a retry-after
+ * hint for up to 5 s more per retry, past the bound of worstCaseCallMs that the request's deadline
+ * and the functions' timeouts rely on. (The SDK counts a retry's attempt from 1.)
+ */
+class BoundedRetryStrategy extends ConfiguredRetryStrategy {
+  constructor() {
+    super(STORAGE_LIMITS.maxAttempts, (attempt) => RETRY_DELAYS_MS[attempt - 1] ?? 0);
+  }
+
+  override refreshRetryTokenForRetry(...[token, errorInfo]: Parameters<ConfiguredRetryStrategy["refreshRetryTokenForRetry"]>) {
+    const { retryAfterHint: _ignored, ...withoutHint } = errorInfo;
+    return super.refreshRetryTokenForRetry(token, withoutHint);
+  }
+}
+
+/**
+ * A document client with the bounds of lib/dynamo/limits.ts, in the scope of the request in
+ * progress (lib/dynamo/request-scope.ts). The endpoint
  * comes from the SDK's usual sources (AWS_ENDPOINT_URL_DYNAMODB locally) unless `overrides` names
  * one.
  */
 export function createDocumentClient(overrides: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
   const client = new DynamoDBClient({
-    retryStrategy: new ConfiguredRetryStrategy(STORAGE_LIMITS.maxAttempts, (attempt) => BACKOFF_MS[attempt] ?? 0),
+    retryStrategy: new BoundedRetryStrategy(),
     requestHandler: {
       connectionTimeout: STORAGE_LIMITS.connectionTimeoutMs,
       requestTimeout: STORAGE_LIMITS.requestTimeoutMs,
@@ -21,7 +38,7 @@ export function createDocumentClient(overrides: DynamoDBClientConfig = {}): Dyna
     },
     ...overrides,
   });
-  addMetering(client);
+  addRequestScope(client);
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 

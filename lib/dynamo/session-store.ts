@@ -1,17 +1,16 @@
 import { type AttributeValue, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import {
-  CHAT_PHASES,
-  type ChatChange,
-  type ChatPhase,
-  type ChatState,
-  EVENT_TYPES,
-  PARTIES,
-  type Session,
-  type SessionRecords,
-  type SessionStore,
-  type TimedEvent,
-  type TranscriptEvent,
+import type {
+  ChatChange,
+  ChatPhase,
+  ChatState,
+  EventType,
+  Party,
+  Session,
+  SessionRecords,
+  SessionStore,
+  TimedEvent,
+  TranscriptEvent,
 } from "../storage.ts";
 import type { TextMap } from "../text.ts";
 import { conditionalWrite, queryAll, storageCall } from "./client.ts";
@@ -24,7 +23,7 @@ const EVENT_PREFIX = "e#";
 const eventKey = (position: number) => `${EVENT_PREFIX}${String(position).padStart(10, "0")}`;
 /**
  * Concurrent writers retry at the next position; this many collisions in a row means a bug. The
- * request's deadline (lib/dynamo/metering.ts) stops the tries sooner when its time runs out.
+ * request's deadline (lib/dynamo/request-scope.ts) stops the tries sooner when its time runs out.
  */
 const MAX_APPEND_TRIES = 50;
 
@@ -244,11 +243,13 @@ function toTextMap(value: unknown): TextMap {
   return map;
 }
 
-/** A stored value that must be one of `allowed`: anything else is a corrupt item, not something to answer with. */
-function oneOf<T extends string>(value: unknown, allowed: readonly T[]): T {
-  const found = allowed.find((candidate) => candidate === value);
-  if (found === undefined) throw new Error(`A stored item holds an unexpected value; expected one of ${allowed.join(", ")}`);
-  return found;
+/**
+ * A name this service stored from a closed set (a phase, an event type, a party). It is not
+ * checked against the set: a newer version may store a name this one does not know (during a
+ * deploy, both run), and it passes on as it was stored; the queue drops phases it does not know.
+ */
+function storedName<Name extends string>(value: unknown): Name {
+  return String(value) as Name;
 }
 
 function toSession(item: Item): Session {
@@ -268,7 +269,7 @@ function toChat(item: Item): ChatState {
   return {
     sessionId: String(item[SESSION_KEY]),
     chatSessionId: String(item.chatSessionId),
-    phase: oneOf(item.phase, CHAT_PHASES),
+    phase: storedName<ChatPhase>(item.phase),
     startedAt: String(item.startedAt),
     endpoint: String(item.endpoint),
     customerNickname: String(item.customerNickname),
@@ -286,10 +287,10 @@ function toChat(item: Item): ChatState {
 function toEvent(item: Item): TranscriptEvent {
   return {
     position: Number(item.position),
-    type: oneOf(item.type, EVENT_TYPES),
+    type: storedName<EventType>(item.type),
     nickname: String(item.nickname),
     text: String(item.text),
-    party: oneOf(item.party, PARTIES),
+    party: storedName<Party>(item.party),
     offset: Number(item.offset),
   };
 }

@@ -4,7 +4,7 @@ import { worstCaseCallMs } from "./limits.ts";
 /**
  * The longest each store call can take on DynamoDB, from the client's bounds (lib/dynamo/limits.ts):
  * one DynamoDB call each, but `sessions.create`, which reads after an insert that failed its
- * condition. What can take more calls is cut by the request's deadline (lib/dynamo/metering.ts):
+ * condition. What can take more calls is cut by the request's deadline (lib/dynamo/request-scope.ts):
  * `sessions.append` retries at the next position only under contention, and a paged read
  * (`read`, `listPresence`, `listServices`, `loadServiceRoute`) needs a second page only past 1 MB;
  * they count here as one call, and no call of theirs starts that could end after the deadline.

@@ -2,7 +2,8 @@ import type { APIGatewayProxyEvent } from "aws-lambda";
 import { requireMessage } from "../chat/message.ts";
 import type { ChatCall, PostCommand } from "../chat/transcript.ts";
 import { InvalidInputError } from "../errors.ts";
-import { existingSessionId } from "../session/session.ts";
+import { sessionIdOrUnknown } from "../session/session.ts";
+import { MAX_TTL_SECONDS } from "../time.ts";
 import { publicBasePath } from "./base-path.ts";
 import type { Fields } from "./decode.ts";
 
@@ -28,6 +29,15 @@ export function isVerbose(raw: string | undefined): boolean {
   return raw !== undefined && /^(true|1)$/i.test(raw.trim());
 }
 
+/** A `_ttl` value: whole seconds, 1 to 7 days, written as plain digits. */
+export function parseTtlSeconds(raw: string, name = "_ttl"): number {
+  const value = /^[0-9]{1,7}$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
+  if (!Number.isInteger(value) || value < 1 || value > MAX_TTL_SECONDS) {
+    throw new InvalidInputError(`${name} must be a whole number of seconds from 1 to ${MAX_TTL_SECONDS}`);
+  }
+  return value;
+}
+
 /** `transcriptPosition`: the last position the client has seen; absent or blank for everything. */
 function parsePosition(raw: string | undefined): number | undefined {
   if (raw === undefined || raw.trim() === "") return undefined;
@@ -36,20 +46,24 @@ function parsePosition(raw: string | undefined): number | undefined {
 }
 
 /**
- * What every Chat API call carries: its position and how to answer, then the session id from the
- * path. Parsers check an operation's own fields first: a bad field is a 400 even on an unknown id.
+ * A Chat API call: its position, then the operation's own fields (`own` reads them), then the
+ * session id from the path. In that order: a bad field is a 400 even on an unknown id.
  */
-export function chatCall(event: APIGatewayProxyEvent, fields: Fields): ChatCall {
+export function chatCall<Own extends object>(event: APIGatewayProxyEvent, fields: Fields, own: () => Own): ChatCall & Own {
   const position = parsePosition(fields.transcriptPosition);
+  const ownFields = own();
   return {
-    sessionId: existingSessionId(pathParameter(event, "service")),
+    ...ownFields,
+    sessionId: sessionIdOrUnknown(pathParameter(event, "service")),
     position,
     view: { verbose: isVerbose(fields._verbose), basePath: publicBasePath(event) },
   };
 }
 
+/** A call with no fields of its own (disconnect, accept, an agent's refresh). */
+export const noFields = () => ({});
+
 /** A message (send) or a typing notice, from the customer or an agent. */
 export function parsePost(event: APIGatewayProxyEvent, fields: Fields, type: PostCommand["type"]): PostCommand {
-  const text = type === "Message.Text" ? requireMessage(fields.message) : "";
-  return { type, text, ...chatCall(event, fields) };
+  return chatCall(event, fields, () => ({ type, text: type === "Message.Text" ? requireMessage(fields.message) : "" }));
 }

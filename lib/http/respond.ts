@@ -13,26 +13,27 @@ export interface HttpResult {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
-/** A request's outcome, and what it cost. */
-export type Measured<T> = ({ readonly result: T } | { readonly error: unknown }) & { readonly cost: Readonly<Record<string, number>> };
+/** A request's outcome, and what its storage calls cost. */
+export type Scoped<T> = ({ readonly result: T } | { readonly error: unknown }) & { readonly cost: Readonly<Record<string, number>> };
 
 /**
- * Runs a request in its storage scope: measures what it costs (calls, capacity) for its log line,
- * so that what each request costs is visible in production, not only in a benchmark, and keeps
- * storage calls from outliving the function (`deadline`). lib/dynamo/metering.ts does it for
- * DynamoDB; the composition root (lib/runtime.ts) passes it in.
+ * The storage scope a request runs in: it meters the request's storage calls (count, capacity) for
+ * the log line, so that what each request costs is visible in production, not only in a benchmark,
+ * and it starts no storage call that could outlive the function (`deadline`).
+ * lib/dynamo/request-scope.ts is DynamoDB's; the composition root (lib/runtime.ts) passes it in.
  */
-export interface RequestMeter {
+export interface RequestScope {
   /** The log line's field for the figures. */
   readonly name: string;
-  /** Runs the request; never rejects. `deadline`: epoch milliseconds of the function's timeout. */
-  measure<T>(run: () => Promise<T>, deadline?: number): Promise<Measured<T>>;
+  /** Runs the request; never rejects. `deadline`: epoch milliseconds at which the function times out. */
+  run<T>(request: () => Promise<T>, deadline?: number): Promise<Scoped<T>>;
 }
 
 /** What every route family's wrapper needs besides its routes. */
 export interface HttpOptions {
   readonly cors: CorsPolicy;
-  readonly meter?: RequestMeter | undefined;
+  /** Without one (the pages, tests that count calls otherwise) storage calls are neither metered nor bounded. */
+  readonly scope?: RequestScope | undefined;
 }
 
 /** GMS answers must never be cached by browsers or proxies. */
@@ -53,58 +54,60 @@ function toResponse(result: HttpResult): APIGatewayProxyResult {
   return { statusCode: result.status, headers, body: JSON.stringify(result.body) };
 }
 
-/** The GMS error body: `{"message", "exception"}`. */
-function errorResult(error: unknown): HttpResult {
-  const { status, exception, message, headers = {} } = errorAnswer(error);
-  return { status, headers, body: { message, exception } };
-}
-
-async function unmeasured<T>(run: () => Promise<T>): Promise<Measured<T>> {
+async function unscoped<T>(request: () => Promise<T>): Promise<Scoped<T>> {
   try {
-    return { result: await run(), cost: {} };
+    return { result: await request(), cost: {} };
   } catch (error) {
     return { error, cost: {} };
   }
 }
 
 /**
- * Wraps a route family: answers CORS preflights, runs the route in the meter's scope, maps failures
+ * Wraps a route family: answers CORS preflights, runs the route in the storage scope, maps failures
  * to responses in one place (lib/http/errors.ts), adds the CORS headers to every answer, and writes
- * one JSON log line per request (request id, route, status, latency, and the meter's figures). Request data never
- * reaches the log: context key/values carry personal data.
+ * one JSON log line per request (request id, route, status, latency, and the scope's figures).
+ * Request data never reaches the log: context key/values carry personal data.
  */
 export function httpHandler(route: HttpHandler, options: HttpOptions) {
-  const { meter } = options;
+  const { scope } = options;
   return async (event: APIGatewayProxyEvent, context?: Context): Promise<APIGatewayProxyResult> => {
     const started = performance.now();
-    // Lambda tells each invocation how long it has left; outside Lambda there is no deadline.
+    // Lambda (and serverless-offline) tell each invocation how long it has left; a handler called
+    // without a context (a test) has no deadline.
     const deadline = context?.getRemainingTimeInMillis === undefined ? undefined : Date.now() + context.getRemainingTimeInMillis();
-    const measure = <T>(run: () => Promise<T>) => (meter ? meter.measure(run, deadline) : unmeasured(run));
-    const outcome = await measure(() =>
-      event.httpMethod === "OPTIONS" ? Promise.resolve({ status: 204, headers: preflightHeaders() }) : route(event),
-    );
-    const failure = "error" in outcome ? outcome.error : undefined;
-    let result = "error" in outcome ? errorResult(outcome.error) : outcome.result;
+    const request = () => (event.httpMethod === "OPTIONS" ? Promise.resolve({ status: 204, headers: preflightHeaders() }) : route(event));
+    const outcome = await (scope ? scope.run(request, deadline) : unscoped(request));
+    let result: HttpResult;
+    let fault: string | undefined;
+    if ("error" in outcome) {
+      const { status, exception, message, headers = {} } = errorAnswer(outcome.error);
+      result = { status, headers, body: { message, exception } };
+      // Expected outcomes (4xx, "no agent" 503) are info; bugs and storage faults, which carry
+      // their cause, are errors, named as the client saw them.
+      const { error } = outcome;
+      if (status === 500) fault = describe(error);
+      else if (error instanceof Error && error.cause !== undefined) fault = describe(error, exception);
+    } else {
+      result = outcome.result;
+    }
     result = { ...result, headers: { ...result.headers, ...corsHeaders(options.cors, event) } };
-    // Expected outcomes (4xx, "no agent" 503) are info; bugs and storage faults carry their cause.
-    const fault = "error" in outcome && (result.status === 500 || (failure instanceof Error && failure.cause !== undefined));
     const line: Record<string, unknown> = {
-      level: fault ? "error" : "info",
+      level: fault === undefined ? "info" : "error",
       requestId: context?.awsRequestId ?? event.requestContext?.requestId,
       method: event.httpMethod,
       route: event.resource,
       status: result.status,
       latencyMs: Math.round((performance.now() - started) * 10) / 10,
     };
-    if (meter) line[meter.name] = outcome.cost;
-    if (fault) line.error = describe(failure);
+    if (scope) line[scope.name] = outcome.cost;
+    if (fault !== undefined) line.error = fault;
     console.log(JSON.stringify(line));
     return toResponse(result);
   };
 }
 
-/** Error class names and code locations only: storage errors' messages can quote request values. */
-function describe(error: unknown): string {
+/** Error names and code locations only: storage errors' messages can quote request values. */
+function describe(error: unknown, name?: string): string {
   if (!(error instanceof Error)) return typeof error;
   const frames =
     error.stack
@@ -112,7 +115,7 @@ function describe(error: unknown): string {
       .slice(1, 4)
       .map((frame) => frame.trim()) ?? [];
   const cause = error.cause === undefined ? "" : ` caused by ${describe(error.cause)}`;
-  return `${error.name} ${frames.join(" ")}${cause}`;
+  return `${name ?? error.name} ${frames.join(" ")}${cause}`;
 }
 
 /** A route family's routes: API Gateway resource template, then HTTP method. */

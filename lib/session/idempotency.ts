@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { v4 as uuidv4, v5 as uuidv5 } from "uuid";
-import { IdempotencyConflictError, InvalidInputError } from "../errors.ts";
+import { IdempotencyConflictError } from "../errors.ts";
 import type { Session } from "../storage.ts";
 import type { TextMap } from "../text.ts";
 import { epochSeconds } from "../time.ts";
@@ -13,7 +13,6 @@ import { epochSeconds } from "../time.ts";
  * Keys must be unique per client request, as with any idempotency key: use a UUID.
  */
 const NAMESPACE = "d09c3e27-f2f6-45c2-9e41-7652b312f049";
-const KEY_FORMAT = /^[\x21-\x7e]{1,255}$/;
 
 /** What makes a request-chat retriable: the client's key, its `gms_user`, and what it sent. */
 export interface Idempotency {
@@ -21,13 +20,6 @@ export interface Idempotency {
   readonly user: string | undefined;
   /** requestFingerprint of the request. */
   readonly fingerprint: string;
-}
-
-export function parseIdempotencyKey(raw: string | undefined): string | undefined {
-  if (raw === undefined) return undefined;
-  const key = raw.trim();
-  if (!KEY_FORMAT.test(key)) throw new InvalidInputError("Idempotency-Key must be 1-255 visible ASCII characters");
-  return key;
 }
 
 /** A fresh random id, or the id every retry with this key computes. */

@@ -15,7 +15,7 @@ const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
  * A session id from a path. Anything that is not one is unknown without asking storage, which would
  * refuse a key over 2 KB with an error that is not the client's to see.
  */
-export function existingSessionId(raw: string): string {
+export function sessionIdOrUnknown(raw: string): string {
   if (!SESSION_ID.test(raw)) throw new UnknownSessionError();
   return raw;
 }

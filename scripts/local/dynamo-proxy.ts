@@ -1,6 +1,6 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { capacityUnits, READ_OPERATIONS } from "../../lib/dynamo/metering.ts";
+import { capacityUnits, READ_OPERATIONS } from "../../lib/dynamo/request-scope.ts";
 
 /** One DynamoDB call as the proxy saw it. */
 export interface ProxiedCall {
@@ -42,6 +42,8 @@ export class DynamoProxy {
   fault: DynamoFault = "none";
   /** Holds every answer this long: a slow DynamoDB. */
   delayMs = 0;
+  /** A Retry-After header on the fault answers: a hint the client should not follow. */
+  retryAfterSeconds: number | undefined;
 
   private constructor(
     private readonly server: Server,
@@ -68,12 +70,16 @@ export class DynamoProxy {
         };
         proxy.calls.push(call);
         const fault = proxy.fault === "fail-writes" && operation === "PutItem" ? "server-error" : proxy.fault;
+        const headers = {
+          "content-type": "application/x-amz-json-1.0",
+          ...(proxy.retryAfterSeconds === undefined ? {} : { "retry-after": String(proxy.retryAfterSeconds) }),
+        };
         switch (fault) {
           case "throttle":
-            res.writeHead(400, { "content-type": "application/x-amz-json-1.0" }).end(THROTTLED);
+            res.writeHead(400, headers).end(THROTTLED);
             return;
           case "server-error":
-            res.writeHead(500, { "content-type": "application/x-amz-json-1.0" }).end(SERVER_ERROR);
+            res.writeHead(500, headers).end(SERVER_ERROR);
             return;
           case "hang":
             return;
@@ -126,6 +132,7 @@ export class DynamoProxy {
     this.calls.length = 0;
     this.fault = "none";
     this.delayMs = 0;
+    this.retryAfterSeconds = undefined;
   }
 
   close(): Promise<void> {

@@ -1,13 +1,20 @@
 import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, CloudFormationCustomResourceEvent, Context } from "aws-lambda";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type Bundle, buildFunctionBundles } from "../../scripts/local/bundles.ts";
+import { freePort } from "../../scripts/local/ports.ts";
+import { httpEvent } from "../support/events.ts";
 
 /**
  * Bundle budgets: each function's deployed bundle (built with serverless.yml's own esbuild options)
  * must stay within its budget, since module load grows with it and every cold start pays it.
  * Measured 2026-11-25: 221-231 KB minified; web (both pages, no SDK) 36 KB. Raise a budget only with a reason.
+ * And the bundles as deployed (minified, wired by lib/runtime.ts) keep the request scope and name
+ * their failures.
  */
 const BUDGET_KB: Record<string, number> = { requestChat: 250, chat: 250, agent: 250, admin: 250, seed: 250, web: 50 };
 let dir: string;
@@ -18,8 +25,16 @@ beforeAll(async () => {
   bundles = await buildFunctionBundles(dir);
 });
 afterAll(async () => {
+  vi.unstubAllEnvs();
+  vi.restoreAllMocks();
   await rm(dir, { recursive: true, force: true });
 });
+
+const bundleOf = (name: string) => {
+  const bundle = bundles.find((b) => b.name === name);
+  if (bundle === undefined) throw new Error(`no bundle ${name}`);
+  return bundle;
+};
 
 describe("bundle budgets", () => {
   it("covers every function", () => {
@@ -27,7 +42,85 @@ describe("bundle budgets", () => {
   });
 
   it.each(Object.entries(BUDGET_KB))("keeps %s within %d KB minified", (name, budget) => {
-    const bundle = bundles.find((b) => b.name === name)!;
-    expect(bundle.bytes / 1024).toBeLessThanOrEqual(budget);
+    expect(bundleOf(name).bytes / 1024).toBeLessThanOrEqual(budget);
+  });
+});
+
+describe("the deployed bundles", () => {
+  /** The production wiring's settings, and a DynamoDB endpoint where nothing listens. */
+  async function deployedEnvironment() {
+    vi.stubEnv("SESSIONS_TABLE", "gms-chat-test-sessions");
+    vi.stubEnv("CONFIG_TABLE", "gms-chat-test-config");
+    vi.stubEnv("CORS_ALLOWED_ORIGINS", "*");
+    vi.stubEnv("AWS_REGION", "us-east-1");
+    vi.stubEnv("AWS_ACCESS_KEY_ID", "test");
+    vi.stubEnv("AWS_SECRET_ACCESS_KEY", "test");
+    vi.stubEnv("AWS_ENDPOINT_URL_DYNAMODB", `http://127.0.0.1:${await freePort()}`);
+  }
+
+  const form = { "content-type": "application/x-www-form-urlencoded" };
+  const session = "6f1c2b1e-0c0a-4b8e-9d6a-2f7f0e6b5a41";
+  it.each([
+    ["requestChat", httpEvent({ pathParameters: { service: "request-chat" }, headers: form, body: "firstName=Anna" })],
+    ["chat", httpEvent({ resource: "/genesys/1/service/{service}/ixn/chat/refresh", pathParameters: { service: session }, headers: form })],
+    [
+      "agent",
+      httpEvent({
+        resource: "/genesys/1/agent/{agentId}/queue",
+        httpMethod: "GET",
+        pathParameters: { agentId: "anna" },
+        queryStringParameters: { endpoint: "gms_builtin" },
+      }),
+    ],
+    ["admin", httpEvent({ resource: "/genesys/1/admin/services", httpMethod: "GET" })],
+  ] as const)("%s starts no DynamoDB call it could not finish before its timeout, and logs the failure by name", async (name, event) => {
+    await deployedEnvironment();
+    const { handler } = (await import(bundleOf(name).file)) as {
+      handler: (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+    };
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    // One second left: less than one DynamoDB call may take.
+    const response = await handler(event, { awsRequestId: "bundle-test", getRemainingTimeInMillis: () => 1000 } as Context);
+    const line = JSON.parse(String(log.mock.calls.at(-1)?.[0]));
+    log.mockRestore();
+    expect([response.statusCode, JSON.parse(response.body).exception]).toEqual([503, "StorageUnavailableException"]);
+    expect(line).toMatchObject({ level: "error", status: 503, dynamodb: { calls: 0, readUnits: 0, writeUnits: 0 } });
+    expect(line.error).toMatch(/^StorageUnavailableException /);
+  });
+
+  it("seed reports a failure to CloudFormation by the error's name", async () => {
+    await deployedEnvironment();
+    const replies: string[] = [];
+    const server: Server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      req.on("end", () => {
+        replies.push(body);
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { handler } = (await import(bundleOf("seed").file)) as { handler: (event: CloudFormationCustomResourceEvent) => Promise<void> };
+      vi.spyOn(console, "log").mockImplementation(() => {});
+      await handler({
+        RequestType: "Create",
+        ServiceToken: "x",
+        ResponseURL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/reply`,
+        StackId: "stack",
+        RequestId: "request",
+        LogicalResourceId: "DefaultServiceSeed",
+        ResourceType: "Custom::GmsDefaultService",
+        ResourceProperties: { ServiceToken: "x" },
+      });
+      expect(JSON.parse(replies[0] ?? "{}")).toMatchObject({
+        Status: "FAILED",
+        Reason: "Seeding the default service failed: StorageUnavailableError",
+      });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -88,8 +88,8 @@ describe("serverless package", () => {
       expect(fn.Properties.Architectures).toEqual(["arm64"]);
       expect(fn.Properties.Timeout).toBeLessThan(29);
       // Those calls must fit, with room to spare, even when each one exhausts its retries. What
-      // takes more calls (an append under contention, a read past one page) is cut by the
-      // request's deadline, which tests/integration/request-chat.test.ts and chat.test.ts check.
+      // takes more calls (an append under contention, a read past one page) starts no call that
+      // could outlive the function (lib/dynamo/request-scope.ts; tests/integration/chat.test.ts).
       expect(worstCaseMs(sequences[id as keyof typeof sequences]), id).toBeLessThan(fn.Properties.Timeout * 1000 * 0.75);
     }
   });

@@ -2,8 +2,9 @@ import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { DEADLINE_MARGIN_MS, worstCaseCallMs } from "../../lib/dynamo/limits.ts";
-import { dynamoMeter } from "../../lib/dynamo/metering.ts";
+import { dynamoScope } from "../../lib/dynamo/request-scope.ts";
 import { corsPolicy } from "../../lib/http/cors.ts";
+import { adminHandler } from "../../lib/http/routes/admin.ts";
 import { agentHandler } from "../../lib/http/routes/agent.ts";
 import { chatHandler } from "../../lib/http/routes/chat.ts";
 import { requestChatHandler } from "../../lib/http/routes/request-chat.ts";
@@ -371,7 +372,7 @@ describe("a whole conversation, in process against dynalite", () => {
     await presence("kim", { endpoint: "support_q", state: "ready" });
     const id = await openSession();
     await customer("", id);
-    const metered = chatHandler({ sessions: db.sessions, now: () => clock, cors: corsPolicy("*"), meter: dynamoMeter });
+    const metered = chatHandler({ sessions: db.sessions, now: () => clock, cors: corsPolicy("*"), scope: dynamoScope });
     // Time for one call and 300 ms more; DynamoDB takes 600 ms to answer the first.
     const lambda = { awsRequestId: "deadline", getRemainingTimeInMillis: () => worstCaseCallMs() + DEADLINE_MARGIN_MS + 300 } as Context;
     db.proxy.reset();
@@ -391,6 +392,33 @@ describe("a whole conversation, in process against dynalite", () => {
     expect(db.proxy.operations).toEqual(["Query"]);
     const texts = ((await customer("refresh", id)).body.transcriptToShow as string[][]).map((e) => e[2]);
     expect(texts).not.toContain("late");
+  });
+
+  it("logs what each request cost in DynamoDB, as the proxy in front of it counted, whatever the operations", async () => {
+    const scoped = { config: db.config, sessions: db.sessions, now: () => clock, cors: corsPolicy("*"), scope: dynamoScope };
+    const wired = { chat: chatHandler(scoped), agent: agentHandler(scoped), admin: adminHandler(scoped) };
+    const id = await openSession();
+    const log = vi.mocked(console.log);
+    const operations = new Set<string>();
+    const expectLoggedCost = async (request: () => Promise<Answer>) => {
+      db.proxy.reset();
+      expect((await request()).status).toBeLessThan(300);
+      expect(JSON.parse(String(log.mock.calls.at(-1)?.[0])).dynamodb).toEqual(db.proxy.cost());
+      for (const operation of db.proxy.operations) operations.add(operation);
+    };
+    await expectLoggedCost(() => call(wired.chat, B, "POST", { service: id }, { firstName: "Mia" }));
+    await expectLoggedCost(() =>
+      call(wired.agent, "/genesys/1/agent/{agentId}/presence", "PUT", { agentId: "nia" }, { endpoint: "support_q", state: "ready" }),
+    );
+    await expectLoggedCost(() =>
+      call(wired.agent, "/genesys/1/agent/{agentId}/chats/{service}/accept", "POST", { agentId: "nia", service: id }),
+    );
+    await expectLoggedCost(() => call(wired.chat, `${B}/send`, "POST", { service: id }, { message: "hello" }));
+    await expectLoggedCost(() => call(wired.chat, "/genesys/1/service/{service}", "DELETE", { service: id }));
+    await expectLoggedCost(() => call(wired.admin, "/genesys/1/admin/services/{name}", "PUT", { name: "costly" }, { _ttl: "60" }));
+    await expectLoggedCost(() => call(wired.admin, "/genesys/1/admin/services/{name}", "GET", { name: "costly" }));
+    await expectLoggedCost(() => call(wired.admin, "/genesys/1/admin/services/{name}", "DELETE", { name: "costly" }));
+    expect([...operations].sort()).toEqual(["DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"]);
   });
 
   it("stops counting an agent whose presence was not renewed", async () => {

@@ -3,8 +3,9 @@ import type { Context } from "aws-lambda";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { DynamoConfigStore } from "../../lib/dynamo/config-store.ts";
 import { worstCaseCallMs } from "../../lib/dynamo/limits.ts";
-import { dynamoMeter } from "../../lib/dynamo/metering.ts";
+import { dynamoScope } from "../../lib/dynamo/request-scope.ts";
 import { DynamoSessionStore } from "../../lib/dynamo/session-store.ts";
+import { StorageUnavailableError } from "../../lib/errors.ts";
 import { corsPolicy } from "../../lib/http/cors.ts";
 import { requestChatHandler } from "../../lib/http/routes/request-chat.ts";
 import { localDocumentClient } from "../../scripts/local/stack.ts";
@@ -28,7 +29,7 @@ beforeAll(async () => {
     sessions: new DynamoSessionStore(client, db.tables.sessions),
     now: () => clock,
     cors: corsPolicy("*"),
-    meter: dynamoMeter,
+    scope: dynamoScope,
   });
   await db.config.putService({ name: "request-chat", ttlSeconds: 3600, chatEndpoint: "gms_builtin", updatedAt: now.toISOString() });
   await db.config.putNotification({ endpoint: "gms_builtin", available: true, updatedAt: now.toISOString() });
@@ -159,7 +160,7 @@ describe("request-chat against dynalite", () => {
     expect(log).toHaveBeenCalledTimes(1);
     const line = JSON.parse(String(log.mock.calls[0]?.[0]));
     expect(line).toMatchObject({ status: 200, route: "/genesys/1/service/{service}", requestId: "test-request" });
-    // What the request cost in DynamoDB, as the meter passed to the handler measured it.
+    // What the request cost in DynamoDB, as the request scope passed to the handler measured it.
     expect(line.dynamodb).toEqual(proxy.cost());
     expect(line.dynamodb).toEqual({ calls: 2, readUnits: 1, writeUnits: 1 });
     expect(JSON.stringify(log.mock.calls)).not.toContain("anna@example.com");
@@ -181,6 +182,17 @@ describe("request-chat when DynamoDB fails", () => {
     expect(proxy.operations).toEqual(["Query", "Query", "Query"]);
     proxy.fault = "none";
     expect(await sessionCount()).toBe(before);
+  });
+
+  it.each(["throttle", "server-error"] as const)("keeps to its own retry schedule when a %s answer asks for 5 s more", async (fault) => {
+    proxy.fault = fault;
+    proxy.retryAfterSeconds = 5;
+    const store = new DynamoConfigStore(localDocumentClient(proxy.endpoint), db.tables.config);
+    const failure = await store.getService("request-chat").catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(StorageUnavailableError);
+    // The SDK's own account of the call: three attempts, and only the configured waits between them.
+    expect((failure as StorageUnavailableError).cause).toMatchObject({ $metadata: { attempts: 3, totalRetryDelay: 50 } });
+    expect(proxy.operations).toEqual(["GetItem", "GetItem", "GetItem"]);
   });
 
   it("answers 503 when the connection is refused, stores nothing, then recovers without a restart", async () => {

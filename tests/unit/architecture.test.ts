@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
@@ -162,5 +162,20 @@ describe("the pages", () => {
       .filter((i) => !i.typeOnly || layerOf(i.target ?? "") !== "domain")
       .map((i) => `${name(i.from)} imports ${i.specifier}`);
     expect(wrong).toEqual([]);
+  });
+});
+
+describe("type references", () => {
+  it("name files that exist, in declaration files and JSDoc too (which skipLibCheck and JavaScript leave unchecked)", () => {
+    const files = ["types", "web", "lib", "scripts", "bench"].flatMap((folder) => filesUnder(folder, /\.(ts|mjs)$/));
+    const references = files.flatMap((file) =>
+      [...readFileSync(file, "utf8").matchAll(/import\(\s*["'](\.{1,2}\/[^"']+)["']\s*\)/g)].map((match) => ({
+        file,
+        target: match[1] ?? "",
+      })),
+    );
+    expect(references.length).toBeGreaterThan(1);
+    const missing = references.filter(({ file, target }) => !existsSync(resolve(dirname(file), target)));
+    expect(missing.map(({ file, target }) => `${name(file)} -> ${target}`)).toEqual([]);
   });
 });

@@ -2,10 +2,10 @@ import { describe, expect, it } from "vitest";
 import { availabilityView, isInForce, notificationFor } from "../../lib/config/availability.ts";
 import { DEFAULT_OPTIONS, requireServiceName } from "../../lib/config/services.ts";
 import { InvalidInputError } from "../../lib/errors.ts";
-import { isVerbose } from "../../lib/http/fields.ts";
+import { isVerbose, parseTtlSeconds } from "../../lib/http/fields.ts";
 import { parseNotification as parseNotificationCommand, parseServiceOptions } from "../../lib/http/routes/admin.ts";
 import { CONTEXT_LIMITS, splitContextData } from "../../lib/session/context-data.ts";
-import { epochSeconds, MAX_TTL_SECONDS, parseTtlSeconds } from "../../lib/time.ts";
+import { epochSeconds, MAX_TTL_SECONDS } from "../../lib/time.ts";
 
 const now = new Date("2026-11-25T10:00:00Z");
 /** An admin PUT's notification, as the edge parses it and the domain dates it. */

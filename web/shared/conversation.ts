@@ -54,8 +54,9 @@ class Conversation {
   /** Shows an answer to a request made at `since` (create and accept answer from 0). */
   apply(view: ChatUpdate, since: number): void {
     if (since !== this.position || this.done) return;
-    if (view.startedAt !== undefined) this.startedAt = Date.parse(view.startedAt);
-    const events = view.transcriptToShow;
+    if (typeof view.startedAt === "string") this.startedAt = Date.parse(view.startedAt);
+    // What the service documents, unless something between (a proxy's page) answered instead.
+    const events = Array.isArray(view.transcriptToShow) ? view.transcriptToShow : [];
     for (const event of events) this.show(event);
     this.position = since + events.length;
     const state = view.chatIxnState;

@@ -3,19 +3,18 @@ import { availabilityOf, type NotifyCommand, notifyAvailability } from "../../co
 import {
   DEFAULT_OPTIONS,
   deleteService,
-  existingServiceName,
   getService,
   listServices,
   putService,
   requireChatEndpoint,
   requireServiceName,
   type ServiceOptions,
+  serviceNameOrUnknown,
 } from "../../config/services.ts";
 import { InvalidInputError } from "../../errors.ts";
 import type { Deps, StorageSequence } from "../../storage.ts";
-import { parseTtlSeconds } from "../../time.ts";
 import { decodeFields, type Fields } from "../decode.ts";
-import { onlyKeys, pathParameter } from "../fields.ts";
+import { onlyKeys, parseTtlSeconds, pathParameter } from "../fields.ts";
 import { dispatch, type HttpOptions, httpHandler } from "../respond.ts";
 
 /** The longest sequence of storage calls one request makes: a notification written beside the endpoint's presence read. */
@@ -33,14 +32,14 @@ export function adminHandler(deps: Pick<Deps, "config" | "now"> & HttpOptions) {
         GET: async () => ({ status: 200, body: { services: await listServices(deps) } }),
       },
       "/genesys/1/admin/services/{name}": {
-        GET: async (event) => ({ status: 200, body: await getService(deps, existingServiceName(pathParameter(event, "name"))) }),
+        GET: async (event) => ({ status: 200, body: await getService(deps, serviceNameOrUnknown(pathParameter(event, "name"))) }),
         PUT: async (event) => {
           const name = requireServiceName(pathParameter(event, "name"));
           const { created, service } = await putService(deps, name, parseServiceOptions(await decodeFields(event)));
           return { status: created ? 201 : 200, body: service };
         },
         DELETE: async (event) => {
-          await deleteService(deps, existingServiceName(pathParameter(event, "name")));
+          await deleteService(deps, serviceNameOrUnknown(pathParameter(event, "name")));
           return { status: 204 };
         },
       },

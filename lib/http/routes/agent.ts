@@ -6,7 +6,7 @@ import { requireChatEndpoint } from "../../config/services.ts";
 import { InvalidInputError } from "../../errors.ts";
 import type { Deps, StorageSequence } from "../../storage.ts";
 import { decodeFields } from "../decode.ts";
-import { chatCall, onlyKeys, parsePost, pathParameter } from "../fields.ts";
+import { chatCall, noFields, onlyKeys, parsePost, pathParameter } from "../fields.ts";
 import { dispatch, type HttpOptions, httpHandler } from "../respond.ts";
 
 const A = "/genesys/1/agent/{agentId}";
@@ -34,7 +34,7 @@ export function agentHandler(deps: Deps & HttpOptions) {
   };
   const call = (run: (call: AgentCall) => Promise<unknown>) => async (event: APIGatewayProxyEvent) => {
     const agentId = agentIdOf(event);
-    return { status: 200, body: await run({ agentId, ...chatCall(event, await decodeFields(event)) }) };
+    return { status: 200, body: await run({ agentId, ...chatCall(event, await decodeFields(event), noFields) }) };
   };
   return httpHandler(
     dispatch({

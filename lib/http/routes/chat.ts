@@ -11,11 +11,10 @@ import {
 } from "../../chat/customer.ts";
 import { requireMessage } from "../../chat/message.ts";
 import type { PostCommand } from "../../chat/transcript.ts";
-import { requireContextData, splitContextData } from "../../session/context-data.ts";
-import { existingSessionId } from "../../session/session.ts";
+import { sessionIdOrUnknown } from "../../session/session.ts";
 import type { Deps, StorageSequence } from "../../storage.ts";
 import { decodeFields } from "../decode.ts";
-import { chatCall, parsePost, pathParameter } from "../fields.ts";
+import { chatCall, noFields, parsePost, pathParameter } from "../fields.ts";
 import { dispatch, type HttpOptions, httpHandler } from "../respond.ts";
 
 const B = "/genesys/1/service/{service}/ixn/chat";
@@ -39,9 +38,9 @@ export function chatHandler(deps: Pick<Deps, "sessions" | "now"> & HttpOptions) 
   return httpHandler(
     dispatch({
       "/genesys/1/service/{service}": {
-        GET: async (event) => ({ status: 200, body: await sessionData(deps, existingSessionId(pathParameter(event, "service"))) }),
+        GET: async (event) => ({ status: 200, body: await sessionData(deps, sessionIdOrUnknown(pathParameter(event, "service"))) }),
         DELETE: async (event) => {
-          await cancelSession(deps, existingSessionId(pathParameter(event, "service")));
+          await cancelSession(deps, sessionIdOrUnknown(pathParameter(event, "service")));
           return { status: 204 };
         },
       },
@@ -51,7 +50,10 @@ export function chatHandler(deps: Pick<Deps, "sessions" | "now"> & HttpOptions) 
       [`${B}/startTyping`]: { POST: post("Notice.TypingStarted") },
       [`${B}/stopTyping`]: { POST: post("Notice.TypingStopped") },
       [`${B}/disconnect`]: {
-        POST: async (event) => ({ status: 200, body: await customerDisconnect(deps, chatCall(event, await decodeFields(event))) }),
+        POST: async (event) => ({
+          status: 200,
+          body: await customerDisconnect(deps, chatCall(event, await decodeFields(event), noFields)),
+        }),
       },
     }),
     deps,
@@ -63,21 +65,27 @@ const CUSTOMER_KEYS: readonly string[] = ["firstName", "lastName", "email", "sub
 /** Accepted on create and not kept: push settings, and other operations' fields. */
 const IGNORED_KEYS = /^(push_notification_|transcriptPosition$|message$)/;
 
+/**
+ * The customer fields, and the other keys that join the session's context data as attached data
+ * (control keys dropped). Their limits are the chat's to check (lib/chat/customer.ts): they apply
+ * to the session's data and these together, and only when the create opens a new chat.
+ */
 async function parseCreate(event: APIGatewayProxyEvent): Promise<CreateChatCommand> {
   const fields = await decodeFields(event);
-  const customer: Record<string, string> = {};
-  const extra: Record<string, string> = {};
-  for (const [key, value] of Object.entries(fields)) {
-    if (CUSTOMER_KEYS.includes(key)) customer[key] = value;
-    else if (!IGNORED_KEYS.test(key)) extra[key] = value;
-  }
-  // The customer fields and the other keys (control keys dropped) keep to the context data's limits.
-  return { customer: requireContextData(customer), extra: splitContextData(extra).data, ...chatCall(event, fields) };
+  return chatCall(event, fields, () => {
+    const customer: Record<string, string> = {};
+    const extra: Record<string, string> = {};
+    for (const [key, value] of Object.entries(fields)) {
+      if (CUSTOMER_KEYS.includes(key)) customer[key] = value;
+      else if (!IGNORED_KEYS.test(key) && !key.startsWith("_")) extra[key] = value;
+    }
+    return { customer, extra };
+  });
 }
 
 async function parseRefresh(event: APIGatewayProxyEvent): Promise<RefreshCommand> {
   const fields = await decodeFields(event);
   // A refresh may carry a message to post first; a blank one is no message.
-  const message = fields.message === undefined || fields.message.trim() === "" ? undefined : requireMessage(fields.message);
-  return { message, ...chatCall(event, fields) };
+  const blank = fields.message === undefined || fields.message.trim() === "";
+  return chatCall(event, fields, () => ({ message: blank ? undefined : requireMessage(fields.message) }));
 }

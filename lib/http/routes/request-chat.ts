@@ -1,13 +1,13 @@
 import type { APIGatewayProxyEvent } from "aws-lambda";
-import { existingServiceName } from "../../config/services.ts";
+import { serviceNameOrUnknown } from "../../config/services.ts";
+import { InvalidInputError } from "../../errors.ts";
 import { splitContextData } from "../../session/context-data.ts";
-import { parseIdempotencyKey, requestFingerprint } from "../../session/idempotency.ts";
+import { requestFingerprint } from "../../session/idempotency.ts";
 import { type OpenSessionCommand, type OpenSessionDeps, openSession } from "../../session/open.ts";
 import type { StorageSequence } from "../../storage.ts";
-import { parseTtlSeconds } from "../../time.ts";
 import { publicBasePath } from "../base-path.ts";
 import { decodeFields, header } from "../decode.ts";
-import { isVerbose, pathParameter } from "../fields.ts";
+import { isVerbose, parseTtlSeconds, pathParameter } from "../fields.ts";
 import { type HttpOptions, httpHandler } from "../respond.ts";
 
 /**
@@ -31,7 +31,7 @@ async function parseRequestChat(event: APIGatewayProxyEvent): Promise<OpenSessio
   const { control, data } = splitContextData(fields);
   const ttlSeconds = control._ttl === undefined ? undefined : parseTtlSeconds(control._ttl);
   const verbose = isVerbose(control._verbose);
-  const serviceName = existingServiceName(pathParameter(event, "service"));
+  const serviceName = serviceNameOrUnknown(pathParameter(event, "service"));
   return {
     serviceName,
     data,
@@ -41,4 +41,14 @@ async function parseRequestChat(event: APIGatewayProxyEvent): Promise<OpenSessio
       key === undefined ? undefined : { key, user: header(event, "gms_user"), fingerprint: requestFingerprint(serviceName, fields) },
     basePath: publicBasePath(event),
   };
+}
+
+const KEY_FORMAT = /^[\x21-\x7e]{1,255}$/;
+
+/** `Idempotency-Key`: 1-255 visible ASCII characters; a client should send a UUID per request (lib/session/idempotency.ts). */
+function parseIdempotencyKey(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const key = raw.trim();
+  if (!KEY_FORMAT.test(key)) throw new InvalidInputError("Idempotency-Key must be 1-255 visible ASCII characters");
+  return key;
 }

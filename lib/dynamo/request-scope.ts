@@ -3,11 +3,11 @@ import { StorageUnavailableError } from "../errors.ts";
 import { DEADLINE_MARGIN_MS, worstCaseCallMs } from "./limits.ts";
 
 /**
- * The request scope of DynamoDB calls: what one request's calls cost, for its log line
- * (lib/http/respond.ts's RequestMeter), and when its function runs out of time. Every call asks for
- * its consumed capacity (free of charge) and adds it to the request's cost; no call starts that
- * could still be running when the function's timeout comes, so a retry loop or a long paged read
- * ends with a 503 the client can act on instead of a function killed mid-request.
+ * The request scope of DynamoDB calls (lib/http/respond.ts's RequestScope): what one request's
+ * calls cost, for its log line, and when its function runs out of time. Every call asks for its
+ * consumed capacity (free of charge) and adds it to the request's cost; no call starts that could
+ * still be running when the function's timeout comes, so a retry loop or a long paged read ends
+ * with a 503 the client can act on instead of a function killed mid-request.
  */
 export type DynamoCost = {
   calls: number;
@@ -25,23 +25,25 @@ interface Scope {
 }
 
 /**
- * The scope of the request in progress. A Lambda instance handles one request at a time, so a
- * module-level slot is exact there and costs nothing, where AsyncLocalStorage would add a hook to
- * every promise (about 1% of request-chat's CPU in a profile). Invocations that overlap in one
- * process (tests firing requests in parallel) share the slot, so their figures mix.
+ * The scope of the request in progress. A Lambda instance handles one request at a time (and so
+ * does each of serverless-offline's workers), so a module-level slot is exact there and costs
+ * nothing, where AsyncLocalStorage would add a hook to every promise (about 1% of request-chat's
+ * CPU in a profile). Invocations that overlap in one process (tests firing requests in parallel)
+ * share the slot: their figures mix, and a call may be held to another invocation's deadline, or to
+ * none once that one has ended.
  */
 let current: Scope | undefined;
 
-export const dynamoMeter = {
+export const dynamoScope = {
   name: "dynamodb",
-  async measure<T>(
-    run: () => Promise<T>,
+  async run<T>(
+    request: () => Promise<T>,
     deadline?: number,
   ): Promise<({ readonly result: T } | { readonly error: unknown }) & { readonly cost: DynamoCost }> {
     const scope: Scope = { cost: { calls: 0, readUnits: 0, writeUnits: 0 }, deadline };
     current = scope;
     try {
-      return { result: await run(), cost: scope.cost };
+      return { result: await request(), cost: scope.cost };
     } catch (error) {
       return { error, cost: scope.cost };
     } finally {
@@ -50,7 +52,8 @@ export const dynamoMeter = {
   },
 };
 
-export function addMetering(client: DynamoDBClient): void {
+/** Puts every call of `client` in the scope of the request in progress. */
+export function addRequestScope(client: DynamoDBClient): void {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const scope = current;
@@ -66,7 +69,7 @@ export function addMetering(client: DynamoDBClient): void {
       else scope.cost.writeUnits += units;
       return output;
     },
-    { step: "initialize", name: "gmsMetering" },
+    { step: "initialize", name: "gmsRequestScope" },
   );
 }
 
