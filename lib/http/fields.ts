@@ -9,7 +9,8 @@ import type { Fields } from "./decode.ts";
 
 /**
  * Helpers for the route families' parsers, which turn an event into the checked command a domain
- * operation takes: every field is read and checked here, once, before any storage call.
+ * operation takes: every field is read here, once, and checked before any storage call (all but
+ * the limits of a new chat's attached data, which include the stored session's).
  */
 
 /** Refuses any key but `allowed`, so that a typo (`_tll`) is not silently ignored. */
