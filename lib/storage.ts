@@ -180,6 +180,11 @@ export interface Deps {
   readonly now: () => Date;
 }
 
+/** What the configuration's operations run on (services, availability, presence). */
+export type ConfigDeps = Pick<Deps, "config" | "now">;
+/** What a chat's operations run on, but accept, which also reads the agent's presence. */
+export type ChatDeps = Pick<Deps, "sessions" | "now">;
+
 /** A store call, named by its store and method. */
 export type StorageStep = `sessions.${keyof SessionStore}` | `config.${keyof ConfigStore}`;
 

@@ -13,7 +13,7 @@ export function isPlainText(value: string): boolean {
   return !CONTROL_IN_TEXT.test(value) && value.isWellFormed();
 }
 
-/** A key of text: no control characters at all (isWellFormed: a lone surrogate has no UTF-8 form to store). */
+/** A key or a name: text with no control characters at all (isWellFormed: a lone surrogate has no UTF-8 form to store). */
 export function isPlainKey(key: string): boolean {
   return !CONTROL_IN_KEY.test(key) && key.isWellFormed();
 }

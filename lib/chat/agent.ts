@@ -1,12 +1,13 @@
 import { isPresent } from "../config/presence.ts";
 import { ChatStateError, ChatTakenError, NotYourChatError } from "../errors.ts";
-import type { ChatState, Deps } from "../storage.ts";
+import type { ChatDeps, ChatState, Deps } from "../storage.ts";
 import { epochSeconds } from "../time.ts";
 import {
   appendEvent,
   type ChatCall,
   liveHead,
   liveTranscript,
+  notice,
   type PostCommand,
   requireChat,
   requireRunning,
@@ -25,7 +26,7 @@ export interface AgentCall extends ChatCall {
 }
 
 /** Chats waiting on the endpoint, oldest first. */
-export async function waitingChats(deps: Pick<Deps, "sessions" | "now">, endpoint: string): Promise<QueueView> {
+export async function waitingChats(deps: ChatDeps, endpoint: string): Promise<QueueView> {
   const now = epochSeconds(deps.now());
   const chats = await deps.sessions.queue(endpoint);
   return { endpoint, chats: chats.filter((chat) => chat.phase === "WAITING" && chat.expiresAt > now).map(queueItem) };
@@ -45,12 +46,7 @@ export async function accept(deps: Deps, call: AgentCall): Promise<InteractionVi
   if (!(await deps.sessions.transition(chat, ["WAITING"], { phase: "ACCEPTED", agentId, agentNickname: presence.nickname }))) {
     throw chat.phase === "ENDED" ? new ChatStateError("This chat has ended") : new ChatTakenError();
   }
-  await appendEvent(deps, chat, head.lastPosition, {
-    type: "Notice.Joined",
-    nickname: presence.nickname,
-    text: "has joined the session",
-    party: "AGENT",
-  });
+  await appendEvent(deps, chat, head.lastPosition, notice("Notice.Joined", presence.nickname, "AGENT"));
   return viewSince(deps, call, since);
 }
 
@@ -61,14 +57,14 @@ function requireOwner(chat: ChatState, agentId: string): string {
   return chat.agentNickname;
 }
 
-async function ownChat(deps: Pick<Deps, "sessions" | "now">, call: AgentCall) {
+async function ownChat(deps: ChatDeps, call: AgentCall) {
   const head = await liveHead(deps, call.sessionId);
   const chat = requireChat(head.chat);
   return { chat, nickname: requireOwner(chat, call.agentId), lastPosition: head.lastPosition };
 }
 
 /** A message or typing notice on the agent's own chat. */
-export async function agentEvent(deps: Pick<Deps, "sessions" | "now">, command: AgentCall & PostCommand): Promise<InteractionView> {
+export async function agentEvent(deps: ChatDeps, command: AgentCall & PostCommand): Promise<InteractionView> {
   const { chat, nickname, lastPosition } = await ownChat(deps, command);
   const position = await appendEvent(deps, requireRunning(chat), lastPosition, {
     type: command.type,
@@ -80,7 +76,7 @@ export async function agentEvent(deps: Pick<Deps, "sessions" | "now">, command: 
 }
 
 /** The events after `transcriptPosition` of the agent's own chat. */
-export async function agentRefresh(deps: Pick<Deps, "sessions" | "now">, call: AgentCall): Promise<InteractionView> {
+export async function agentRefresh(deps: ChatDeps, call: AgentCall): Promise<InteractionView> {
   const since = call.position ?? 0;
   const { chat, events } = await liveTranscript(deps, call.sessionId, since);
   const own = requireChat(chat);
@@ -89,10 +85,10 @@ export async function agentRefresh(deps: Pick<Deps, "sessions" | "now">, call: A
 }
 
 /** The agent leaves and the chat ends. */
-export async function agentDisconnect(deps: Pick<Deps, "sessions" | "now">, call: AgentCall): Promise<InteractionView> {
+export async function agentDisconnect(deps: ChatDeps, call: AgentCall): Promise<InteractionView> {
   const { chat, nickname, lastPosition } = await ownChat(deps, call);
   if (await deps.sessions.transition(chat, ["ACCEPTED"], { phase: "ENDED" })) {
-    await appendEvent(deps, chat, lastPosition, { type: "Notice.Left", nickname, text: "has left the session", party: "AGENT" });
+    await appendEvent(deps, chat, lastPosition, notice("Notice.Left", nickname, "AGENT"));
   }
   return viewSince(deps, call, call.position ?? lastPosition);
 }

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { requireContextData } from "../session/context-data.ts";
-import type { ChatState, Deps, EventType, Session } from "../storage.ts";
+import type { ChatDeps, ChatState, EventType, Session } from "../storage.ts";
 import { firstCodePoints, type TextMap } from "../text.ts";
 import { epochSeconds } from "../time.ts";
 import {
@@ -8,6 +8,7 @@ import {
   type ChatCall,
   liveHead,
   liveTranscript,
+  notice,
   type PostCommand,
   requireChat,
   requireRunning,
@@ -19,8 +20,6 @@ import { type InteractionView, interactionView } from "./view.ts";
  * The customer side: Chat API v1 on a session (`POST {B}...`, B = /genesys/1/service/{id}/ixn/chat)
  * and the service API on the session id (GET, DELETE). The session id is the credential, as in GMS.
  */
-
-type ChatDeps = Pick<Deps, "sessions" | "now">;
 
 /**
  * `POST {B}`: the customer fields, and the other fields that join the session's context data as
@@ -45,12 +44,7 @@ export async function createChat(deps: ChatDeps, command: CreateChatCommand): Pr
 
   const chat = newChat(existing.session, command, deps.now());
   if (await deps.sessions.createChat(chat)) {
-    await appendEvent(deps, chat, 0, {
-      type: "Notice.Joined",
-      nickname: chat.customerNickname,
-      text: "has joined the session",
-      party: "CLIENT",
-    });
+    await appendEvent(deps, chat, 0, notice("Notice.Joined", chat.customerNickname, "CLIENT"));
   }
   return viewSince(deps, command, since);
 }
@@ -107,12 +101,7 @@ export async function customerDisconnect(deps: ChatDeps, call: ChatCall): Promis
 /** Ends a chat that is still running, with the customer's `Notice.Left`. */
 async function endChat(deps: ChatDeps, chat: ChatState, lastPosition: number): Promise<void> {
   if (await deps.sessions.transition(chat, ["WAITING", "ACCEPTED"], { phase: "ENDED" })) {
-    await appendEvent(deps, chat, lastPosition, {
-      type: "Notice.Left",
-      nickname: chat.customerNickname,
-      text: "has left the session",
-      party: "CLIENT",
-    });
+    await appendEvent(deps, chat, lastPosition, notice("Notice.Left", chat.customerNickname, "CLIENT"));
   }
 }
 

@@ -1,6 +1,6 @@
 import { ChatStateError } from "../errors.ts";
 import { requireLive } from "../session/session.ts";
-import type { ChatState, Deps, EventType, NewEvent } from "../storage.ts";
+import type { ChatDeps, ChatState, EventType, NewEvent, Party } from "../storage.ts";
 import { type InteractionView, interactionView, type ViewOptions } from "./view.ts";
 
 /**
@@ -25,8 +25,6 @@ export interface PostCommand extends ChatCall {
   readonly text: string;
 }
 
-type ChatDeps = Pick<Deps, "sessions" | "now">;
-
 /** The live session, its chat if it has one, and the last event's position. */
 export async function liveHead(deps: ChatDeps, sessionId: string) {
   const head = await deps.sessions.head(sessionId);
@@ -48,6 +46,11 @@ export function requireChat(chat: ChatState | undefined): ChatState {
 export function requireRunning(chat: ChatState): ChatState {
   if (chat.phase === "ENDED") throw new ChatStateError("This chat has ended");
   return chat;
+}
+
+/** Someone joining or leaving the chat, as the transcript says it. */
+export function notice(type: "Notice.Joined" | "Notice.Left", nickname: string, party: Party): NewEvent {
+  return { type, nickname, text: type === "Notice.Joined" ? "has joined the session" : "has left the session", party };
 }
 
 /** Writes the event after `lastPosition` (or the first free position after it), timed now. */

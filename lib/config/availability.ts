@@ -1,4 +1,4 @@
-import type { AgentPresence, AvailabilityNotification, Deps } from "../storage.ts";
+import type { AgentPresence, AvailabilityNotification, ConfigDeps } from "../storage.ts";
 import { epochSeconds, isoTime } from "../time.ts";
 import { isPresent } from "./presence.ts";
 
@@ -59,8 +59,6 @@ export function availabilityView(
           },
   };
 }
-
-type ConfigDeps = Pick<Deps, "config" | "now">;
 
 export async function availabilityOf(deps: ConfigDeps, endpoint: string): Promise<AvailabilityView> {
   const [notification, presence] = await Promise.all([deps.config.getNotification(endpoint), deps.config.listPresence(endpoint)]);

@@ -1,5 +1,6 @@
 import { InvalidInputError } from "../errors.ts";
-import type { AgentPresence, Deps } from "../storage.ts";
+import type { AgentPresence, ConfigDeps } from "../storage.ts";
+import { isPlainKey } from "../text.ts";
 import { epochSeconds, isoTime } from "../time.ts";
 
 /**
@@ -10,8 +11,7 @@ import { epochSeconds, isoTime } from "../time.ts";
 const PRESENCE_SECONDS = 60;
 
 const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: a nickname is text without control characters.
-const NICKNAME = /^[^\u0000-\u001F\u007F]{1,64}$/u;
+const MAX_NICKNAME_LENGTH = 64;
 
 export function requireAgentId(raw: string): string {
   if (!AGENT_ID.test(raw))
@@ -21,8 +21,11 @@ export function requireAgentId(raw: string): string {
 
 export function requireNickname(raw: string): string {
   const nickname = raw.trim();
-  if (!NICKNAME.test(nickname) || !nickname.isWellFormed())
-    throw new InvalidInputError("nickname must be 1-64 characters without control characters");
+  // Counted in code points, as a person counts characters.
+  const length = [...nickname].length;
+  if (length === 0 || length > MAX_NICKNAME_LENGTH || !isPlainKey(nickname)) {
+    throw new InvalidInputError(`nickname must be 1-${MAX_NICKNAME_LENGTH} characters without control characters`);
+  }
   return nickname;
 }
 
@@ -39,7 +42,7 @@ export type PresenceView =
   | { readonly agentId: string; readonly endpoint: string; readonly state: "not_ready" }
   | { readonly agentId: string; readonly endpoint: string; readonly state: "ready"; readonly nickname: string; readonly expiresAt: string };
 
-export async function setPresence(deps: Pick<Deps, "config" | "now">, command: PresenceCommand): Promise<PresenceView> {
+export async function setPresence(deps: ConfigDeps, command: PresenceCommand): Promise<PresenceView> {
   const { agentId, endpoint } = command;
   if (!command.ready) {
     await deps.config.deletePresence(endpoint, agentId);

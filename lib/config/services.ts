@@ -1,5 +1,5 @@
 import { InvalidInputError, UnknownServiceError } from "../errors.ts";
-import type { Deps, ServiceConfig } from "../storage.ts";
+import type { ConfigDeps, ServiceConfig } from "../storage.ts";
 
 export type ServiceOptions = Pick<ServiceConfig, "ttlSeconds" | "chatEndpoint">;
 
@@ -46,8 +46,6 @@ export interface ServiceView {
 function serviceView(config: ServiceConfig): ServiceView {
   return { name: config.name, _ttl: config.ttlSeconds, _chat_endpoint: config.chatEndpoint, updatedAt: config.updatedAt };
 }
-
-type ConfigDeps = Pick<Deps, "config" | "now">;
 
 export async function listServices(deps: ConfigDeps): Promise<ServiceView[]> {
   return (await deps.config.listServices()).map(serviceView);

@@ -7,7 +7,7 @@ import { addRequestScope } from "./request-scope.ts";
 
 /**
  * The configured schedule whatever an answer asks for: the SDK would otherwise follow a retry-after
- * hint for up to 5 s more per retry, past the bound of worstCaseCallMs that the request's deadline
+ * hint for up to 5 s more per retry, past the bound of WORST_CASE_CALL_MS that the request's deadline
  * and the functions' timeouts rely on. (The SDK counts a retry's attempt from 1.)
  */
 class BoundedRetryStrategy extends ConfiguredRetryStrategy {
@@ -78,12 +78,10 @@ export async function conditionalWrite(operation: () => Promise<unknown>): Promi
 }
 
 /** Every item a Query matches, page after page (a page stops at 1 MB), with the SDK's paginator. */
-export async function queryAll(client: DynamoDBDocumentClient, input: QueryCommandInput): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  try {
+export function queryAll(client: DynamoDBDocumentClient, input: QueryCommandInput): Promise<Record<string, unknown>[]> {
+  return storageCall(async () => {
+    const items: Record<string, unknown>[] = [];
     for await (const page of paginateQuery({ client }, input)) items.push(...(page.Items ?? []));
-  } catch (error) {
-    throw storageFailure(error);
-  }
-  return items;
+    return items;
+  });
 }

@@ -10,10 +10,9 @@ export const STORAGE_LIMITS = { maxAttempts: 3, connectionTimeoutMs: 300, reques
 export const RETRY_DELAYS_MS: readonly number[] = [0, 50];
 
 /** The longest one DynamoDB call can take before it gives up, in milliseconds: 3.35 s. */
-export function worstCaseCallMs(): number {
-  const attempts = STORAGE_LIMITS.maxAttempts * (STORAGE_LIMITS.connectionTimeoutMs + STORAGE_LIMITS.requestTimeoutMs);
-  return attempts + RETRY_DELAYS_MS.slice(0, STORAGE_LIMITS.maxAttempts - 1).reduce((sum, ms) => sum + ms, 0);
-}
+export const WORST_CASE_CALL_MS =
+  STORAGE_LIMITS.maxAttempts * (STORAGE_LIMITS.connectionTimeoutMs + STORAGE_LIMITS.requestTimeoutMs) +
+  RETRY_DELAYS_MS.slice(0, STORAGE_LIMITS.maxAttempts - 1).reduce((sum, ms) => sum + ms, 0);
 
 /**
  * Time kept after a request's last DynamoDB call for the rest of its work (the answer, the log

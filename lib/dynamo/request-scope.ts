@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { StorageUnavailableError } from "../errors.ts";
-import { DEADLINE_MARGIN_MS, worstCaseCallMs } from "./limits.ts";
+import { DEADLINE_MARGIN_MS, WORST_CASE_CALL_MS } from "./limits.ts";
 
 /**
  * The request scope of DynamoDB calls (lib/http/respond.ts's RequestScope): what one request's
@@ -58,7 +58,7 @@ export function addRequestScope(client: DynamoDBClient): void {
     (next, context) => async (args) => {
       const scope = current;
       if (scope === undefined) return next(args);
-      if (scope.deadline !== undefined && Date.now() + worstCaseCallMs() + DEADLINE_MARGIN_MS > scope.deadline) {
+      if (scope.deadline !== undefined && Date.now() + WORST_CASE_CALL_MS + DEADLINE_MARGIN_MS > scope.deadline) {
         throw new StorageUnavailableError(new Error("No time left for another DynamoDB call before the function's timeout"));
       }
       (args.input as { ReturnConsumedCapacity?: string }).ReturnConsumedCapacity ??= "TOTAL";

@@ -1,5 +1,5 @@
 import type { StorageSequence, StorageStep } from "../storage.ts";
-import { worstCaseCallMs } from "./limits.ts";
+import { WORST_CASE_CALL_MS } from "./limits.ts";
 
 /**
  * The longest each store call can take on DynamoDB, from the client's bounds (lib/dynamo/limits.ts):
@@ -10,7 +10,7 @@ import { worstCaseCallMs } from "./limits.ts";
  * they count here as one call, and no call of theirs starts that could end after the deadline.
  */
 function stepMs(step: StorageStep): number {
-  return step === "sessions.create" ? 2 * worstCaseCallMs() : worstCaseCallMs();
+  return step === "sessions.create" ? 2 * WORST_CASE_CALL_MS : WORST_CASE_CALL_MS;
 }
 
 /** The longest a declared sequence can take: its rounds one after another, each as long as its slowest call. */

@@ -135,6 +135,17 @@ export class DynamoProxy {
     this.retryAfterSeconds = undefined;
   }
 
+  /** Runs `during` while the proxy refuses connections (its port closed), then listens on the same port again. */
+  async refusing<T>(during: () => Promise<T>): Promise<T> {
+    const { port } = this.server.address() as AddressInfo;
+    await this.close();
+    try {
+      return await during();
+    } finally {
+      await new Promise<void>((resolve) => this.server.listen(port, "127.0.0.1", resolve));
+    }
+  }
+
   close(): Promise<void> {
     this.server.closeAllConnections();
     return new Promise((resolve) => this.server.close(() => resolve()));

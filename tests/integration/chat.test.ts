@@ -1,7 +1,7 @@
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { DEADLINE_MARGIN_MS, worstCaseCallMs } from "../../lib/dynamo/limits.ts";
+import { DEADLINE_MARGIN_MS, WORST_CASE_CALL_MS } from "../../lib/dynamo/limits.ts";
 import { dynamoScope } from "../../lib/dynamo/request-scope.ts";
 import { corsPolicy } from "../../lib/http/cors.ts";
 import { adminHandler } from "../../lib/http/routes/admin.ts";
@@ -374,7 +374,7 @@ describe("a whole conversation, in process against dynalite", () => {
     await customer("", id);
     const metered = chatHandler({ sessions: db.sessions, now: () => clock, cors: corsPolicy("*"), scope: dynamoScope });
     // Time for one call and 300 ms more; DynamoDB takes 600 ms to answer the first.
-    const lambda = { awsRequestId: "deadline", getRemainingTimeInMillis: () => worstCaseCallMs() + DEADLINE_MARGIN_MS + 300 } as Context;
+    const lambda = { awsRequestId: "deadline", getRemainingTimeInMillis: () => WORST_CASE_CALL_MS + DEADLINE_MARGIN_MS + 300 } as Context;
     db.proxy.reset();
     db.proxy.delayMs = 600;
     const response = await metered(

@@ -1,15 +1,12 @@
 import { GetItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
 import type { Context } from "aws-lambda";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { DynamoConfigStore } from "../../lib/dynamo/config-store.ts";
-import { worstCaseCallMs } from "../../lib/dynamo/limits.ts";
+import { WORST_CASE_CALL_MS } from "../../lib/dynamo/limits.ts";
 import { dynamoScope } from "../../lib/dynamo/request-scope.ts";
-import { DynamoSessionStore } from "../../lib/dynamo/session-store.ts";
 import { StorageUnavailableError } from "../../lib/errors.ts";
 import { corsPolicy } from "../../lib/http/cors.ts";
 import { requestChatHandler } from "../../lib/http/routes/request-chat.ts";
-import { localDocumentClient } from "../../scripts/local/stack.ts";
-import { DynamoProxy, startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
+import { type DynamoProxy, startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
 import { formEvent } from "../support/events.ts";
 
 const now = new Date("2026-11-25T10:00:00Z");
@@ -21,12 +18,11 @@ let handler: ReturnType<typeof requestChatHandler>;
 
 beforeAll(async () => {
   db = await startTestDynamo();
-  proxy = await DynamoProxy.start(db.dynamo.endpoint);
-  // The production client configuration (bounded retries, timeouts) aimed at the counting proxy.
-  const client = localDocumentClient(proxy.endpoint);
+  // The stores run the production client configuration (bounded retries, timeouts) through the counting proxy.
+  proxy = db.proxy;
   handler = requestChatHandler({
-    config: new DynamoConfigStore(client, db.tables.config),
-    sessions: new DynamoSessionStore(client, db.tables.sessions),
+    config: db.config,
+    sessions: db.sessions,
     now: () => clock,
     cors: corsPolicy("*"),
     scope: dynamoScope,
@@ -36,7 +32,6 @@ beforeAll(async () => {
   await db.config.putService({ name: "closed", ttlSeconds: 3600, chatEndpoint: "nobody_here", updatedAt: now.toISOString() });
 });
 afterAll(async () => {
-  await proxy?.close();
   await db?.close();
 });
 beforeEach(() => {
@@ -187,8 +182,7 @@ describe("request-chat when DynamoDB fails", () => {
   it.each(["throttle", "server-error"] as const)("keeps to its own retry schedule when a %s answer asks for 5 s more", async (fault) => {
     proxy.fault = fault;
     proxy.retryAfterSeconds = 5;
-    const store = new DynamoConfigStore(localDocumentClient(proxy.endpoint), db.tables.config);
-    const failure = await store.getService("request-chat").catch((error: unknown) => error);
+    const failure = await db.config.getService("request-chat").catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(StorageUnavailableError);
     // The SDK's own account of the call: three attempts, and only the configured waits between them.
     expect((failure as StorageUnavailableError).cause).toMatchObject({ $metadata: { attempts: 3, totalRetryDelay: 50 } });
@@ -197,15 +191,12 @@ describe("request-chat when DynamoDB fails", () => {
 
   it("answers 503 when the connection is refused, stores nothing, then recovers without a restart", async () => {
     const before = await sessionCount();
-    const port = Number(new URL(proxy.endpoint).port);
-    await proxy.close();
-
-    const failed = await handler(formEvent("request-chat", { firstName: "Anna" }));
-    expect(failed.statusCode).toBe(503);
-    expect(JSON.parse(failed.body).exception).toBe("StorageUnavailableException");
-    expect(await sessionCount()).toBe(before);
-
-    proxy = await DynamoProxy.start(db.dynamo.endpoint, port);
+    await proxy.refusing(async () => {
+      const failed = await handler(formEvent("request-chat", { firstName: "Anna" }));
+      expect(failed.statusCode).toBe(503);
+      expect(JSON.parse(failed.body).exception).toBe("StorageUnavailableException");
+      expect(await sessionCount()).toBe(before);
+    });
     expect((await handler(formEvent("request-chat", { firstName: "Anna" }))).statusCode).toBe(200);
     expect(await sessionCount()).toBe(before + 1);
   });
@@ -213,7 +204,7 @@ describe("request-chat when DynamoDB fails", () => {
   it("starts no DynamoDB call that could outlive the function: too little time left is a 503 at once", async () => {
     const before = await sessionCount();
     const lambda = (remainingMs: number) => ({ awsRequestId: "deadline", getRemainingTimeInMillis: () => remainingMs }) as Context;
-    const late = await handler(formEvent("request-chat", { firstName: "Anna" }), lambda(worstCaseCallMs()));
+    const late = await handler(formEvent("request-chat", { firstName: "Anna" }), lambda(WORST_CASE_CALL_MS));
     expect(late.statusCode).toBe(503);
     expect(JSON.parse(late.body).exception).toBe("StorageUnavailableException");
     expect(proxy.operations).toEqual([]);

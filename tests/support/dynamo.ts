@@ -9,11 +9,12 @@ export { DynamoProxy };
 
 export interface TestDynamo {
   readonly dynamo: LocalDynamo;
-  /** In front of `dynamo`: every call of `client` and the stores goes through it, counted. */
+  /** In front of `dynamo`: every call of the stores goes through it, counted (and faults provoked). */
   readonly proxy: DynamoProxy;
-  /** The service's own client configuration (bounded retries and timeouts), through the proxy. */
+  /** For setting up and inspecting tables, straight to `dynamo`: its calls are not counted. */
   readonly client: DynamoDBDocumentClient;
   readonly tables: TableNames;
+  /** The adapters on the service's own client configuration (bounded retries and timeouts), through the proxy. */
   readonly config: DynamoConfigStore;
   readonly sessions: DynamoSessionStore;
   close(): Promise<void>;
@@ -21,24 +22,25 @@ export interface TestDynamo {
 
 let counter = 0;
 
-/** A real dynalite server on a free port, in memory, with fresh tables, behind a counting proxy. */
+/** A real dynalite server on a free port, in memory, with fresh tables; the stores behind a counting proxy. */
 export async function startTestDynamo(): Promise<TestDynamo> {
   const dynamo = await startDynalite({ port: 0 });
   const proxy = await DynamoProxy.start(dynamo.endpoint);
-  const client = localDocumentClient(proxy.endpoint);
+  const client = localDocumentClient(dynamo.endpoint);
+  const storeClient = localDocumentClient(proxy.endpoint);
   counter += 1;
   const tables = { sessions: `test-${counter}-sessions`, config: `test-${counter}-config` };
   await ensureTables(client, tables);
-  proxy.reset();
   return {
     dynamo,
     proxy,
     client,
     tables,
-    config: new DynamoConfigStore(client, tables.config),
-    sessions: new DynamoSessionStore(client, tables.sessions),
+    config: new DynamoConfigStore(storeClient, tables.config),
+    sessions: new DynamoSessionStore(storeClient, tables.sessions),
     close: async () => {
       client.destroy();
+      storeClient.destroy();
       await proxy.close();
       await dynamo.close();
     },

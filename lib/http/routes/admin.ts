@@ -12,7 +12,7 @@ import {
   serviceNameOrUnknown,
 } from "../../config/services.ts";
 import { InvalidInputError } from "../../errors.ts";
-import type { Deps, StorageSequence } from "../../storage.ts";
+import type { ConfigDeps, StorageSequence } from "../../storage.ts";
 import { decodeFields, type Fields } from "../decode.ts";
 import { onlyKeys, parseTtlSeconds, pathParameter } from "../fields.ts";
 import { dispatch, type HttpOptions, httpHandler } from "../respond.ts";
@@ -25,7 +25,7 @@ export const LONGEST_STORAGE_SEQUENCE: StorageSequence = [["config.putNotificati
  * Authentication happens before the function runs: API Gateway (deployed) and serverless-offline
  * (locally) require the `x-api-key` of the stage. The operations are lib/config/.
  */
-export function adminHandler(deps: Pick<Deps, "config" | "now"> & HttpOptions) {
+export function adminHandler(deps: ConfigDeps & HttpOptions) {
   return httpHandler(
     dispatch({
       "/genesys/1/admin/services": {

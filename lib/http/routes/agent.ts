@@ -5,7 +5,7 @@ import { type PresenceCommand, requireAgentId, requireNickname, setPresence } fr
 import { requireChatEndpoint } from "../../config/services.ts";
 import { InvalidInputError } from "../../errors.ts";
 import type { Deps, StorageSequence } from "../../storage.ts";
-import { decodeFields } from "../decode.ts";
+import { decodeFields, type Fields } from "../decode.ts";
 import { chatCall, noFields, onlyKeys, parsePost, pathParameter } from "../fields.ts";
 import { dispatch, type HttpOptions, httpHandler } from "../respond.ts";
 
@@ -42,8 +42,7 @@ export function agentHandler(deps: Deps & HttpOptions) {
       [`${A}/queue`]: {
         GET: async (event) => {
           agentIdOf(event);
-          const fields = await decodeFields(event);
-          return { status: 200, body: await waitingChats(deps, requireChatEndpoint((fields.endpoint ?? "").trim(), "endpoint")) };
+          return { status: 200, body: await waitingChats(deps, endpointField(await decodeFields(event))) };
         },
       },
       [`${C}/accept`]: { POST: call((agentCall) => accept(deps, agentCall)) },
@@ -61,6 +60,11 @@ function agentIdOf(event: APIGatewayProxyEvent): string {
   return requireAgentId(pathParameter(event, "agentId"));
 }
 
+/** The chat endpoint an agent works on (`endpoint`, in the body or the query string). */
+function endpointField(fields: Fields): string {
+  return requireChatEndpoint((fields.endpoint ?? "").trim(), "endpoint");
+}
+
 const PRESENCE_KEYS = ["endpoint", "state", "nickname"];
 
 /** `ready` with a nickname (the agent id by default) or `not_ready`, on one endpoint. */
@@ -68,7 +72,7 @@ async function parsePresence(event: APIGatewayProxyEvent): Promise<PresenceComma
   const agentId = agentIdOf(event);
   const fields = await decodeFields(event);
   onlyKeys(fields, PRESENCE_KEYS, "Unknown field; expected endpoint, state and nickname");
-  const endpoint = requireChatEndpoint((fields.endpoint ?? "").trim(), "endpoint");
+  const endpoint = endpointField(fields);
   const state = fields.state?.trim().toLowerCase();
   if (state === "not_ready") return { agentId, endpoint, ready: false };
   if (state !== "ready") throw new InvalidInputError("state must be ready or not_ready");

@@ -12,7 +12,7 @@ import {
 import { requireMessage } from "../../chat/message.ts";
 import type { PostCommand } from "../../chat/transcript.ts";
 import { sessionIdOrUnknown } from "../../session/session.ts";
-import type { Deps, StorageSequence } from "../../storage.ts";
+import type { ChatDeps, StorageSequence } from "../../storage.ts";
 import { decodeFields } from "../decode.ts";
 import { chatCall, noFields, parsePost, pathParameter } from "../fields.ts";
 import { dispatch, type HttpOptions, httpHandler } from "../respond.ts";
@@ -30,7 +30,7 @@ export const LONGEST_STORAGE_SEQUENCE: StorageSequence = ["sessions.read", "sess
  * `/genesys/1/service/{id}/ixn/chat`, and the service API (`GET`/`DELETE /genesys/1/service/{id}`).
  * The operations are lib/chat/customer.ts.
  */
-export function chatHandler(deps: Pick<Deps, "sessions" | "now"> & HttpOptions) {
+export function chatHandler(deps: ChatDeps & HttpOptions) {
   const post = (type: PostCommand["type"]) => async (event: APIGatewayProxyEvent) => ({
     status: 200,
     body: await customerEvent(deps, parsePost(event, await decodeFields(event), type)),
