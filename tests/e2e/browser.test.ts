@@ -292,6 +292,33 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     }
   });
 
+  it("keeps the console's key on the API that served it, whatever origin a link names in ?api=", { timeout: 60_000 }, async () => {
+    // A server that would collect whatever reaches it.
+    const reached: string[] = [];
+    const foreign: Server = createServer((request, response) => {
+      reached.push(`${request.method} ${request.url} ${request.headers["x-api-key"] ?? ""}`);
+      response
+        .writeHead(200, { "Access-Control-Allow-Origin": "*", "Access-Control-Allow-Headers": "*", "Content-Type": "application/json" })
+        .end("{}");
+    });
+    await new Promise<void>((resolve) => foreign.listen(0, "127.0.0.1", resolve));
+    try {
+      const agent = await newPage(DESKTOP);
+      const agentCalls = calls(agent);
+      await agent.goto(`${stack.baseUrl}/agent/?api=${encodeURIComponent(`http://127.0.0.1:${(foreign.address() as AddressInfo).port}`)}`);
+      await signIn(agent, "gil", "Gil");
+      await goReady(agent);
+      await agent.getByText("No chats are waiting.").waitFor();
+      expect(reached).toEqual([]);
+      expect(agentCalls.length).toBeGreaterThan(1);
+      for (const call of agentCalls) expect(call.request.url(), call.path).toMatch(new RegExp(`^${stack.baseUrl}/`));
+      expect(errors).toEqual([]);
+    } finally {
+      foreign.closeAllConnections();
+      await new Promise((resolve) => foreign.close(resolve));
+    }
+  });
+
   it("works from the keyboard alone, labels every control and fits a 320 px phone screen", { timeout: 60_000 }, async () => {
     const small = { width: 320, height: 640 };
     const customer = await open("/chat/", small);

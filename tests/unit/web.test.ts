@@ -49,6 +49,11 @@ describe("the page routes", () => {
     expect(String((await get("/agent/")).headers?.["Content-Security-Policy"])).toContain("frame-ancestors 'none'");
   });
 
+  it("lets the widget reach an API on another origin, and the console only its own", async () => {
+    expect(String((await get("/chat/")).headers?.["Content-Security-Policy"])).toContain("connect-src 'self' http: https:;");
+    expect(String((await get("/agent/")).headers?.["Content-Security-Policy"])).toContain("connect-src 'self';");
+  });
+
   it("tells the page the API's public path prefix (/<stage> on API Gateway's default endpoint), escaped", async () => {
     const root = await get("/chat/", { requestContext: { path: "/chat/" } as APIGatewayProxyEvent["requestContext"] });
     expect(root.body).toContain('<meta name="gms-api-base" content="">');

@@ -78,7 +78,8 @@ class AgentDesk {
   private queueTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly settings: Settings) {
-    this.api = new Api(apiBase(), () => ({ "x-api-key": settings.apiKey }));
+    // Only the API that served the console: a link must not be able to send the key elsewhere.
+    this.api = new Api(apiBase({ fromQuery: false }), () => ({ "x-api-key": settings.apiKey }));
     const { signal } = this.life;
     this.panel = new ChatPanel(ui, this.api, {
       self: "AGENT",

@@ -14,7 +14,7 @@ import { ChatPanel, chatPanelElements } from "../shared/conversation.ts";
 const params = new URLSearchParams(location.search);
 const service = params.get("service") || "request-chat";
 // Web clients send a gms_user header; here it is random per tab, and scopes the Idempotency-Key.
-const api = new Api(apiBase(), () => ({ gms_user: tabValue("gms-chat:user") }));
+const api = new Api(apiBase({ fromQuery: true }), () => ({ gms_user: tabValue("gms-chat:user") }));
 
 /** Re-checks with no Retry-After (network down): 5 s, doubling up to 5 min. */
 const FALLBACK_RECHECK_SECONDS = 5;

@@ -18,12 +18,13 @@ export class ApiError extends Error {
 export type Fields = Readonly<Record<string, string>>;
 
 /**
- * Where the API lives, as an absolute URL without a trailing slash: the page's `?api=` parameter
- * (to use an API on another origin, which proves CORS), or the path prefix the server wrote into
- * the page (`/<stage>` when deployed on API Gateway's default endpoint), on the page's own origin.
+ * Where the API lives, as an absolute URL without a trailing slash: the path prefix the server
+ * wrote into the page (`/<stage>` when deployed on API Gateway's default endpoint), on the page's
+ * own origin, unless the page lets `?api=` name an API on another origin (the widget does; the
+ * console, which holds a key, does not).
  */
-export function apiBase(): string {
-  const override = new URLSearchParams(location.search).get("api");
+export function apiBase(options: { readonly fromQuery: boolean }): string {
+  const override = options.fromQuery ? new URLSearchParams(location.search).get("api") : null;
   const served = document.querySelector<HTMLMetaElement>('meta[name="gms-api-base"]')?.content ?? "";
   return new URL(override || `${served}/`, location.href).href.replace(/\/+$/, "");
 }

@@ -21,10 +21,15 @@ export interface WebDeps extends HttpOptions {
 export const LONGEST_STORAGE_SEQUENCE: StorageSequence = [];
 
 /**
- * Who may show a page in a frame: the customer widget is meant to be embedded in an integrator's
- * site; the agent console holds an API key, so it never is (clickjacking).
+ * What each page may do beyond its own origin. The customer widget is meant to be embedded in an
+ * integrator's site, and can be pointed at the API on another origin (`?api=`). The agent console
+ * holds an API key: it is never framed (clickjacking) and talks to no origin but the one that
+ * served it, so no link can make it send the key elsewhere.
  */
-const FRAME_ANCESTORS = { chat: "*", agent: "'none'" } as const;
+const PAGE_POLICY = {
+  chat: { frameAncestors: "*", connectSrc: "'self' http: https:" },
+  agent: { frameAncestors: "'none'", connectSrc: "'self'" },
+} as const;
 
 const ATTRIBUTE_ESCAPES: Record<string, string> = { "&": "&amp;", '"': "&quot;", "<": "&lt;", ">": "&gt;" };
 
@@ -60,12 +65,11 @@ export function webHandler(deps: WebDeps) {
           "default-src 'none'",
           `script-src '${scriptHash}'`,
           `style-src '${styleHash}'`,
-          // The widget can be pointed at the API on another origin (?api=).
-          "connect-src 'self' http: https:",
+          `connect-src ${PAGE_POLICY[name].connectSrc}`,
           "img-src 'self' data:",
           "base-uri 'none'",
           "form-action 'none'",
-          `frame-ancestors ${FRAME_ANCESTORS[name]}`,
+          `frame-ancestors ${PAGE_POLICY[name].frameAncestors}`,
         ].join("; "),
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
