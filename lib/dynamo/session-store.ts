@@ -1,5 +1,6 @@
 import { type AttributeValue, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { StorageUnavailableError } from "../errors.ts";
 import type {
   ChatChange,
   ChatPhase,
@@ -22,8 +23,10 @@ const EVENT_PREFIX = "e#";
 /** Positions are zero-padded so that sort keys order as numbers. */
 const eventKey = (position: number) => `${EVENT_PREFIX}${String(position).padStart(10, "0")}`;
 /**
- * Concurrent writers retry at the next position; this many collisions in a row means a bug. The
- * request's deadline (lib/dynamo/request-scope.ts) stops the tries sooner when its time runs out.
+ * Concurrent writers retry at the next position. After this many collisions in a row the chat is
+ * being written faster than it can take: the writer is told to try again (503, Retry-After), as
+ * when DynamoDB throttles. The request's deadline (lib/dynamo/request-scope.ts) stops the tries
+ * sooner when its time runs out.
  */
 const MAX_APPEND_TRIES = 50;
 
@@ -91,7 +94,7 @@ export class DynamoSessionStore implements SessionStore {
     for (let position = from; position < from + MAX_APPEND_TRIES; position += 1) {
       if (await this.putIfAbsent(eventItem(chat, position, event))) return position;
     }
-    throw new Error("Could not find a free transcript position");
+    throw new StorageUnavailableError(new Error(`No free transcript position after ${MAX_APPEND_TRIES} tries`));
   }
 
   async transition(chat: ChatState, from: readonly ChatPhase[], change: ChatChange): Promise<boolean> {

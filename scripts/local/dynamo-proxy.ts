@@ -12,14 +12,21 @@ export interface ProxiedCall {
   writeUnits: number;
 }
 
-/** What the proxy does with each call, to provoke the faults a real DynamoDB can show. */
-export type DynamoFault = "none" | "throttle" | "server-error" | "hang" | "fail-writes";
+/**
+ * What the proxy does with each call, to provoke the faults a real DynamoDB can show: throttling,
+ * 5xx, no answer, failed puts, and puts that always find their item taken (endless contention).
+ */
+export type DynamoFault = "none" | "throttle" | "server-error" | "hang" | "fail-writes" | "taken-writes";
 
 const THROTTLED = JSON.stringify({
   __type: "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
   message: "The level of configured provisioned throughput for the table was exceeded.",
 });
 const SERVER_ERROR = JSON.stringify({ __type: "com.amazon.coral.service#InternalFailure", message: "Internal failure" });
+const CONDITION_FAILED = JSON.stringify({
+  __type: "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
+  message: "The conditional request failed",
+});
 /** The operations that accept ReturnConsumedCapacity (table management calls do not). */
 const DATA_OPERATIONS = new Set([
   ...READ_OPERATIONS,
@@ -69,7 +76,7 @@ export class DynamoProxy {
           writeUnits: 0,
         };
         proxy.calls.push(call);
-        const fault = proxy.fault === "fail-writes" && operation === "PutItem" ? "server-error" : proxy.fault;
+        const fault = operation !== "PutItem" && (proxy.fault === "fail-writes" || proxy.fault === "taken-writes") ? "none" : proxy.fault;
         const headers = {
           "content-type": "application/x-amz-json-1.0",
           ...(proxy.retryAfterSeconds === undefined ? {} : { "retry-after": String(proxy.retryAfterSeconds) }),
@@ -79,7 +86,11 @@ export class DynamoProxy {
             res.writeHead(400, headers).end(THROTTLED);
             return;
           case "server-error":
+          case "fail-writes":
             res.writeHead(500, headers).end(SERVER_ERROR);
+            return;
+          case "taken-writes":
+            res.writeHead(400, headers).end(CONDITION_FAILED);
             return;
           case "hang":
             return;

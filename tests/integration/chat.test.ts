@@ -394,6 +394,21 @@ describe("a whole conversation, in process against dynalite", () => {
     expect(texts).not.toContain("late");
   });
 
+  it("tells a writer that finds every position taken to try again (503), never a 500, and stores nothing", async () => {
+    await presence("oli", { endpoint: "support_q", state: "ready" });
+    const id = await openSession();
+    await customer("", id);
+    db.proxy.reset();
+    db.proxy.fault = "taken-writes";
+    const answer = await customer("send", id, { message: "crowded" });
+    db.proxy.fault = "none";
+    expect([answer.status, answer.body.exception]).toEqual([503, "StorageUnavailableException"]);
+    // The head, then every try until the last one.
+    expect(db.proxy.operations).toEqual(["Query", ...Array(50).fill("PutItem")]);
+    const texts = ((await customer("refresh", id)).body.transcriptToShow as string[][]).map((e) => e[2]);
+    expect(texts).not.toContain("crowded");
+  });
+
   it("logs what each request cost in DynamoDB, as the proxy in front of it counted, whatever the operations", async () => {
     const scoped = { config: db.config, sessions: db.sessions, now: () => clock, cors: corsPolicy("*"), scope: dynamoScope };
     const wired = { chat: chatHandler(scoped), agent: agentHandler(scoped), admin: adminHandler(scoped) };
