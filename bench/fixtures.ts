@@ -97,6 +97,7 @@ const state: AttributeMap = {
   queueEndpoint: S("gms_builtin"),
   queuedAt: S("2026-11-25T10:00:00.000Z"),
   expiresAt: N(now + 86_400),
+  lastPosition: N(3),
 };
 const eventItem = (position: number, text: string): AttributeMap => ({
   id: S(SESSION_ID),

@@ -63,6 +63,14 @@ export class NotYourChatError extends DomainError {
   }
 }
 
+/** A post into a chat whose transcript has reached its caps (lib/chat/transcript.ts). */
+export class TranscriptFullError extends DomainError {
+  override readonly name = "TranscriptFullError";
+  constructor() {
+    super("This chat has reached its size limit; start a new chat to go on");
+  }
+}
+
 /** Storage could not be reached, timed out or throttled; `cause` keeps the adapter's error for the log. */
 export class StorageUnavailableError extends DomainError {
   override readonly name = "StorageUnavailableError";

@@ -75,6 +75,12 @@ export interface ChatState {
   readonly queuedAt?: string;
   /** The session's expiry: a chat and its transcript go with their session. */
   readonly expiresAt: number;
+  /**
+   * The key its transcript is kept under at rest: erasing the chat (DELETE) drops the key with the
+   * customer's fields, so every event of the chat becomes unreadable at once, however many there
+   * are. Absent once erased, and in chats opened before transcripts were sealed.
+   */
+  readonly transcriptKey?: Uint8Array;
 }
 
 /** A change of phase: an agent accepting, or the end. */
@@ -92,10 +98,69 @@ export interface NewEvent {
 
 /** An event as the transcript keeps it. */
 export interface TranscriptEvent extends NewEvent {
-  /** 1, 2, 3, ...: no gap, no two events at one position. */
+  /** 1, 2, 3, ...: each position is claimed once (ClaimedPosition), then holds its event or is given up. */
   readonly position: number;
   /** Whole seconds since the chat started. */
   readonly offset: number;
+  /** When it was written, as an ISO time. */
+  readonly at: string;
+}
+
+/** A position its writer never filled, given up by a reader (lib/chat/transcript.ts): it holds nothing and shows nothing. */
+export interface GivenUpPosition {
+  readonly position: number;
+  readonly givenUp: true;
+}
+
+/** What a transcript position holds. */
+export type TranscriptEntry = TranscriptEvent | GivenUpPosition;
+
+/**
+ * Who may take the next position of a chat's transcript. A post (a message or a typing notice) needs
+ * a chat that runs (and, from an agent, is the agent's) and that has room left under the caps; a
+ * change of phase (accept, the end) needs one of the phases in `from` and always has room for its
+ * notice.
+ */
+export type Claim =
+  | {
+      readonly kind: "post";
+      readonly by: { readonly party: "CLIENT" } | { readonly party: "AGENT"; readonly agentId: string };
+      /** The bytes the event adds to the transcript. */
+      readonly bytes: number;
+      readonly maxEvents: number;
+      readonly maxBytes: number;
+    }
+  | { readonly kind: "change"; readonly from: readonly ChatPhase[]; readonly change: ChatChange }
+  /** Another position for an event whose first claim was granted but whose position was lost (given up, or taken in a chat from before position counters). */
+  | { readonly kind: "again" };
+
+/** A position claimed for one event, and the chat as the claim left it. */
+export interface ClaimedPosition {
+  readonly chat: ChatState;
+  readonly position: number;
+}
+
+/** What writing a claimed position found: it holds the event now; a reader gave it up first; another writer's event is there. */
+export type WriteOutcome = "written" | "givenUp" | "taken";
+
+/** A page of a queue, oldest first, and where the next page starts. */
+export interface QueuePage {
+  readonly chats: readonly ChatState[];
+  /** Opaque: hand it back to read the next page; absent on the last page. */
+  readonly next?: string;
+}
+
+/**
+ * An Idempotency-Key in use: the session its first request opened. `key` is a digest of the
+ * service, the client's `gms_user` and its key; the session id itself is random, so knowing a
+ * client's key computes nothing.
+ */
+export interface IdempotencyRecord {
+  readonly key: string;
+  readonly sessionId: string;
+  /** Fingerprint of the request that used the key first. */
+  readonly requestHash: string;
+  readonly expiresAt: number;
 }
 
 /** An event ready to be stored: when it happened, as an ISO time and as the offset clients see. */
@@ -150,27 +215,48 @@ export interface SessionStore {
   create(session: Session): Promise<{ readonly stored: true } | { readonly stored: false; readonly existing: Session | undefined }>;
   /** Strongly consistent read of a session, expired or not. */
   get(id: string): Promise<Session | undefined>;
+  /** The Idempotency-Key's record, expired or not. */
+  getIdempotency(key: string): Promise<IdempotencyRecord | undefined>;
+  /** Insert-only; resolves the key's record in force: this one, or another request's that was there first. */
+  putIdempotency(record: IdempotencyRecord): Promise<IdempotencyRecord>;
   /** The session, its chat and the last event's position: one small read. */
   head(sessionId: string): Promise<SessionRecords & { readonly lastPosition: number }>;
-  /** The session, its chat and the events after `afterPosition`: one read, whose cost grows with the new events only. */
-  read(sessionId: string, afterPosition: number): Promise<SessionRecords & { readonly events: TranscriptEvent[] }>;
-  /** Insert-only; resolves false when the session already has a chat. */
+  /**
+   * The session, its chat and at most `limit` transcript entries after `afterPosition`, in order;
+   * `more` when there are further entries. One read, whose cost grows with the entries only.
+   */
+  read(
+    sessionId: string,
+    afterPosition: number,
+    limit: number,
+  ): Promise<SessionRecords & { readonly entries: TranscriptEntry[]; readonly more: boolean }>;
+  /** Insert-only; resolves false when the session already has a chat. Position 1 is the chat's, for its opening notice. */
   createChat(chat: ChatState): Promise<boolean>;
   /**
-   * Appends an event at the first free position from `from` on: concurrent writers never share a
-   * position and leave no gap. Resolves the event's position.
+   * Takes the chat's next transcript position in one atomic step, if the chat allows the claim (and
+   * is live at `now`, epoch seconds); undefined otherwise. Concurrent claims never share a position.
    */
-  append(chat: ChatState, from: number, event: TimedEvent): Promise<number>;
-  /** Changes the phase only if it is one of `from`; resolves false otherwise. Leaving WAITING leaves the queue. */
-  transition(chat: ChatState, from: readonly ChatPhase[], change: ChatChange): Promise<boolean>;
-  /** Chats waiting on an endpoint, oldest first. */
-  queue(endpoint: string): Promise<ChatState[]>;
+  claim(sessionId: string, claim: Claim, now: number): Promise<ClaimedPosition | undefined>;
+  /** Fills a claimed position with its event, unless a reader gave it up first. */
+  write(chat: ChatState, position: number, event: TimedEvent): Promise<WriteOutcome>;
+  /** Gives up a position nobody filled; resolves false when an event is there after all. */
+  giveUp(chat: ChatState, position: number): Promise<boolean>;
+  /** Moves the chat's position counter up to `lastPosition` (chats whose events were written before the counter existed). */
+  advance(sessionId: string, lastPosition: number): Promise<void>;
+  /** A page of the chats waiting on an endpoint, oldest first, from where `after` (a page's `next`) left off. */
+  queue(endpoint: string, page: { readonly limit: number; readonly after?: string }): Promise<QueuePage>;
   /**
    * Ends the session at `endedAt` (epoch seconds) and drops its context data: from then on the id
    * answers as unknown. The record stays (until its expiry) so a retry with its Idempotency-Key is
    * refused instead of opening a new session on the old chat's records.
    */
   endSession(sessionId: string, endedAt: number): Promise<void>;
+  /**
+   * Ends the session's chat at `endedAt` and erases what it holds about the customer: the fields,
+   * the attached data, and the transcript's key (every event becomes unreadable). Leaves an ended,
+   * empty chat where there was none, so a create racing the erasure cannot store the fields again.
+   */
+  eraseChat(sessionId: string, endedAt: number): Promise<void>;
 }
 
 /** Both stores, and the clock: what the domain's operations run on. */

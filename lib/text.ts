@@ -22,3 +22,22 @@ export function isPlainKey(key: string): boolean {
 export function firstCodePoints(text: string, length: number): string {
   return Array.from(text).slice(0, length).join("");
 }
+
+/**
+ * Bidirectional formatting characters (embeddings, overrides, isolates, marks). In a name they can
+ * make text display in another order than it is stored: "\u202Enimda\u202C Support" shows as "admin
+ * Support".
+ */
+const BIDI_CONTROL = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/;
+/** What shows nothing: spaces, and format characters such as zero-width spaces, joiners and bidi controls. */
+const INVISIBLE = /^[\s\p{Cf}]*$/u;
+
+/** A name without bidi controls: it displays as it is stored. */
+export function hasBidiControl(text: string): boolean {
+  return BIDI_CONTROL.test(text);
+}
+
+/** Text that would display as nothing at all. */
+export function isInvisible(text: string): boolean {
+  return INVISIBLE.test(text);
+}

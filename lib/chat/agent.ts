@@ -1,16 +1,18 @@
 import { isPresent } from "../config/presence.ts";
-import { ChatStateError, ChatTakenError, NotYourChatError } from "../errors.ts";
-import type { ChatDeps, ChatState, Deps } from "../storage.ts";
+import { ChatStateError, ChatTakenError } from "../errors.ts";
+import type { ChatDeps, Deps } from "../storage.ts";
 import { epochSeconds } from "../time.ts";
 import {
-  appendEvent,
   type ChatCall,
+  claimAndWrite,
   liveHead,
   liveTranscript,
   notice,
   type PostCommand,
+  postEvent,
   requireChat,
-  requireRunning,
+  requireOwner,
+  viewOfPost,
   viewSince,
 } from "./transcript.ts";
 import { type InteractionView, interactionView, type QueueView, queueItem } from "./view.ts";
@@ -25,11 +27,32 @@ export interface AgentCall extends ChatCall {
   readonly agentId: string;
 }
 
-/** Chats waiting on the endpoint, oldest first. */
-export async function waitingChats(deps: ChatDeps, endpoint: string): Promise<QueueView> {
+/** Which page of a queue, and whether with each chat's attached data. */
+export interface QueueQuery {
+  readonly endpoint: string;
+  readonly limit: number;
+  readonly after: string | undefined;
+  readonly attachedData: boolean;
+}
+
+/** Queue pages: 20 chats unless asked otherwise, at most 50, and 10 with attached data (up to 32 KB each). */
+export const QUEUE_PAGE = { default: 20, max: 50, maxWithAttachedData: 10 } as const;
+
+/**
+ * A page of the chats waiting on the endpoint, oldest first, with where the next page starts. A page
+ * reads a bounded number of chats, however many wait; chats that left the queue since the index was
+ * written are dropped, so a page can show fewer.
+ */
+export async function waitingChats(deps: ChatDeps, query: QueueQuery): Promise<QueueView> {
   const now = epochSeconds(deps.now());
-  const chats = await deps.sessions.queue(endpoint);
-  return { endpoint, chats: chats.filter((chat) => chat.phase === "WAITING" && chat.expiresAt > now).map(queueItem) };
+  const page = await deps.sessions.queue(query.endpoint, {
+    limit: query.limit,
+    ...(query.after === undefined ? {} : { after: query.after }),
+  });
+  const chats = page.chats
+    .filter((chat) => chat.phase === "WAITING" && chat.expiresAt > now)
+    .map((chat) => queueItem(chat, query.attachedData));
+  return { endpoint: query.endpoint, chats, ...(page.next === undefined ? {} : { next: page.next }) };
 }
 
 /** Takes a waiting chat: the agent must be ready on its endpoint, and the first of racing agents wins. */
@@ -43,18 +66,12 @@ export async function accept(deps: Deps, call: AgentCall): Promise<InteractionVi
   if (presence === undefined || !isPresent(presence, deps.now())) {
     throw new ChatStateError("Go ready on the chat's endpoint before accepting its chats");
   }
-  if (!(await deps.sessions.transition(chat, ["WAITING"], { phase: "ACCEPTED", agentId, agentNickname: presence.nickname }))) {
-    throw chat.phase === "ENDED" ? new ChatStateError("This chat has ended") : new ChatTakenError();
-  }
-  await appendEvent(deps, chat, head.lastPosition, notice("Notice.Joined", presence.nickname, "AGENT"));
+  const change = { phase: "ACCEPTED", agentId, agentNickname: presence.nickname } as const;
+  const joined = await claimAndWrite(deps, call.sessionId, { kind: "change", from: ["WAITING"], change }, () =>
+    notice("Notice.Joined", presence.nickname, "AGENT"),
+  );
+  if (joined === undefined) throw chat.phase === "ENDED" ? new ChatStateError("This chat has ended") : new ChatTakenError();
   return viewSince(deps, call, since);
-}
-
-/** The nickname the agent took the chat with, if the chat is the agent's. */
-function requireOwner(chat: ChatState, agentId: string): string {
-  if (chat.agentId === undefined || chat.agentNickname === undefined) throw new ChatStateError("Accept this chat first");
-  if (chat.agentId !== agentId) throw new NotYourChatError();
-  return chat.agentNickname;
 }
 
 async function ownChat(deps: ChatDeps, call: AgentCall) {
@@ -65,30 +82,27 @@ async function ownChat(deps: ChatDeps, call: AgentCall) {
 
 /** A message or typing notice on the agent's own chat. */
 export async function agentEvent(deps: ChatDeps, command: AgentCall & PostCommand): Promise<InteractionView> {
-  const { chat, nickname, lastPosition } = await ownChat(deps, command);
-  const position = await appendEvent(deps, requireRunning(chat), lastPosition, {
-    type: command.type,
-    nickname,
-    text: command.text,
-    party: "AGENT",
-  });
-  return viewSince(deps, command, command.position ?? position - 1);
+  return viewOfPost(
+    deps,
+    command,
+    await postEvent(deps, command.sessionId, { party: "AGENT", agentId: command.agentId }, command.type, command.text),
+  );
 }
 
 /** The events after `transcriptPosition` of the agent's own chat. */
 export async function agentRefresh(deps: ChatDeps, call: AgentCall): Promise<InteractionView> {
   const since = call.position ?? 0;
-  const { chat, events } = await liveTranscript(deps, call.sessionId, since);
+  const { chat, page } = await liveTranscript(deps, call.sessionId, since);
   const own = requireChat(chat);
   requireOwner(own, call.agentId);
-  return interactionView(own, events, since, call.view);
+  return interactionView(own, page, call.view);
 }
 
 /** The agent leaves and the chat ends. */
 export async function agentDisconnect(deps: ChatDeps, call: AgentCall): Promise<InteractionView> {
-  const { chat, nickname, lastPosition } = await ownChat(deps, call);
-  if (await deps.sessions.transition(chat, ["ACCEPTED"], { phase: "ENDED" })) {
-    await appendEvent(deps, chat, lastPosition, notice("Notice.Left", nickname, "AGENT"));
-  }
-  return viewSince(deps, call, call.position ?? lastPosition);
+  const { nickname, lastPosition } = await ownChat(deps, call);
+  const ended = await claimAndWrite(deps, call.sessionId, { kind: "change", from: ["ACCEPTED"], change: { phase: "ENDED" } }, () =>
+    notice("Notice.Left", nickname, "AGENT"),
+  );
+  return viewSince(deps, call, call.position ?? (ended === undefined ? lastPosition : ended.position - 1));
 }

@@ -1,17 +1,20 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { requireContextData } from "../session/context-data.ts";
-import type { ChatDeps, ChatState, EventType, Session } from "../storage.ts";
+import type { ChatDeps, ChatState, Session } from "../storage.ts";
 import { firstCodePoints, type TextMap } from "../text.ts";
 import { epochSeconds } from "../time.ts";
+import { requireCustomerFields } from "./customer-fields.ts";
 import {
-  appendEvent,
   type ChatCall,
+  claimAndWrite,
   liveHead,
   liveTranscript,
   notice,
   type PostCommand,
+  postEvent,
   requireChat,
-  requireRunning,
+  timed,
+  viewOfPost,
   viewSince,
 } from "./transcript.ts";
 import { type InteractionView, interactionView } from "./view.ts";
@@ -40,19 +43,20 @@ export async function createChat(deps: ChatDeps, command: CreateChatCommand): Pr
   const since = command.position ?? 0;
   // One read serves both cases: a new session's records hold only the session.
   const existing = await liveTranscript(deps, command.sessionId, since);
-  if (existing.chat !== undefined) return interactionView(existing.chat, existing.events, since, command.view);
+  if (existing.chat !== undefined) return interactionView(existing.chat, existing.page, command.view);
 
   const chat = newChat(existing.session, command, deps.now());
   if (await deps.sessions.createChat(chat)) {
-    await appendEvent(deps, chat, 0, notice("Notice.Joined", chat.customerNickname, "CLIENT"));
+    // Position 1 is the new chat's own: nobody else can have written it.
+    await deps.sessions.write(chat, 1, timed(chat, notice("Notice.Joined", chat.customerNickname, "CLIENT"), deps.now()));
   }
   return viewSince(deps, command, since);
 }
 
 function newChat(session: Session, command: CreateChatCommand, now: Date): ChatState {
-  // The customer fields, and the attached data (the session's context data plus the create's other
-  // keys), keep to the limits of context data.
-  const customer = requireContextData(command.customer);
+  // The customer fields keep to their own caps (they show in the queue); the attached data (the
+  // session's context data plus the create's other keys) to the limits of context data.
+  const customer = requireCustomerFields(command.customer);
   const attachedData = requireContextData({ ...session.data, ...command.extra });
   // Blank names (only spaces) count as absent.
   const fullName = [customer.firstName?.trim(), customer.lastName?.trim()].filter(Boolean).join(" ");
@@ -70,39 +74,34 @@ function newChat(session: Session, command: CreateChatCommand, now: Date): ChatS
     secureKey: randomUUID().replaceAll("-", ""),
     queuedAt: now.toISOString(),
     expiresAt: session.expiresAt,
+    transcriptKey: randomBytes(32),
   };
 }
 
 /** The events after `transcriptPosition`; a message sent along is posted first. */
 export async function refresh(deps: ChatDeps, command: RefreshCommand): Promise<InteractionView> {
-  if (command.message !== undefined) await post(deps, command.sessionId, "Message.Text", command.message);
+  if (command.message !== undefined) await postEvent(deps, command.sessionId, { party: "CLIENT" }, "Message.Text", command.message);
   return viewSince(deps, command, command.position ?? 0);
 }
 
-/** A message or typing notice: the answer shows the new event (and any later). */
+/** A message or typing notice. */
 export async function customerEvent(deps: ChatDeps, command: PostCommand): Promise<InteractionView> {
-  const position = await post(deps, command.sessionId, command.type, command.text);
-  return viewSince(deps, command, command.position ?? position - 1);
+  return viewOfPost(deps, command, await postEvent(deps, command.sessionId, { party: "CLIENT" }, command.type, command.text));
 }
 
-async function post(deps: ChatDeps, sessionId: string, type: EventType, text: string): Promise<number> {
-  const head = await liveHead(deps, sessionId);
-  const chat = requireRunning(requireChat(head.chat));
-  return appendEvent(deps, chat, head.lastPosition, { type, nickname: chat.customerNickname, text, party: "CLIENT" });
-}
-
-/** The customer leaves; afterwards refresh still answers with the final state. */
+/** The customer leaves, with `Notice.Left`; afterwards refresh still answers with the final state. */
 export async function customerDisconnect(deps: ChatDeps, call: ChatCall): Promise<InteractionView> {
+  const ended = await claimAndWrite(
+    deps,
+    call.sessionId,
+    { kind: "change", from: ["WAITING", "ACCEPTED"], change: { phase: "ENDED" } },
+    (chat) => notice("Notice.Left", chat.customerNickname, "CLIENT"),
+  );
+  if (ended !== undefined) return viewSince(deps, call, call.position ?? ended.position - 1);
+  // Not running (or not there): the answer says so, from the end of the transcript.
   const head = await liveHead(deps, call.sessionId);
-  await endChat(deps, requireChat(head.chat), head.lastPosition);
+  requireChat(head.chat);
   return viewSince(deps, call, call.position ?? head.lastPosition);
-}
-
-/** Ends a chat that is still running, with the customer's `Notice.Left`. */
-async function endChat(deps: ChatDeps, chat: ChatState, lastPosition: number): Promise<void> {
-  if (await deps.sessions.transition(chat, ["WAITING", "ACCEPTED"], { phase: "ENDED" })) {
-    await appendEvent(deps, chat, lastPosition, notice("Notice.Left", chat.customerNickname, "CLIENT"));
-  }
 }
 
 /** `GET /genesys/1/service/{id}`: the stored business data of a live session. */
@@ -110,9 +109,13 @@ export async function sessionData(deps: ChatDeps, sessionId: string): Promise<Te
   return (await liveHead(deps, sessionId)).session.data;
 }
 
-/** `DELETE /genesys/1/service/{id}`: ends a running chat, then ends the session and forgets its data. */
+/**
+ * `DELETE /genesys/1/service/{id}`: ends the session and its chat and erases what they hold about
+ * the customer: the context data, the customer fields, the attached data and (by its key) the
+ * transcript. An agent in the chat finds it gone (404), as for an expired session.
+ */
 export async function cancelSession(deps: ChatDeps, sessionId: string): Promise<void> {
-  const head = await liveHead(deps, sessionId);
-  if (head.chat !== undefined) await endChat(deps, head.chat, head.lastPosition);
-  await deps.sessions.endSession(sessionId, epochSeconds(deps.now()));
+  await liveHead(deps, sessionId);
+  const endedAt = epochSeconds(deps.now());
+  await Promise.all([deps.sessions.endSession(sessionId, endedAt), deps.sessions.eraseChat(sessionId, endedAt)]);
 }

@@ -1,13 +1,25 @@
-import { ChatStateError } from "../errors.ts";
+import { ChatStateError, NotYourChatError, StorageUnavailableError, TranscriptFullError } from "../errors.ts";
 import { requireLive } from "../session/session.ts";
-import type { ChatDeps, ChatState, EventType, NewEvent, Party } from "../storage.ts";
+import type {
+  ChatDeps,
+  ChatState,
+  Claim,
+  ClaimedPosition,
+  EventType,
+  NewEvent,
+  Party,
+  TimedEvent,
+  TranscriptEntry,
+  TranscriptEvent,
+} from "../storage.ts";
+import { epochSeconds } from "../time.ts";
 import { type InteractionView, interactionView, type ViewOptions } from "./view.ts";
 
 /**
- * Reading and writing a live session's chat. Two reads, each of which also proves the session live:
- * the head (the records and the last event's position, what a write needs: one small read) and the
- * transcript (the records and the events after a position, what an answer needs: one read, in
- * pages of 1 MB).
+ * Reading and writing a live session's chat. A write claims the next position of the transcript
+ * on the chat's record (one atomic update, which also checks the chat allows it) and then writes
+ * its event there; a read takes the records and a page of the events after a position (one read,
+ * which also proves the session live).
  */
 
 /** A Chat API call on one session, checked: the id is a session id and the position a number. */
@@ -31,10 +43,12 @@ export async function liveHead(deps: ChatDeps, sessionId: string) {
   return { ...head, session: requireLive(head.session, deps.now()) };
 }
 
-/** The live session, its chat if it has one, and the events after `since`. */
+/** The live session, its chat if it has one, and a page of the events after `since`. */
 export async function liveTranscript(deps: ChatDeps, sessionId: string, since: number) {
-  const records = await deps.sessions.read(sessionId, since);
-  return { ...records, session: requireLive(records.session, deps.now()) };
+  const { session, chat, entries } = await deps.sessions.read(sessionId, since, PAGE_LIMITS.events);
+  const live = requireLive(session, deps.now());
+  const page = chat === undefined ? { events: [], reached: since } : await pageOf(deps, chat, since, entries);
+  return { session: live, chat, page };
 }
 
 export function requireChat(chat: ChatState | undefined): ChatState {
@@ -53,15 +67,155 @@ export function notice(type: "Notice.Joined" | "Notice.Left", nickname: string, 
   return { type, nickname, text: type === "Notice.Joined" ? "has joined the session" : "has left the session", party };
 }
 
-/** Writes the event after `lastPosition` (or the first free position after it), timed now. */
-export function appendEvent(deps: ChatDeps, chat: ChatState, lastPosition: number, event: NewEvent): Promise<number> {
-  const at = deps.now();
+/**
+ * The caps of one chat's transcript: a chat is a conversation, not a store. Posts past either cap
+ * are refused (409); the notices of accept and the end always fit. With 4,096-character messages
+ * the byte cap comes first; with short ones, the event cap.
+ */
+export const TRANSCRIPT_LIMITS = { maxEvents: 1000, maxBytes: 512 * 1024 } as const;
+
+/**
+ * One answer shows at most this many events and about this many bytes of names and texts; a client
+ * that is further behind catches up over several refreshes (GMS clients refresh until they are
+ * current), so no answer comes near Lambda's 6 MB.
+ */
+export const PAGE_LIMITS = { events: 100, bytes: 128 * 1024 } as const;
+
+/**
+ * A claimed position that its writer has not filled after this long (from the time of the event
+ * after it, written after its own claim) is given up by the next reader, so a writer that died
+ * between its claim and its write, or a claim applied by an attempt whose answer was lost, stops
+ * nobody for longer. A live writer writes within one call (at most WORST_CASE_CALL_MS, 3.35 s) of
+ * its claim; one that was slower finds its position given up and claims another.
+ */
+const GIVE_UP_AFTER_MS = 5_000;
+/** Claims one write may make: a given-up position or a chat from before position counters costs one more. */
+const MAX_CLAIMS = 3;
+/** What a post counts against the byte cap beside its text: its nickname (at most 64 characters) and its other fields. */
+const EVENT_ALLOWANCE_BYTES = 512;
+
+/** The bytes of an event's words, as an answer carries them. */
+function eventBytes(event: Pick<NewEvent, "nickname" | "text">): number {
+  return Buffer.byteLength(event.nickname) + Buffer.byteLength(event.text);
+}
+
+export function timed(chat: ChatState, event: NewEvent, at: Date): TimedEvent {
   const offset = Math.max(0, Math.floor((at.getTime() - Date.parse(chat.startedAt)) / 1000));
-  return deps.sessions.append(chat, lastPosition + 1, { ...event, offset, at: at.toISOString() });
+  return { ...event, offset, at: at.toISOString() };
+}
+
+/** An event written: the chat as its claim left it, and the event at its position. */
+export interface Written extends ClaimedPosition {
+  readonly event: TranscriptEvent;
+}
+
+/**
+ * Claims the next position of the chat's transcript and writes the event there: one atomic claim
+ * (so concurrent writers never collide, however many) and one insert. Resolves what was written, or
+ * undefined when the chat does not allow the claim (the caller says why).
+ */
+export async function claimAndWrite(
+  deps: ChatDeps,
+  sessionId: string,
+  claim: Claim,
+  event: (chat: ChatState) => NewEvent,
+): Promise<Written | undefined> {
+  for (let tries = 0; tries < MAX_CLAIMS; tries += 1) {
+    // Only the first claim checks what the chat allows: once granted (an accept won, the end
+    // reached), the event is owed whatever happened since.
+    const claimed = await deps.sessions.claim(sessionId, tries === 0 ? claim : { kind: "again" }, epochSeconds(deps.now()));
+    if (claimed === undefined) return undefined;
+    const stored = timed(claimed.chat, event(claimed.chat), deps.now());
+    const outcome = await deps.sessions.write(claimed.chat, claimed.position, stored);
+    if (outcome === "written") return { ...claimed, event: { ...stored, position: claimed.position } };
+    // Taken: a chat whose events were written before it had a counter; the counter catches up.
+    if (outcome === "taken" && tries + 1 < MAX_CLAIMS)
+      await deps.sessions.advance(sessionId, (await deps.sessions.head(sessionId)).lastPosition);
+  }
+  throw new StorageUnavailableError(new Error(`No transcript position after ${MAX_CLAIMS} claims`));
+}
+
+/** A message or typing notice: claims a position if the chat takes posts from this party and has room. */
+export async function postEvent(
+  deps: ChatDeps,
+  sessionId: string,
+  by: Extract<Claim, { kind: "post" }>["by"],
+  type: PostCommand["type"],
+  text: string,
+): Promise<Written> {
+  const nicknameOf = (chat: ChatState) => (by.party === "CLIENT" ? chat.customerNickname : (chat.agentNickname ?? ""));
+  // The nickname is the chat's, known once claimed: the claim counts an allowance for it.
+  const bytes = Buffer.byteLength(text) + EVENT_ALLOWANCE_BYTES;
+  const claimed = await claimAndWrite(deps, sessionId, { kind: "post", by, bytes, ...TRANSCRIPT_LIMITS }, (chat) => ({
+    type,
+    nickname: nicknameOf(chat),
+    text,
+    party: by.party,
+  }));
+  if (claimed !== undefined) return claimed;
+  // Refused: say why, from what the chat is now.
+  const head = await liveHead(deps, sessionId);
+  const chat = requireRunning(requireChat(head.chat));
+  if (by.party === "AGENT") requireOwner(chat, by.agentId);
+  throw new TranscriptFullError();
+}
+
+/** The nickname the agent took the chat with, if the chat is the agent's. */
+export function requireOwner(chat: ChatState, agentId: string): string {
+  if (chat.agentId === undefined || chat.agentNickname === undefined) throw new ChatStateError("Accept this chat first");
+  if (chat.agentId !== agentId) throw new NotYourChatError();
+  return chat.agentNickname;
+}
+
+/** What a client is shown after `since`: the events of one page, and the position it reached. */
+export interface TranscriptPage {
+  readonly events: readonly TranscriptEvent[];
+  /** The last position the page accounts for: the client sends it back to get what follows. */
+  readonly reached: number;
+}
+
+/**
+ * The entries after `since` that a client may be shown, in order and without a gap: a position
+ * claimed but not yet written stops the page there (its event may still come, and skipping it
+ * would lose it); one left unwritten for too long is given up and passed over. Cut to the page's
+ * byte budget.
+ */
+async function pageOf(deps: ChatDeps, chat: ChatState, since: number, entries: readonly TranscriptEntry[]): Promise<TranscriptPage> {
+  const events: TranscriptEvent[] = [];
+  let reached = since;
+  let bytes = 0;
+  let givenUp = false;
+  for (const entry of entries) {
+    if (entry.position > reached + 1) {
+      // A hole at reached + 1, claimed before `entry` was. One give-up per read keeps a read's calls bounded.
+      const age = "givenUp" in entry ? Number.POSITIVE_INFINITY : deps.now().getTime() - Date.parse(entry.at);
+      if (givenUp || !(age > GIVE_UP_AFTER_MS)) break;
+      givenUp = true;
+      if (!(await deps.sessions.giveUp(chat, reached + 1))) break;
+      reached += 1;
+      if (entry.position > reached + 1) break;
+    }
+    if (!("givenUp" in entry)) {
+      bytes += eventBytes(entry);
+      if (bytes > PAGE_LIMITS.bytes && events.length > 0) break;
+      events.push(entry);
+    }
+    reached = entry.position;
+  }
+  return { events, reached };
+}
+
+/**
+ * The answer to a post: with the client's `transcriptPosition`, the events after it; without, the
+ * new event alone (later ones come with the next refresh), which costs no read.
+ */
+export function viewOfPost(deps: ChatDeps, call: ChatCall, written: Written): Promise<InteractionView> | InteractionView {
+  if (call.position !== undefined) return viewSince(deps, call, call.position);
+  return interactionView(written.chat, { events: [written.event], reached: written.position }, call.view);
 }
 
 /** The chat as the client asked to see it: the events after `since`. One read, which also proves the session live and the chat created. */
 export async function viewSince(deps: ChatDeps, call: ChatCall, since: number): Promise<InteractionView> {
-  const { chat, events } = await liveTranscript(deps, call.sessionId, since);
-  return interactionView(requireChat(chat), events, since, call.view);
+  const { chat, page } = await liveTranscript(deps, call.sessionId, since);
+  return interactionView(requireChat(chat), page, call.view);
 }

@@ -65,17 +65,17 @@ function eventTuple(event: TranscriptEvent): EventTuple {
   return [event.type, event.nickname, event.text, String(event.offset), event.party];
 }
 
-/** The chat with the events after the client's position `since`. */
+/** The chat with a page of the events after the client's position: `reached` is where the page ends. */
 export function interactionView(
   chat: ChatState,
-  events: readonly TranscriptEvent[],
-  since: number,
+  page: { readonly events: readonly TranscriptEvent[]; readonly reached: number },
   options: ViewOptions,
 ): InteractionView | VerboseInteractionView {
+  const { events, reached } = page;
   const view: InteractionView = {
     chatIxnState: CHAT_IXN_STATE[chat.phase],
     chatSessionId: chat.chatSessionId,
-    transcriptPosition: String(events.at(-1)?.position ?? since),
+    transcriptPosition: String(reached),
     chatServiceMessage: SERVICE_MESSAGE[chat.phase],
     transcriptToShow: events.map(eventTuple),
     startedAt: gmsTime(chat.startedAt),
@@ -95,30 +95,36 @@ export function interactionView(
   };
 }
 
-/** A chat waiting in an endpoint's queue, as an agent sees it. */
+/**
+ * A chat waiting in an endpoint's queue, as an agent sees it: a few hundred bytes to about 2 KB (the
+ * customer fields are capped, lib/chat/customer.ts), plus the attached data (up to 32 KB) only when
+ * the agent asks for it.
+ */
 export interface QueueItem {
   /** The session id: what the agent API's chat URLs take. */
   readonly id: string;
   readonly chatSessionId: string;
   readonly nickname: string;
   readonly customer: TextMap;
-  readonly attachedData: TextMap;
+  readonly attachedData?: TextMap;
   readonly queuedAt: string | undefined;
   readonly startedAt: string;
 }
 
+/** A page of an endpoint's queue, oldest first; `next` asks for the page after it. */
 export interface QueueView {
   readonly endpoint: string;
   readonly chats: readonly QueueItem[];
+  readonly next?: string;
 }
 
-export function queueItem(chat: ChatState): QueueItem {
+export function queueItem(chat: ChatState, withAttachedData: boolean): QueueItem {
   return {
     id: chat.sessionId,
     chatSessionId: chat.chatSessionId,
     nickname: chat.customerNickname,
     customer: chat.customer,
-    attachedData: chat.attachedData,
+    ...(withAttachedData ? { attachedData: chat.attachedData } : {}),
     queuedAt: chat.queuedAt,
     startedAt: gmsTime(chat.startedAt),
   };

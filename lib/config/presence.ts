@@ -1,6 +1,6 @@
 import { InvalidInputError } from "../errors.ts";
 import type { AgentPresence, ConfigDeps } from "../storage.ts";
-import { isPlainKey } from "../text.ts";
+import { hasBidiControl, isInvisible, isPlainKey } from "../text.ts";
 import { epochSeconds, isoTime } from "../time.ts";
 
 /**
@@ -23,8 +23,8 @@ export function requireNickname(raw: string): string {
   const nickname = raw.trim();
   // Counted in code points, as a person counts characters.
   const length = [...nickname].length;
-  if (length === 0 || length > MAX_NICKNAME_LENGTH || !isPlainKey(nickname)) {
-    throw new InvalidInputError(`nickname must be 1-${MAX_NICKNAME_LENGTH} characters without control characters`);
+  if (length === 0 || length > MAX_NICKNAME_LENGTH || !isPlainKey(nickname) || hasBidiControl(nickname) || isInvisible(nickname)) {
+    throw new InvalidInputError(`nickname must be 1-${MAX_NICKNAME_LENGTH} visible characters without control characters`);
   }
   return nickname;
 }

@@ -1,34 +1,40 @@
-import { type AttributeValue, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { type AttributeValue, type ConditionalCheckFailedException, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { StorageUnavailableError } from "../errors.ts";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
+import { InvalidInputError } from "../errors.ts";
 import type {
-  ChatChange,
   ChatPhase,
   ChatState,
+  Claim,
+  ClaimedPosition,
   EventType,
+  IdempotencyRecord,
   Party,
+  QueuePage,
   Session,
   SessionRecords,
   SessionStore,
   TimedEvent,
-  TranscriptEvent,
+  TranscriptEntry,
+  WriteOutcome,
 } from "../storage.ts";
 import type { TextMap } from "../text.ts";
-import { conditionalWrite, queryAll, storageCall } from "./client.ts";
+import { conditionalWrite, storageCall, storageFailure } from "./client.ts";
 import { QUEUE_INDEX, SESSION_KEY, SESSION_SORT_KEY } from "./tables.ts";
 
 const SESSION_SK = "session";
 const STATE_SK = "state";
+const IDEMPOTENCY_SK = "idempotency";
 const EVENT_PREFIX = "e#";
+/** Idempotency records have partitions of their own, named so that no session id can be one. */
+const IDEMPOTENCY_PREFIX = "key#";
 /** Positions are zero-padded so that sort keys order as numbers. */
 const eventKey = (position: number) => `${EVENT_PREFIX}${String(position).padStart(10, "0")}`;
-/**
- * Concurrent writers retry at the next position. After this many collisions in a row the chat is
- * being written faster than it can take: the writer is told to try again (503, Retry-After), as
- * when DynamoDB throttles. The request's deadline (lib/dynamo/request-scope.ts) stops the tries
- * sooner when its time runs out.
- */
-const MAX_APPEND_TRIES = 50;
+/** The cipher of sealed events: AES-256-GCM under the chat's key, a fresh 12-byte IV per event. */
+const CIPHER = "aes-256-gcm";
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
 
 type Item = Record<string, unknown>;
 
@@ -40,19 +46,44 @@ export class DynamoSessionStore implements SessionStore {
   ) {}
 
   async create(session: Session): ReturnType<SessionStore["create"]> {
-    if (await this.putIfAbsent(sessionItem(session))) return { stored: true };
-    // A write that timed out after DynamoDB applied it is retried by the SDK and then fails its
-    // condition: the item is ours if it is exactly what we wrote.
-    const existing = await this.get(session.id);
-    const ours = existing !== undefined && existing.createdAt === session.createdAt && existing.requestHash === session.requestHash;
+    const found = await this.insert(sessionItem(session));
+    if (found === undefined) return { stored: true };
+    // A write applied by an attempt that timed out fails its condition on retry: the item is ours
+    // if it is exactly what we wrote.
+    const existing = toSession(found);
+    const ours =
+      existing.createdAt === session.createdAt && existing.expiresAt === session.expiresAt && existing.requestHash === session.requestHash;
     return ours ? { stored: true } : { stored: false, existing };
   }
 
   async get(id: string): Promise<Session | undefined> {
     const { Item } = await storageCall(() =>
-      this.client.send(new GetCommand({ TableName: this.table, Key: key(id, SESSION_SK), ConsistentRead: true })),
+      this.client.send(new GetCommand({ TableName: this.table, Key: this.keyOf(id, SESSION_SK), ConsistentRead: true })),
     );
     return Item && toSession(Item);
+  }
+
+  async getIdempotency(key: string): Promise<IdempotencyRecord | undefined> {
+    const { Item } = await storageCall(() =>
+      this.client.send(
+        new GetCommand({ TableName: this.table, Key: this.keyOf(IDEMPOTENCY_PREFIX + key, IDEMPOTENCY_SK), ConsistentRead: true }),
+      ),
+    );
+    return Item && toIdempotency(Item);
+  }
+
+  async putIdempotency(record: IdempotencyRecord): Promise<IdempotencyRecord> {
+    const item: Record<string, AttributeValue> = {
+      [SESSION_KEY]: { S: IDEMPOTENCY_PREFIX + record.key },
+      [SESSION_SORT_KEY]: { S: IDEMPOTENCY_SK },
+      sessionId: { S: record.sessionId },
+      requestHash: { S: record.requestHash },
+      expiresAt: { N: String(record.expiresAt) },
+    };
+    const found = await this.insert(item);
+    // Another request's record; or gone again (expired) since; or, when a write applied by an
+    // attempt that timed out failed its condition on retry, ours.
+    return found === undefined || found.sessionId === undefined ? record : toIdempotency(found);
   }
 
   async head(sessionId: string) {
@@ -74,57 +105,154 @@ export class DynamoSessionStore implements SessionStore {
     return { ...records(Items), lastPosition: last ? Number(last.position) : 0 };
   }
 
-  async read(sessionId: string, afterPosition: number) {
-    const items = await queryAll(this.client, {
-      TableName: this.table,
-      KeyConditionExpression: "#id = :id AND #sk > :after",
-      ExpressionAttributeNames: { "#id": SESSION_KEY, "#sk": SESSION_SORT_KEY },
-      ExpressionAttributeValues: { ":id": sessionId, ":after": eventKey(afterPosition) },
-      ConsistentRead: true,
-    });
-    return { ...records(items), events: items.filter(isEvent).map(toEvent) };
+  async read(sessionId: string, afterPosition: number, limit: number) {
+    const page = await storageCall(() =>
+      this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: "#id = :id AND #sk > :after",
+          ExpressionAttributeNames: { "#id": SESSION_KEY, "#sk": SESSION_SORT_KEY },
+          ExpressionAttributeValues: { ":id": sessionId, ":after": eventKey(afterPosition) },
+          // The entries, then the session and state records, which sort after them.
+          Limit: limit + 2,
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    const items = page.Items ?? [];
+    const entryItems = items.filter(isEvent).slice(0, limit);
+    const more = items.filter(isEvent).length > limit || (page.LastEvaluatedKey !== undefined && isEvent(page.LastEvaluatedKey));
+    // A page cut before the state record lacks the records: they take a second, small read.
+    const complete = page.LastEvaluatedKey === undefined || items.some((item) => item[SESSION_SORT_KEY] === STATE_SK);
+    const recordItems = complete ? items : await this.records(sessionId);
+    const found = records(recordItems);
+    return { ...found, entries: entryItems.map((item) => toEntry(item, found.chat?.transcriptKey)), more };
   }
 
-  createChat(chat: ChatState): Promise<boolean> {
-    return this.putIfAbsent(stateItem(chat));
+  /** The session and state records alone. */
+  private async records(sessionId: string): Promise<Record<string, unknown>[]> {
+    const { Items = [] } = await storageCall(() =>
+      this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: "#id = :id AND #sk BETWEEN :session AND :state",
+          ExpressionAttributeNames: { "#id": SESSION_KEY, "#sk": SESSION_SORT_KEY },
+          ExpressionAttributeValues: { ":id": sessionId, ":session": SESSION_SK, ":state": STATE_SK },
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    return Items;
   }
 
-  async append(chat: ChatState, from: number, event: TimedEvent): Promise<number> {
-    // A position that is taken exists, so the next free one leaves no gap.
-    for (let position = from; position < from + MAX_APPEND_TRIES; position += 1) {
-      if (await this.putIfAbsent(eventItem(chat, position, event))) return position;
+  async createChat(chat: ChatState): Promise<boolean> {
+    return (await this.insert(stateItem(chat))) === undefined;
+  }
+
+  async claim(sessionId: string, claim: Claim, now: number): Promise<ClaimedPosition | undefined> {
+    // The claim's token tells a retried claim that an attempt which timed out was applied: it
+    // finds its own token and takes that position instead of a second one.
+    const token = randomBytes(12).toString("base64url");
+    const names: Record<string, string> = { "#sk": SESSION_SORT_KEY, ...(claim.kind === "again" ? {} : { "#phase": "phase" }) };
+    const values: Record<string, unknown> = { ":zero": 0, ":one": 1, ":now": now, ":token": token };
+    const sets = ["lastPosition = if_not_exists(lastPosition, :zero) + :one", "lastClaim = :token"];
+    const removes: string[] = [];
+    const conditions = ["attribute_exists(#sk)", "expiresAt > :now", "(attribute_not_exists(lastClaim) OR lastClaim <> :token)"];
+    if (claim.kind === "post") {
+      sets.push("transcriptBytes = if_not_exists(transcriptBytes, :zero) + :bytes");
+      values[":bytes"] = claim.bytes;
+      values[":maxEvents"] = claim.maxEvents;
+      values[":bytesLeft"] = claim.maxBytes - claim.bytes;
+      conditions.push(
+        "(attribute_not_exists(lastPosition) OR lastPosition < :maxEvents)",
+        "(attribute_not_exists(transcriptBytes) OR transcriptBytes <= :bytesLeft)",
+      );
+      if (claim.by.party === "AGENT") {
+        conditions.push("#phase = :accepted", "agentId = :agentId");
+        values[":accepted"] = "ACCEPTED";
+        values[":agentId"] = claim.by.agentId;
+      } else {
+        conditions.push("#phase IN (:waiting, :accepted)");
+        values[":waiting"] = "WAITING";
+        values[":accepted"] = "ACCEPTED";
+      }
+    } else if (claim.kind === "change") {
+      const { from, change } = claim;
+      sets.push("#phase = :phase");
+      values[":phase"] = change.phase;
+      if (change.phase === "ACCEPTED") {
+        sets.push("agentId = :agentId", "agentNickname = :agentNickname");
+        values[":agentId"] = change.agentId;
+        values[":agentNickname"] = change.agentNickname;
+      }
+      // Leaving WAITING takes the chat off the queue index.
+      removes.push("queueEndpoint", "queuedAt");
+      from.forEach((phase, i) => {
+        values[`:from${i}`] = phase;
+      });
+      conditions.push(`#phase IN (${from.map((_, i) => `:from${i}`).join(", ")})`);
     }
-    throw new StorageUnavailableError(new Error(`No free transcript position after ${MAX_APPEND_TRIES} tries`));
+    const key = this.keyOf(sessionId, STATE_SK);
+    let state: Item;
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: key,
+          UpdateExpression: `SET ${sets.join(", ")}${removes.length > 0 ? ` REMOVE ${removes.join(", ")}` : ""}`,
+          ConditionExpression: conditions.join(" AND "),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: "ALL_NEW",
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        }),
+      );
+      state = Attributes ?? {};
+    } catch (error) {
+      if (!isConditionFailure(error)) throw storageFailure(error);
+      state = await this.itemInTheWay(error, key);
+      // Refused by its condition, unless by its own token: the caller reads the chat to say why.
+      if (state.lastClaim !== token) return undefined;
+    }
+    return { chat: toChat(state), position: Number(state.lastPosition) };
   }
 
-  async transition(chat: ChatState, from: readonly ChatPhase[], change: ChatChange): Promise<boolean> {
-    const values: Record<string, unknown> = { ":phase": change.phase };
-    const sets = ["#phase = :phase"];
-    if (change.phase === "ACCEPTED") {
-      sets.push("agentId = :agentId", "agentNickname = :agentNickname");
-      values[":agentId"] = change.agentId;
-      values[":agentNickname"] = change.agentNickname;
-    }
-    from.forEach((phase, i) => {
-      values[`:from${i}`] = phase;
+  async write(chat: ChatState, position: number, event: TimedEvent): Promise<WriteOutcome> {
+    const writeId = randomBytes(12).toString("base64url");
+    const found = await this.insert(eventItem(chat, position, event, writeId));
+    // A write applied by an attempt that timed out fails its condition on retry: the item is ours if it carries our id.
+    if (found === undefined || found.writeId === writeId) return "written";
+    return found.givenUp === true ? "givenUp" : "taken";
+  }
+
+  async giveUp(chat: ChatState, position: number): Promise<boolean> {
+    const found = await this.insert({
+      [SESSION_KEY]: { S: chat.sessionId },
+      [SESSION_SORT_KEY]: { S: eventKey(position) },
+      position: { N: String(position) },
+      givenUp: { BOOL: true },
+      expiresAt: { N: String(chat.expiresAt) },
     });
-    return conditionalWrite(() =>
+    return found === undefined;
+  }
+
+  async advance(sessionId: string, lastPosition: number): Promise<void> {
+    await conditionalWrite(() =>
       this.client.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: key(chat.sessionId, STATE_SK),
-          // Leaving WAITING takes the chat off the queue index.
-          UpdateExpression: `SET ${sets.join(", ")} REMOVE queueEndpoint, queuedAt`,
-          ConditionExpression: `#phase IN (${from.map((_, i) => `:from${i}`).join(", ")})`,
-          ExpressionAttributeNames: { "#phase": "phase" },
-          ExpressionAttributeValues: values,
+          Key: this.keyOf(sessionId, STATE_SK),
+          UpdateExpression: "SET lastPosition = :last",
+          ConditionExpression: "attribute_exists(#sk) AND (attribute_not_exists(lastPosition) OR lastPosition < :last)",
+          ExpressionAttributeNames: { "#sk": SESSION_SORT_KEY },
+          ExpressionAttributeValues: { ":last": lastPosition },
         }),
       ),
     );
   }
 
-  async queue(endpoint: string): Promise<ChatState[]> {
-    const { Items = [] } = await storageCall(() =>
+  async queue(endpoint: string, page: { readonly limit: number; readonly after?: string }): Promise<QueuePage> {
+    const { Items = [], LastEvaluatedKey } = await storageCall(() =>
       this.client.send(
         new QueryCommand({
           TableName: this.table,
@@ -132,10 +260,13 @@ export class DynamoSessionStore implements SessionStore {
           KeyConditionExpression: "queueEndpoint = :endpoint",
           ExpressionAttributeValues: { ":endpoint": endpoint },
           ScanIndexForward: true,
+          Limit: page.limit,
+          ...(page.after === undefined ? {} : { ExclusiveStartKey: queueStart(endpoint, page.after) }),
         }),
       ),
     );
-    return Items.map(toChat);
+    const chats = Items.map(toChat);
+    return LastEvaluatedKey === undefined ? { chats } : { chats, next: queueCursor(LastEvaluatedKey) };
   }
 
   async endSession(sessionId: string, endedAt: number): Promise<void> {
@@ -144,7 +275,7 @@ export class DynamoSessionStore implements SessionStore {
       this.client.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: key(sessionId, SESSION_SK),
+          Key: this.keyOf(sessionId, SESSION_SK),
           UpdateExpression: "SET expiresAt = :now, #data = :none",
           ConditionExpression: "attribute_exists(#sk)",
           ExpressionAttributeNames: { "#data": "data", "#sk": SESSION_SORT_KEY },
@@ -154,23 +285,81 @@ export class DynamoSessionStore implements SessionStore {
     );
   }
 
-  /** Insert-only put: resolves false when an item with this key exists. */
-  private putIfAbsent(item: Record<string, AttributeValue>): Promise<boolean> {
-    return conditionalWrite(() =>
+  async eraseChat(sessionId: string, endedAt: number): Promise<void> {
+    await storageCall(() =>
       this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: this.keyOf(sessionId, STATE_SK),
+          UpdateExpression:
+            "SET #phase = :ended, expiresAt = :now, customerNickname = :none REMOVE customer, attachedData, transcriptKey, queueEndpoint, queuedAt",
+          ExpressionAttributeNames: { "#phase": "phase" },
+          ExpressionAttributeValues: { ":ended": "ENDED", ":now": endedAt, ":none": "" },
+        }),
+      ),
+    );
+  }
+
+  private keyOf(id: string, sk: string): Item {
+    return { [SESSION_KEY]: id, [SESSION_SORT_KEY]: sk };
+  }
+
+  /**
+   * Insert-only put: resolves undefined when it stored the item, else the item in its way. DynamoDB
+   * returns that item with the failed condition (one call); a store that does not (dynalite) is
+   * asked for it.
+   */
+  private async insert(item: Record<string, AttributeValue>): Promise<Item | undefined> {
+    try {
+      await this.client.send(
         new PutItemCommand({
           TableName: this.table,
           Item: item,
           ConditionExpression: "attribute_not_exists(#sk)",
           ExpressionAttributeNames: { "#sk": SESSION_SORT_KEY },
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
         }),
-      ),
-    );
+      );
+      return undefined;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw storageFailure(error);
+      return this.itemInTheWay(error, { [SESSION_KEY]: item[SESSION_KEY]?.S, [SESSION_SORT_KEY]: item[SESSION_SORT_KEY]?.S });
+    }
+  }
+
+  /** The item a conditional write failed on: from the failure itself, else read. */
+  private async itemInTheWay(failure: ConditionalCheckFailedException, key: Item): Promise<Item> {
+    if (failure.Item !== undefined) return unmarshall(failure.Item);
+    const { Item } = await storageCall(() => this.client.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true })));
+    // Gone again since (it expired): nothing of ours.
+    return Item ?? {};
   }
 }
 
-function key(id: string, sk: string): Item {
-  return { [SESSION_KEY]: id, [SESSION_SORT_KEY]: sk };
+function isConditionFailure(error: unknown): error is ConditionalCheckFailedException {
+  return error instanceof Error && error.name === "ConditionalCheckFailedException";
+}
+
+/** Where a queue page starts: the oldest chat after the one the cursor names. */
+function queueCursor(lastKey: Item): string {
+  return Buffer.from(JSON.stringify([lastKey.queuedAt, lastKey[SESSION_KEY]])).toString("base64url");
+}
+
+const CURSOR_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+const CURSOR_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** A cursor this store handed out, checked: anything else is the client's mistake, not a key to pass to DynamoDB. */
+function queueStart(endpoint: string, cursor: string): Item {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+  } catch {
+    parsed = undefined;
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 2 || !CURSOR_TIME.test(String(parsed[0])) || !CURSOR_ID.test(String(parsed[1]))) {
+    throw new InvalidInputError("after must be the next value of a queue page");
+  }
+  return { queueEndpoint: endpoint, queuedAt: String(parsed[0]), [SESSION_KEY]: String(parsed[1]), [SESSION_SORT_KEY]: STATE_SK };
 }
 
 function isEvent(item: Item): boolean {
@@ -221,23 +410,56 @@ function stateItem(chat: ChatState): Record<string, AttributeValue> {
     userId: { S: chat.userId },
     secureKey: { S: chat.secureKey },
     expiresAt: { N: String(chat.expiresAt) },
+    // Position 1 is the opening notice's, written next by the chat's creator.
+    lastPosition: { N: "1" },
+    ...(chat.transcriptKey === undefined ? {} : { transcriptKey: { B: chat.transcriptKey } }),
     ...(chat.queuedAt === undefined ? {} : { queueEndpoint: { S: chat.endpoint }, queuedAt: { S: chat.queuedAt } }),
   };
 }
 
-function eventItem(chat: ChatState, position: number, event: TimedEvent): Record<string, AttributeValue> {
+/**
+ * An event's item. Under the chat's key its nickname and text are sealed (AES-256-GCM, the position
+ * as associated data so a sealed text cannot be moved to another position); `writeId` tells its
+ * writer that a retried write was its own.
+ */
+function eventItem(chat: ChatState, position: number, event: TimedEvent, writeId: string): Record<string, AttributeValue> {
+  const words =
+    chat.transcriptKey === undefined
+      ? { nickname: { S: event.nickname }, text: { S: event.text } }
+      : { sealed: { B: seal(chat.transcriptKey, position, [event.nickname, event.text]) } };
   return {
     [SESSION_KEY]: { S: chat.sessionId },
     [SESSION_SORT_KEY]: { S: eventKey(position) },
     position: { N: String(position) },
     type: { S: event.type },
-    nickname: { S: event.nickname },
-    text: { S: event.text },
+    ...words,
     party: { S: event.party },
     offset: { N: String(event.offset) },
     at: { S: event.at },
+    writeId: { S: writeId },
     expiresAt: { N: String(chat.expiresAt) },
   };
+}
+
+function seal(key: Uint8Array, position: number, words: readonly [string, string]): Uint8Array {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv(CIPHER, key, iv);
+  cipher.setAAD(Buffer.from(String(position)));
+  const sealed = Buffer.concat([cipher.update(JSON.stringify(words), "utf8"), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), sealed]);
+}
+
+/** The nickname and text of a sealed event; undefined without the key (erased). */
+function unseal(key: Uint8Array | undefined, position: number, sealed: Uint8Array): readonly [string, string] | undefined {
+  if (key === undefined) return undefined;
+  const bytes = Buffer.from(sealed);
+  const decipher = createDecipheriv(CIPHER, key, bytes.subarray(0, IV_BYTES));
+  decipher.setAAD(Buffer.from(String(position)));
+  decipher.setAuthTag(bytes.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+  const words: unknown = JSON.parse(
+    Buffer.concat([decipher.update(bytes.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString("utf8"),
+  );
+  return Array.isArray(words) ? [String(words[0]), String(words[1])] : undefined;
 }
 
 function toTextMap(value: unknown): TextMap {
@@ -284,16 +506,31 @@ function toChat(item: Item): ChatState {
     ...(item.agentId === undefined ? {} : { agentId: String(item.agentId) }),
     ...(item.agentNickname === undefined ? {} : { agentNickname: String(item.agentNickname) }),
     ...(item.queuedAt === undefined ? {} : { queuedAt: String(item.queuedAt) }),
+    ...(item.transcriptKey instanceof Uint8Array ? { transcriptKey: item.transcriptKey } : {}),
   };
 }
 
-function toEvent(item: Item): TranscriptEvent {
+function toIdempotency(item: Item): IdempotencyRecord {
   return {
-    position: Number(item.position),
+    key: String(item[SESSION_KEY]).slice(IDEMPOTENCY_PREFIX.length),
+    sessionId: String(item.sessionId),
+    requestHash: String(item.requestHash),
+    expiresAt: Number(item.expiresAt),
+  };
+}
+
+function toEntry(item: Item, key: Uint8Array | undefined): TranscriptEntry {
+  const position = Number(item.position);
+  if (item.givenUp === true) return { position, givenUp: true };
+  const [nickname, text] =
+    item.sealed instanceof Uint8Array ? (unseal(key, position, item.sealed) ?? ["", ""]) : [String(item.nickname), String(item.text)];
+  return {
+    position,
     type: storedName<EventType>(item.type),
-    nickname: String(item.nickname),
-    text: String(item.text),
+    nickname,
+    text,
     party: storedName<Party>(item.party),
     offset: Number(item.offset),
+    at: String(item.at),
   };
 }

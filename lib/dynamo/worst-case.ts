@@ -3,14 +3,17 @@ import { WORST_CASE_CALL_MS } from "./limits.ts";
 
 /**
  * The longest each store call can take on DynamoDB, from the client's bounds (lib/dynamo/limits.ts):
- * one DynamoDB call each, but `sessions.create`, which reads after an insert that failed its
- * condition. What can take more calls is cut by the request's deadline (lib/dynamo/request-scope.ts):
- * `sessions.append` retries at the next position only under contention, and a paged read
- * (`read`, `listPresence`, `listServices`, `loadServiceRoute`) needs a second page only past 1 MB;
- * they count here as one call, and no call of theirs starts that could end after the deadline.
+ * one DynamoDB call each. An insert or a claim that fails its condition learns what it met from
+ * the failure itself (ReturnValuesOnConditionCheckFailure), so it needs no second call on DynamoDB
+ * (a local store that does not return it is asked). What can take more calls is cut by the
+ * request's deadline (lib/dynamo/request-scope.ts): a paged read (`listPresence`, `listServices`,
+ * `loadServiceRoute`) needs a second page only past 1 MB, `sessions.read` a second call only for a
+ * client more than a page behind, and a write claims again only when its position was lost
+ * (lib/chat/transcript.ts); they count here as one call, and no call of theirs starts that could
+ * end after the deadline.
  */
-function stepMs(step: StorageStep): number {
-  return step === "sessions.create" ? 2 * WORST_CASE_CALL_MS : WORST_CASE_CALL_MS;
+function stepMs(_step: StorageStep): number {
+  return WORST_CASE_CALL_MS;
 }
 
 /** The longest a declared sequence can take: its rounds one after another, each as long as its slowest call. */

@@ -7,6 +7,7 @@ import {
   NoAgentAvailableError,
   NotYourChatError,
   StorageUnavailableError,
+  TranscriptFullError,
   UnknownServiceError,
   UnknownSessionError,
 } from "../errors.ts";
@@ -81,6 +82,7 @@ export const DOMAIN_ERROR_ANSWERS: ReadonlyArray<readonly [DomainErrorClass, Err
   [IdempotencyConflictError, { status: 409, exception: "IdempotencyKeyConflictException" }],
   [ChatStateError, { status: 409, exception: "InvalidChatStateException" }],
   [ChatTakenError, { status: 409, exception: "ChatAlreadyAcceptedException" }],
+  [TranscriptFullError, { status: 409, exception: "ChatTranscriptFullException" }],
   [
     NoAgentAvailableError,
     { status: 503, exception: "NoAgentAvailableException", headers: { "Retry-After": String(NO_AGENT_RETRY_AFTER_SECONDS) } },

@@ -1,9 +1,10 @@
+import { v4 as uuidv4 } from "uuid";
 import { isAvailable } from "../config/availability.ts";
 import { NoAgentAvailableError, UnknownServiceError } from "../errors.ts";
-import type { Deps, Session } from "../storage.ts";
+import type { Deps, ServiceConfig, Session } from "../storage.ts";
 import type { TextMap } from "../text.ts";
 import { epochSeconds } from "../time.ts";
-import { type Idempotency, replayed, sessionIdFor } from "./idempotency.ts";
+import { type Idempotency, idempotencyDigest, replayed, requireRetry } from "./idempotency.ts";
 import { type OpenSessionView, openSessionView } from "./session.ts";
 
 /** request-chat (`POST /genesys/1/service/{service-name}`), checked: every field is valid, only storage can still say no. */
@@ -21,29 +22,52 @@ export interface OpenSessionCommand {
 
 export type OpenSessionDeps = {
   readonly config: Pick<Deps["config"], "loadServiceRoute">;
-  readonly sessions: Pick<Deps["sessions"], "create" | "get">;
+  readonly sessions: Pick<Deps["sessions"], "create" | "get" | "getIdempotency" | "putIdempotency">;
   readonly now: Deps["now"];
 };
 
 /**
- * request-chat: opens a basic chat session: one read round (the service and its endpoint's availability; with an
- * Idempotency-Key also the session a retry would find) and one insert-only write; only a write that
- * loses a race (or was applied by an attempt that timed out) reads once more.
+ * request-chat: opens a basic chat session under a random id: one read round (the service and its
+ * endpoint's availability; with an Idempotency-Key also the key's record) and one insert-only write
+ * (with a new key, the key's record first).
  */
 export async function openSession(deps: OpenSessionDeps, command: OpenSessionCommand): Promise<OpenSessionView> {
   const { serviceName, idempotency, verbose, basePath } = command;
-  const id = sessionIdFor(serviceName, idempotency);
-  const [{ service, notification, presence }, previous] = await Promise.all([
+  const digest = idempotency && idempotencyDigest(serviceName, idempotency);
+  const [{ service, notification, presence }, record] = await Promise.all([
     deps.config.loadServiceRoute(serviceName),
-    idempotency ? deps.sessions.get(id) : undefined,
+    digest === undefined ? undefined : deps.sessions.getIdempotency(digest),
   ]);
   const now = deps.now();
-  if (previous !== undefined) return openSessionView(replayed(previous, idempotency?.fingerprint, now), verbose, basePath);
-  if (service === undefined) throw new UnknownServiceError();
-  if (!isAvailable(notification, presence, now)) throw new NoAgentAvailableError();
+  const view = (session: Session) => openSessionView(session, verbose, basePath);
+  // A retry of a recorded request answers with its session, whatever the service's state now.
+  const recorded = record && requireRetry(record, idempotency, now);
+  if (service === undefined) {
+    if (recorded === undefined) throw new UnknownServiceError();
+    return view(replayed(await deps.sessions.get(recorded), now));
+  }
+  if (recorded === undefined && !isAvailable(notification, presence, now)) throw new NoAgentAvailableError();
 
-  const ttlSeconds = command.ttlSeconds ?? service.ttlSeconds;
-  const session: Session = {
+  let session = newSession(recorded ?? uuidv4(), service, command, now);
+  if (recorded === undefined && digest !== undefined && idempotency !== undefined) {
+    // The key first: of requests racing with one key, only the one that records it opens a session
+    // under its own id; the others open (or find) that one.
+    const key = { key: digest, sessionId: session.id, requestHash: idempotency.fingerprint, expiresAt: session.expiresAt };
+    const inForce = await deps.sessions.putIdempotency(key);
+    if (inForce.sessionId !== session.id) session = newSession(requireRetry(inForce, idempotency, now), service, command, now);
+  }
+  // Under a recorded key the session may be there (the answer is a replay) or not yet (its request
+  // is still writing it, or stopped between its two writes): the insert-only write settles which,
+  // and every request answers the same id.
+  const outcome = await deps.sessions.create(session);
+  return view(outcome.stored ? session : replayed(outcome.existing, now));
+}
+
+function newSession(id: string, service: ServiceConfig, command: OpenSessionCommand, now: Date): Session {
+  // A client may ask for a shorter life than its service's `_ttl`, never a longer one: the service's
+  // option is the longest a stranger's request can keep data (and a queue entry) stored.
+  const ttlSeconds = Math.min(command.ttlSeconds ?? service.ttlSeconds, service.ttlSeconds);
+  return {
     id,
     serviceName: service.name,
     chatEndpoint: service.chatEndpoint,
@@ -51,10 +75,6 @@ export async function openSession(deps: OpenSessionDeps, command: OpenSessionCom
     createdAt: now.toISOString(),
     ttlSeconds,
     expiresAt: epochSeconds(now) + ttlSeconds,
-    ...(idempotency === undefined ? {} : { requestHash: idempotency.fingerprint }),
+    ...(command.idempotency === undefined ? {} : { requestHash: command.idempotency.fingerprint }),
   };
-  const outcome = await deps.sessions.create(session);
-  if (outcome.stored) return openSessionView(session, verbose, basePath);
-  // A concurrent retry with the same Idempotency-Key stored it first.
-  return openSessionView(replayed(outcome.existing, idempotency?.fingerprint, now), verbose, basePath);
 }

@@ -22,6 +22,16 @@ const THROTTLED = JSON.stringify({
   __type: "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
   message: "The level of configured provisioned throughput for the table was exceeded.",
 });
+/**
+ * A put's condition failure as DynamoDB sends it when asked for the item in the way
+ * (ReturnValuesOnConditionCheckFailure: ALL_OLD): here another writer's item at the same key.
+ */
+function takenBy(input: Record<string, unknown>): string {
+  if (input.ReturnValuesOnConditionCheckFailure !== "ALL_OLD" || typeof input.Item !== "object" || input.Item === null)
+    return CONDITION_FAILED;
+  const { id, sk } = input.Item as Record<string, unknown>;
+  return JSON.stringify({ ...JSON.parse(CONDITION_FAILED), Item: { id, sk, writeId: { S: "another-writer" } } });
+}
 const SERVER_ERROR = JSON.stringify({ __type: "com.amazon.coral.service#InternalFailure", message: "Internal failure" });
 const CONDITION_FAILED = JSON.stringify({
   __type: "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
@@ -90,7 +100,7 @@ export class DynamoProxy {
             res.writeHead(500, headers).end(SERVER_ERROR);
             return;
           case "taken-writes":
-            res.writeHead(400, headers).end(CONDITION_FAILED);
+            res.writeHead(400, headers).end(takenBy(input));
             return;
           case "hang":
             return;

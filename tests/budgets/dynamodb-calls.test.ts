@@ -123,11 +123,11 @@ describe("DynamoDB calls per request", () => {
     expect(await cost("chat", chatEvent("refresh", "transcriptPosition=2"))).toEqual({ calls: 1, readUnits: 1, writeUnits: 0 });
   });
 
-  it("a customer message costs three calls: head, append, answer", async () => {
+  it("a customer message costs three calls: the position's claim, the event, the answer", async () => {
     expect((await cost("chat", chatEvent("send", "message=hello"))).calls).toBeLessThanOrEqual(3);
   });
 
-  it("an accept costs at most five calls: head, presence, transition, append, answer", async () => {
+  it("an accept costs at most five calls: head, presence, the claim that changes the phase, the notice, the answer", async () => {
     expect((await cost("agent", agentEvent("accept"))).calls).toBeLessThanOrEqual(5);
   });
 });

@@ -2,6 +2,7 @@ import type {
   AgentPresence,
   AvailabilityNotification,
   ConfigStore,
+  IdempotencyRecord,
   ServiceConfig,
   ServiceRoute,
   Session,
@@ -69,8 +70,9 @@ export class MemoryConfigStore implements ConfigStore {
 }
 
 /** The part of the session store request-chat uses. */
-export class MemorySessionStore implements Pick<SessionStore, "create" | "get"> {
+export class MemorySessionStore implements Pick<SessionStore, "create" | "get" | "getIdempotency" | "putIdempotency"> {
   readonly sessions = new Map<string, Session>();
+  readonly keys = new Map<string, IdempotencyRecord>();
 
   async create(session: Session) {
     const existing = this.sessions.get(session.id);
@@ -80,5 +82,13 @@ export class MemorySessionStore implements Pick<SessionStore, "create" | "get"> 
   }
   async get(id: string) {
     return this.sessions.get(id);
+  }
+  async getIdempotency(key: string) {
+    return this.keys.get(key);
+  }
+  async putIdempotency(record: IdempotencyRecord) {
+    const inForce = this.keys.get(record.key) ?? record;
+    this.keys.set(record.key, inForce);
+    return inForce;
   }
 }

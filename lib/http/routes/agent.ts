@@ -1,5 +1,14 @@
 import type { APIGatewayProxyEvent } from "aws-lambda";
-import { type AgentCall, accept, agentDisconnect, agentEvent, agentRefresh, waitingChats } from "../../chat/agent.ts";
+import {
+  type AgentCall,
+  accept,
+  agentDisconnect,
+  agentEvent,
+  agentRefresh,
+  QUEUE_PAGE,
+  type QueueQuery,
+  waitingChats,
+} from "../../chat/agent.ts";
 import type { PostCommand } from "../../chat/transcript.ts";
 import { type PresenceCommand, requireAgentId, requireNickname, setPresence } from "../../config/presence.ts";
 import { requireChatEndpoint } from "../../config/services.ts";
@@ -16,8 +25,8 @@ const C = `${A}/chats/{service}`;
 export const LONGEST_STORAGE_SEQUENCE: StorageSequence = [
   "sessions.head",
   "config.getPresence",
-  "sessions.transition",
-  "sessions.append",
+  "sessions.claim",
+  "sessions.write",
   "sessions.read",
 ];
 
@@ -42,7 +51,7 @@ export function agentHandler(deps: Deps & HttpOptions) {
       [`${A}/queue`]: {
         GET: async (event) => {
           agentIdOf(event);
-          return { status: 200, body: await waitingChats(deps, endpointField(await decodeFields(event))) };
+          return { status: 200, body: await waitingChats(deps, parseQueueQuery(await decodeFields(event))) };
         },
       },
       [`${C}/accept`]: { POST: call((agentCall) => accept(deps, agentCall)) },
@@ -63,6 +72,25 @@ function agentIdOf(event: APIGatewayProxyEvent): string {
 /** The chat endpoint an agent works on (`endpoint`, in the body or the query string). */
 function endpointField(fields: Fields): string {
   return requireChatEndpoint((fields.endpoint ?? "").trim(), "endpoint");
+}
+
+const QUEUE_KEYS = ["endpoint", "limit", "after", "attachedData"];
+const CURSOR = /^[A-Za-z0-9_-]{1,512}$/;
+
+/** `endpoint`, and which page: `limit` chats (20 by default), `after` a page's `next`, `attachedData=true` to include it. */
+function parseQueueQuery(fields: Fields): QueueQuery {
+  onlyKeys(fields, QUEUE_KEYS, "Unknown field; expected endpoint, limit, after and attachedData");
+  const attachedData = (fields.attachedData ?? "false").trim().toLowerCase();
+  if (attachedData !== "true" && attachedData !== "false") throw new InvalidInputError("attachedData must be true or false");
+  const max = attachedData === "true" ? QUEUE_PAGE.maxWithAttachedData : QUEUE_PAGE.max;
+  const limitText = (fields.limit ?? "").trim();
+  const limit = limitText === "" ? Math.min(QUEUE_PAGE.default, max) : Number(limitText);
+  if (!/^\d{1,3}$/.test(limitText || "0") || !Number.isInteger(limit) || limit < 1 || limit > max) {
+    throw new InvalidInputError(`limit must be a whole number from 1 to ${max}`);
+  }
+  const after = fields.after?.trim() || undefined;
+  if (after !== undefined && !CURSOR.test(after)) throw new InvalidInputError("after must be the next value of a queue page");
+  return { endpoint: endpointField(fields), limit, after, attachedData: attachedData === "true" };
 }
 
 const PRESENCE_KEYS = ["endpoint", "state", "nickname"];

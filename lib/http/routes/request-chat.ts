@@ -12,9 +12,13 @@ import { type HttpOptions, httpHandler } from "../respond.ts";
 
 /**
  * The longest sequence of storage calls one request makes: the service's route beside (with an
- * Idempotency-Key) the session a retry would find, then the insert-only write.
+ * Idempotency-Key) the key's record, the key recorded, then the insert-only write of the session.
  */
-export const LONGEST_STORAGE_SEQUENCE: StorageSequence = [["config.loadServiceRoute", "sessions.get"], "sessions.create"];
+export const LONGEST_STORAGE_SEQUENCE: StorageSequence = [
+  ["config.loadServiceRoute", "sessions.getIdempotency"],
+  "sessions.putIdempotency",
+  "sessions.create",
+];
 
 /**
  * `POST /genesys/1/service/{service}`: the request-chat function's route (its Lambda entry is
