@@ -1,5 +1,5 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
+import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,7 +12,9 @@ import { startTestStack, type TestStack } from "../support/stack.ts";
 
 /**
  * The customer widget (/chat/) and the agent console (/agent/) in a real headless Chromium, against
- * `npm start`'s stack with no availability seeded: only a ready agent opens the service.
+ * `npm start`'s stack with no availability seeded: only a ready agent opens the service. The stack
+ * allows the widget one more API origin (PAGE_API_ORIGINS): a gateway in front of it, as a custom
+ * domain would be.
  *
  * Needs an installed Chromium (Debian's `chromium` package; `.ci/run` installs it). Elsewhere,
  * without one, the suite is reported as skipped, unless GMS_REQUIRE_BROWSER=1 (set by `.ci/run`)
@@ -29,20 +31,51 @@ const PHONE = { width: 390, height: 780 };
 const DESKTOP = { width: 1100, height: 760 };
 let local: TestStack;
 let stack: LocalStack;
+let gateway: Server;
+let gatewayOrigin: string;
 let browser: Browser;
 let shots: string;
 const errors: string[] = [];
 const contexts: BrowserContext[] = [];
 
+/** Starts `server` on a free port of 127.0.0.1, which `localhost` also reaches, and returns the port. */
+async function listen(server: Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+async function close(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+}
+
+/** The API on another origin, as a custom domain puts it: each request goes on to `target` unchanged. */
+function gatewayTo(target: () => string): Server {
+  return createServer((request, response) => {
+    const onward = httpRequest(`${target()}${request.url}`, { method: request.method, headers: request.headers }, (answer) => {
+      response.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(response);
+    });
+    onward.on("error", () => response.destroy());
+    request.pipe(onward);
+  });
+}
+
 describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
   beforeAll(async () => {
     shots = process.env.GMS_SCREENSHOT_DIR ?? (await mkdtemp(join(tmpdir(), "gms-chat-screenshots-")));
     await mkdir(shots, { recursive: true });
-    [local, browser] = await Promise.all([startTestStack({ GMS_SEED_AVAILABILITY: "false" }), launchChromium(chromiumPath!)]);
+    gateway = gatewayTo(() => stack.baseUrl);
+    gatewayOrigin = `http://127.0.0.1:${await listen(gateway)}`;
+    [local, browser] = await Promise.all([
+      startTestStack({ GMS_SEED_AVAILABILITY: "false", PAGE_API_ORIGINS: gatewayOrigin }),
+      launchChromium(chromiumPath!),
+    ]);
     stack = local.stack;
   });
   afterAll(async () => {
     await browser?.close();
+    if (gateway !== undefined) await close(gateway);
     await local?.stop();
     if (process.env.GMS_SCREENSHOT_DIR === undefined) await rm(shots, { recursive: true, force: true });
   });
@@ -234,12 +267,11 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     expect(errors).toEqual([]);
   });
 
-  it("works from another origin, through CORS, pointed at the API with ?api=", { timeout: 90_000 }, async () => {
+  it("works from another origin, through CORS, pointed with ?api= at an API origin the stage allows", { timeout: 90_000 }, async () => {
     // Another web server serves the same page; the browser then calls the API cross-origin.
     const html = await (await fetch(`${stack.baseUrl}/chat/`)).text();
     const site: Server = createServer((_request, response) => response.writeHead(200, { "Content-Type": "text/html" }).end(html));
-    await new Promise<void>((resolve) => site.listen(0, "127.0.0.1", resolve));
-    const siteOrigin = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
+    const siteOrigin = `http://127.0.0.1:${await listen(site)}`;
     try {
       const agentKey = { "x-api-key": DEFAULT_LOCAL_ADMIN_KEY };
       const presence = await fetch(`${stack.baseUrl}/genesys/1/agent/finn/presence`, {
@@ -252,11 +284,11 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
       const customer = await newPage(PHONE);
       const answers: { url: string; allowOrigin: string | undefined }[] = [];
       customer.on("response", (response) => {
-        if (response.url().startsWith(stack.baseUrl))
+        if (response.url().startsWith(gatewayOrigin))
           answers.push({ url: response.url(), allowOrigin: response.headers()["access-control-allow-origin"] });
       });
       const customerCalls = calls(customer);
-      await customer.goto(`${siteOrigin}/?api=${encodeURIComponent(stack.baseUrl)}`);
+      await customer.goto(`${siteOrigin}/?api=${encodeURIComponent(gatewayOrigin)}`);
       await startChat(customer, "Gus", "Cross-origin");
 
       // An agent answers through the API; the widget on the other origin shows it.
@@ -282,17 +314,21 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
       await entry(customer, "Still here").waitFor();
 
       expect(customerCalls.length).toBeGreaterThan(3);
-      for (const call of customerCalls) expect(await call.origin, call.path).toBe(siteOrigin);
+      for (const call of customerCalls) {
+        expect(call.request.url(), call.path).toMatch(new RegExp(`^${gatewayOrigin}/`));
+        expect(await call.origin, call.path).toBe(siteOrigin);
+      }
       expect(answers.length).toBeGreaterThan(3);
       for (const answer of answers) expect(answer.allowOrigin, answer.url).toBeDefined();
       expect(errors).toEqual([]);
     } finally {
-      site.closeAllConnections();
-      await new Promise((resolve) => site.close(resolve));
+      await close(site);
     }
   });
 
-  it("keeps the console's key on the API that served it, whatever origin a link names in ?api=", { timeout: 60_000 }, async () => {
+  it("keeps the console's key and the customer's words on the API that served them, whatever origin a link names in ?api=", {
+    timeout: 90_000,
+  }, async () => {
     // A server that would collect whatever reaches it.
     const reached: string[] = [];
     const foreign: Server = createServer((request, response) => {
@@ -301,21 +337,33 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
         .writeHead(200, { "Access-Control-Allow-Origin": "*", "Access-Control-Allow-Headers": "*", "Content-Type": "application/json" })
         .end("{}");
     });
-    await new Promise<void>((resolve) => foreign.listen(0, "127.0.0.1", resolve));
+    const foreignApi = encodeURIComponent(`http://127.0.0.1:${await listen(foreign)}`);
     try {
       const agent = await newPage(DESKTOP);
       const agentCalls = calls(agent);
-      await agent.goto(`${stack.baseUrl}/agent/?api=${encodeURIComponent(`http://127.0.0.1:${(foreign.address() as AddressInfo).port}`)}`);
+      await agent.goto(`${stack.baseUrl}/agent/?api=${foreignApi}`);
       await signIn(agent, "gil", "Gil");
       await goReady(agent);
       await agent.getByText("No chats are waiting.").waitFor();
+
+      // The widget ignores the origin it was given and works on its own: pre-chat, a chat, messages.
+      const customer = await newPage(PHONE);
+      const customerCalls = calls(customer);
+      await customer.goto(`${stack.baseUrl}/chat/?api=${foreignApi}`);
+      await startChat(customer, "Kim", "Card details");
+      await agent.getByRole("button", { name: "Accept the chat with Kim" }).click();
+      await entry(customer, "Gil joined the chat").waitFor();
+      await customer.locator("#message").fill("My card ends in 4242");
+      await customer.locator("#message").press("Enter");
+      await entry(agent, "My card ends in 4242").waitFor();
+
       expect(reached).toEqual([]);
       expect(agentCalls.length).toBeGreaterThan(1);
-      for (const call of agentCalls) expect(call.request.url(), call.path).toMatch(new RegExp(`^${stack.baseUrl}/`));
+      expect(customerCalls.length).toBeGreaterThan(3);
+      for (const call of [...agentCalls, ...customerCalls]) expect(call.request.url(), call.path).toMatch(new RegExp(`^${stack.baseUrl}/`));
       expect(errors).toEqual([]);
     } finally {
-      foreign.closeAllConnections();
-      await new Promise((resolve) => foreign.close(resolve));
+      await close(foreign);
     }
   });
 

@@ -9,7 +9,7 @@ import { ChatPanel, chatPanelElements } from "../shared/conversation.ts";
  * "Chat with us" button waits while it answers 503, re-checking after its Retry-After), then create
  * with the pre-chat form's fields, refresh polling with transcriptPosition, send, typing notices and
  * disconnect. `?service=` picks the GMS service (default request-chat); `?api=` points the widget at
- * the API on another origin.
+ * the API on another origin, one the stage allows.
  */
 const params = new URLSearchParams(location.search);
 const service = params.get("service") || "request-chat";

@@ -20,13 +20,28 @@ export type Fields = Readonly<Record<string, string>>;
 /**
  * Where the API lives, as an absolute URL without a trailing slash: the path prefix the server
  * wrote into the page (`/<stage>` when deployed on API Gateway's default endpoint), on the page's
- * own origin, unless the page lets `?api=` name an API on another origin (the widget does; the
- * console, which holds a key, does not).
+ * own origin. A page that lets `?api=` name another API (the widget does; the console, which holds
+ * a key, does not) follows it only to an origin the server listed in the page (the stage's
+ * PAGE_API_ORIGINS): any other value is ignored, so no link can send what a customer types elsewhere.
  */
 export function apiBase(options: { readonly fromQuery: boolean }): string {
-  const override = options.fromQuery ? new URLSearchParams(location.search).get("api") : null;
-  const served = document.querySelector<HTMLMetaElement>('meta[name="gms-api-base"]')?.content ?? "";
-  return new URL(override || `${served}/`, location.href).href.replace(/\/+$/, "");
+  const served = new URL(`${meta("gms-api-base")}/`, location.href);
+  const named = options.fromQuery ? absoluteUrl(new URLSearchParams(location.search).get("api")) : undefined;
+  const allowed = meta("gms-api-origins").split(" ").filter(Boolean);
+  const api = named !== undefined && allowed.includes(named.origin) ? named : served;
+  return `${api.origin}${api.pathname}`.replace(/\/+$/, "");
+}
+
+function meta(name: string): string {
+  return document.querySelector<HTMLMetaElement>(`meta[name="${name}"]`)?.content ?? "";
+}
+
+function absoluteUrl(text: string | null): URL | undefined {
+  try {
+    return text ? new URL(text) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export class Api {
