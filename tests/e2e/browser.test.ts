@@ -3,11 +3,18 @@ import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Browser, BrowserContext, Page, Request } from "playwright-core";
+import type { Browser, BrowserContext, Frame, Page, Request } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { LocalStack } from "../../scripts/local/launch.ts";
 import { DEFAULT_LOCAL_ADMIN_KEY } from "../../scripts/local/stack.ts";
-import { findChromium, fitsWidth, launchChromium, unlabelledControls, watchForErrors } from "../support/browser.ts";
+import {
+  findChromium,
+  fitsWidth,
+  launchChromium,
+  launchChromiumRefusingThirdPartyStorage,
+  unlabelledControls,
+  watchForErrors,
+} from "../support/browser.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
 
 /**
@@ -115,7 +122,7 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     await page.locator('#presence[aria-pressed="true"]').waitFor();
   }
 
-  async function startChat(page: Page, name: string, subject: string) {
+  async function startChat(page: Page | Frame, name: string, subject: string) {
     await page.locator("#start:enabled").waitFor({ timeout: 25_000 });
     await page.getByRole("button", { name: "Chat with us" }).click();
     await page.getByLabel("Your name").fill(name);
@@ -128,7 +135,7 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
 
   const focused = (page: Page) => page.evaluate<string>("document.activeElement?.id ?? ''");
 
-  function entry(page: Page, text: string) {
+  function entry(page: Page | Frame, text: string) {
     return page.locator("#transcript li", { hasText: text });
   }
 
@@ -364,6 +371,58 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
       expect(errors).toEqual([]);
     } finally {
       await close(foreign);
+    }
+  });
+
+  it("works in a frame on another site that the browser refuses storage to, keeping the chat in memory", { timeout: 120_000 }, async () => {
+    // The stack is on 127.0.0.1; the site that embeds the widget is on localhost, another site.
+    const site: Server = createServer((_request, response) =>
+      response
+        .writeHead(200, { "Content-Type": "text/html" })
+        .end(`<!doctype html><title>A shop</title><iframe title="Chat" src="${stack.baseUrl}/chat/" width="400" height="700"></iframe>`),
+    );
+    const siteUrl = `http://localhost:${await listen(site)}/`;
+    const profile = await mkdtemp(join(tmpdir(), "gms-chat-profile-"));
+    let refusing: BrowserContext | undefined;
+    try {
+      const agent = await open("/agent/", DESKTOP);
+      await signIn(agent, "ivy", "Ivy");
+      await goReady(agent);
+
+      refusing = await launchChromiumRefusingThirdPartyStorage(chromiumPath!, profile);
+      refusing.setDefaultTimeout(20_000);
+      const shop = refusing.pages()[0] ?? (await refusing.newPage());
+      watchForErrors(shop, errors);
+      await shop.goto(siteUrl);
+      const widget = shop.frames().find((frame) => frame.url().startsWith(`${stack.baseUrl}/chat/`));
+      if (widget === undefined) throw new Error("the widget's frame is missing");
+      // The browser does refuse the frame its storage.
+      expect(
+        await widget.evaluate<string>(`(() => {
+          try { return String(sessionStorage.length); } catch (error) { return error.message; }
+        })()`),
+      ).toMatch(/Access is denied/);
+
+      await startChat(widget, "Jo", "Embedded");
+      await agent.getByRole("button", { name: "Accept the chat with Jo" }).click();
+      await entry(widget, "Ivy joined the chat").waitFor();
+      await widget.locator("#message").fill("Hello from the shop");
+      await widget.locator("#message").press("Enter");
+      await entry(agent, "Hello from the shop").waitFor();
+      await agent.locator("#message").fill("Hello Jo");
+      await agent.locator("#message").press("Enter");
+      await entry(widget, "Hello Jo").waitFor();
+
+      await widget.getByRole("button", { name: "End chat" }).click();
+      await entry(agent, "Jo left the chat").waitFor();
+      await widget.locator("#chat-status", { hasText: "The chat has ended." }).waitFor();
+      await widget.getByRole("button", { name: "Start a new chat" }).click();
+      await widget.locator("#start:enabled").waitFor();
+      expect(errors).toEqual([]);
+    } finally {
+      await refusing?.close();
+      await rm(profile, { recursive: true, force: true });
+      await close(site);
     }
   });
 

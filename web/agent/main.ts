@@ -6,7 +6,8 @@ import { ChatPanel, chatPanelElements } from "../shared/conversation.ts";
 /**
  * The agent console, on the agent API: presence (renewed while the page is open, since it lapses
  * 60 s after the last renewal), the endpoint's queue, accept (losing gracefully to a faster agent),
- * the conversation, disconnect, and the next chat. The API key stays in this tab's session storage.
+ * the conversation, disconnect, and the next chat. The API key stays in this tab's session storage
+ * (or, where the browser refuses storage, in the page's memory).
  */
 interface Settings {
   readonly agentId: string;
@@ -68,7 +69,7 @@ class AgentDesk {
   private readonly life = new AbortController();
   private readonly api: Api;
   private readonly panel: ChatPanel;
-  private ready = sessionStorage.getItem(READY_STORE) === "true";
+  private ready = stored<boolean>(READY_STORE) === true;
   /** The chat accepted and not yet left: after a reload, it is picked up again. */
   private chat: CurrentChat | undefined = stored<CurrentChat>(CHAT_STORE);
   private waiting: readonly QueueItem[] = [];
@@ -142,7 +143,7 @@ class AgentDesk {
     clearTimeout(this.queueTimer);
     ui.queue.replaceChildren();
     ui.deskError.textContent = "";
-    for (const key of [SETTINGS_STORE, READY_STORE, CHAT_STORE]) sessionStorage.removeItem(key);
+    for (const key of [SETTINGS_STORE, READY_STORE, CHAT_STORE]) store(key, undefined);
     ui.desk.hidden = true;
     ui.signin.hidden = false;
     ui.signinError.textContent = message;
@@ -195,7 +196,7 @@ class AgentDesk {
       this.handle(error, isReady ? "go ready" : "go not ready");
       if (this.over) return;
     }
-    sessionStorage.setItem(READY_STORE, String(this.ready));
+    store(READY_STORE, this.ready);
     this.showPresence();
     // Renewed while the page is open: an agent who closes the laptop stops counting within 60 s.
     if (this.ready) this.renewTimer = setTimeout(() => void this.setPresence(true), PRESENCE_RENEW_SECONDS * 1000);

@@ -9,7 +9,8 @@ import { ChatPanel, chatPanelElements } from "../shared/conversation.ts";
  * "Chat with us" button waits while it answers 503, re-checking after its Retry-After), then create
  * with the pre-chat form's fields, refresh polling with transcriptPosition, send, typing notices and
  * disconnect. `?service=` picks the GMS service (default request-chat); `?api=` points the widget at
- * the API on another origin, one the stage allows.
+ * the API on another origin, one the stage allows. Where the browser refuses storage (a frame on
+ * another site), the widget keeps its session in memory.
  */
 const params = new URLSearchParams(location.search);
 const service = params.get("service") || "request-chat";
@@ -53,7 +54,7 @@ let failures = 0;
 function forgetSession(): void {
   session = undefined;
   store(SESSION_STORE, session);
-  sessionStorage.removeItem(KEY_STORE);
+  store(KEY_STORE, undefined);
 }
 
 function show(view: "start" | "prechat" | "chat"): void {

@@ -127,19 +127,42 @@ export function isAborted(error: unknown): boolean {
   return error instanceof DOMException && error.name === "AbortError";
 }
 
-/** A value this tab keeps in session storage (JSON), or undefined. */
+/**
+ * This tab's session storage, which every value a page keeps goes through. Where the browser
+ * refuses storage (a frame on another site while third-party cookies are blocked: even reading
+ * `sessionStorage` throws), the values are kept in memory instead: the page works the same, and a
+ * reload starts over.
+ */
+const tabStorage: Pick<Storage, "getItem" | "setItem" | "removeItem"> = (() => {
+  const probe = "gms:probe";
+  try {
+    const storage = sessionStorage;
+    storage.setItem(probe, probe);
+    storage.removeItem(probe);
+    return storage;
+  } catch {
+    const memory = new Map<string, string>();
+    return {
+      getItem: (key) => memory.get(key) ?? null,
+      setItem: (key, value) => void memory.set(key, value),
+      removeItem: (key) => void memory.delete(key),
+    };
+  }
+})();
+
+/** A value this tab keeps (JSON), or undefined. */
 export function stored<T>(key: string): T | undefined {
   try {
-    return JSON.parse(sessionStorage.getItem(key) ?? "null") ?? undefined;
+    return JSON.parse(tabStorage.getItem(key) ?? "null") ?? undefined;
   } catch {
     return undefined;
   }
 }
 
-/** Keeps a value in this tab's session storage; undefined removes it. */
+/** Keeps a value for this tab; undefined removes it. */
 export function store(key: string, value: unknown): void {
-  if (value === undefined) sessionStorage.removeItem(key);
-  else sessionStorage.setItem(key, JSON.stringify(value));
+  if (value === undefined) tabStorage.removeItem(key);
+  else tabStorage.setItem(key, JSON.stringify(value));
 }
 
 /** "Could not <doing>: <reason>", for a status line. */
@@ -149,10 +172,10 @@ export function failed(doing: string, error: unknown): string {
 
 /** A stable random id for this tab, e.g. the `gms_user` header web clients send. */
 export function tabValue(key: string, make: () => string = () => crypto.randomUUID()): string {
-  let value = sessionStorage.getItem(key);
+  let value = tabStorage.getItem(key);
   if (value === null) {
     value = make();
-    sessionStorage.setItem(key, value);
+    tabStorage.setItem(key, value);
   }
   return value;
 }
