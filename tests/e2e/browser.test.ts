@@ -68,6 +68,28 @@ function gatewayTo(target: () => string): Server {
   });
 }
 
+/**
+ * Every text node of the page that contains `name`: where it is, and whether the element holding
+ * it holds the name alone, isolated from the words around it (`<bdi>`, or `dir`), so that its
+ * right-to-left letters or bidi controls cannot reorder them.
+ */
+function placesOf(page: Page, name: string) {
+  return page.evaluate<{ where: string; isolated: boolean }[]>(`(() => {
+    const name = ${JSON.stringify(name)};
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const places = [];
+    for (let node = walker.nextNode(); node !== null; node = walker.nextNode()) {
+      if (!node.data.includes(name)) continue;
+      const holder = node.parentElement;
+      places.push({
+        where: holder.closest("[id]")?.id ?? "",
+        isolated: getComputedStyle(holder).unicodeBidi === "isolate" && holder.textContent === name,
+      });
+    }
+    return places;
+  })()`);
+}
+
 describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
   beforeAll(async () => {
     shots = process.env.GMS_SCREENSHOT_DIR ?? (await mkdtemp(join(tmpdir(), "gms-chat-screenshots-")));
@@ -424,6 +446,46 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
       await rm(profile, { recursive: true, force: true });
       await close(site);
     }
+  });
+
+  it("shows every name isolated, so that right-to-left letters in it cannot reorder the words around it", { timeout: 90_000 }, async () => {
+    // Layla Haddad in Arabic letters, and Noa in Hebrew ones.
+    const customerName = "ليلى حداد";
+    const agentName = "נועה";
+    const places: { where: string; isolated: boolean }[] = [];
+    const look = async (page: Page, name: string) => places.push(...(await placesOf(page, name)));
+    const agent = await open("/agent/", DESKTOP);
+    await signIn(agent, "noa", agentName);
+    await goReady(agent);
+    const customer = await open("/chat/", PHONE);
+    await startChat(customer, customerName, "Order 1234");
+    await agent.locator("#queue li", { hasText: customerName }).waitFor();
+    await look(agent, customerName);
+
+    await agent.getByRole("button", { name: `Accept the chat with ${customerName}` }).click();
+    await entry(customer, `${agentName} joined the chat`).waitFor();
+    await customer.locator("#message").pressSequentially("Hello");
+    await agent.locator("#typing", { hasText: `${customerName} is typing` }).waitFor();
+    await look(agent, customerName);
+    await customer.locator("#message").press("Enter");
+    await entry(agent, "Hello").waitFor();
+    await agent.locator("#message").pressSequentially("Hi");
+    await customer.locator("#typing", { hasText: `${agentName} is typing` }).waitFor();
+    await look(customer, agentName);
+    await agent.locator("#message").press("Enter");
+    await entry(customer, "Hi").waitFor();
+    await agent.locator("#chat-status", { hasText: customerName }).waitFor();
+    await customer.locator("#chat-status", { hasText: agentName }).waitFor();
+
+    await look(agent, customerName);
+    await look(agent, agentName);
+    await look(customer, customerName);
+    await look(customer, agentName);
+    for (const where of ["queue", "chat-title", "chat-status", "transcript", "who", "typing"]) {
+      expect(places.map((place) => place.where)).toContain(where);
+    }
+    expect(places.filter((place) => !place.isolated)).toEqual([]);
+    expect(errors).toEqual([]);
   });
 
   it("works from the keyboard alone, labels every control and fits a 320 px phone screen", { timeout: 60_000 }, async () => {

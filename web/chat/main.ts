@@ -1,7 +1,7 @@
 import "../shared/base.css";
 import type { ChatIxnState, InteractionView } from "../../lib/chat/view.ts";
 import type { OpenSessionView } from "../../lib/session/session.ts";
-import { Api, ApiError, apiBase, byId, failed, store, stored, tabValue } from "../shared/api.ts";
+import { Api, ApiError, apiBase, byId, failed, isolated, store, stored, tabValue } from "../shared/api.ts";
 import { ChatPanel, chatPanelElements } from "../shared/conversation.ts";
 
 /**
@@ -115,7 +115,8 @@ const panel = new ChatPanel(ui, api, {
   self: "CLIENT",
   onState: (state: ChatIxnState, agent: string | undefined) => {
     if (state === "CONNECTED") ui.chatStatus.textContent = "Waiting for an agent…";
-    if (state === "TRANSCRIPT") ui.chatStatus.textContent = agent ? `You are chatting with ${agent}.` : "An agent has joined.";
+    if (state === "TRANSCRIPT")
+      ui.chatStatus.replaceChildren(...(agent ? ["You are chatting with ", isolated(agent), "."] : ["An agent has joined."]));
     if (state === "DISCONNECTED") {
       ui.chatStatus.textContent = "The chat has ended.";
       ui.restart.hidden = false;

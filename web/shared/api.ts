@@ -180,6 +180,16 @@ export function tabValue(key: string, make: () => string = () => crypto.randomUU
   return value;
 }
 
+/**
+ * Text someone typed (a name, a subject), to place among other words: isolated, so that
+ * right-to-left letters or bidi controls in it cannot reorder the words around it.
+ */
+export function isolated(text: string): HTMLElement {
+  const element = document.createElement("bdi");
+  element.textContent = text;
+  return element;
+}
+
 export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   const element = document.getElementById(id);
   if (element === null) throw new Error(`#${id} is missing from the page`);
