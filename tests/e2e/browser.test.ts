@@ -1,18 +1,27 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
+import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Browser, BrowserContext, Page, Request } from "playwright-core";
+import type { Browser, BrowserContext, Frame, Page, Request } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { LocalStack } from "../../scripts/local/launch.ts";
 import { DEFAULT_LOCAL_ADMIN_KEY } from "../../scripts/local/stack.ts";
-import { findChromium, fitsWidth, launchChromium, unlabelledControls, watchForErrors } from "../support/browser.ts";
+import {
+  findChromium,
+  fitsWidth,
+  launchChromium,
+  launchChromiumRefusingThirdPartyStorage,
+  unlabelledControls,
+  watchForErrors,
+} from "../support/browser.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
 
 /**
  * The customer widget (/chat/) and the agent console (/agent/) in a real headless Chromium, against
- * `npm start`'s stack with no availability seeded: only a ready agent opens the service.
+ * `npm start`'s stack with no availability seeded: only a ready agent opens the service. The stack
+ * allows the widget one more API origin (PAGE_API_ORIGINS): a gateway in front of it, as a custom
+ * domain would be.
  *
  * Needs an installed Chromium (Debian's `chromium` package; `.ci/run` installs it). Elsewhere,
  * without one, the suite is reported as skipped, unless GMS_REQUIRE_BROWSER=1 (set by `.ci/run`)
@@ -29,20 +38,73 @@ const PHONE = { width: 390, height: 780 };
 const DESKTOP = { width: 1100, height: 760 };
 let local: TestStack;
 let stack: LocalStack;
+let gateway: Server;
+let gatewayOrigin: string;
 let browser: Browser;
 let shots: string;
 const errors: string[] = [];
 const contexts: BrowserContext[] = [];
 
+/** Starts `server` on a free port of 127.0.0.1, which `localhost` also reaches, and returns the port. */
+async function listen(server: Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+async function close(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+}
+
+/** The API on another origin, as a custom domain puts it: each request goes on to `target` unchanged. */
+function gatewayTo(target: () => string): Server {
+  return createServer((request, response) => {
+    const onward = httpRequest(`${target()}${request.url}`, { method: request.method, headers: request.headers }, (answer) => {
+      response.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(response);
+    });
+    onward.on("error", () => response.destroy());
+    request.pipe(onward);
+  });
+}
+
+/**
+ * Every text node of the page that contains `name`: where it is, and whether the element holding
+ * it holds the name alone, isolated from the words around it (`<bdi>`, or `dir`), so that its
+ * right-to-left letters or bidi controls cannot reorder them.
+ */
+function placesOf(page: Page, name: string) {
+  return page.evaluate<{ where: string; isolated: boolean }[]>(`(() => {
+    const name = ${JSON.stringify(name)};
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const places = [];
+    for (let node = walker.nextNode(); node !== null; node = walker.nextNode()) {
+      if (!node.data.includes(name)) continue;
+      const holder = node.parentElement;
+      places.push({
+        where: holder.closest("[id]")?.id ?? "",
+        isolated: getComputedStyle(holder).unicodeBidi === "isolate" && holder.textContent === name,
+      });
+    }
+    return places;
+  })()`);
+}
+
 describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
   beforeAll(async () => {
     shots = process.env.GMS_SCREENSHOT_DIR ?? (await mkdtemp(join(tmpdir(), "gms-chat-screenshots-")));
     await mkdir(shots, { recursive: true });
-    [local, browser] = await Promise.all([startTestStack({ GMS_SEED_AVAILABILITY: "false" }), launchChromium(chromiumPath!)]);
+    gateway = gatewayTo(() => stack.baseUrl);
+    gatewayOrigin = `http://127.0.0.1:${await listen(gateway)}`;
+    [local, browser] = await Promise.all([
+      startTestStack({ GMS_SEED_AVAILABILITY: "false", PAGE_API_ORIGINS: gatewayOrigin }),
+      launchChromium(chromiumPath!),
+    ]);
     stack = local.stack;
   });
   afterAll(async () => {
     await browser?.close();
+    if (gateway !== undefined) await close(gateway);
     await local?.stop();
     if (process.env.GMS_SCREENSHOT_DIR === undefined) await rm(shots, { recursive: true, force: true });
   });
@@ -82,7 +144,7 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     await page.locator('#presence[aria-pressed="true"]').waitFor();
   }
 
-  async function startChat(page: Page, name: string, subject: string) {
+  async function startChat(page: Page | Frame, name: string, subject: string) {
     await page.locator("#start:enabled").waitFor({ timeout: 25_000 });
     await page.getByRole("button", { name: "Chat with us" }).click();
     await page.getByLabel("Your name").fill(name);
@@ -95,7 +157,7 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
 
   const focused = (page: Page) => page.evaluate<string>("document.activeElement?.id ?? ''");
 
-  function entry(page: Page, text: string) {
+  function entry(page: Page | Frame, text: string) {
     return page.locator("#transcript li", { hasText: text });
   }
 
@@ -234,12 +296,11 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     expect(errors).toEqual([]);
   });
 
-  it("works from another origin, through CORS, pointed at the API with ?api=", { timeout: 90_000 }, async () => {
+  it("works from another origin, through CORS, pointed with ?api= at an API origin the stage allows", { timeout: 90_000 }, async () => {
     // Another web server serves the same page; the browser then calls the API cross-origin.
     const html = await (await fetch(`${stack.baseUrl}/chat/`)).text();
     const site: Server = createServer((_request, response) => response.writeHead(200, { "Content-Type": "text/html" }).end(html));
-    await new Promise<void>((resolve) => site.listen(0, "127.0.0.1", resolve));
-    const siteOrigin = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
+    const siteOrigin = `http://127.0.0.1:${await listen(site)}`;
     try {
       const agentKey = { "x-api-key": DEFAULT_LOCAL_ADMIN_KEY };
       const presence = await fetch(`${stack.baseUrl}/genesys/1/agent/finn/presence`, {
@@ -252,11 +313,11 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
       const customer = await newPage(PHONE);
       const answers: { url: string; allowOrigin: string | undefined }[] = [];
       customer.on("response", (response) => {
-        if (response.url().startsWith(stack.baseUrl))
+        if (response.url().startsWith(gatewayOrigin))
           answers.push({ url: response.url(), allowOrigin: response.headers()["access-control-allow-origin"] });
       });
       const customerCalls = calls(customer);
-      await customer.goto(`${siteOrigin}/?api=${encodeURIComponent(stack.baseUrl)}`);
+      await customer.goto(`${siteOrigin}/?api=${encodeURIComponent(gatewayOrigin)}`);
       await startChat(customer, "Gus", "Cross-origin");
 
       // An agent answers through the API; the widget on the other origin shows it.
@@ -282,17 +343,21 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
       await entry(customer, "Still here").waitFor();
 
       expect(customerCalls.length).toBeGreaterThan(3);
-      for (const call of customerCalls) expect(await call.origin, call.path).toBe(siteOrigin);
+      for (const call of customerCalls) {
+        expect(call.request.url(), call.path).toMatch(new RegExp(`^${gatewayOrigin}/`));
+        expect(await call.origin, call.path).toBe(siteOrigin);
+      }
       expect(answers.length).toBeGreaterThan(3);
       for (const answer of answers) expect(answer.allowOrigin, answer.url).toBeDefined();
       expect(errors).toEqual([]);
     } finally {
-      site.closeAllConnections();
-      await new Promise((resolve) => site.close(resolve));
+      await close(site);
     }
   });
 
-  it("keeps the console's key on the API that served it, whatever origin a link names in ?api=", { timeout: 60_000 }, async () => {
+  it("keeps the console's key and the customer's words on the API that served them, whatever origin a link names in ?api=", {
+    timeout: 90_000,
+  }, async () => {
     // A server that would collect whatever reaches it.
     const reached: string[] = [];
     const foreign: Server = createServer((request, response) => {
@@ -301,22 +366,126 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
         .writeHead(200, { "Access-Control-Allow-Origin": "*", "Access-Control-Allow-Headers": "*", "Content-Type": "application/json" })
         .end("{}");
     });
-    await new Promise<void>((resolve) => foreign.listen(0, "127.0.0.1", resolve));
+    const foreignApi = encodeURIComponent(`http://127.0.0.1:${await listen(foreign)}`);
     try {
       const agent = await newPage(DESKTOP);
       const agentCalls = calls(agent);
-      await agent.goto(`${stack.baseUrl}/agent/?api=${encodeURIComponent(`http://127.0.0.1:${(foreign.address() as AddressInfo).port}`)}`);
+      await agent.goto(`${stack.baseUrl}/agent/?api=${foreignApi}`);
       await signIn(agent, "gil", "Gil");
       await goReady(agent);
       await agent.getByText("No chats are waiting.").waitFor();
+
+      // The widget ignores the origin it was given and works on its own: pre-chat, a chat, messages.
+      const customer = await newPage(PHONE);
+      const customerCalls = calls(customer);
+      await customer.goto(`${stack.baseUrl}/chat/?api=${foreignApi}`);
+      await startChat(customer, "Kim", "Card details");
+      await agent.getByRole("button", { name: "Accept the chat with Kim" }).click();
+      await entry(customer, "Gil joined the chat").waitFor();
+      await customer.locator("#message").fill("My card ends in 4242");
+      await customer.locator("#message").press("Enter");
+      await entry(agent, "My card ends in 4242").waitFor();
+
       expect(reached).toEqual([]);
       expect(agentCalls.length).toBeGreaterThan(1);
-      for (const call of agentCalls) expect(call.request.url(), call.path).toMatch(new RegExp(`^${stack.baseUrl}/`));
+      expect(customerCalls.length).toBeGreaterThan(3);
+      for (const call of [...agentCalls, ...customerCalls]) expect(call.request.url(), call.path).toMatch(new RegExp(`^${stack.baseUrl}/`));
       expect(errors).toEqual([]);
     } finally {
-      foreign.closeAllConnections();
-      await new Promise((resolve) => foreign.close(resolve));
+      await close(foreign);
     }
+  });
+
+  it("works in a frame on another site that the browser refuses storage to, keeping the chat in memory", { timeout: 120_000 }, async () => {
+    // The stack is on 127.0.0.1; the site that embeds the widget is on localhost, another site.
+    const site: Server = createServer((_request, response) =>
+      response
+        .writeHead(200, { "Content-Type": "text/html" })
+        .end(`<!doctype html><title>A shop</title><iframe title="Chat" src="${stack.baseUrl}/chat/" width="400" height="700"></iframe>`),
+    );
+    const siteUrl = `http://localhost:${await listen(site)}/`;
+    const profile = await mkdtemp(join(tmpdir(), "gms-chat-profile-"));
+    let refusing: BrowserContext | undefined;
+    try {
+      const agent = await open("/agent/", DESKTOP);
+      await signIn(agent, "ivy", "Ivy");
+      await goReady(agent);
+
+      refusing = await launchChromiumRefusingThirdPartyStorage(chromiumPath!, profile);
+      refusing.setDefaultTimeout(20_000);
+      const shop = refusing.pages()[0] ?? (await refusing.newPage());
+      watchForErrors(shop, errors);
+      await shop.goto(siteUrl);
+      const widget = shop.frames().find((frame) => frame.url().startsWith(`${stack.baseUrl}/chat/`));
+      if (widget === undefined) throw new Error("the widget's frame is missing");
+      // The browser does refuse the frame its storage.
+      expect(
+        await widget.evaluate<string>(`(() => {
+          try { return String(sessionStorage.length); } catch (error) { return error.message; }
+        })()`),
+      ).toMatch(/Access is denied/);
+
+      await startChat(widget, "Jo", "Embedded");
+      await agent.getByRole("button", { name: "Accept the chat with Jo" }).click();
+      await entry(widget, "Ivy joined the chat").waitFor();
+      await widget.locator("#message").fill("Hello from the shop");
+      await widget.locator("#message").press("Enter");
+      await entry(agent, "Hello from the shop").waitFor();
+      await agent.locator("#message").fill("Hello Jo");
+      await agent.locator("#message").press("Enter");
+      await entry(widget, "Hello Jo").waitFor();
+
+      await widget.getByRole("button", { name: "End chat" }).click();
+      await entry(agent, "Jo left the chat").waitFor();
+      await widget.locator("#chat-status", { hasText: "The chat has ended." }).waitFor();
+      await widget.getByRole("button", { name: "Start a new chat" }).click();
+      await widget.locator("#start:enabled").waitFor();
+      expect(errors).toEqual([]);
+    } finally {
+      await refusing?.close();
+      await rm(profile, { recursive: true, force: true });
+      await close(site);
+    }
+  });
+
+  it("shows every name isolated, so that right-to-left letters in it cannot reorder the words around it", { timeout: 90_000 }, async () => {
+    // Layla Haddad in Arabic letters, and Noa in Hebrew ones.
+    const customerName = "ليلى حداد";
+    const agentName = "נועה";
+    const places: { where: string; isolated: boolean }[] = [];
+    const look = async (page: Page, name: string) => places.push(...(await placesOf(page, name)));
+    const agent = await open("/agent/", DESKTOP);
+    await signIn(agent, "noa", agentName);
+    await goReady(agent);
+    const customer = await open("/chat/", PHONE);
+    await startChat(customer, customerName, "Order 1234");
+    await agent.locator("#queue li", { hasText: customerName }).waitFor();
+    await look(agent, customerName);
+
+    await agent.getByRole("button", { name: `Accept the chat with ${customerName}` }).click();
+    await entry(customer, `${agentName} joined the chat`).waitFor();
+    await customer.locator("#message").pressSequentially("Hello");
+    await agent.locator("#typing", { hasText: `${customerName} is typing` }).waitFor();
+    await look(agent, customerName);
+    await customer.locator("#message").press("Enter");
+    await entry(agent, "Hello").waitFor();
+    await agent.locator("#message").pressSequentially("Hi");
+    await customer.locator("#typing", { hasText: `${agentName} is typing` }).waitFor();
+    await look(customer, agentName);
+    await agent.locator("#message").press("Enter");
+    await entry(customer, "Hi").waitFor();
+    await agent.locator("#chat-status", { hasText: customerName }).waitFor();
+    await customer.locator("#chat-status", { hasText: agentName }).waitFor();
+
+    await look(agent, customerName);
+    await look(agent, agentName);
+    await look(customer, customerName);
+    await look(customer, agentName);
+    for (const where of ["queue", "chat-title", "chat-status", "transcript", "who", "typing"]) {
+      expect(places.map((place) => place.where)).toContain(where);
+    }
+    expect(places.filter((place) => !place.isolated)).toEqual([]);
+    expect(errors).toEqual([]);
   });
 
   it("works from the keyboard alone, labels every control and fits a 320 px phone screen", { timeout: 60_000 }, async () => {

@@ -19,7 +19,7 @@ import { stageTableNames } from "../../scripts/local/stack.ts";
 /** `serverless package` with no AWS account and no network, and the CloudFormation it produces. */
 const root = fileURLToPath(new URL("../..", import.meta.url));
 /** Deploy-time settings a developer's shell may hold; the test checks their defaults. */
-const DEPLOY_SETTINGS = new Set(["GMS_ADMIN_API_KEY", "CORS_ALLOWED_ORIGINS"]);
+const DEPLOY_SETTINGS = new Set(["GMS_ADMIN_API_KEY", "CORS_ALLOWED_ORIGINS", "PAGE_API_ORIGINS"]);
 let outDir: string;
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON is checked by assertions.
 let resources: Record<string, any>;
@@ -180,6 +180,13 @@ describe("serverless package", () => {
     for (const [, fn] of ofType("AWS::Lambda::Function")) {
       expect(fn.Properties.Environment.Variables.CORS_ALLOWED_ORIGINS).toBe("*");
     }
+  });
+
+  it("passes the stage's page API origins to the web function: none by default", () => {
+    const functions = ofType("AWS::Lambda::Function").map(([, fn]) => fn.Properties);
+    const web = functions.filter((fn) => fn.Environment.Variables.PAGE_API_ORIGINS !== undefined);
+    expect(web.map((fn) => fn.Handler)).toEqual(["handlers/web.handler"]);
+    expect(web[0].Environment.Variables.PAGE_API_ORIGINS).toBe("");
   });
 
   it("seeds the request-chat service through a custom resource on first deploy", () => {

@@ -1,5 +1,7 @@
 import { existsSync } from "node:fs";
-import { type Browser, chromium, type Page } from "playwright-core";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 
 /**
  * The installed Chromium or Chrome the browser tests drive through playwright-core (which downloads
@@ -18,23 +20,35 @@ export function findChromium(): string | undefined {
 }
 
 /**
- * Headless, sandbox off (CI runs as root), and no background traffic: the machine has no network
- * beyond loopback, and Chromium's own connections would only fail.
+ * Sandbox off (CI runs as root), and no background traffic: the machine has no network beyond
+ * loopback, and Chromium's own connections would only fail.
  */
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/** Headless, with CHROMIUM_ARGS. */
 export function launchChromium(executablePath: string): Promise<Browser> {
-  return chromium.launch({
-    executablePath,
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  return chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS });
+}
+
+/**
+ * Chromium as a person runs it with third-party cookies blocked (Chrome's setting, and its incognito
+ * default): a frame from another site gets no storage at all, and even reading its `sessionStorage`
+ * throws. Set in the profile explicitly rather than left to the browser's default, which has changed
+ * across versions. Closing the context ends the browser; `profileDir`, an empty folder, is the caller's to remove.
+ */
+export async function launchChromiumRefusingThirdPartyStorage(executablePath: string, profileDir: string): Promise<BrowserContext> {
+  await mkdir(join(profileDir, "Default"), { recursive: true });
+  const preferences = { profile: { cookie_controls_mode: 1, block_third_party_cookies: true } };
+  await writeFile(join(profileDir, "Default", "Preferences"), JSON.stringify(preferences));
+  return chromium.launchPersistentContext(profileDir, { executablePath, headless: true, args: CHROMIUM_ARGS });
 }
 
 /** Fails the test on a script error or a refused resource (a CSP violation shows up as a console error). */

@@ -2,22 +2,68 @@ import { createHash } from "node:crypto";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
 import { corsPolicy } from "../../lib/http/cors.ts";
+import { pageApiOrigins } from "../../lib/http/page-origins.ts";
 import { type Page, webHandler } from "../../lib/http/routes/web.ts";
 import { buildPage } from "../../web/esbuild-pages.mjs";
 import { httpEvent } from "../support/events.ts";
 
-/** The page routes with the real pages, built as the `web` function's bundle builds them. */
+/**
+ * The page routes with the real pages, built as the `web` function's bundle builds them, on a stage
+ * that lets the widget use two more API origins.
+ */
+const API_ORIGINS = "https://api.example.com, http://localhost:8080";
 let pages: { chat: Page; agent: Page };
 let handler: ReturnType<typeof webHandler>;
 
 beforeAll(async () => {
   pages = { chat: await buildPage("chat"), agent: await buildPage("agent") };
-  handler = webHandler({ pages, cors: corsPolicy("*") });
+  handler = webHandler({ pages, cors: corsPolicy("*"), apiOrigins: pageApiOrigins(API_ORIGINS) });
 });
 
-function get(path: string, overrides: Partial<APIGatewayProxyEvent> = {}) {
-  return handler(httpEvent({ httpMethod: "GET", resource: path.replace(/\/$/, ""), path, ...overrides }));
+function get(path: string, overrides: Partial<APIGatewayProxyEvent> = {}, routes = handler) {
+  return routes(httpEvent({ httpMethod: "GET", resource: path.replace(/\/$/, ""), path, ...overrides }));
 }
+
+/** The sources of one CSP directive. */
+function directive(csp: unknown, name: string): string[] {
+  const found = String(csp)
+    .split(";")
+    .map((part) => part.trim().split(/\s+/))
+    .find(([directiveName]) => directiveName === name);
+  if (found === undefined) throw new Error(`no ${name} in ${String(csp)}`);
+  return found.slice(1);
+}
+
+describe("pageApiOrigins", () => {
+  it("reads none when unset or empty: the pages use only the origin that served them", () => {
+    expect(pageApiOrigins(undefined)).toEqual([]);
+    expect(pageApiOrigins("")).toEqual([]);
+    expect(pageApiOrigins(" , ")).toEqual([]);
+  });
+  it("reads a comma-separated list of origins, once each", () => {
+    expect(pageApiOrigins(" https://api.example.com,http://localhost:8080, https://api.example.com ,http://[::1]:3000")).toEqual([
+      "https://api.example.com",
+      "http://localhost:8080",
+      "http://[::1]:3000",
+    ]);
+  });
+  it.each([
+    "*",
+    "api.example.com",
+    "https://api.example.com/",
+    "https://api.example.com/prod",
+    "https://API.example.com",
+    "https://api.example.com:443",
+    "https://user@api.example.com",
+    "ftp://api.example.com",
+    "https://api.example.com;script-src *",
+    "https://api example.com",
+    "https://api.example.com 'unsafe-inline'",
+    "'self'",
+  ])("refuses the setting %j at init", (setting) => {
+    expect(() => pageApiOrigins(setting)).toThrow(/PAGE_API_ORIGINS/);
+  });
+});
 
 function inline(html: string, tag: "script" | "style"): string {
   const match = new RegExp(`<${tag}[^>]*>([\\s\\S]*?)</${tag}>`).exec(html);
@@ -39,7 +85,7 @@ describe("the page routes", () => {
       expect(csp).toContain(`style-src '${sha256(inline(response.body, "style"))}'`);
       expect(csp).toContain("default-src 'none'");
       expect(csp).not.toContain("unsafe-inline");
-      expect(response.body).not.toContain("{{apiBase}}");
+      expect(response.body).not.toContain("{{");
       expect(response.body).not.toContain("<!--gms:");
     },
   );
@@ -49,9 +95,25 @@ describe("the page routes", () => {
     expect(String((await get("/agent/")).headers?.["Content-Security-Policy"])).toContain("frame-ancestors 'none'");
   });
 
-  it("lets the widget reach an API on another origin, and the console only its own", async () => {
-    expect(String((await get("/chat/")).headers?.["Content-Security-Policy"])).toContain("connect-src 'self' http: https:;");
-    expect(String((await get("/agent/")).headers?.["Content-Security-Policy"])).toContain("connect-src 'self';");
+  it("lets the widget reach exactly its own origin and the stage's API origins, and the console only its own", async () => {
+    const chat = await get("/chat/");
+    expect(directive(chat.headers?.["Content-Security-Policy"], "connect-src")).toEqual([
+      "'self'",
+      "https://api.example.com",
+      "http://localhost:8080",
+    ]);
+    expect(chat.body).toContain('<meta name="gms-api-origins" content="https://api.example.com http://localhost:8080">');
+    expect(directive((await get("/agent/")).headers?.["Content-Security-Policy"], "connect-src")).toEqual(["'self'"]);
+
+    const alone = webHandler({ pages, cors: corsPolicy("*"), apiOrigins: pageApiOrigins(undefined) });
+    const served = await get("/chat/", {}, alone);
+    expect(directive(served.headers?.["Content-Security-Policy"], "connect-src")).toEqual(["'self'"]);
+    expect(served.body).toContain('<meta name="gms-api-origins" content="">');
+  });
+
+  it("cuts the console off from any window of another origin that opened it, and leaves the widget to the sites that open it", async () => {
+    expect((await get("/agent/")).headers?.["Cross-Origin-Opener-Policy"]).toBe("same-origin");
+    expect((await get("/chat/")).headers?.["Cross-Origin-Opener-Policy"]).toBe("unsafe-none");
   });
 
   it("tells the page the API's public path prefix (/<stage> on API Gateway's default endpoint), escaped", async () => {

@@ -1,12 +1,13 @@
 import "../shared/base.css";
 import type { ChatIxnState, InteractionView, QueueItem, QueueView } from "../../lib/chat/view.ts";
-import { Api, ApiError, apiBase, byId, failed, isAborted, store, stored } from "../shared/api.ts";
+import { Api, ApiError, apiBase, byId, failed, isAborted, isolated, store, stored } from "../shared/api.ts";
 import { ChatPanel, chatPanelElements } from "../shared/conversation.ts";
 
 /**
  * The agent console, on the agent API: presence (renewed while the page is open, since it lapses
  * 60 s after the last renewal), the endpoint's queue, accept (losing gracefully to a faster agent),
- * the conversation, disconnect, and the next chat. The API key stays in this tab's session storage.
+ * the conversation, disconnect, and the next chat. The API key stays in this tab's session storage
+ * (or, where the browser refuses storage, in the page's memory).
  */
 interface Settings {
   readonly agentId: string;
@@ -17,7 +18,8 @@ interface Settings {
 
 interface CurrentChat {
   readonly id: string;
-  readonly title: string;
+  readonly nickname: string;
+  readonly subject: string | undefined;
 }
 
 const SETTINGS_STORE = "gms-agent:settings";
@@ -50,6 +52,13 @@ const ui = {
   next: byId<HTMLButtonElement>("next"),
 };
 
+/** The texts present, each isolated, between " · ": a chat's name, subject and email, as typed. */
+function dotted(texts: readonly (string | undefined)[]): (string | Node)[] {
+  return texts
+    .filter((text): text is string => Boolean(text))
+    .flatMap((text, index) => (index === 0 ? [isolated(text)] : [" · ", isolated(text)]));
+}
+
 const KEY_REFUSED = "The API key was refused. Check it and sign in again.";
 
 /** The API key was refused (API Gateway's 403): back to the sign-in form, key forgotten. */
@@ -68,7 +77,7 @@ class AgentDesk {
   private readonly life = new AbortController();
   private readonly api: Api;
   private readonly panel: ChatPanel;
-  private ready = sessionStorage.getItem(READY_STORE) === "true";
+  private ready = stored<boolean>(READY_STORE) === true;
   /** The chat accepted and not yet left: after a reload, it is picked up again. */
   private chat: CurrentChat | undefined = stored<CurrentChat>(CHAT_STORE);
   private waiting: readonly QueueItem[] = [];
@@ -84,7 +93,8 @@ class AgentDesk {
     this.panel = new ChatPanel(ui, this.api, {
       self: "AGENT",
       onState: (state: ChatIxnState, customer: string | undefined) => {
-        if (state === "TRANSCRIPT") ui.chatStatus.textContent = customer ? `In the chat with ${customer}.` : "In the chat.";
+        if (state === "TRANSCRIPT")
+          ui.chatStatus.replaceChildren(...(customer ? ["In the chat with ", isolated(customer), "."] : ["In the chat."]));
         if (state === "DISCONNECTED") {
           ui.chatStatus.textContent = "The chat has ended.";
           ui.next.hidden = false;
@@ -127,7 +137,8 @@ class AgentDesk {
   open(): void {
     ui.signin.hidden = true;
     ui.desk.hidden = false;
-    ui.who.textContent = `${this.settings.nickname} (${this.settings.agentId}) on ${this.settings.endpoint}`;
+    const { nickname, agentId, endpoint } = this.settings;
+    ui.who.replaceChildren(isolated(nickname), ` (${agentId}) on `, isolated(endpoint));
     this.showPresence();
     if (this.ready) void this.setPresence(true);
     if (this.chat) this.openChat(this.chat, undefined);
@@ -142,7 +153,7 @@ class AgentDesk {
     clearTimeout(this.queueTimer);
     ui.queue.replaceChildren();
     ui.deskError.textContent = "";
-    for (const key of [SETTINGS_STORE, READY_STORE, CHAT_STORE]) sessionStorage.removeItem(key);
+    for (const key of [SETTINGS_STORE, READY_STORE, CHAT_STORE]) store(key, undefined);
     ui.desk.hidden = true;
     ui.signin.hidden = false;
     ui.signinError.textContent = message;
@@ -195,7 +206,7 @@ class AgentDesk {
       this.handle(error, isReady ? "go ready" : "go not ready");
       if (this.over) return;
     }
-    sessionStorage.setItem(READY_STORE, String(this.ready));
+    store(READY_STORE, this.ready);
     this.showPresence();
     // Renewed while the page is open: an agent who closes the laptop stops counting within 60 s.
     if (this.ready) this.renewTimer = setTimeout(() => void this.setPresence(true), PRESENCE_RENEW_SECONDS * 1000);
@@ -235,20 +246,15 @@ class AgentDesk {
       ...waiting.map((chat) => {
         const item = document.createElement("li");
         const name = document.createElement("h3");
-        name.textContent = chat.nickname;
+        name.append(isolated(chat.nickname));
         const details = document.createElement("p");
         const { customer } = chat;
-        details.textContent = [
-          customer.subject,
-          customer.email,
-          `waiting since ${new Date(chat.queuedAt ?? chat.startedAt).toLocaleTimeString()}`,
-        ]
-          .filter(Boolean)
-          .join(" · ");
+        const since = `waiting since ${new Date(chat.queuedAt ?? chat.startedAt).toLocaleTimeString()}`;
+        details.append(...dotted([customer.subject, customer.email, since]));
         const accept = document.createElement("button");
         accept.type = "button";
         accept.textContent = "Accept";
-        accept.setAttribute("aria-label", `Accept the chat with ${name.textContent}`);
+        accept.setAttribute("aria-label", `Accept the chat with ${chat.nickname}`);
         accept.disabled = !ready;
         if (!ready) accept.title = "Go ready to accept chats";
         accept.addEventListener("click", () => void this.acceptChat(chat));
@@ -262,7 +268,7 @@ class AgentDesk {
     // One accept at a time: the queue stays inert until this one is answered.
     ui.queue.inert = true;
     ui.deskError.textContent = "";
-    const taking: CurrentChat = { id: chat.id, title: [chat.nickname, chat.customer.subject].filter(Boolean).join(" · ") };
+    const taking: CurrentChat = { id: chat.id, nickname: chat.nickname, subject: chat.customer.subject };
     try {
       const answer = await this.api.post<InteractionView>(this.chatUrl(taking.id, "accept"), {}, {}, this.life.signal);
       this.chat = taking;
@@ -292,7 +298,7 @@ class AgentDesk {
     clearTimeout(this.queueTimer);
     ui.queueView.hidden = true;
     ui.chatView.hidden = false;
-    ui.chatTitle.textContent = `Chat with ${chat.title}`;
+    ui.chatTitle.replaceChildren("Chat with ", ...dotted([chat.nickname, chat.subject]));
     ui.next.hidden = true;
     this.panel.open((operation) => this.chatUrl(chat.id, operation), acceptAnswer);
   }

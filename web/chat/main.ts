@@ -1,7 +1,7 @@
 import "../shared/base.css";
 import type { ChatIxnState, InteractionView } from "../../lib/chat/view.ts";
 import type { OpenSessionView } from "../../lib/session/session.ts";
-import { Api, ApiError, apiBase, byId, failed, store, stored, tabValue } from "../shared/api.ts";
+import { Api, ApiError, apiBase, byId, failed, isolated, store, stored, tabValue } from "../shared/api.ts";
 import { ChatPanel, chatPanelElements } from "../shared/conversation.ts";
 
 /**
@@ -9,7 +9,8 @@ import { ChatPanel, chatPanelElements } from "../shared/conversation.ts";
  * "Chat with us" button waits while it answers 503, re-checking after its Retry-After), then create
  * with the pre-chat form's fields, refresh polling with transcriptPosition, send, typing notices and
  * disconnect. `?service=` picks the GMS service (default request-chat); `?api=` points the widget at
- * the API on another origin.
+ * the API on another origin, one the stage allows. Where the browser refuses storage (a frame on
+ * another site), the widget keeps its session in memory.
  */
 const params = new URLSearchParams(location.search);
 const service = params.get("service") || "request-chat";
@@ -53,7 +54,7 @@ let failures = 0;
 function forgetSession(): void {
   session = undefined;
   store(SESSION_STORE, session);
-  sessionStorage.removeItem(KEY_STORE);
+  store(KEY_STORE, undefined);
 }
 
 function show(view: "start" | "prechat" | "chat"): void {
@@ -114,7 +115,8 @@ const panel = new ChatPanel(ui, api, {
   self: "CLIENT",
   onState: (state: ChatIxnState, agent: string | undefined) => {
     if (state === "CONNECTED") ui.chatStatus.textContent = "Waiting for an agent…";
-    if (state === "TRANSCRIPT") ui.chatStatus.textContent = agent ? `You are chatting with ${agent}.` : "An agent has joined.";
+    if (state === "TRANSCRIPT")
+      ui.chatStatus.replaceChildren(...(agent ? ["You are chatting with ", isolated(agent), "."] : ["An agent has joined."]));
     if (state === "DISCONNECTED") {
       ui.chatStatus.textContent = "The chat has ended.";
       ui.restart.hidden = false;

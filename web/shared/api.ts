@@ -20,13 +20,28 @@ export type Fields = Readonly<Record<string, string>>;
 /**
  * Where the API lives, as an absolute URL without a trailing slash: the path prefix the server
  * wrote into the page (`/<stage>` when deployed on API Gateway's default endpoint), on the page's
- * own origin, unless the page lets `?api=` name an API on another origin (the widget does; the
- * console, which holds a key, does not).
+ * own origin. A page that lets `?api=` name another API (the widget does; the console, which holds
+ * a key, does not) follows it only to an origin the server listed in the page (the stage's
+ * PAGE_API_ORIGINS): any other value is ignored, so no link can send what a customer types elsewhere.
  */
 export function apiBase(options: { readonly fromQuery: boolean }): string {
-  const override = options.fromQuery ? new URLSearchParams(location.search).get("api") : null;
-  const served = document.querySelector<HTMLMetaElement>('meta[name="gms-api-base"]')?.content ?? "";
-  return new URL(override || `${served}/`, location.href).href.replace(/\/+$/, "");
+  const served = new URL(`${meta("gms-api-base")}/`, location.href);
+  const named = options.fromQuery ? absoluteUrl(new URLSearchParams(location.search).get("api")) : undefined;
+  const allowed = meta("gms-api-origins").split(" ").filter(Boolean);
+  const api = named !== undefined && allowed.includes(named.origin) ? named : served;
+  return `${api.origin}${api.pathname}`.replace(/\/+$/, "");
+}
+
+function meta(name: string): string {
+  return document.querySelector<HTMLMetaElement>(`meta[name="${name}"]`)?.content ?? "";
+}
+
+function absoluteUrl(text: string | null): URL | undefined {
+  try {
+    return text ? new URL(text) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export class Api {
@@ -112,19 +127,42 @@ export function isAborted(error: unknown): boolean {
   return error instanceof DOMException && error.name === "AbortError";
 }
 
-/** A value this tab keeps in session storage (JSON), or undefined. */
+/**
+ * This tab's session storage, which every value a page keeps goes through. Where the browser
+ * refuses storage (a frame on another site while third-party cookies are blocked: even reading
+ * `sessionStorage` throws), the values are kept in memory instead: the page works the same, and a
+ * reload starts over.
+ */
+const tabStorage: Pick<Storage, "getItem" | "setItem" | "removeItem"> = (() => {
+  const probe = "gms:probe";
+  try {
+    const storage = sessionStorage;
+    storage.setItem(probe, probe);
+    storage.removeItem(probe);
+    return storage;
+  } catch {
+    const memory = new Map<string, string>();
+    return {
+      getItem: (key) => memory.get(key) ?? null,
+      setItem: (key, value) => void memory.set(key, value),
+      removeItem: (key) => void memory.delete(key),
+    };
+  }
+})();
+
+/** A value this tab keeps (JSON), or undefined. */
 export function stored<T>(key: string): T | undefined {
   try {
-    return JSON.parse(sessionStorage.getItem(key) ?? "null") ?? undefined;
+    return JSON.parse(tabStorage.getItem(key) ?? "null") ?? undefined;
   } catch {
     return undefined;
   }
 }
 
-/** Keeps a value in this tab's session storage; undefined removes it. */
+/** Keeps a value for this tab; undefined removes it. */
 export function store(key: string, value: unknown): void {
-  if (value === undefined) sessionStorage.removeItem(key);
-  else sessionStorage.setItem(key, JSON.stringify(value));
+  if (value === undefined) tabStorage.removeItem(key);
+  else tabStorage.setItem(key, JSON.stringify(value));
 }
 
 /** "Could not <doing>: <reason>", for a status line. */
@@ -134,12 +172,22 @@ export function failed(doing: string, error: unknown): string {
 
 /** A stable random id for this tab, e.g. the `gms_user` header web clients send. */
 export function tabValue(key: string, make: () => string = () => crypto.randomUUID()): string {
-  let value = sessionStorage.getItem(key);
+  let value = tabStorage.getItem(key);
   if (value === null) {
     value = make();
-    sessionStorage.setItem(key, value);
+    tabStorage.setItem(key, value);
   }
   return value;
+}
+
+/**
+ * Text someone typed (a name, a subject), to place among other words: isolated, so that
+ * right-to-left letters or bidi controls in it cannot reorder the words around it.
+ */
+export function isolated(text: string): HTMLElement {
+  const element = document.createElement("bdi");
+  element.textContent = text;
+  return element;
 }
 
 export function byId<T extends HTMLElement = HTMLElement>(id: string): T {

@@ -1,5 +1,5 @@
 import type { ChatIxnState, EventTuple, InteractionView, Party } from "../../lib/chat/view.ts";
-import { type Api, ApiError, byId, isAborted } from "./api.ts";
+import { type Api, ApiError, byId, isAborted, isolated } from "./api.ts";
 
 /** What a page shows of an answer; a chat that is gone (404) shows as ended, with no events. */
 type ChatUpdate = Pick<InteractionView, "chatIxnState" | "transcriptToShow"> & Partial<Pick<InteractionView, "startedAt">>;
@@ -127,28 +127,28 @@ class Conversation {
     const typing = this.elements.typing;
     switch (type) {
       case "Notice.TypingStarted":
-        if (!mine) typing.textContent = `${nickname} is typing…`;
+        if (!mine) typing.replaceChildren(isolated(nickname), " is typing…");
         return;
       case "Notice.TypingStopped":
         if (!mine) typing.textContent = "";
         return;
       case "Message.Text":
         if (!mine) typing.textContent = "";
-        this.entry(mine ? "message mine" : "message theirs", offset, nickname, text);
+        this.entry(mine ? "message mine" : "message theirs", offset, nickname, [text]);
         return;
       case "Notice.Joined":
-        this.entry("notice", offset, undefined, mine ? "You joined the chat" : `${nickname} joined the chat`);
+        this.entry("notice", offset, undefined, mine ? ["You joined the chat"] : [isolated(nickname), " joined the chat"]);
         return;
       case "Notice.Left":
         if (!mine) typing.textContent = "";
-        this.entry("notice", offset, undefined, mine ? "You left the chat" : `${nickname} left the chat`);
+        this.entry("notice", offset, undefined, mine ? ["You left the chat"] : [isolated(nickname), " left the chat"]);
         return;
       default:
         return;
     }
   }
 
-  private entry(kind: string, offset: string, nickname: string | undefined, text: string): void {
+  private entry(kind: string, offset: string, nickname: string | undefined, content: readonly (string | Node)[]): void {
     const item = document.createElement("li");
     item.className = kind;
     const time = document.createElement("time");
@@ -158,13 +158,12 @@ class Conversation {
       time.textContent = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
     }
     if (nickname !== undefined) {
-      const who = document.createElement("span");
+      const who = isolated(nickname);
       who.className = "who";
-      who.textContent = nickname;
       item.append(who);
     }
     const body = document.createElement("p");
-    body.textContent = text;
+    body.append(...content);
     item.append(body, time);
     this.elements.transcript.append(item);
     item.scrollIntoView({ block: "end" });

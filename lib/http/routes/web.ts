@@ -7,7 +7,10 @@ import { dispatch, type HttpOptions, type HttpResult, httpHandler } from "../res
 
 /** A built web page (web/esbuild-pages.mjs): self-contained HTML and its inline code's CSP hashes. */
 export interface Page {
-  /** The page, with `{{apiBase}}` where the API's public path prefix goes. */
+  /**
+   * The page, with `{{apiBase}}` where the API's public path prefix goes and (the widget)
+   * `{{apiOrigins}}` where the allowed API origins go.
+   */
   readonly html: string;
   readonly scriptHash: string;
   readonly styleHash: string;
@@ -15,6 +18,8 @@ export interface Page {
 
 export interface WebDeps extends HttpOptions {
   readonly pages: { readonly chat: Page; readonly agent: Page };
+  /** The API origins the widget may be pointed at with `?api=` (PAGE_API_ORIGINS, lib/http/page-origins.ts). */
+  readonly apiOrigins: readonly string[];
 }
 
 /** The pages are static: no storage call at all. */
@@ -22,25 +27,38 @@ export const LONGEST_STORAGE_SEQUENCE: StorageSequence = [];
 
 /**
  * What each page may do beyond its own origin. The customer widget is meant to be embedded in an
- * integrator's site, and can be pointed at the API on another origin (`?api=`). The agent console
- * holds an API key: it is never framed (clickjacking) and talks to no origin but the one that
- * served it, so no link can make it send the key elsewhere.
+ * integrator's site, and may be pointed at the API on one of the origins the stage allows (`?api=`),
+ * and at no other. Its Cross-Origin-Opener-Policy stays `unsafe-none`: sites open it as a popup and
+ * keep a handle on that window (to focus or close it), which `same-origin` would cut; it holds no
+ * credential, and COOP does not concern frames anyway. The agent console holds an API key: it is
+ * never framed (clickjacking), no window of another origin that opened it keeps a handle on it
+ * (COOP), and it talks to no origin but the one that served it, so no link can make it send the
+ * key elsewhere.
  */
-const PAGE_POLICY = {
-  chat: { frameAncestors: "*", connectSrc: "'self' http: https:" },
-  agent: { frameAncestors: "'none'", connectSrc: "'self'" },
-} as const;
+function pagePolicy(apiOrigins: readonly string[]) {
+  return {
+    chat: { frameAncestors: "*", connectSrc: ["'self'", ...apiOrigins].join(" "), openerPolicy: "unsafe-none" },
+    agent: { frameAncestors: "'none'", connectSrc: "'self'", openerPolicy: "same-origin" },
+  } as const;
+}
 
 const ATTRIBUTE_ESCAPES: Record<string, string> = { "&": "&amp;", '"': "&quot;", "<": "&lt;", ">": "&gt;" };
+
+function escapeAttribute(value: string): string {
+  return value.replace(/[&"<>]/g, (c) => ATTRIBUTE_ESCAPES[c] ?? c);
+}
 
 /**
  * The web function's routes (its Lambda entry is handlers/web.ts): the customer chat widget
  * (`GET /chat/`) and the agent console (`GET /agent/`), static pages that use only the public API.
  * Each is one HTML response with its script and styles inline, told the API's public path prefix
- * (`/<stage>` on the default endpoint) so its calls work wherever it is served. Revalidated on
- * every load (ETag), so a deploy applies at once.
+ * (`/<stage>` on the default endpoint) so its calls work wherever it is served, and (the widget)
+ * the other API origins it may be pointed at. Revalidated on every load (ETag), so a deploy
+ * applies at once.
  */
 export function webHandler(deps: WebDeps) {
+  const policy = pagePolicy(deps.apiOrigins);
+  const apiOrigins = escapeAttribute(deps.apiOrigins.join(" "));
   const rendered = new Map<string, { html: string; etag: string }>();
   const page =
     (name: keyof WebDeps["pages"]) =>
@@ -49,10 +67,7 @@ export function webHandler(deps: WebDeps) {
       const key = `${name} ${basePath}`;
       let view = rendered.get(key);
       if (view === undefined) {
-        const html = deps.pages[name].html.replaceAll(
-          "{{apiBase}}",
-          basePath.replace(/[&"<>]/g, (c) => ATTRIBUTE_ESCAPES[c] ?? c),
-        );
+        const html = deps.pages[name].html.replaceAll("{{apiBase}}", escapeAttribute(basePath)).replaceAll("{{apiOrigins}}", apiOrigins);
         view = { html, etag: `"${createHash("sha256").update(html).digest("base64url")}"` };
         rendered.set(key, view);
       }
@@ -65,12 +80,13 @@ export function webHandler(deps: WebDeps) {
           "default-src 'none'",
           `script-src '${scriptHash}'`,
           `style-src '${styleHash}'`,
-          `connect-src ${PAGE_POLICY[name].connectSrc}`,
+          `connect-src ${policy[name].connectSrc}`,
           "img-src 'self' data:",
           "base-uri 'none'",
           "form-action 'none'",
-          `frame-ancestors ${PAGE_POLICY[name].frameAncestors}`,
+          `frame-ancestors ${policy[name].frameAncestors}`,
         ].join("; "),
+        "Cross-Origin-Opener-Policy": policy[name].openerPolicy,
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
       };
