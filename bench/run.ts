@@ -118,17 +118,12 @@ async function stackThroughput(url: string): Promise<{ rps: number; p50: number;
 /** The baseline under serverless-offline, from bench/baseline, on a free port. */
 async function startBaselineOffline(dynamoEndpoint: string) {
   const port = await freePort();
-  const lambdaPort = await freePort();
-  const child = spawnOffline(
-    join(root, "bench/baseline"),
-    { http: port, lambda: lambdaPort },
-    {
-      ...process.env,
-      ...LOCAL_AWS_ENV,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
-      GMS_BUILD_FOLDER: `.esbuild/bench-${port}`,
-    },
-  );
+  const child = spawnOffline(join(root, "bench/baseline"), port, {
+    ...process.env,
+    ...LOCAL_AWS_ENV,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+    GMS_BUILD_FOLDER: `.esbuild/bench-${port}`,
+  });
   try {
     await watchOutput(child, "the baseline's serverless offline").until("Server ready");
   } catch (error) {

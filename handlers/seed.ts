@@ -1,5 +1,15 @@
 import { putToPresignedUrl, seedHandler } from "../lib/cloudformation/seed-resource.ts";
-import { now, stores } from "../lib/runtime.ts";
 
-/** The seed function: the CloudFormation custom resource of lib/cloudformation/seed-resource.ts. */
-export const handler = seedHandler({ config: stores.config, now, reply: putToPresignedUrl });
+/**
+ * The seed function: the CloudFormation custom resource of lib/cloudformation/seed-resource.ts. The
+ * production wiring is imported inside the handler, not at module load: lib/runtime.ts validates
+ * the stage's settings as it loads, and a failure there must still be answered to CloudFormation.
+ * esbuild bundles the import into this file and runs the module's body on the first call.
+ */
+export const handler = seedHandler({
+  wiring: async () => {
+    const { stores, now } = await import("../lib/runtime.ts");
+    return { config: stores.config, now };
+  },
+  reply: putToPresignedUrl,
+});

@@ -66,7 +66,12 @@ export interface ChatState {
   readonly endpoint: string;
   readonly customerNickname: string;
   readonly customer: TextMap;
-  readonly attachedData: TextMap;
+  /**
+   * The attached data (the session's context data and the create's other keys), up to 32 KB: kept
+   * in a record of its own (`putAttachedData`), so that the chat's own record, which the queue
+   * reads, stays small. Present here only on chats opened before it had its own record.
+   */
+  readonly attachedData?: TextMap;
   readonly userId: string;
   readonly secureKey: string;
   readonly agentId?: string;
@@ -232,6 +237,10 @@ export interface SessionStore {
   ): Promise<SessionRecords & { readonly entries: TranscriptEntry[]; readonly more: boolean }>;
   /** Insert-only; resolves false when the session already has a chat. Position 1 is the chat's, for its opening notice. */
   createChat(chat: ChatState): Promise<boolean>;
+  /** Keeps a new chat's attached data (ChatState.attachedData), until the chat's expiry. */
+  putAttachedData(chat: ChatState, data: TextMap): Promise<void>;
+  /** The attached data of up to 25 chats, by session id (absent for chats that have none). */
+  attachedData(sessionIds: readonly string[]): Promise<ReadonlyMap<string, TextMap>>;
   /**
    * Takes the chat's next transcript position in one atomic step, if the chat allows the claim (and
    * is live at `now`, epoch seconds); undefined otherwise. Concurrent claims never share a position.

@@ -4,7 +4,7 @@
  * seeds the request-chat service and an availability notification for gms_builtin, then runs
  * `serverless offline start` on the exact GMS paths. Ctrl-C stops all of it.
  *
- * Environment: PORT (8080), DYNAMODB_PORT (8000), LAMBDA_PORT (3002), GMS_ADMIN_API_KEY,
+ * Environment: PORT (8080), DYNAMODB_PORT (8000), GMS_ADMIN_API_KEY,
  * GMS_SEED_AVAILABILITY=false (no availability seed), GMS_DATA_DIR (.dynamodb), STAGE (dev).
  */
 import { rm } from "node:fs/promises";
@@ -26,7 +26,6 @@ import {
 const root = fileURLToPath(new URL("..", import.meta.url));
 const env = process.env;
 const port = env.PORT ?? "8080";
-const lambdaPort = env.LAMBDA_PORT ?? "3002";
 const stage = env.STAGE ?? "dev";
 
 function log(message: string) {
@@ -62,7 +61,7 @@ async function main() {
   const buildFolder = env.GMS_BUILD_FOLDER ?? `.esbuild/local-${port}`;
   const offline = spawnOffline(
     root,
-    { http: port, lambda: lambdaPort },
+    port,
     {
       ...env,
       ...awsEnv,

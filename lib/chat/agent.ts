@@ -49,9 +49,10 @@ export async function waitingChats(deps: ChatDeps, query: QueueQuery): Promise<Q
     limit: query.limit,
     ...(query.after === undefined ? {} : { after: query.after }),
   });
-  const chats = page.chats
-    .filter((chat) => chat.phase === "WAITING" && chat.expiresAt > now)
-    .map((chat) => queueItem(chat, query.attachedData));
+  const waiting = page.chats.filter((chat) => chat.phase === "WAITING" && chat.expiresAt > now);
+  // Kept apart from the chats' records (which the queue reads): one more read, only when asked for.
+  const attached = query.attachedData ? await deps.sessions.attachedData(waiting.map((chat) => chat.sessionId)) : undefined;
+  const chats = waiting.map((chat) => queueItem(chat, attached && (chat.attachedData ?? attached.get(chat.sessionId) ?? {})));
   return { endpoint: query.endpoint, chats, ...(page.next === undefined ? {} : { next: page.next }) };
 }
 

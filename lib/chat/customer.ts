@@ -45,15 +45,18 @@ export async function createChat(deps: ChatDeps, command: CreateChatCommand): Pr
   const existing = await liveTranscript(deps, command.sessionId, since);
   if (existing.chat !== undefined) return interactionView(existing.chat, existing.page, command.view);
 
-  const chat = newChat(existing.session, command, deps.now());
+  const { chat, attachedData } = newChat(existing.session, command, deps.now());
   if (await deps.sessions.createChat(chat)) {
     // Position 1 is the new chat's own: nobody else can have written it.
-    await deps.sessions.write(chat, 1, timed(chat, notice("Notice.Joined", chat.customerNickname, "CLIENT"), deps.now()));
+    await Promise.all([
+      deps.sessions.putAttachedData(chat, attachedData),
+      deps.sessions.write(chat, 1, timed(chat, notice("Notice.Joined", chat.customerNickname, "CLIENT"), deps.now())),
+    ]);
   }
   return viewSince(deps, command, since);
 }
 
-function newChat(session: Session, command: CreateChatCommand, now: Date): ChatState {
+function newChat(session: Session, command: CreateChatCommand, now: Date): { chat: ChatState; attachedData: TextMap } {
   // The customer fields keep to their own caps (they show in the queue); the attached data (the
   // session's context data plus the create's other keys) to the limits of context data.
   const customer = requireCustomerFields(command.customer);
@@ -61,7 +64,7 @@ function newChat(session: Session, command: CreateChatCommand, now: Date): ChatS
   // Blank names (only spaces) count as absent.
   const fullName = [customer.firstName?.trim(), customer.lastName?.trim()].filter(Boolean).join(" ");
   const nickname = customer.userDisplayName?.trim() || fullName || "Customer";
-  return {
+  const chat: ChatState = {
     sessionId: session.id,
     chatSessionId: randomBytes(8).toString("hex").toUpperCase(),
     phase: "WAITING",
@@ -69,13 +72,13 @@ function newChat(session: Session, command: CreateChatCommand, now: Date): ChatS
     endpoint: session.chatEndpoint,
     customerNickname: firstCodePoints(nickname, 64),
     customer,
-    attachedData,
     userId: randomBytes(8).toString("hex").toUpperCase(),
     secureKey: randomUUID().replaceAll("-", ""),
     queuedAt: now.toISOString(),
     expiresAt: session.expiresAt,
     transcriptKey: randomBytes(32),
   };
+  return { chat, attachedData };
 }
 
 /** The events after `transcriptPosition`; a message sent along is posted first. */

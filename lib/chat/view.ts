@@ -118,13 +118,14 @@ export interface QueueView {
   readonly next?: string;
 }
 
-export function queueItem(chat: ChatState, withAttachedData: boolean): QueueItem {
+/** A waiting chat, with its attached data when the agent asked for it. */
+export function queueItem(chat: ChatState, attachedData: TextMap | undefined): QueueItem {
   return {
     id: chat.sessionId,
     chatSessionId: chat.chatSessionId,
     nickname: chat.customerNickname,
     customer: chat.customer,
-    ...(withAttachedData ? { attachedData: chat.attachedData } : {}),
+    ...(attachedData === undefined ? {} : { attachedData }),
     queuedAt: chat.queuedAt,
     startedAt: gmsTime(chat.startedAt),
   };

@@ -2,9 +2,14 @@ import type { CloudFormationCustomResourceEvent } from "aws-lambda";
 import { seedDefaults } from "../config/defaults.ts";
 import type { ConfigStore, StorageSequence } from "../storage.ts";
 
-export interface SeedDeps {
+/** What seeding writes with: loaded inside the handler, so a wiring that fails to load is answered too. */
+export interface SeedWiring {
   readonly config: Pick<ConfigStore, "createServiceIfAbsent" | "createNotificationIfAbsent">;
   readonly now: () => Date;
+}
+
+export interface SeedDeps {
+  readonly wiring: () => Promise<SeedWiring>;
   /** Sends the custom resource's outcome to CloudFormation's pre-signed response URL. */
   readonly reply: (url: string, body: string) => Promise<void>;
 }
@@ -14,25 +19,42 @@ export const LONGEST_STORAGE_SEQUENCE: StorageSequence = ["config.createServiceI
 
 export const SEED_RESOURCE_ID = "gms-default-service";
 
+/** CloudFormation refuses a response body over 4 KB; the reason is the only part that can grow. */
+const MAX_REASON_LENGTH = 1000;
+
 /**
  * CloudFormation custom resource that creates the `request-chat` service when a stage is first
  * deployed. Only `Create` writes: an update or a stack deletion leaves administrators' data alone.
  * Deployed stages get no availability notification: the contact centre's notifier (or an admin)
  * opens the service.
+ *
+ * Every event is answered, a wiring that cannot load (a malformed setting) included: an event
+ * left unanswered holds the stack until the resource's ServiceTimeout. Only `Create` loads the
+ * wiring, so a stage whose settings broke can still be updated and removed.
  */
 export function seedHandler(deps: SeedDeps) {
   return async (event: CloudFormationCustomResourceEvent): Promise<void> => {
     let status: "SUCCESS" | "FAILED" = "SUCCESS";
     let reason = "";
     let data: Record<string, string> = {};
+    let loaded = false;
     try {
       if (event.RequestType === "Create") {
-        const outcome = await seedDefaults(deps.config, { availability: false, now: deps.now() });
+        const wiring = await deps.wiring();
+        loaded = true;
+        const outcome = await seedDefaults(wiring.config, { availability: false, now: wiring.now() });
         data = { serviceCreated: String(outcome.serviceCreated) };
       }
     } catch (error) {
       status = "FAILED";
-      reason = `Seeding the default service failed: ${error instanceof Error ? error.name : "unknown error"}`;
+      // A setting's error names the setting and the form it must take, and holds no secret; a
+      // storage error is named only.
+      reason = loaded
+        ? `Seeding the default service failed: ${error instanceof Error ? error.name : "unknown error"}`
+        : `The seed function could not load its configuration: ${error instanceof Error ? error.message : String(error)}`.slice(
+            0,
+            MAX_REASON_LENGTH,
+          );
     }
     console.log(
       JSON.stringify({ level: status === "SUCCESS" ? "info" : "error", route: "seed", requestType: event.RequestType, status, reason }),

@@ -1,8 +1,15 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { type AttributeValue, type ConditionalCheckFailedException, PutItemCommand } from "@aws-sdk/client-dynamodb";
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import { InvalidInputError } from "../errors.ts";
+import { InvalidInputError, StorageUnavailableError } from "../errors.ts";
 import type {
   ChatPhase,
   ChatState,
@@ -26,6 +33,10 @@ import { QUEUE_INDEX, SESSION_KEY, SESSION_SORT_KEY } from "./tables.ts";
 const SESSION_SK = "session";
 const STATE_SK = "state";
 const IDEMPOTENCY_SK = "idempotency";
+/** Sorts before the events: no transcript read pays for it. */
+const ATTACHED_SK = "attached";
+/** BatchGetItem leaves keys unprocessed under load; they are asked for again this many times in all. */
+const BATCH_TRIES = 3;
 const EVENT_PREFIX = "e#";
 /** Idempotency records have partitions of their own, named so that no session id can be one. */
 const IDEMPOTENCY_PREFIX = "key#";
@@ -147,6 +158,37 @@ export class DynamoSessionStore implements SessionStore {
 
   async createChat(chat: ChatState): Promise<boolean> {
     return (await this.insert(stateItem(chat))) === undefined;
+  }
+
+  async putAttachedData(chat: ChatState, data: TextMap): Promise<void> {
+    await storageCall(() =>
+      this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: {
+            [SESSION_KEY]: { S: chat.sessionId },
+            [SESSION_SORT_KEY]: { S: ATTACHED_SK },
+            data: stringMap(data),
+            expiresAt: { N: String(chat.expiresAt) },
+          },
+        }),
+      ),
+    );
+  }
+
+  async attachedData(sessionIds: readonly string[]): Promise<ReadonlyMap<string, TextMap>> {
+    const found = new Map<string, TextMap>();
+    let keys: Item[] = sessionIds.map((id) => this.keyOf(id, ATTACHED_SK));
+    for (let tries = 0; keys.length > 0; tries += 1) {
+      if (tries === BATCH_TRIES) throw new StorageUnavailableError(new Error("Keys left unprocessed by BatchGetItem"));
+      const asked = keys;
+      const { Responses, UnprocessedKeys } = await storageCall(() =>
+        this.client.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: asked, ConsistentRead: true } } })),
+      );
+      for (const item of Responses?.[this.table] ?? []) found.set(String(item[SESSION_KEY]), toTextMap(item.data));
+      keys = UnprocessedKeys?.[this.table]?.Keys ?? [];
+    }
+    return found;
   }
 
   async claim(sessionId: string, claim: Claim, now: number): Promise<ClaimedPosition | undefined> {
@@ -286,7 +328,10 @@ export class DynamoSessionStore implements SessionStore {
   }
 
   async eraseChat(sessionId: string, endedAt: number): Promise<void> {
-    await storageCall(() =>
+    const attached = storageCall(() =>
+      this.client.send(new DeleteCommand({ TableName: this.table, Key: this.keyOf(sessionId, ATTACHED_SK) })),
+    );
+    const state = storageCall(() =>
       this.client.send(
         new UpdateCommand({
           TableName: this.table,
@@ -298,6 +343,7 @@ export class DynamoSessionStore implements SessionStore {
         }),
       ),
     );
+    await Promise.all([attached, state]);
   }
 
   private keyOf(id: string, sk: string): Item {
@@ -406,7 +452,6 @@ function stateItem(chat: ChatState): Record<string, AttributeValue> {
     endpoint: { S: chat.endpoint },
     customerNickname: { S: chat.customerNickname },
     customer: stringMap(chat.customer),
-    attachedData: stringMap(chat.attachedData),
     userId: { S: chat.userId },
     secureKey: { S: chat.secureKey },
     expiresAt: { N: String(chat.expiresAt) },
@@ -499,7 +544,7 @@ function toChat(item: Item): ChatState {
     endpoint: String(item.endpoint),
     customerNickname: String(item.customerNickname),
     customer: toTextMap(item.customer),
-    attachedData: toTextMap(item.attachedData),
+    ...(item.attachedData === undefined ? {} : { attachedData: toTextMap(item.attachedData) }),
     userId: String(item.userId),
     secureKey: String(item.secureKey),
     expiresAt: Number(item.expiresAt),

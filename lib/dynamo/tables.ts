@@ -4,11 +4,14 @@ import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
  * Table layout. serverless.yml declares the same tables for AWS; `npm start` and the tests create
  * them from these definitions, and a test checks that both agree.
  *
- * - sessions: everything of one session shares its partition `id`, sorted by `sk`: the transcript
- *   events (`e#0000000001`, ...), then the session record (`session`), then the chat state
- *   (`state`). One Query for `sk > e#<position>` returns the events a client has not seen plus both
- *   records: a refresh is one cheap read. All items carry the session's expiry; TTL on `expiresAt`.
- *   The sparse index `queue` (`queueEndpoint`, `queuedAt`) holds the chats waiting for an agent.
+ * - sessions: everything of one session shares its partition `id`, sorted by `sk`: the chat's
+ *   attached data (`attached`), the transcript events (`e#0000000001`, ...), then the session
+ *   record (`session`), then the chat state (`state`, which also keeps the last position taken).
+ *   One Query for `sk > e#<position>` returns the events a client has not seen plus both records: a
+ *   refresh is one cheap read. All items carry the session's expiry; TTL on `expiresAt`. The
+ *   sparse index `queue` (`queueEndpoint`, `queuedAt`) holds the chats waiting for an agent (their
+ *   state records, small: the attached data is kept apart). Idempotency-Keys have partitions of
+ *   their own (`key#<digest>`, `sk = idempotency`).
  * - config: services (`sk = service#<name>`) and availability notifications
  *   (`sk = availability#<endpoint>`) share the partition `pk = config`, so request-chat reads a
  *   service and its endpoint's availability in a single strongly consistent Query. TTL on

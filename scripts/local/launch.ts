@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { freePort, isPortClosed } from "./ports.ts";
@@ -11,12 +11,14 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 
 export interface LocalStack {
   readonly baseUrl: string;
-  readonly ports: { readonly http: number; readonly lambda: number; readonly dynamo: number };
+  readonly ports: { readonly http: number; readonly dynamo: number };
   output(): string;
   /** Kills the process that launched the script, without a signal to the script itself. */
   killLauncher(): void;
   /** Resolves true once no process started for this stack runs any more, false after `timeoutMs`. */
   allGone(timeoutMs: number): Promise<boolean>;
+  /** The TCP ports that processes of this stack listen on, and whether each is bound to loopback only. */
+  listening(): { port: number; loopback: boolean }[];
   /** Last resort after a failed test: kills every process started for this stack. */
   killAll(): void;
   /**
@@ -31,7 +33,7 @@ export interface LocalStack {
  * for its ready line. `env` adds or overrides environment variables (e.g. AWS_ENDPOINT_URL_DYNAMODB).
  */
 export async function startLocalStack(env: Record<string, string> = {}, options: { underShell?: boolean } = {}): Promise<LocalStack> {
-  const ports = { http: await freePort(), lambda: await freePort(), dynamo: await freePort() };
+  const ports = { http: await freePort(), dynamo: await freePort() };
   const buildFolder = `.esbuild/stack-${ports.http}`;
   const marker = randomUUID();
   // Under a shell, as npm runs it: the shell is the script's parent (`; :` keeps it from exec'ing).
@@ -46,7 +48,6 @@ export async function startLocalStack(env: Record<string, string> = {}, options:
     env: {
       ...process.env,
       PORT: String(ports.http),
-      LAMBDA_PORT: String(ports.lambda),
       DYNAMODB_PORT: String(ports.dynamo),
       GMS_BUILD_FOLDER: buildFolder,
       [STACK_MARKER]: marker,
@@ -76,6 +77,7 @@ export async function startLocalStack(env: Record<string, string> = {}, options:
       await rm(`${root}${buildFolder}`, { recursive: true, force: true });
       return true;
     },
+    listening: () => listeningSockets(markedProcesses(marker)),
     killAll: () => {
       for (const pid of markedProcesses(marker)) {
         try {
@@ -115,6 +117,36 @@ function markedProcesses(marker: string): number[] {
     }
   }
   return pids;
+}
+
+/** IPv4 127.0.0.0/8, IPv6 ::1, and IPv4-mapped 127.x, as /proc/net/tcp* write them (little-endian words). */
+const LOOPBACK = /^(..)(..)(..)7F$|^0{24}01000000$|^0{16}FFFF0000..(..)(..)7F$/i;
+
+/** The listening TCP sockets the given processes hold, from /proc/net/tcp and tcp6. */
+function listeningSockets(pids: readonly number[]): { port: number; loopback: boolean }[] {
+  const byInode = new Map<string, { port: number; loopback: boolean }>();
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    for (const line of readFileSync(table, "utf8").split("\n").slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      const [local, state, inode] = [fields[1], fields[3], fields[9]];
+      if (local === undefined || state !== "0A" || inode === undefined) continue;
+      const [address = "", port = ""] = local.split(":");
+      byInode.set(inode, { port: Number.parseInt(port, 16), loopback: LOOPBACK.test(address) });
+    }
+  }
+  const found: { port: number; loopback: boolean }[] = [];
+  for (const pid of pids) {
+    try {
+      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+        const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
+        const socket = inode === undefined ? undefined : byInode.get(inode);
+        if (socket !== undefined && !found.some((f) => f.port === socket.port && f.loopback === socket.loopback)) found.push(socket);
+      }
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return found;
 }
 
 function markedProcessesAlive(marker: string): boolean {

@@ -1,4 +1,7 @@
 import { type ChildProcess, type ChildProcessByStdio, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 
@@ -56,25 +59,38 @@ export function killGroup(child: ChildProcess, signal: NodeJS.Signals = "SIGKILL
 }
 
 /**
- * `serverless offline start` for the service in `cwd`, on the given ports, with output piped. It
+ * `serverless offline start` for the service in `cwd`, its API on `httpPort`, with output piped. It
  * runs as its own process group, so `killGroup` also stops the esbuild service it spawns.
+ *
+ * serverless-offline also serves Lambda's Invoke API, which runs any function (the admin one
+ * included) with no API key and answers any web origin. Nothing here uses it, and a TCP port on
+ * localhost is reachable by every web page the developer opens, so it listens on a Unix socket in
+ * a folder only this user can open (hapi takes a path for a port), removed when the server exits.
  */
 export function spawnOffline(
   cwd: string,
-  ports: { readonly http: string | number; readonly lambda: string | number },
+  httpPort: string | number,
   env: NodeJS.ProcessEnv,
   extraArgs: readonly string[] = [],
 ): ChildProcessByStdio<null, Readable, Readable> {
+  const socketFolder = mkdtempSync(join(tmpdir(), "gms-chat-lambda-"));
   const args = [
     SERVERLESS_BIN,
     "offline",
     "start",
     "--httpPort",
-    String(ports.http),
+    String(httpPort),
     "--lambdaPort",
-    String(ports.lambda),
+    join(socketFolder, "invoke.sock"),
     "--noPrependStageInUrl",
     ...extraArgs,
   ];
-  return spawn(process.execPath, args, { cwd, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...env, ...SERVERLESS_ENV } });
+  const child = spawn(process.execPath, args, {
+    cwd,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...env, ...SERVERLESS_ENV },
+  });
+  child.once("exit", () => rmSync(socketFolder, { recursive: true, force: true }));
+  return child;
 }

@@ -1,4 +1,5 @@
 import { once } from "node:events";
+import type { IncomingMessage, RequestListener } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
 import { CreateTableCommand, DescribeTableCommand, ResourceInUseException } from "@aws-sdk/client-dynamodb";
@@ -33,8 +34,25 @@ export interface LocalDynamo {
 }
 
 /**
- * Starts dynalite, the embedded DynamoDB, on `port` (0 picks a free one). With `path` the data is
- * kept in that LevelDB folder across restarts; without it, in memory.
+ * Why a request to a local-only server came from a web browser, if it did. Browsers put `Origin`
+ * on cross-origin requests and preflights, and `Sec-Fetch-Site` on every request; a page that
+ * rebinds its own host name to 127.0.0.1 still names that host in `Host`. The SDK and command-line
+ * tools send none of these.
+ */
+export function browserRequest(request: IncomingMessage): string | undefined {
+  if (request.method === "OPTIONS") return "a preflight";
+  if (request.headers.origin !== undefined) return `a request from origin ${request.headers.origin}`;
+  if (request.headers["sec-fetch-site"] !== undefined) return "a request from a web page";
+  const host = (request.headers.host ?? "").replace(/:\d+$/, "");
+  if (!["127.0.0.1", "localhost", "[::1]"].includes(host)) return `a request for host ${host}`;
+  return undefined;
+}
+
+/**
+ * Starts dynalite, the embedded DynamoDB, on `port` (0 picks a free one), on 127.0.0.1 unless told
+ * otherwise. With `path` the data is kept in that LevelDB folder across restarts; without it, in
+ * memory. dynalite answers any web origin (CORS included), so any page open in the developer's
+ * browser could read and write it: it refuses what a browser sends (`browserRequest`) with a 403.
  */
 export async function startDynalite(options: { port: number; path?: string; host?: string; createTableMs?: number }): Promise<LocalDynamo> {
   const server = dynalite({
@@ -42,6 +60,14 @@ export async function startDynalite(options: { port: number; path?: string; host
     deleteTableMs: 0,
     updateTableMs: 0,
     ...(options.path ? { path: options.path } : {}),
+  });
+  const [serve] = server.listeners("request") as [RequestListener];
+  server.removeAllListeners("request");
+  server.on("request", (request: IncomingMessage, response) => {
+    const refused = browserRequest(request);
+    if (refused === undefined) return serve(request, response);
+    request.resume();
+    response.writeHead(403, { "content-type": "text/plain" }).end(`The local DynamoDB refuses ${refused}: it serves local tools only.\n`);
   });
   server.listen(options.port, options.host ?? "127.0.0.1");
   await Promise.race([once(server, "listening"), once(server, "error").then(([error]) => Promise.reject(error))]);

@@ -240,7 +240,7 @@ describe("each route family's declared longest sequence of storage calls", () =>
   it("seed: the default service, created if absent", async () => {
     const [created] = await sequencesOf([
       () =>
-        seedHandler({ config: stores.config, now: () => new Date(), reply: async () => {} })({
+        seedHandler({ wiring: async () => ({ config: stores.config, now: () => new Date() }), reply: async () => {} })({
           RequestType: "Create",
           ServiceToken: "x",
           ResponseURL: "http://127.0.0.1/",

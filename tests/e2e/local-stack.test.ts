@@ -220,6 +220,32 @@ describe("npm start: browsers on other origins", () => {
   });
 });
 
+describe("npm start: what web pages can reach", () => {
+  it("listens on TCP for the API only, on loopback: serverless-offline's Lambda invoke API is on a Unix socket", () => {
+    expect(stack.listening()).toEqual([{ port: stack.ports.http, loopback: true }]);
+  });
+
+  it("runs no function for a page that posts a Lambda invoke request (the admin function's, without a key)", async () => {
+    const event = {
+      resource: "/genesys/1/admin/services/{name}",
+      path: "/genesys/1/admin/services/from-a-web-page",
+      httpMethod: "PUT",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      pathParameters: { name: "from-a-web-page" },
+      body: "_ttl=60",
+      requestContext: { requestId: "from-a-web-page" },
+    };
+    // What a page may send with no preflight: a POST of text/plain.
+    const response = await fetch(`${stack.baseUrl}/2015-03-31/functions/gms-chat-dev-admin/invocations`, {
+      method: "POST",
+      headers: { Origin: "http://evil.example", "content-type": "text/plain" },
+      body: JSON.stringify(event),
+    });
+    expect(response.ok).toBe(false);
+    expect((await admin("services/from-a-web-page")).status).toBe(404);
+  });
+});
+
 describe("npm start: DynamoDB outage", () => {
   it("answers 503 with Retry-After while DynamoDB is down, and serves again once it is back", async () => {
     await local.withDynamoDown(async () => {

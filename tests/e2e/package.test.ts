@@ -1,9 +1,11 @@
 import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { RegoEngine, TemplateFile } from "@aws/cloudformation-validate";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LONGEST_STORAGE_SEQUENCE as seed } from "../../lib/cloudformation/seed-resource.ts";
 import { tableDefinitions } from "../../lib/dynamo/tables.ts";
@@ -16,35 +18,89 @@ import { LONGEST_STORAGE_SEQUENCE as web } from "../../lib/http/routes/web.ts";
 import { SERVERLESS_BIN, SERVERLESS_ENV } from "../../scripts/local/processes.ts";
 import { stageTableNames } from "../../scripts/local/stack.ts";
 
-/** `serverless package` with no AWS account and no network, and the CloudFormation it produces. */
+/**
+ * `serverless package` with no AWS account and no network, and the CloudFormation it produces: the
+ * defaults, a stage with every switch on (WAF, reserved concurrency), and one with a malformed
+ * setting. The switched-on template, a superset of the default one, goes through AWS's own
+ * offline CloudFormation validator.
+ */
 const root = fileURLToPath(new URL("../..", import.meta.url));
 /** Deploy-time settings a developer's shell may hold; the test checks their defaults. */
 const DEPLOY_SETTINGS = new Set(["GMS_ADMIN_API_KEY", "CORS_ALLOWED_ORIGINS", "PAGE_API_ORIGINS"]);
-let outDir: string;
+/** An admin key in the shell of whoever deploys: it must never reach the template. */
+const SHELL_ADMIN_KEY = "an-admin-key-in-the-deploying-shell";
+const SWITCHED_ON = ["--param=waf=true", "--param=wafRequestsPer5Minutes=500", "--param=requestChatConcurrency=50"];
+/**
+ * Warnings of the validator that the framework's own resources raise, each explained in
+ * docs/deploying.md: the functions' DependsOn on their roles, which the Role's GetAtt already
+ * implies, and the retained function versions without an UpdateReplacePolicy.
+ */
+const ACCEPTED_WARNINGS = [
+  { rule: "W3005", resourceType: "AWS::Lambda::Function" },
+  { rule: "W3011", resourceType: "AWS::Lambda::Version" },
+];
+const tempDirs: string[] = [];
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON is checked by assertions.
 let resources: Record<string, any>;
+// biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON is checked by assertions.
+let switchedOn: Record<string, any>;
+let switchedOnTemplate: string;
+let malformed: { code: number | undefined; output: string };
 
-beforeAll(async () => {
-  outDir = await mkdtemp(join(tmpdir(), "gms-chat-package-"));
-  const buildFolder = `.esbuild/package-${process.pid}`;
+/** Runs `serverless package --stage prod` with `args` and `settings` added to a clean environment. */
+async function packageService(args: readonly string[], settings: Record<string, string> = {}): Promise<string> {
+  const buildFolder = `.esbuild/package-${process.pid}-${randomUUID()}`;
+  const outDir = await mkdtemp(join(tmpdir(), "gms-chat-package-"));
+  tempDirs.push(outDir);
   // No AWS credentials, endpoint or admin key: packaging must not need any.
-  const env: NodeJS.ProcessEnv = { ...SERVERLESS_ENV, GMS_BUILD_FOLDER: buildFolder };
+  const env: NodeJS.ProcessEnv = { ...SERVERLESS_ENV, GMS_BUILD_FOLDER: buildFolder, ...settings };
   for (const [key, value] of Object.entries(process.env)) {
     if (!key.startsWith("AWS_") && !DEPLOY_SETTINGS.has(key) && !(key in env)) env[key] = value;
   }
-  await promisify(execFile)(process.execPath, [SERVERLESS_BIN, "package", "--stage", "prod", "--package", outDir], {
-    cwd: root,
-    env,
-  });
-  await rm(join(root, buildFolder), { recursive: true, force: true });
-  resources = JSON.parse(await readFile(join(outDir, "cloudformation-template-update-stack.json"), "utf8")).Resources;
+  try {
+    await promisify(execFile)(process.execPath, [SERVERLESS_BIN, "package", "--stage", "prod", "--package", outDir, ...args], {
+      cwd: root,
+      env,
+    });
+  } finally {
+    await rm(join(root, buildFolder), { recursive: true, force: true });
+  }
+  return join(outDir, "cloudformation-template-update-stack.json");
+}
+
+async function resourcesOf(template: string) {
+  return JSON.parse(await readFile(template, "utf8")).Resources;
+}
+
+beforeAll(async () => {
+  // The malformed setting stops before anything is built, so it can run alongside; two builds
+  // cannot (serverless-esbuild zips into the service's .serverless/).
+  const refused = packageService([], { CORS_ALLOWED_ORIGINS: "https://app.example.com,app.example.com" }).then(
+    () => ({ code: 0, output: "" }),
+    (failure: { code?: number; stdout?: string; stderr?: string }) => ({
+      code: failure.code,
+      output: `${failure.stdout}${failure.stderr}`,
+    }),
+  );
+  resources = await resourcesOf(await packageService([], { GMS_ADMIN_API_KEY: SHELL_ADMIN_KEY }));
+  switchedOnTemplate = await packageService(SWITCHED_ON);
+  switchedOn = await resourcesOf(switchedOnTemplate);
+  malformed = await refused;
 });
 afterAll(async () => {
-  await rm(outDir, { recursive: true, force: true });
+  for (const dir of tempDirs) await rm(dir, { recursive: true, force: true });
 });
 
-function ofType(type: string) {
-  return Object.entries(resources).filter(([, resource]) => resource.Type === type);
+function ofType(type: string, from = resources) {
+  return Object.entries(from).filter(([, resource]) => resource.Type === type);
+}
+
+/** The one resource of a type, and its logical ID. */
+function onlyOfType(type: string, from = resources) {
+  const found = ofType(type, from);
+  expect(found.map(([id]) => id)).toHaveLength(1);
+  const [[id, resource]] = found as [[string, (typeof resources)[string]]];
+  return { id, resource };
 }
 
 describe("serverless package", () => {
@@ -117,9 +173,17 @@ describe("serverless package", () => {
     }
     expect(grants).toEqual({
       RequestChatRole: ["dynamodb:Query ConfigTable", "dynamodb:GetItem SessionsTable", "dynamodb:PutItem SessionsTable"],
-      ChatRole: ["dynamodb:Query SessionsTable", "dynamodb:PutItem SessionsTable", "dynamodb:UpdateItem SessionsTable"],
+      ChatRole: [
+        "dynamodb:Query SessionsTable",
+        "dynamodb:GetItem SessionsTable",
+        "dynamodb:PutItem SessionsTable",
+        "dynamodb:UpdateItem SessionsTable",
+        "dynamodb:DeleteItem SessionsTable",
+      ],
       AgentRole: [
         "dynamodb:Query SessionsTable",
+        "dynamodb:GetItem SessionsTable",
+        "dynamodb:BatchGetItem SessionsTable",
         "dynamodb:PutItem SessionsTable",
         "dynamodb:UpdateItem SessionsTable",
         "dynamodb:Query SessionsTable/index/queue",
@@ -161,19 +225,117 @@ describe("serverless package", () => {
     const resources = new Set(methods.map((m) => JSON.stringify(m.ResourceId)).filter((id) => !pages.has(id)));
     const preflighted = new Set(methods.filter((m) => m.HttpMethod === "OPTIONS").map((m) => JSON.stringify(m.ResourceId)));
     expect(preflighted).toEqual(resources);
-    const [[, key]] = ofType("AWS::ApiGateway::ApiKey") as [[string, { Properties: Record<string, unknown> }]];
-    // No value in the template: AWS generates the key unless GMS_ADMIN_API_KEY is set at deploy time.
-    expect(key.Properties).not.toHaveProperty("Value");
     expect(ofType("AWS::ApiGateway::UsagePlanKey")).toHaveLength(1);
+  });
+
+  it("writes no admin key value into the template, even with GMS_ADMIN_API_KEY in the deploying shell: AWS generates it", async () => {
+    const [[, key]] = ofType("AWS::ApiGateway::ApiKey") as [[string, { Properties: Record<string, unknown> }]];
+    expect(key.Properties).not.toHaveProperty("Value");
+    expect(key.Properties.Name).toBe("gms-chat-prod-admin");
+    expect(JSON.stringify(resources)).not.toContain(SHELL_ADMIN_KEY);
   });
 
   it("gives errors made by API Gateway itself CORS headers and the GMS error shape", () => {
     const responses = ofType("AWS::ApiGateway::GatewayResponse").map(([, r]) => r.Properties);
-    expect(responses.map((r) => r.ResponseType).sort()).toEqual(["DEFAULT_4XX", "DEFAULT_5XX"]);
+    expect(responses.map((r) => r.ResponseType).sort()).toEqual(["DEFAULT_4XX", "DEFAULT_5XX", "THROTTLED"]);
     for (const response of responses) {
-      expect(response.ResponseParameters["gatewayresponse.header.Access-Control-Allow-Origin"]).toBeDefined();
+      expect(response.ResponseParameters["gatewayresponse.header.Access-Control-Allow-Origin"]).toBe("method.request.header.origin");
+      expect(response.ResponseParameters["gatewayresponse.header.Access-Control-Expose-Headers"]).toBe("'Retry-After'");
       expect(response.ResponseTemplates["application/json"]).toContain('"exception"');
     }
+  });
+
+  it("answers API Gateway's throttling with a JSON 429 that carries Retry-After and CORS", () => {
+    const [throttled] = ofType("AWS::ApiGateway::GatewayResponse")
+      .map(([, r]) => r.Properties)
+      .filter((r) => r.ResponseType === "THROTTLED");
+    expect(throttled.StatusCode).toBe("429");
+    expect(throttled.ResponseParameters["gatewayresponse.header.Retry-After"]).toMatch(/^'[1-9]\d*'$/);
+    expect(throttled.ResponseTemplates["application/json"]).toBe(
+      '{"message":$context.error.messageString,"exception":"$context.error.responseType"}',
+    );
+  });
+
+  it("throttles the whole stage, and request-chat and chat creation lower still", () => {
+    const stage = onlyOfType("AWS::ApiGateway::Deployment").resource.Properties.StageDescription;
+    expect(stage).toMatchObject({ ThrottlingRateLimit: 200, ThrottlingBurstLimit: 400 });
+    // API Gateway's method paths: each "/" of the path as "~1", after a leading "/".
+    expect(stage.MethodSettings).toEqual([
+      { HttpMethod: "POST", ResourcePath: "/~1genesys~11~1service~1{service}", ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
+      {
+        HttpMethod: "POST",
+        ResourcePath: "/~1genesys~11~1service~1{service}~1ixn~1chat",
+        ThrottlingRateLimit: 20,
+        ThrottlingBurstLimit: 40,
+      },
+    ]);
+  });
+
+  it("reserves concurrency only for the functions a stage sets it for", () => {
+    const reserved = (from: typeof resources) =>
+      Object.fromEntries(ofType("AWS::Lambda::Function", from).map(([id, fn]) => [id, fn.Properties.ReservedConcurrentExecutions]));
+    expect(Object.values(reserved(resources)).every((value) => value === undefined)).toBe(true);
+    expect(reserved(switchedOn)).toEqual({
+      RequestChatLambdaFunction: 50,
+      ChatLambdaFunction: undefined,
+      AgentLambdaFunction: undefined,
+      AdminLambdaFunction: undefined,
+      WebLambdaFunction: undefined,
+      SeedLambdaFunction: undefined,
+    });
+  });
+
+  it("puts a per-IP WAF rate limit on the stage only when the stage turns it on, blocking with a JSON 429", () => {
+    expect(Object.values(resources).filter((r) => r.Type.startsWith("AWS::WAFv2::"))).toEqual([]);
+    const acl = onlyOfType("AWS::WAFv2::WebACL", switchedOn).resource;
+    expect(acl.Properties.Scope).toBe("REGIONAL");
+    expect(acl.Properties.DefaultAction).toEqual({ Allow: {} });
+    const [rule] = acl.Properties.Rules;
+    expect(rule.Statement.RateBasedStatement).toMatchObject({ AggregateKeyType: "IP", Limit: 500 });
+    const answer = rule.Action.Block.CustomResponse;
+    expect(answer.ResponseCode).toBe(429);
+    const headers = Object.fromEntries(answer.ResponseHeaders.map((h: { Name: string; Value: string }) => [h.Name, h.Value]));
+    expect(headers).toMatchObject({ "Retry-After": expect.stringMatching(/^[1-9]\d*$/), "Access-Control-Allow-Origin": "*" });
+    const body = acl.Properties.CustomResponseBodies[answer.CustomResponseBodyKey];
+    expect(body.ContentType).toBe("APPLICATION_JSON");
+    expect(Object.keys(JSON.parse(body.Content))).toEqual(["message", "exception"]);
+
+    const association = onlyOfType("AWS::WAFv2::WebACLAssociation", switchedOn).resource;
+    expect(association.Properties.WebACLArn).toEqual({ "Fn::GetAtt": ["WafWebAcl", "Arn"] });
+    expect(association.Properties.ResourceArn["Fn::Sub"]).toMatch(
+      /:apigateway:\$\{AWS::Region\}::\/restapis\/\$\{ApiGatewayRestApi\}\/stages\/prod$/,
+    );
+    // The stage exists once the framework's deployment does.
+    expect(association.DependsOn).toContain(onlyOfType("AWS::ApiGateway::Deployment", switchedOn).id);
+  });
+
+  it("refuses to package a malformed setting, with the parser's message", () => {
+    expect(malformed.code).toBe(1);
+    expect(malformed.output).toContain("CORS_ALLOWED_ORIGINS must be * or a comma-separated list of origins");
+  });
+
+  it("passes AWS's CloudFormation validator with no error and only the warnings docs/deploying.md accepts", async () => {
+    const engine = new RegoEngine();
+    try {
+      const report = engine.validateStandard(new TemplateFile(switchedOnTemplate), {
+        pseudoParameterOverrides: { accountId: "123456789012", region: "eu-west-1" },
+      });
+      const findings = report.diagnostics.map(
+        (d) => `${d.severity} ${d.ruleId} ${d.entity?.resourceType ?? ""} ${d.entity?.logicalId ?? ""}: ${d.message}`,
+      );
+      expect(report.status, findings.join("\n")).toBe("OK");
+      expect(findings.filter((f) => /^(ERROR|FATAL) /.test(f))).toEqual([]);
+      const unaccepted = report.diagnostics.filter(
+        (d) =>
+          d.severity === "WARN" &&
+          !ACCEPTED_WARNINGS.some((accepted) => accepted.rule === d.ruleId && accepted.resourceType === d.entity?.resourceType),
+      );
+      expect(unaccepted.map((d) => `${d.ruleId} ${d.entity?.logicalId}: ${d.message}`)).toEqual([]);
+    } finally {
+      engine.free();
+    }
+    const docs = await readFile(join(root, "docs/deploying.md"), "utf8");
+    for (const { rule } of ACCEPTED_WARNINGS) expect(docs, `docs/deploying.md explains ${rule}`).toContain(rule);
   });
 
   it("passes the stage's allowed CORS origins to the functions", () => {
@@ -189,8 +351,12 @@ describe("serverless package", () => {
     expect(web[0].Environment.Variables.PAGE_API_ORIGINS).toBe("");
   });
 
-  it("seeds the request-chat service through a custom resource on first deploy", () => {
+  it("seeds the request-chat service through a custom resource on first deploy, waited for a minute at most", () => {
     const [[, seed]] = ofType("Custom::GmsDefaultService") as [[string, { Properties: Record<string, unknown> }]];
     expect(seed.Properties.ServiceToken).toEqual({ "Fn::GetAtt": ["SeedLambdaFunction", "Arn"] });
+    // CloudFormation's default wait for an unanswered custom resource is an hour.
+    const seedTimeout = resources.SeedLambdaFunction.Properties.Timeout;
+    expect(seed.Properties.ServiceTimeout).toBeGreaterThan(seedTimeout);
+    expect(seed.Properties.ServiceTimeout).toBeLessThanOrEqual(60);
   });
 });

@@ -48,7 +48,7 @@ function cfnEvent(requestType: "Create" | "Update" | "Delete"): CloudFormationCu
 describe("the deploy-time seed (CloudFormation custom resource)", () => {
   it("creates request-chat with defaults on Create, opens no availability, and reports SUCCESS", async () => {
     vi.spyOn(console, "log").mockImplementation(() => {});
-    await seedHandler({ config: db.config, now: () => now, reply: putToPresignedUrl })(cfnEvent("Create"));
+    await seedHandler({ wiring: async () => ({ config: db.config, now: () => now }), reply: putToPresignedUrl })(cfnEvent("Create"));
     const route = await db.config.loadServiceRoute("request-chat");
     expect(route.service).toMatchObject({ ttlSeconds: 3600, chatEndpoint: "gms_builtin" });
     expect(isInForce(route.notification, now)).toBe(false);
@@ -61,7 +61,7 @@ describe("the deploy-time seed (CloudFormation custom resource)", () => {
 
   it("leaves the configuration alone on Update and Delete", async () => {
     await db.config.deleteService("request-chat");
-    const handler = seedHandler({ config: db.config, now: () => now, reply: putToPresignedUrl });
+    const handler = seedHandler({ wiring: async () => ({ config: db.config, now: () => now }), reply: putToPresignedUrl });
     await handler(cfnEvent("Update"));
     await handler(cfnEvent("Delete"));
     expect(await db.config.getService("request-chat")).toBeUndefined();
@@ -71,7 +71,34 @@ describe("the deploy-time seed (CloudFormation custom resource)", () => {
   it("reports FAILED when the table cannot be written", async () => {
     const broken = await startTestDynamo();
     await broken.close();
-    await seedHandler({ config: broken.config, now: () => now, reply: putToPresignedUrl })(cfnEvent("Create"));
+    await seedHandler({ wiring: async () => ({ config: broken.config, now: () => now }), reply: putToPresignedUrl })(cfnEvent("Create"));
     expect(replies.at(-1)?.body).toMatchObject({ Status: "FAILED", RequestId: "req-Create" });
+  });
+
+  it("answers FAILED with the setting's message when its wiring cannot load, instead of leaving CloudFormation waiting", async () => {
+    const wiring = async () => {
+      throw new Error("CORS_ALLOWED_ORIGINS must be * or a comma-separated list of origins like https://app.example.com");
+    };
+    await seedHandler({ wiring, reply: putToPresignedUrl })(cfnEvent("Create"));
+    expect(replies.at(-1)?.body).toMatchObject({
+      Status: "FAILED",
+      Reason: expect.stringMatching(/^The seed function could not load its configuration: CORS_ALLOWED_ORIGINS must be/),
+      RequestId: "req-Create",
+      PhysicalResourceId: SEED_RESOURCE_ID,
+    });
+  });
+
+  it("answers Update and Delete without loading its wiring, so a stage with a broken setting can still be removed", async () => {
+    const wiring = vi.fn(async (): Promise<never> => {
+      throw new Error("CORS_ALLOWED_ORIGINS must be * or a comma-separated list of origins like https://app.example.com");
+    });
+    const handler = seedHandler({ wiring, reply: putToPresignedUrl });
+    await handler(cfnEvent("Update"));
+    await handler(cfnEvent("Delete"));
+    expect(wiring).not.toHaveBeenCalled();
+    expect(replies.slice(-2).map((reply) => [reply.body.RequestId, reply.body.Status])).toEqual([
+      ["req-Update", "SUCCESS"],
+      ["req-Delete", "SUCCESS"],
+    ]);
   });
 });

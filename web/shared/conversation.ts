@@ -2,7 +2,8 @@ import type { ChatIxnState, EventTuple, InteractionView, Party } from "../../lib
 import { type Api, ApiError, byId, isAborted, isolated } from "./api.ts";
 
 /** What a page shows of an answer; a chat that is gone (404) shows as ended, with no events. */
-type ChatUpdate = Pick<InteractionView, "chatIxnState" | "transcriptToShow"> & Partial<Pick<InteractionView, "startedAt">>;
+type ChatUpdate = Pick<InteractionView, "chatIxnState" | "transcriptToShow"> &
+  Partial<Pick<InteractionView, "startedAt" | "transcriptPosition">>;
 
 interface ConversationElements {
   /** `role="log"`: new entries are announced politely. */
@@ -58,7 +59,10 @@ class Conversation {
     // What the service documents, unless something between (a proxy's page) answered instead.
     const events = Array.isArray(view.transcriptToShow) ? view.transcriptToShow : [];
     for (const event of events) this.show(event);
-    this.position = since + events.length;
+    // The position the answer reached: past its events when it passed over positions that hold
+    // none (docs/api.md, Transcript positions).
+    const reached = Number(view.transcriptPosition);
+    this.position = Number.isSafeInteger(reached) && reached >= since + events.length ? reached : since + events.length;
     const state = view.chatIxnState;
     if (state === "DISCONNECTED") {
       this.close();

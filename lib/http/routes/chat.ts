@@ -20,10 +20,15 @@ import { dispatch, type HttpOptions, httpHandler } from "../respond.ts";
 const B = "/genesys/1/service/{service}/ixn/chat";
 
 /**
- * The longest sequence of storage calls one request makes: a create (read, new chat, its first
- * event, the answer). A disconnect, a DELETE and a message with its answer take as many or fewer.
+ * The longest sequence of storage calls one request makes: a create (read, new chat, its attached
+ * data beside its first event, the answer). A disconnect, a DELETE and a message with its answer take as many or fewer.
  */
-export const LONGEST_STORAGE_SEQUENCE: StorageSequence = ["sessions.read", "sessions.createChat", "sessions.write", "sessions.read"];
+export const LONGEST_STORAGE_SEQUENCE: StorageSequence = [
+  "sessions.read",
+  "sessions.createChat",
+  ["sessions.putAttachedData", "sessions.write"],
+  "sessions.read",
+];
 
 /**
  * The chat function's routes (its Lambda entry is handlers/chat.ts): Chat API v1 under

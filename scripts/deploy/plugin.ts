@@ -1,0 +1,150 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { settingProblems } from "../../lib/http/settings.ts";
+
+/**
+ * The service's own Serverless Framework plugin (serverless.yml lists it as scripts/deploy/plugin.cjs):
+ *
+ * - `serverless package` and `deploy` (and `npm start`) check every stage setting of
+ *   lib/http/settings.ts with the parser the functions use, so a malformed value stops the
+ *   deployment with the parser's message instead of breaking the running stage.
+ * - Stage throttling: API Gateway's stage is created by the framework's deployment resource, whose
+ *   logical ID changes on every deployment, so serverless.yml cannot name it; this adds
+ *   `custom.stage.throttling` to it as its StageDescription, and makes the resources named in
+ *   `custom.stage.dependents` (the WAF association, on stages that have it) wait for it.
+ * - `${number:...}` variables, for the stage's numbers (params) in `resources`.
+ * - serverless-offline: the admin key's value (GMS_ADMIN_API_KEY, which `npm start` sets) is given
+ *   to the local API only, never to a template; the Lambda invoke API listens on a Unix socket in a
+ *   private folder, not on a TCP port that web pages could reach.
+ */
+
+type Template = { Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; DependsOn?: string | string[] }> };
+
+interface Throttle {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
+
+interface StageConfig {
+  readonly throttling: Throttle & { readonly methods?: readonly (Throttle & { readonly method: string; readonly path: string })[] };
+  readonly dependents?: readonly string[];
+}
+
+interface HttpEvent {
+  readonly http?: { readonly method: string; readonly path: string };
+}
+
+interface Serverless {
+  readonly service: {
+    readonly custom: { readonly stage: StageConfig };
+    readonly provider: {
+      readonly environment?: Record<string, unknown>;
+      readonly apiGateway?: { readonly apiKeys?: ({ name: string; value?: string } | string)[] };
+      readonly compiledCloudFormationTemplate: Template;
+    };
+    readonly functions: Record<string, { readonly environment?: Record<string, unknown>; readonly events?: readonly HttpEvent[] }>;
+  };
+  readonly classes: { readonly Error: new (message: string) => Error };
+}
+
+export default class GmsChatPlugin {
+  readonly hooks: Record<string, () => void>;
+  /**
+   * `${number:${param:x}}`: a stage's number as a number. Values given with `--param` are text,
+   * which the framework's schema turns into numbers for its own keys but not inside `resources`.
+   */
+  readonly configurationVariablesSources = {
+    number: {
+      resolve: ({ address }: { address: string | number }) => {
+        if (!/^\d+(\.\d+)?$/.test(String(address).trim())) this.fail(`"${address}" is not a number, where serverless.yml expects one`);
+        return { value: Number(address) };
+      },
+    },
+  };
+
+  constructor(
+    private readonly serverless: Serverless,
+    private readonly options: Record<string, unknown>,
+  ) {
+    this.hooks = {
+      "before:package:initialize": () => this.checkSettings(),
+      "before:deploy:function:initialize": () => this.checkSettings(),
+      "after:aws:package:finalize:mergeCustomProviderResources": () => this.configureStage(),
+      "before:offline:start:init": () => {
+        this.checkSettings();
+        this.configureOffline();
+      },
+    };
+  }
+
+  private fail(message: string): never {
+    throw new this.serverless.classes.Error(message);
+  }
+
+  private checkSettings(): void {
+    const { provider, functions } = this.serverless.service;
+    const problems = new Set<string>();
+    for (const fn of Object.values(functions)) {
+      const environment = Object.fromEntries(
+        Object.entries({ ...provider.environment, ...fn.environment }).map(([name, value]) => [
+          name,
+          value == null ? undefined : String(value),
+        ]),
+      );
+      for (const problem of settingProblems(environment)) problems.add(problem);
+    }
+    if (problems.size > 0) this.fail(`Invalid stage settings:\n  ${[...problems].join("\n  ")}`);
+  }
+
+  private configureStage(): void {
+    const { custom, functions, provider } = this.serverless.service;
+    const resources = provider.compiledCloudFormationTemplate.Resources;
+    const deployments = Object.keys(resources).filter((id) => resources[id]?.Type === "AWS::ApiGateway::Deployment");
+    if (deployments.length !== 1) this.fail(`Expected one API Gateway deployment in the template, found ${deployments.length}`);
+    const [deploymentId] = deployments as [string];
+    const deployment = resources[deploymentId] as { Properties: Record<string, unknown> };
+
+    // The framework drops the leading "/" of event paths as it compiles them.
+    const route = (method: string, path: string) => `${method.toUpperCase()} /${path.replace(/^\//, "")}`;
+    const routes = new Set(
+      Object.values(functions).flatMap((fn) =>
+        (fn.events ?? []).flatMap((event) => (event.http ? [route(event.http.method, event.http.path)] : [])),
+      ),
+    );
+    const { rateLimit, burstLimit, methods = [] } = custom.stage.throttling;
+    deployment.Properties.StageDescription = {
+      ThrottlingRateLimit: rateLimit,
+      ThrottlingBurstLimit: burstLimit,
+      MethodSettings: methods.map(({ method, path, ...throttle }) => {
+        if (!routes.has(route(method, path))) this.fail(`custom.stage.throttling: ${method} ${path} is not a route of the API`);
+        // API Gateway's method paths escape each "/" as "~1" after a leading "/".
+        return {
+          HttpMethod: method.toUpperCase(),
+          ResourcePath: `/${path.replaceAll("/", "~1")}`,
+          ThrottlingRateLimit: throttle.rateLimit,
+          ThrottlingBurstLimit: throttle.burstLimit,
+        };
+      }),
+    };
+
+    for (const id of custom.stage.dependents ?? []) {
+      const resource = resources[id];
+      if (resource !== undefined) resource.DependsOn = [...[resource.DependsOn ?? []].flat(), deploymentId];
+    }
+  }
+
+  private configureOffline(): void {
+    const key = process.env.GMS_ADMIN_API_KEY;
+    const apiKeys = this.serverless.service.provider.apiGateway?.apiKeys ?? [];
+    if (key) {
+      for (const apiKey of apiKeys) if (typeof apiKey === "object") apiKey.value = key;
+    }
+    // `npm start` passes its own socket (scripts/local/processes.ts); this covers a bare `serverless offline`.
+    if (this.options.lambdaPort === undefined) {
+      const folder = mkdtempSync(join(tmpdir(), "gms-chat-lambda-"));
+      process.once("exit", () => rmSync(folder, { recursive: true, force: true }));
+      this.options.lambdaPort = join(folder, "invoke.sock");
+    }
+  }
+}
