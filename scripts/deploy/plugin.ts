@@ -9,10 +9,12 @@ import { settingProblems } from "../../lib/http/settings.ts";
  * - `serverless package` and `deploy` (and `npm start`) check every stage setting of
  *   lib/http/settings.ts with the parser the functions use, so a malformed value stops the
  *   deployment with the parser's message instead of breaking the running stage.
- * - Stage throttling: API Gateway's stage is created by the framework's deployment resource, whose
- *   logical ID changes on every deployment, so serverless.yml cannot name it; this adds
- *   `custom.stage.throttling` to it as its StageDescription, and makes the resources named in
- *   `custom.stage.dependents` (the WAF association, on stages that have it) wait for it.
+ * - Stage throttling: the framework creates API Gateway's stage through its deployment resource,
+ *   whose logical ID changes on every deployment, and a deployment cannot change a stage that
+ *   exists; this makes the stage a resource of its own (`ApiGatewayStage`, pointed at each new
+ *   deployment) with `custom.stage.throttling` as its method settings, and makes what waited for
+ *   the deployment, and the resources named in `custom.stage.dependents` (the WAF association, on
+ *   stages that have it), wait for the stage.
  * - `${number:...}` variables, for the stage's numbers (params) in `resources`.
  * - serverless-offline: the admin key's value (GMS_ADMIN_API_KEY, which `npm start` sets) is given
  *   to the local API only, never to a template; the Lambda invoke API listens on a Unix socket in a
@@ -47,6 +49,9 @@ interface Serverless {
   };
   readonly classes: { readonly Error: new (message: string) => Error };
 }
+
+/** The API's stage (see configureStage). */
+const STAGE_ID = "ApiGatewayStage";
 
 export default class GmsChatPlugin {
   readonly hooks: Record<string, () => void>;
@@ -104,6 +109,8 @@ export default class GmsChatPlugin {
     if (deployments.length !== 1) this.fail(`Expected one API Gateway deployment in the template, found ${deployments.length}`);
     const [deploymentId] = deployments as [string];
     const deployment = resources[deploymentId] as { Properties: Record<string, unknown> };
+    const { StageName: stageName, RestApiId: restApiId } = deployment.Properties;
+    if (typeof stageName !== "string") this.fail("Expected the API Gateway deployment to name its stage");
 
     // The framework drops the leading "/" of event paths as it compiles them.
     const route = (method: string, path: string) => `${method.toUpperCase()} /${path.replace(/^\//, "")}`;
@@ -113,24 +120,40 @@ export default class GmsChatPlugin {
       ),
     );
     const { rateLimit, burstLimit, methods = [] } = custom.stage.throttling;
-    deployment.Properties.StageDescription = {
-      ThrottlingRateLimit: rateLimit,
-      ThrottlingBurstLimit: burstLimit,
-      MethodSettings: methods.map(({ method, path, ...throttle }) => {
-        if (!routes.has(route(method, path))) this.fail(`custom.stage.throttling: ${method} ${path} is not a route of the API`);
-        // API Gateway's method paths escape each "/" as "~1" after a leading "/".
-        return {
-          HttpMethod: method.toUpperCase(),
-          ResourcePath: `/${path.replaceAll("/", "~1")}`,
-          ThrottlingRateLimit: throttle.rateLimit,
-          ThrottlingBurstLimit: throttle.burstLimit,
-        };
-      }),
+    // The stage as a resource of its own, pointed at each new deployment: a deployment can describe
+    // a stage only when it creates it, and CloudFormation refuses a StageDescription for a stage
+    // that exists, which every deployment after the first would meet.
+    delete deployment.Properties.StageName;
+    resources[STAGE_ID] = {
+      Type: "AWS::ApiGateway::Stage",
+      Properties: {
+        RestApiId: restApiId,
+        StageName: stageName,
+        DeploymentId: { Ref: deploymentId },
+        MethodSettings: [
+          // "*" and "/*": every method of the stage, unless a later entry names it.
+          { HttpMethod: "*", ResourcePath: "/*", ThrottlingRateLimit: rateLimit, ThrottlingBurstLimit: burstLimit },
+          ...methods.map(({ method, path, ...throttle }) => {
+            if (!routes.has(route(method, path))) this.fail(`custom.stage.throttling: ${method} ${path} is not a route of the API`);
+            // API Gateway's method paths escape each "/" as "~1" after a leading "/".
+            return {
+              HttpMethod: method.toUpperCase(),
+              ResourcePath: `/${path.replaceAll("/", "~1")}`,
+              ThrottlingRateLimit: throttle.rateLimit,
+              ThrottlingBurstLimit: throttle.burstLimit,
+            };
+          }),
+        ],
+      },
     };
 
-    for (const id of custom.stage.dependents ?? []) {
-      const resource = resources[id];
-      if (resource !== undefined) resource.DependsOn = [...[resource.DependsOn ?? []].flat(), deploymentId];
+    // What waited for the deployment to have its stage (the usage plan of the admin key), and
+    // what attaches to the stage (the WAF association), waits for the stage.
+    for (const [id, resource] of Object.entries(resources)) {
+      const dependsOn = [resource.DependsOn ?? []].flat();
+      if (id !== STAGE_ID && (dependsOn.includes(deploymentId) || custom.stage.dependents?.includes(id))) {
+        resource.DependsOn = [...new Set([...dependsOn, STAGE_ID])];
+      }
     }
   }
 

@@ -131,10 +131,10 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     return page;
   }
 
-  async function signIn(page: Page, agentId: string, nickname: string, key = DEFAULT_LOCAL_ADMIN_KEY) {
+  async function signIn(page: Page, agentId: string, nickname: string, key = DEFAULT_LOCAL_ADMIN_KEY, endpoint = "gms_builtin") {
     await page.getByLabel("Agent id").fill(agentId);
     await page.getByLabel("Name customers see").fill(nickname);
-    await page.getByLabel("Chat endpoint").fill("gms_builtin");
+    await page.getByLabel("Chat endpoint").fill(endpoint);
     await page.getByLabel("API key").fill(key);
     await page.getByRole("button", { name: "Sign in" }).click();
   }
@@ -293,6 +293,36 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     const renewal = slow.waitForRequest((request) => request.method() === "PUT" && request.url().endsWith("/genesys/1/agent/dan/presence"));
     await slow.clock.runFor(20_000);
     expect(new URLSearchParams((await renewal).postData() ?? "").get("state")).toBe("ready");
+    expect(errors).toEqual([]);
+  });
+
+  it("pages through a long queue, so a chat behind 20 others is one click away", { timeout: 90_000 }, async () => {
+    const admin = { "x-api-key": DEFAULT_LOCAL_ADMIN_KEY, "content-type": "application/x-www-form-urlencoded" };
+    const put = (path: string, body: string) => fetch(`${stack.baseUrl}/genesys/1/admin/${path}`, { method: "PUT", headers: admin, body });
+    expect((await put("services/paging", "_chat_endpoint=paging_q")).ok).toBe(true);
+    expect((await put("availability/paging_q", "available=true")).ok).toBe(true);
+    const form = { "content-type": "application/x-www-form-urlencoded" };
+    for (let i = 1; i <= 21; i += 1) {
+      const opened = (await (await fetch(`${stack.baseUrl}/genesys/1/service/paging`, { method: "POST", headers: form })).json()) as Record<
+        string,
+        string
+      >;
+      const create = await fetch(`${stack.baseUrl}${opened["_chatIxnAPI-CREATE-URL"]}`, {
+        method: "POST",
+        headers: form,
+        body: `firstName=Waiting${i}`,
+      });
+      expect(create.status).toBe(200);
+    }
+    const agent = await open("/agent/", DESKTOP);
+    await signIn(agent, "pia", "Pia", DEFAULT_LOCAL_ADMIN_KEY, "paging_q");
+    await agent.locator("#queue-status", { hasText: "20 waiting, the oldest; more after these" }).waitFor();
+    expect(await agent.locator("#queue li", { hasText: "Waiting21" }).count()).toBe(0);
+    await agent.getByRole("button", { name: "Later chats" }).click();
+    await agent.locator("#queue li", { hasText: "Waiting21" }).waitFor();
+    await agent.locator("#queue-status", { hasText: "1 waiting, later ones" }).waitFor();
+    await agent.getByRole("button", { name: "Back to the oldest" }).click();
+    await agent.locator("#queue li", { hasText: "Waiting1" }).first().waitFor();
     expect(errors).toEqual([]);
   });
 

@@ -256,11 +256,16 @@ describe("serverless package", () => {
     );
   });
 
-  it("throttles the whole stage, and request-chat and chat creation lower still", () => {
-    const stage = onlyOfType("AWS::ApiGateway::Deployment").resource.Properties.StageDescription;
-    expect(stage).toMatchObject({ ThrottlingRateLimit: 200, ThrottlingBurstLimit: 400 });
+  it("throttles the whole stage, and request-chat and chat creation lower still, on a stage each deployment can update", () => {
+    const deployment = onlyOfType("AWS::ApiGateway::Deployment");
+    // A deployment that names a stage can only create it: every later deployment would fail.
+    expect(deployment.resource.Properties.StageName).toBeUndefined();
+    expect(deployment.resource.Properties.StageDescription).toBeUndefined();
+    const stage = onlyOfType("AWS::ApiGateway::Stage").resource.Properties;
+    expect(stage).toMatchObject({ StageName: "prod", DeploymentId: { Ref: deployment.id }, RestApiId: { Ref: "ApiGatewayRestApi" } });
     // API Gateway's method paths: each "/" of the path as "~1", after a leading "/".
     expect(stage.MethodSettings).toEqual([
+      { HttpMethod: "*", ResourcePath: "/*", ThrottlingRateLimit: 200, ThrottlingBurstLimit: 400 },
       { HttpMethod: "POST", ResourcePath: "/~1genesys~11~1service~1{service}", ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
       {
         HttpMethod: "POST",
@@ -305,8 +310,9 @@ describe("serverless package", () => {
     expect(association.Properties.ResourceArn["Fn::Sub"]).toMatch(
       /:apigateway:\$\{AWS::Region\}::\/restapis\/\$\{ApiGatewayRestApi\}\/stages\/prod$/,
     );
-    // The stage exists once the framework's deployment does.
-    expect(association.DependsOn).toContain(onlyOfType("AWS::ApiGateway::Deployment", switchedOn).id);
+    // The stage exists once its resource does; so does the admin key's usage plan.
+    expect(association.DependsOn).toContain("ApiGatewayStage");
+    expect(onlyOfType("AWS::ApiGateway::UsagePlan").resource.DependsOn).toContain("ApiGatewayStage");
   });
 
   it("refuses to package a malformed setting, with the parser's message", () => {

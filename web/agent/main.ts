@@ -45,6 +45,9 @@ const ui = {
   deskError: byId("desk-error"),
   queueView: byId("queue-view"),
   queueStatus: byId("queue-status"),
+  queuePages: byId("queue-pages"),
+  queueOldest: byId<HTMLButtonElement>("queue-oldest"),
+  queueMore: byId<HTMLButtonElement>("queue-more"),
   queue: byId<HTMLUListElement>("queue"),
   chatView: byId("chat-view"),
   chatTitle: byId("chat-title"),
@@ -81,6 +84,12 @@ class AgentDesk {
   /** The chat accepted and not yet left: after a reload, it is picked up again. */
   private chat: CurrentChat | undefined = stored<CurrentChat>(CHAT_STORE);
   private waiting: readonly QueueItem[] = [];
+  /**
+   * The queue comes in pages, oldest first: the page shown starts after `queueAfter` (the first
+   * page when undefined), and `queueNext` is where the one after it starts, if more wait.
+   */
+  private queueAfter: string | undefined;
+  private queueNext: string | undefined;
   /** What the queue shows (ready, and the chats' ids), to redraw it only when that changes. */
   private shownQueue = "";
   private renewTimer: ReturnType<typeof setTimeout> | undefined;
@@ -116,6 +125,8 @@ class AgentDesk {
       { signal },
     );
     ui.next.addEventListener("click", () => this.takeNextChat(), { signal });
+    ui.queueMore.addEventListener("click", () => this.turnQueuePage(this.queueNext), { signal });
+    ui.queueOldest.addEventListener("click", () => this.turnQueuePage(undefined), { signal });
     // Closing the tab makes the agent not ready at once instead of 60 s later.
     addEventListener(
       "pagehide",
@@ -224,8 +235,16 @@ class AgentDesk {
     clearTimeout(this.queueTimer);
     if (this.chat !== undefined) return;
     try {
-      const answer = await this.api.get<QueueView>(this.agentUrl("/queue"), { endpoint: this.settings.endpoint }, this.life.signal);
+      const page = this.queueAfter === undefined ? {} : { after: this.queueAfter };
+      const answer = await this.api.get<QueueView>(
+        this.agentUrl("/queue"),
+        { endpoint: this.settings.endpoint, ...page },
+        this.life.signal,
+      );
+      // A later page that emptied (its chats were taken): back to the oldest.
+      if (answer.chats.length === 0 && this.queueAfter !== undefined) return this.turnQueuePage(undefined);
       this.waiting = answer.chats;
+      this.queueNext = answer.next;
       this.renderQueue();
     } catch (error) {
       this.handle(error, "load the queue");
@@ -234,14 +253,28 @@ class AgentDesk {
     this.queueTimer = setTimeout(() => void this.pollQueue(), QUEUE_POLL_SECONDS * 1000);
   }
 
+  /** Shows another page of the queue (undefined: the oldest chats). */
+  private turnQueuePage(after: string | undefined): void {
+    this.queueAfter = after;
+    this.shownQueue = "";
+    void this.pollQueue();
+  }
+
   /** Redrawn only when something changed, so a focused Accept button keeps its focus. */
   private renderQueue(): void {
     const { ready, waiting } = this;
-    const shape = JSON.stringify([ready, waiting.map((chat) => chat.id)]);
+    const later = this.queueNext !== undefined;
+    const paged = later || this.queueAfter !== undefined;
+    const shape = JSON.stringify([ready, waiting.map((chat) => chat.id), later, paged]);
     if (shape === this.shownQueue) return;
     this.shownQueue = shape;
+    ui.queuePages.hidden = !paged;
+    ui.queueMore.disabled = !later;
+    ui.queueOldest.disabled = this.queueAfter === undefined;
     // A status region: written only when it changes, so screen readers do not repeat it every 3 s.
-    ui.queueStatus.textContent = waiting.length === 0 ? "No chats are waiting." : `${waiting.length} waiting`;
+    const page = !paged ? "" : this.queueAfter === undefined ? ", the oldest" : ", later ones";
+    ui.queueStatus.textContent =
+      waiting.length === 0 ? "No chats are waiting." : `${waiting.length} waiting${page}${later ? "; more after these" : ""}`;
     ui.queue.replaceChildren(
       ...waiting.map((chat) => {
         const item = document.createElement("li");
