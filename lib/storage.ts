@@ -46,8 +46,12 @@ export interface Session {
   readonly createdAt: string;
   readonly ttlSeconds: number;
   readonly expiresAt: number;
-  /** Fingerprint of the request that created it, kept when the client sent an Idempotency-Key. */
+  /** Fingerprint of the request that created it, kept when the client sent an Idempotency-Key (until the session ends). */
   readonly requestHash?: string;
+  /** The digest its Idempotency-Key is recorded under (IdempotencyRecord), when it was sent one. */
+  readonly idempotencyKey?: string;
+  /** The create's other keys: with `data`, the chat's attached data (ChatState.attachedData). */
+  readonly attached?: TextMap;
 }
 
 /**
@@ -68,8 +72,8 @@ export interface ChatState {
   readonly customer: TextMap;
   /**
    * The attached data (the session's context data and the create's other keys), up to 32 KB: kept
-   * in a record of its own (`putAttachedData`), so that the chat's own record, which the queue
-   * reads, stays small. Present here only on chats opened before it had its own record.
+   * with the session (Session.attached), so that the chat's own record, which the queue reads,
+   * stays small. Present here only on chats opened before that.
    */
   readonly attachedData?: TextMap;
   readonly userId: string;
@@ -237,10 +241,16 @@ export interface SessionStore {
   ): Promise<SessionRecords & { readonly entries: TranscriptEntry[]; readonly more: boolean }>;
   /** Insert-only; resolves false when the session already has a chat. Position 1 is the chat's, for its opening notice. */
   createChat(chat: ChatState): Promise<boolean>;
-  /** Keeps a new chat's attached data (ChatState.attachedData), until the chat's expiry. */
-  putAttachedData(chat: ChatState, data: TextMap): Promise<void>;
-  /** The attached data of up to 25 chats, by session id (absent for chats that have none). */
+  /**
+   * Keeps a new chat's other create keys with its session (Session.attached), if the session is
+   * live at `now` (epoch seconds); resolves false otherwise. Once the session has ended nothing is
+   * added, so a create racing a DELETE cannot store them after the erasure.
+   */
+  attach(sessionId: string, attached: TextMap, now: number): Promise<boolean>;
+  /** The attached data (context data and the create's other keys) of up to 25 sessions, by session id. */
   attachedData(sessionIds: readonly string[]): Promise<ReadonlyMap<string, TextMap>>;
+  /** Ends an Idempotency-Key's record at `endedAt` and drops the request's fingerprint from it. */
+  endIdempotency(key: string, endedAt: number): Promise<void>;
   /**
    * Takes the chat's next transcript position in one atomic step, if the chat allows the claim (and
    * is live at `now`, epoch seconds); undefined otherwise. Concurrent claims never share a position.
@@ -255,9 +265,10 @@ export interface SessionStore {
   /** A page of the chats waiting on an endpoint, oldest first, from where `after` (a page's `next`) left off. */
   queue(endpoint: string, page: { readonly limit: number; readonly after?: string }): Promise<QueuePage>;
   /**
-   * Ends the session at `endedAt` (epoch seconds) and drops its context data: from then on the id
-   * answers as unknown. The record stays (until its expiry) so a retry with its Idempotency-Key is
-   * refused instead of opening a new session on the old chat's records.
+   * Ends the session at `endedAt` (epoch seconds) and drops its context data, the create's other
+   * keys and the request's fingerprint: from then on the id answers as unknown. The record stays
+   * (until its expiry) so a retry with its Idempotency-Key is refused instead of opening a new
+   * session on the old chat's records.
    */
   endSession(sessionId: string, endedAt: number): Promise<void>;
   /**

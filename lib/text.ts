@@ -29,8 +29,14 @@ export function firstCodePoints(text: string, length: number): string {
  * Support".
  */
 const BIDI_CONTROL = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/;
-/** What shows nothing: spaces, and format characters such as zero-width spaces, joiners and bidi controls. */
-const INVISIBLE = /^[\s\p{Cf}]*$/u;
+/**
+ * What shows nothing: white space, format characters (zero-width spaces, joiners, bidi controls),
+ * the code points Unicode says to ignore in display (Hangul fillers, variation selectors, ...),
+ * combining marks with nothing to combine with, the blank braille pattern and the null notehead.
+ */
+const INVISIBLE = /^[\p{White_Space}\p{Cf}\p{Default_Ignorable_Code_Point}\p{M}\u2800\u{1D159}]*$/u;
+/** C1 controls and the Unicode line and paragraph separators: not text for a one-line field. */
+const NOT_ONE_LINE = /[\u0080-\u009F\u2028\u2029]/;
 
 /** A name without bidi controls: it displays as it is stored. */
 export function hasBidiControl(text: string): boolean {
@@ -40,4 +46,19 @@ export function hasBidiControl(text: string): boolean {
 /** Text that would display as nothing at all. */
 export function isInvisible(text: string): boolean {
   return INVISIBLE.test(text);
+}
+
+/**
+ * A name or a one-line field people read (a nickname, a customer's name, a subject): plain (no
+ * control characters at all, C1 included, nor line separators), visible, and without bidi controls.
+ */
+export function isDisplayName(text: string): boolean {
+  return isPlainKey(text) && !NOT_ONE_LINE.test(text) && !hasBidiControl(text) && !isInvisible(text);
+}
+
+/** Length as a person counts characters: code points, not UTF-16 units. */
+export function characters(text: string): number {
+  let count = 0;
+  for (const _ of text) count += 1;
+  return count;
 }

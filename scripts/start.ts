@@ -4,7 +4,8 @@
  * seeds the request-chat service and an availability notification for gms_builtin, then runs
  * `serverless offline start` on the exact GMS paths. Ctrl-C stops all of it.
  *
- * Environment: PORT (8080), DYNAMODB_PORT (8000), GMS_ADMIN_API_KEY,
+ * Environment: PORT (8080), DYNAMODB_PORT (8000), GMS_ADMIN_API_KEY (else a random key kept in the
+ * data folder),
  * GMS_SEED_AVAILABILITY=false (no availability seed), GMS_DATA_DIR (.dynamodb), STAGE (dev).
  */
 import { rm } from "node:fs/promises";
@@ -14,10 +15,10 @@ import { seedDefaults } from "../lib/config/defaults.ts";
 import { DynamoConfigStore } from "../lib/dynamo/config-store.ts";
 import { killGroup, spawnOffline } from "./local/processes.ts";
 import {
-  DEFAULT_LOCAL_ADMIN_KEY,
   ensureTables,
   LOCAL_AWS_ENV,
   type LocalDynamo,
+  localAdminKey,
   stageTableNames,
   startDynalite,
   toolingDocumentClient,
@@ -35,10 +36,10 @@ function log(message: string) {
 async function main() {
   let dynamo: LocalDynamo | undefined;
   let endpoint = env.AWS_ENDPOINT_URL_DYNAMODB;
+  const dataDir = env.GMS_DATA_DIR ?? ".dynamodb";
   if (endpoint) {
     log(`using DynamoDB at ${endpoint}`);
   } else {
-    const dataDir = env.GMS_DATA_DIR ?? ".dynamodb";
     dynamo = await startDynalite({ port: Number(env.DYNAMODB_PORT ?? 8000), path: dataDir });
     endpoint = dynamo.endpoint;
     log(`embedded DynamoDB (dynalite) on ${endpoint}, data in ${dataDir}/`);
@@ -58,6 +59,13 @@ async function main() {
   if (seeded.availabilityCreated) log("seeded an availability notification for gms_builtin (GMS_SEED_AVAILABILITY=false to skip)");
   client.destroy();
 
+  let adminKey = env.GMS_ADMIN_API_KEY;
+  if (!adminKey) {
+    const made = await localAdminKey(dataDir);
+    adminKey = made.key;
+    log(`${made.created ? "made" : "kept"} the admin and agent API key (x-api-key) in ${made.file}: ${adminKey}`);
+  }
+
   const buildFolder = env.GMS_BUILD_FOLDER ?? `.esbuild/local-${port}`;
   const offline = spawnOffline(
     root,
@@ -65,7 +73,7 @@ async function main() {
     {
       ...env,
       ...awsEnv,
-      GMS_ADMIN_API_KEY: env.GMS_ADMIN_API_KEY ?? DEFAULT_LOCAL_ADMIN_KEY,
+      GMS_ADMIN_API_KEY: adminKey,
       GMS_BUILD_FOLDER: buildFolder,
     },
     ["--stage", stage],

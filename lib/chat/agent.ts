@@ -71,7 +71,12 @@ export async function accept(deps: Deps, call: AgentCall): Promise<InteractionVi
   const joined = await claimAndWrite(deps, call.sessionId, { kind: "change", from: ["WAITING"], change }, () =>
     notice("Notice.Joined", presence.nickname, "AGENT"),
   );
-  if (joined === undefined) throw chat.phase === "ENDED" ? new ChatStateError("This chat has ended") : new ChatTakenError();
+  if (joined === undefined) {
+    // Refused: say why, from what the chat is now (it may have ended since it was read).
+    const now = requireChat((await liveHead(deps, call.sessionId)).chat);
+    if (now.phase === "ACCEPTED" && now.agentId === agentId) return viewSince(deps, call, since);
+    throw now.phase === "ENDED" ? new ChatStateError("This chat has ended") : new ChatTakenError();
+  }
   return viewSince(deps, call, since);
 }
 

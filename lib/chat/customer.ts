@@ -45,22 +45,23 @@ export async function createChat(deps: ChatDeps, command: CreateChatCommand): Pr
   const existing = await liveTranscript(deps, command.sessionId, since);
   if (existing.chat !== undefined) return interactionView(existing.chat, existing.page, command.view);
 
-  const { chat, attachedData } = newChat(existing.session, command, deps.now());
+  const { chat, attached } = newChat(existing.session, command, deps.now());
   if (await deps.sessions.createChat(chat)) {
     // Position 1 is the new chat's own: nobody else can have written it.
     await Promise.all([
-      deps.sessions.putAttachedData(chat, attachedData),
+      deps.sessions.attach(chat.sessionId, attached, epochSeconds(deps.now())),
       deps.sessions.write(chat, 1, timed(chat, notice("Notice.Joined", chat.customerNickname, "CLIENT"), deps.now())),
     ]);
   }
   return viewSince(deps, command, since);
 }
 
-function newChat(session: Session, command: CreateChatCommand, now: Date): { chat: ChatState; attachedData: TextMap } {
+function newChat(session: Session, command: CreateChatCommand, now: Date): { chat: ChatState; attached: TextMap } {
   // The customer fields keep to their own caps (they show in the queue); the attached data (the
   // session's context data plus the create's other keys) to the limits of context data.
   const customer = requireCustomerFields(command.customer);
-  const attachedData = requireContextData({ ...session.data, ...command.extra });
+  const attached = requireContextData(command.extra);
+  requireContextData({ ...session.data, ...attached });
   // Blank names (only spaces) count as absent.
   const fullName = [customer.firstName?.trim(), customer.lastName?.trim()].filter(Boolean).join(" ");
   const nickname = customer.userDisplayName?.trim() || fullName || "Customer";
@@ -78,7 +79,7 @@ function newChat(session: Session, command: CreateChatCommand, now: Date): { cha
     expiresAt: session.expiresAt,
     transcriptKey: randomBytes(32),
   };
-  return { chat, attachedData };
+  return { chat, attached };
 }
 
 /** The events after `transcriptPosition`; a message sent along is posted first. */
@@ -118,7 +119,12 @@ export async function sessionData(deps: ChatDeps, sessionId: string): Promise<Te
  * transcript. An agent in the chat finds it gone (404), as for an expired session.
  */
 export async function cancelSession(deps: ChatDeps, sessionId: string): Promise<void> {
-  await liveHead(deps, sessionId);
+  const { session } = await liveHead(deps, sessionId);
   const endedAt = epochSeconds(deps.now());
-  await Promise.all([deps.sessions.endSession(sessionId, endedAt), deps.sessions.eraseChat(sessionId, endedAt)]);
+  await Promise.all([
+    deps.sessions.endSession(sessionId, endedAt),
+    deps.sessions.eraseChat(sessionId, endedAt),
+    // The key's record keeps no fingerprint of what the customer sent: a retry is refused as ended.
+    ...(session.idempotencyKey === undefined ? [] : [deps.sessions.endIdempotency(session.idempotencyKey, endedAt)]),
+  ]);
 }

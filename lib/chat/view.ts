@@ -96,8 +96,8 @@ export function interactionView(
 }
 
 /**
- * A chat waiting in an endpoint's queue, as an agent sees it: a few hundred bytes to about 2 KB (the
- * customer fields are capped, lib/chat/customer.ts), plus the attached data (up to 32 KB) only when
+ * A chat waiting in an endpoint's queue, as an agent sees it: a few hundred bytes to about 5 KB (the
+ * customer fields are capped, lib/chat/customer-fields.ts), plus the attached data (up to 32 KB) only when
  * the agent asks for it.
  */
 export interface QueueItem {

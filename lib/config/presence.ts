@@ -1,6 +1,6 @@
 import { InvalidInputError } from "../errors.ts";
 import type { AgentPresence, ConfigDeps } from "../storage.ts";
-import { hasBidiControl, isInvisible, isPlainKey } from "../text.ts";
+import { isDisplayName } from "../text.ts";
 import { epochSeconds, isoTime } from "../time.ts";
 
 /**
@@ -23,7 +23,7 @@ export function requireNickname(raw: string): string {
   const nickname = raw.trim();
   // Counted in code points, as a person counts characters.
   const length = [...nickname].length;
-  if (length === 0 || length > MAX_NICKNAME_LENGTH || !isPlainKey(nickname) || hasBidiControl(nickname) || isInvisible(nickname)) {
+  if (length === 0 || length > MAX_NICKNAME_LENGTH || !isDisplayName(nickname)) {
     throw new InvalidInputError(`nickname must be 1-${MAX_NICKNAME_LENGTH} visible characters without control characters`);
   }
   return nickname;

@@ -1,13 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { type AttributeValue, type ConditionalCheckFailedException, PutItemCommand } from "@aws-sdk/client-dynamodb";
-import {
-  BatchGetCommand,
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
+import { type AttributeValue, type ConditionalCheckFailedException, PutItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
+import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { InvalidInputError, StorageUnavailableError } from "../errors.ts";
 import type {
@@ -33,8 +26,6 @@ import { QUEUE_INDEX, SESSION_KEY, SESSION_SORT_KEY } from "./tables.ts";
 const SESSION_SK = "session";
 const STATE_SK = "state";
 const IDEMPOTENCY_SK = "idempotency";
-/** Sorts before the events: no transcript read pays for it. */
-const ATTACHED_SK = "attached";
 /** BatchGetItem leaves keys unprocessed under load; they are asked for again this many times in all. */
 const BATCH_TRIES = 3;
 const EVENT_PREFIX = "e#";
@@ -160,17 +151,17 @@ export class DynamoSessionStore implements SessionStore {
     return (await this.insert(stateItem(chat))) === undefined;
   }
 
-  async putAttachedData(chat: ChatState, data: TextMap): Promise<void> {
-    await storageCall(() =>
+  attach(sessionId: string, attached: TextMap, now: number): Promise<boolean> {
+    return conditionalWrite(() =>
       this.client.send(
-        new PutItemCommand({
+        // In DynamoDB's own format, as stringMap explains.
+        new UpdateItemCommand({
           TableName: this.table,
-          Item: {
-            [SESSION_KEY]: { S: chat.sessionId },
-            [SESSION_SORT_KEY]: { S: ATTACHED_SK },
-            data: stringMap(data),
-            expiresAt: { N: String(chat.expiresAt) },
-          },
+          Key: { [SESSION_KEY]: { S: sessionId }, [SESSION_SORT_KEY]: { S: SESSION_SK } },
+          UpdateExpression: "SET attached = :attached",
+          ConditionExpression: "attribute_exists(#sk) AND expiresAt > :now",
+          ExpressionAttributeNames: { "#sk": SESSION_SORT_KEY },
+          ExpressionAttributeValues: { ":attached": stringMap(attached), ":now": { N: String(now) } },
         }),
       ),
     );
@@ -178,14 +169,27 @@ export class DynamoSessionStore implements SessionStore {
 
   async attachedData(sessionIds: readonly string[]): Promise<ReadonlyMap<string, TextMap>> {
     const found = new Map<string, TextMap>();
-    let keys: Item[] = sessionIds.map((id) => this.keyOf(id, ATTACHED_SK));
+    let keys: Item[] = sessionIds.map((id) => this.keyOf(id, SESSION_SK));
     for (let tries = 0; keys.length > 0; tries += 1) {
       if (tries === BATCH_TRIES) throw new StorageUnavailableError(new Error("Keys left unprocessed by BatchGetItem"));
       const asked = keys;
       const { Responses, UnprocessedKeys } = await storageCall(() =>
-        this.client.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: asked, ConsistentRead: true } } })),
+        this.client.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [this.table]: {
+                Keys: asked,
+                ConsistentRead: true,
+                ProjectionExpression: "#id, #data, attached",
+                ExpressionAttributeNames: { "#id": SESSION_KEY, "#data": "data" },
+              },
+            },
+          }),
+        ),
       );
-      for (const item of Responses?.[this.table] ?? []) found.set(String(item[SESSION_KEY]), toTextMap(item.data));
+      for (const item of Responses?.[this.table] ?? []) {
+        found.set(String(item[SESSION_KEY]), { ...toTextMap(item.data), ...toTextMap(item.attached) });
+      }
       keys = UnprocessedKeys?.[this.table]?.Keys ?? [];
     }
     return found;
@@ -318,7 +322,7 @@ export class DynamoSessionStore implements SessionStore {
         new UpdateCommand({
           TableName: this.table,
           Key: this.keyOf(sessionId, SESSION_SK),
-          UpdateExpression: "SET expiresAt = :now, #data = :none",
+          UpdateExpression: "SET expiresAt = :now, #data = :none REMOVE attached, requestHash",
           ConditionExpression: "attribute_exists(#sk)",
           ExpressionAttributeNames: { "#data": "data", "#sk": SESSION_SORT_KEY },
           ExpressionAttributeValues: { ":now": endedAt, ":none": {} },
@@ -328,10 +332,7 @@ export class DynamoSessionStore implements SessionStore {
   }
 
   async eraseChat(sessionId: string, endedAt: number): Promise<void> {
-    const attached = storageCall(() =>
-      this.client.send(new DeleteCommand({ TableName: this.table, Key: this.keyOf(sessionId, ATTACHED_SK) })),
-    );
-    const state = storageCall(() =>
+    await storageCall(() =>
       this.client.send(
         new UpdateCommand({
           TableName: this.table,
@@ -343,7 +344,21 @@ export class DynamoSessionStore implements SessionStore {
         }),
       ),
     );
-    await Promise.all([attached, state]);
+  }
+
+  async endIdempotency(key: string, endedAt: number): Promise<void> {
+    await conditionalWrite(() =>
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: this.keyOf(IDEMPOTENCY_PREFIX + key, IDEMPOTENCY_SK),
+          UpdateExpression: "SET expiresAt = :now REMOVE requestHash",
+          ConditionExpression: "attribute_exists(#sk)",
+          ExpressionAttributeNames: { "#sk": SESSION_SORT_KEY },
+          ExpressionAttributeValues: { ":now": endedAt },
+        }),
+      ),
+    );
   }
 
   private keyOf(id: string, sk: string): Item {
@@ -439,6 +454,7 @@ function sessionItem(session: Session): Record<string, AttributeValue> {
     ttlSeconds: { N: String(session.ttlSeconds) },
     expiresAt: { N: String(session.expiresAt) },
     ...(session.requestHash === undefined ? {} : { requestHash: { S: session.requestHash } }),
+    ...(session.idempotencyKey === undefined ? {} : { idempotencyKey: { S: session.idempotencyKey } }),
   };
 }
 
@@ -532,6 +548,8 @@ function toSession(item: Item): Session {
     ttlSeconds: Number(item.ttlSeconds),
     expiresAt: Number(item.expiresAt),
     ...(item.requestHash === undefined ? {} : { requestHash: String(item.requestHash) }),
+    ...(item.idempotencyKey === undefined ? {} : { idempotencyKey: String(item.idempotencyKey) }),
+    ...(item.attached === undefined ? {} : { attached: toTextMap(item.attached) }),
   };
 }
 

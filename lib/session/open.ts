@@ -48,13 +48,13 @@ export async function openSession(deps: OpenSessionDeps, command: OpenSessionCom
   }
   if (recorded === undefined && !isAvailable(notification, presence, now)) throw new NoAgentAvailableError();
 
-  let session = newSession(recorded ?? uuidv4(), service, command, now);
+  let session = newSession(recorded ?? uuidv4(), service, command, now, digest);
   if (recorded === undefined && digest !== undefined && idempotency !== undefined) {
     // The key first: of requests racing with one key, only the one that records it opens a session
     // under its own id; the others open (or find) that one.
     const key = { key: digest, sessionId: session.id, requestHash: idempotency.fingerprint, expiresAt: session.expiresAt };
     const inForce = await deps.sessions.putIdempotency(key);
-    if (inForce.sessionId !== session.id) session = newSession(requireRetry(inForce, idempotency, now), service, command, now);
+    if (inForce.sessionId !== session.id) session = newSession(requireRetry(inForce, idempotency, now), service, command, now, digest);
   }
   // Under a recorded key the session may be there (the answer is a replay) or not yet (its request
   // is still writing it, or stopped between its two writes): the insert-only write settles which,
@@ -63,7 +63,7 @@ export async function openSession(deps: OpenSessionDeps, command: OpenSessionCom
   return view(outcome.stored ? session : replayed(outcome.existing, now));
 }
 
-function newSession(id: string, service: ServiceConfig, command: OpenSessionCommand, now: Date): Session {
+function newSession(id: string, service: ServiceConfig, command: OpenSessionCommand, now: Date, key: string | undefined): Session {
   // A client may ask for a shorter life than its service's `_ttl`, never a longer one: the service's
   // option is the longest a stranger's request can keep data (and a queue entry) stored.
   const ttlSeconds = Math.min(command.ttlSeconds ?? service.ttlSeconds, service.ttlSeconds);
@@ -75,6 +75,8 @@ function newSession(id: string, service: ServiceConfig, command: OpenSessionComm
     createdAt: now.toISOString(),
     ttlSeconds,
     expiresAt: epochSeconds(now) + ttlSeconds,
-    ...(command.idempotency === undefined ? {} : { requestHash: command.idempotency.fingerprint }),
+    ...(command.idempotency === undefined || key === undefined
+      ? {}
+      : { requestHash: command.idempotency.fingerprint, idempotencyKey: key }),
   };
 }

@@ -5,6 +5,7 @@ import { rm } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { freePort, isPortClosed } from "./ports.ts";
 import { killGroup, watchOutput } from "./processes.ts";
+import { STACK_ADMIN_KEY } from "./stack.ts";
 
 const STACK_MARKER = "GMS_STACK_ID";
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -50,6 +51,7 @@ export async function startLocalStack(env: Record<string, string> = {}, options:
       PORT: String(ports.http),
       DYNAMODB_PORT: String(ports.dynamo),
       GMS_BUILD_FOLDER: buildFolder,
+      GMS_ADMIN_API_KEY: STACK_ADMIN_KEY,
       [STACK_MARKER]: marker,
       ...env,
     },

@@ -1,6 +1,9 @@
+import { randomBytes } from "node:crypto";
 import { once } from "node:events";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import type { IncomingMessage, RequestListener } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { CreateTableCommand, DescribeTableCommand, ResourceInUseException } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
@@ -16,8 +19,30 @@ export function stageTableNames(stage: string): TableNames {
   return { sessions: `gms-chat-${stage}-sessions`, config: `gms-chat-${stage}-config` };
 }
 
-/** The admin key `npm start` uses when GMS_ADMIN_API_KEY is unset (API Gateway keys need 20+ characters). */
-export const DEFAULT_LOCAL_ADMIN_KEY = "local-gms-admin-key-change-me";
+/**
+ * The admin key of the stacks that startLocalStack starts for the tests, the bench and the load
+ * test (API Gateway keys need 20+ characters). `npm start` itself makes a random one per data
+ * folder (localAdminKey).
+ */
+export const STACK_ADMIN_KEY = "local-gms-admin-key-for-test-stacks";
+
+/**
+ * `npm start`'s admin key when GMS_ADMIN_API_KEY is unset: random, made once and kept in the data
+ * folder (readable by this user only), so that a web page open in the developer's browser cannot
+ * use the agent and admin API with a key everyone knows.
+ */
+export async function localAdminKey(dataDir: string): Promise<{ key: string; file: string; created: boolean }> {
+  const file = join(dataDir, "admin-key");
+  try {
+    return { key: (await readFile(file, "utf8")).trim(), file, created: false };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  await mkdir(dataDir, { recursive: true });
+  const key = randomBytes(24).toString("base64url");
+  await writeFile(file, `${key}\n`, { mode: 0o600, flag: "wx" });
+  return { key, file, created: true };
+}
 
 /** Credentials and region for a local DynamoDB: the SDK needs some, dynalite checks none. */
 export const LOCAL_AWS_ENV = {

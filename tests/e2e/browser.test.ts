@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { Browser, BrowserContext, Frame, Page, Request } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { LocalStack } from "../../scripts/local/launch.ts";
-import { DEFAULT_LOCAL_ADMIN_KEY } from "../../scripts/local/stack.ts";
+import { STACK_ADMIN_KEY } from "../../scripts/local/stack.ts";
 import {
   findChromium,
   fitsWidth,
@@ -131,7 +131,7 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     return page;
   }
 
-  async function signIn(page: Page, agentId: string, nickname: string, key = DEFAULT_LOCAL_ADMIN_KEY, endpoint = "gms_builtin") {
+  async function signIn(page: Page, agentId: string, nickname: string, key = STACK_ADMIN_KEY, endpoint = "gms_builtin") {
     await page.getByLabel("Agent id").fill(agentId);
     await page.getByLabel("Name customers see").fill(nickname);
     await page.getByLabel("Chat endpoint").fill(endpoint);
@@ -297,7 +297,7 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
   });
 
   it("pages through a long queue, so a chat behind 20 others is one click away", { timeout: 90_000 }, async () => {
-    const admin = { "x-api-key": DEFAULT_LOCAL_ADMIN_KEY, "content-type": "application/x-www-form-urlencoded" };
+    const admin = { "x-api-key": STACK_ADMIN_KEY, "content-type": "application/x-www-form-urlencoded" };
     const put = (path: string, body: string) => fetch(`${stack.baseUrl}/genesys/1/admin/${path}`, { method: "PUT", headers: admin, body });
     expect((await put("services/paging", "_chat_endpoint=paging_q")).ok).toBe(true);
     expect((await put("availability/paging_q", "available=true")).ok).toBe(true);
@@ -315,7 +315,7 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
       expect(create.status).toBe(200);
     }
     const agent = await open("/agent/", DESKTOP);
-    await signIn(agent, "pia", "Pia", DEFAULT_LOCAL_ADMIN_KEY, "paging_q");
+    await signIn(agent, "pia", "Pia", STACK_ADMIN_KEY, "paging_q");
     await agent.locator("#queue-status", { hasText: "20 waiting, the oldest; more after these" }).waitFor();
     expect(await agent.locator("#queue li", { hasText: "Waiting21" }).count()).toBe(0);
     await agent.getByRole("button", { name: "Later chats" }).click();
@@ -332,7 +332,7 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     const site: Server = createServer((_request, response) => response.writeHead(200, { "Content-Type": "text/html" }).end(html));
     const siteOrigin = `http://127.0.0.1:${await listen(site)}`;
     try {
-      const agentKey = { "x-api-key": DEFAULT_LOCAL_ADMIN_KEY };
+      const agentKey = { "x-api-key": STACK_ADMIN_KEY };
       const presence = await fetch(`${stack.baseUrl}/genesys/1/agent/finn/presence`, {
         method: "PUT",
         headers: agentKey,
@@ -533,7 +533,7 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     // The console: the agent id field has the focus; Tab moves on, Enter signs in, Space toggles Ready.
     expect(await focused(agent)).toBe("agent-id");
     await agent.keyboard.type("gail");
-    for (const value of ["Gail", "gms_builtin", DEFAULT_LOCAL_ADMIN_KEY]) {
+    for (const value of ["Gail", "gms_builtin", STACK_ADMIN_KEY]) {
       await agent.keyboard.press("Tab");
       await agent.keyboard.press("ControlOrMeta+A");
       await agent.keyboard.type(value);

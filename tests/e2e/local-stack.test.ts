@@ -2,7 +2,7 @@ import { request as httpRequest } from "node:http";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalStack } from "../../scripts/local/launch.ts";
-import { DEFAULT_LOCAL_ADMIN_KEY, stageTableNames, toolingDocumentClient } from "../../scripts/local/stack.ts";
+import { STACK_ADMIN_KEY, stageTableNames, toolingDocumentClient } from "../../scripts/local/stack.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
 
 /**
@@ -26,7 +26,7 @@ function requestChat(service: string, form: Record<string, string> = {}) {
 }
 
 function admin(path: string, init: RequestInit & { key?: string | null } = {}) {
-  const { key = DEFAULT_LOCAL_ADMIN_KEY, ...rest } = init;
+  const { key = STACK_ADMIN_KEY, ...rest } = init;
   const headers = new Headers(rest.headers);
   if (key !== null) headers.set("x-api-key", key);
   return fetch(`${stack.baseUrl}/genesys/1/admin/${path}`, { ...rest, headers });
@@ -331,7 +331,7 @@ describe("npm start: what field clients send", () => {
 });
 
 describe("npm start: a chat between a customer and an agent", () => {
-  const agentKey = { "x-api-key": DEFAULT_LOCAL_ADMIN_KEY };
+  const agentKey = { "x-api-key": STACK_ADMIN_KEY };
   const post = (path: string, form: Record<string, string> = {}, headers: Record<string, string> = {}) =>
     fetch(`${stack.baseUrl}${path}`, { method: "POST", headers, body: new URLSearchParams(form) });
   const agentCall = (path: string, init: RequestInit = {}) =>

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalStack } from "../../scripts/local/launch.ts";
-import { DEFAULT_LOCAL_ADMIN_KEY } from "../../scripts/local/stack.ts";
+import { STACK_ADMIN_KEY } from "../../scripts/local/stack.ts";
 import {
   allRefs,
   atPointer,
@@ -74,7 +74,7 @@ async function call(operation: string, options: CallOptions = {}): Promise<Answe
 
   const headers = new Headers(options.headers);
   const secured = checker.operation(method, template)?.secured ?? false;
-  if (secured && options.key !== false) headers.set("x-api-key", DEFAULT_LOCAL_ADMIN_KEY);
+  if (secured && options.key !== false) headers.set("x-api-key", STACK_ADMIN_KEY);
   let body: string | undefined;
   let request: Exchange["request"];
   if (options.form !== undefined) {

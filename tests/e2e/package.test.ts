@@ -178,7 +178,6 @@ describe("serverless package", () => {
         "dynamodb:GetItem SessionsTable",
         "dynamodb:PutItem SessionsTable",
         "dynamodb:UpdateItem SessionsTable",
-        "dynamodb:DeleteItem SessionsTable",
       ],
       AgentRole: [
         "dynamodb:Query SessionsTable",

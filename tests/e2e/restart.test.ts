@@ -1,10 +1,10 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { allClosed, type LocalStack, startLocalStack } from "../../scripts/local/launch.ts";
-import { DEFAULT_LOCAL_ADMIN_KEY, stageTableNames, toolingDocumentClient } from "../../scripts/local/stack.ts";
+import { STACK_ADMIN_KEY, stageTableNames, toolingDocumentClient } from "../../scripts/local/stack.ts";
 import { expectCleanStop } from "../support/stack.ts";
 
 /** `npm start` with its embedded DynamoDB: seeding switches, persistence across restarts, Ctrl-C. */
@@ -32,7 +32,7 @@ async function stop(stack: LocalStack) {
 
 function call(stack: LocalStack, path: string, init: RequestInit = {}) {
   const headers = new Headers(init.headers);
-  if (path.includes("/admin/")) headers.set("x-api-key", DEFAULT_LOCAL_ADMIN_KEY);
+  if (path.includes("/admin/")) headers.set("x-api-key", STACK_ADMIN_KEY);
   return fetch(`${stack.baseUrl}${path}`, { ...init, headers });
 }
 
@@ -64,6 +64,30 @@ describe("npm start with the embedded DynamoDB", () => {
     expect(await service.json()).toMatchObject({ _ttl: 99 });
     expect((await call(second, "/genesys/1/service/request-chat", { method: "POST" })).status).toBe(200);
     await stop(second);
+  });
+});
+
+describe("npm start's admin key", () => {
+  it("is random, made once per data folder and kept there for this user only, never one everyone knows", async () => {
+    const folder = await mkdtemp(join(tmpdir(), "gms-chat-key-"));
+    try {
+      const services = (stack: LocalStack, key: string) =>
+        fetch(`${stack.baseUrl}/genesys/1/admin/services`, { headers: { "x-api-key": key } }).then((answer) => answer.status);
+      const first = await start({ GMS_DATA_DIR: folder, GMS_ADMIN_API_KEY: "" });
+      const file = join(folder, "admin-key");
+      const key = (await readFile(file, "utf8")).trim();
+      expect(key).toMatch(/^[A-Za-z0-9_-]{32}$/);
+      expect((await stat(file)).mode & 0o777).toBe(0o600);
+      expect(first.output()).toContain(key);
+      expect(await services(first, key)).toBe(200);
+      expect(await services(first, "local-gms-admin-key-change-me")).toBe(403);
+      await stop(first);
+      const second = await start({ GMS_DATA_DIR: folder, GMS_ADMIN_API_KEY: "" });
+      expect(await services(second, key)).toBe(200);
+      await stop(second);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import { paginateScan } from "@aws-sdk/lib-dynamodb";
+import { paginateScan, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { PAGE_LIMITS, TRANSCRIPT_LIMITS } from "../../lib/chat/transcript.ts";
 import { corsPolicy } from "../../lib/http/cors.ts";
@@ -6,6 +6,7 @@ import { agentHandler } from "../../lib/http/routes/agent.ts";
 import { chatHandler } from "../../lib/http/routes/chat.ts";
 import { requestChatHandler } from "../../lib/http/routes/request-chat.ts";
 import { openSession } from "../../lib/session/open.ts";
+import type { SessionStore } from "../../lib/storage.ts";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
 import { httpEvent } from "../support/events.ts";
 import { MemoryConfigStore, MemorySessionStore } from "../support/memory-stores.ts";
@@ -90,6 +91,13 @@ async function open(service = "support", form: Record<string, string> = {}): Pro
   return answer.body._id;
 }
 
+/** Every item of the sessions table, every page, as JSON. */
+async function scanSessions(): Promise<string> {
+  const items: unknown[] = [];
+  for await (const page of paginateScan({ client: db.client }, { TableName: db.tables.sessions })) items.push(...(page.Items ?? []));
+  return JSON.stringify(items);
+}
+
 /** Runs `task` for 0..count-1, `concurrency` at a time. */
 async function pooled<T>(count: number, concurrency: number, task: (i: number) => Promise<T>): Promise<T[]> {
   const results: T[] = [];
@@ -163,6 +171,14 @@ describe("a queue that fillers cannot hide a customer in", () => {
       { userDisplayName: "\u202Enimda\u202C Support" },
       { lastName: "\u2067Anna\u2069" },
       { subject: "\u200B\u200B" },
+      { userDisplayName: "\u3164" },
+      { firstName: "\u2800\u2800" },
+      { firstName: "\u0301" },
+      { subject: "a\u0085b" },
+      { subject: "a\u2028c" },
+      { firstName: "x\u009B31m" },
+      { email: "a@ba\u200Bnk.com" },
+      { email: "a@b..com" },
     ];
     for (const fields of refused) {
       const answer = await customer("", id, fields);
@@ -170,8 +186,9 @@ describe("a queue that fillers cannot hide a customer in", () => {
     }
     // Nothing was stored: the session has no chat yet.
     expect((await customer("refresh", id)).status).toBe(409);
-    expect((await customer("", id, { firstName: "أحمد", email: "ahmed@example.com" })).status).toBe(200);
-    for (const message of ["\u200B", "\u200B\u200C\u2060", " \u00A0\uFEFF "]) {
+    // Characters are counted as people count them: 256 emoji fit.
+    expect((await customer("", id, { firstName: "أحمد", lastName: "👍".repeat(256), email: "ahmed@example.com" })).status).toBe(200);
+    for (const message of ["\u200B", "\u200B\u200C\u2060", " \u00A0\uFEFF ", "\u3164"]) {
       expect((await customer("send", id, { message })).status, JSON.stringify(message)).toBe(400);
     }
     await presence("bea", "support_q");
@@ -283,6 +300,26 @@ describe("the end of a chat", () => {
   });
 });
 
+describe("an accept that the end overtakes", () => {
+  it("is told the chat has ended, not that another agent took it", async () => {
+    await presence("fay", "support_q");
+    const id = await open();
+    await customer("", id, { firstName: "Gil" });
+    // The customer leaves after the agent's console read the chat, before its accept lands.
+    const overtaken: SessionStore = Object.create(db.sessions, {
+      claim: {
+        value: async (...args: Parameters<SessionStore["claim"]>) => {
+          if (args[1].kind === "change" && args[1].change.phase === "ACCEPTED") await customer("disconnect", id);
+          return db.sessions.claim(...args);
+        },
+      },
+    });
+    const raced = agentHandler({ config: db.config, sessions: overtaken, now: () => clock, cors: corsPolicy("*") });
+    const answer = await call(raced, "/genesys/1/agent/{agentId}/chats/{service}/accept", "POST", { agentId: "fay", service: id });
+    expect([answer.status, answer.body.exception]).toEqual([409, "InvalidChatStateException"]);
+  });
+});
+
 describe("session ids", () => {
   it("cannot be computed from a client's Idempotency-Key and gms_user: the same ones open different ids on two deployments", async () => {
     const config = new MemoryConfigStore();
@@ -320,12 +357,7 @@ describe("DELETE", () => {
     await customer("send", id, { message: secrets[4] ?? "" });
     await agent("dan", "send", id, { message: `Thanks ${secrets[0]}` });
 
-    // Every item of the table, every page.
-    const scan = async () => {
-      const items: unknown[] = [];
-      for await (const page of paginateScan({ client: db.client }, { TableName: db.tables.sessions })) items.push(...(page.Items ?? []));
-      return JSON.stringify(items);
-    };
+    const scan = scanSessions;
     // Kept (sealed in the transcript) while the chat runs.
     expect(await scan()).toContain(secrets[0]);
     expect((await call(handlers.chat, "/genesys/1/service/{service}", "DELETE", { service: id })).status).toBe(204);
@@ -333,5 +365,40 @@ describe("DELETE", () => {
     for (const secret of secrets) expect(after).not.toContain(secret);
     expect((await customer("refresh", id)).status).toBe(404);
     expect((await agent("dan", "refresh", id)).status).toBe(404);
+  });
+
+  it("leaves nothing when it lands between a chat's creation and the keeping of its attached data", async () => {
+    const id = await open("support", { ctxKey: "RACE-CONTEXT" });
+    // The DELETE runs just before the create keeps the create's other keys.
+    const racing: SessionStore = Object.create(db.sessions, {
+      attach: {
+        value: async (...args: Parameters<SessionStore["attach"]>) => {
+          expect((await call(handlers.chat, "/genesys/1/service/{service}", "DELETE", { service: id })).status).toBe(204);
+          return db.sessions.attach(...args);
+        },
+      },
+    });
+    const raced = chatHandler({ sessions: racing, now: () => clock, cors: corsPolicy("*") });
+    await call(raced, B, "POST", { service: id }, { firstName: "Ray", attachedKey: "RACE-ATTACHED" });
+    const items = await scanSessions();
+    for (const secret of ["RACE-CONTEXT", "RACE-ATTACHED", "Ray"]) expect(items).not.toContain(secret);
+  });
+
+  it("keeps no fingerprint of what the customer sent with an Idempotency-Key, and refuses the key's retry", async () => {
+    const requestChat = () =>
+      handlers.requestChat(
+        httpEvent({
+          pathParameters: { service: "support" },
+          headers: { "content-type": "application/x-www-form-urlencoded", "Idempotency-Key": "erase-me" },
+          body: "firstName=Anna",
+        }),
+      );
+    const id = JSON.parse((await requestChat()).body)._id as string;
+    expect((await call(handlers.chat, "/genesys/1/service/{service}", "DELETE", { service: id })).status).toBe(204);
+    const { Items = [] } = await db.client.send(
+      new ScanCommand({ TableName: db.tables.sessions, FilterExpression: "attribute_exists(requestHash)" }),
+    );
+    expect(Items.filter((item) => item.id === id || item.sessionId === id)).toEqual([]);
+    expect((await requestChat()).statusCode).toBe(409);
   });
 });

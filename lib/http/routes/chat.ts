@@ -26,7 +26,7 @@ const B = "/genesys/1/service/{service}/ixn/chat";
 export const LONGEST_STORAGE_SEQUENCE: StorageSequence = [
   "sessions.read",
   "sessions.createChat",
-  ["sessions.putAttachedData", "sessions.write"],
+  ["sessions.attach", "sessions.write"],
   "sessions.read",
 ];
 
