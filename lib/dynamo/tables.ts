@@ -4,9 +4,9 @@ import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
  * Table layout. serverless.yml declares the same tables for AWS; `npm start` and the tests create
  * them from these definitions, and a test checks that both agree.
  *
- * - sessions: everything of one session shares its partition `id`, sorted by `sk`: the chat's
- *   attached data (`attached`), the transcript events (`e#0000000001`, ...), then the session
- *   record (`session`), then the chat state (`state`, which also keeps the last position taken).
+ * - sessions: everything of one session shares its partition `id`, sorted by `sk`: the transcript
+ *   events (`e#0000000001`, ...), then the session record (`session`, with the chat's attached
+ *   data), then the chat state (`state`, which also keeps the last position taken).
  *   One Query for `sk > e#<position>` returns the events a client has not seen plus both records: a
  *   refresh is one cheap read. All items carry the session's expiry; TTL on `expiresAt`. The
  *   sparse index `queue` (`queueEndpoint`, `queuedAt`) holds the chats waiting for an agent (their

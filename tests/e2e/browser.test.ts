@@ -155,6 +155,12 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     await entry(page, "You joined the chat").waitFor();
   }
 
+  /** Types a message and sends it with Enter. */
+  async function say(page: Page | Frame, text: string) {
+    await page.locator("#message").fill(text);
+    await page.locator("#message").press("Enter");
+  }
+
   const focused = (page: Page) => page.evaluate<string>("document.activeElement?.id ?? ''");
 
   function entry(page: Page | Frame, text: string) {
@@ -412,8 +418,7 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
       await startChat(customer, "Kim", "Card details");
       await agent.getByRole("button", { name: "Accept the chat with Kim" }).click();
       await entry(customer, "Gil joined the chat").waitFor();
-      await customer.locator("#message").fill("My card ends in 4242");
-      await customer.locator("#message").press("Enter");
+      await say(customer, "My card ends in 4242");
       await entry(agent, "My card ends in 4242").waitFor();
 
       expect(reached).toEqual([]);
@@ -458,11 +463,9 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
       await startChat(widget, "Jo", "Embedded");
       await agent.getByRole("button", { name: "Accept the chat with Jo" }).click();
       await entry(widget, "Ivy joined the chat").waitFor();
-      await widget.locator("#message").fill("Hello from the shop");
-      await widget.locator("#message").press("Enter");
+      await say(widget, "Hello from the shop");
       await entry(agent, "Hello from the shop").waitFor();
-      await agent.locator("#message").fill("Hello Jo");
-      await agent.locator("#message").press("Enter");
+      await say(agent, "Hello Jo");
       await entry(widget, "Hello Jo").waitFor();
 
       await widget.getByRole("button", { name: "End chat" }).click();

@@ -8,7 +8,7 @@ import { requestChatHandler } from "../../lib/http/routes/request-chat.ts";
 import { openSession } from "../../lib/session/open.ts";
 import type { SessionStore } from "../../lib/storage.ts";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
-import { httpEvent } from "../support/events.ts";
+import { callRoute, httpEvent } from "../support/events.ts";
 import { MemoryConfigStore, MemorySessionStore } from "../support/memory-stores.ts";
 
 /**
@@ -44,36 +44,7 @@ afterAll(async () => {
 
 // biome-ignore lint/suspicious/noExplicitAny: answers are read field by field by the assertions.
 type Json = Record<string, any>;
-interface Answer {
-  status: number;
-  body: Json;
-  bytes: number;
-}
-
-async function call(
-  handler: (event: ReturnType<typeof httpEvent>) => Promise<{ statusCode: number; body: string }>,
-  resource: string,
-  method: string,
-  params: Record<string, string>,
-  form: Record<string, string> = {},
-  query: Record<string, string> | null = null,
-): Promise<Answer> {
-  const response = await handler(
-    httpEvent({
-      resource,
-      httpMethod: method,
-      pathParameters: params,
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams(form).toString(),
-      queryStringParameters: query,
-    }),
-  );
-  return {
-    status: response.statusCode,
-    body: response.body === "" ? {} : JSON.parse(response.body),
-    bytes: Buffer.byteLength(response.body),
-  };
-}
+const call = callRoute;
 
 const B = "/genesys/1/service/{service}/ixn/chat";
 const customer = (op: string, id: string, form: Record<string, string> = {}) =>
@@ -89,6 +60,19 @@ async function open(service = "support", form: Record<string, string> = {}): Pro
   const answer = await call(handlers.requestChat, "/genesys/1/service/{service}", "POST", { service }, form);
   expect(answer.status).toBe(200);
   return answer.body._id;
+}
+
+/** The test's session store, with `before` run ahead of every call of `method`: a race, made to happen. */
+function storeWith<M extends "claim" | "attach">(method: M, before: (...args: Parameters<SessionStore[M]>) => Promise<void>): SessionStore {
+  const original = db.sessions[method].bind(db.sessions) as (...args: Parameters<SessionStore[M]>) => ReturnType<SessionStore[M]>;
+  return Object.create(db.sessions, {
+    [method]: {
+      value: async (...args: Parameters<SessionStore[M]>) => {
+        await before(...args);
+        return original(...args);
+      },
+    },
+  });
 }
 
 /** Every item of the sessions table, every page, as JSON. */
@@ -206,22 +190,11 @@ describe("a queue that fillers cannot hide a customer in", () => {
   });
 
   it("keeps a session no longer than its service allows, whatever _ttl the client asks for", async () => {
-    const asked = await call(
-      handlers.requestChat,
-      "/genesys/1/service/{service}",
-      "POST",
-      { service: "support" },
-      { _ttl: "604800", _verbose: "true" },
-    );
-    expect(asked.body._ttl).toBe("3600");
-    const shorter = await call(
-      handlers.requestChat,
-      "/genesys/1/service/{service}",
-      "POST",
-      { service: "support" },
-      { _ttl: "60", _verbose: "true" },
-    );
-    expect(shorter.body._ttl).toBe("60");
+    const ttl = async (asked: string) =>
+      (await call(handlers.requestChat, "/genesys/1/service/{service}", "POST", { service: "support" }, { _ttl: asked, _verbose: "true" }))
+        .body._ttl;
+    expect(await ttl("604800")).toBe("3600");
+    expect(await ttl("60")).toBe("60");
   });
 });
 
@@ -306,13 +279,8 @@ describe("an accept that the end overtakes", () => {
     const id = await open();
     await customer("", id, { firstName: "Gil" });
     // The customer leaves after the agent's console read the chat, before its accept lands.
-    const overtaken: SessionStore = Object.create(db.sessions, {
-      claim: {
-        value: async (...args: Parameters<SessionStore["claim"]>) => {
-          if (args[1].kind === "change" && args[1].change.phase === "ACCEPTED") await customer("disconnect", id);
-          return db.sessions.claim(...args);
-        },
-      },
+    const overtaken = storeWith("claim", async (_id, claim) => {
+      if (claim.kind === "change" && claim.change.phase === "ACCEPTED") await customer("disconnect", id);
     });
     const raced = agentHandler({ config: db.config, sessions: overtaken, now: () => clock, cors: corsPolicy("*") });
     const answer = await call(raced, "/genesys/1/agent/{agentId}/chats/{service}/accept", "POST", { agentId: "fay", service: id });
@@ -370,13 +338,8 @@ describe("DELETE", () => {
   it("leaves nothing when it lands between a chat's creation and the keeping of its attached data", async () => {
     const id = await open("support", { ctxKey: "RACE-CONTEXT" });
     // The DELETE runs just before the create keeps the create's other keys.
-    const racing: SessionStore = Object.create(db.sessions, {
-      attach: {
-        value: async (...args: Parameters<SessionStore["attach"]>) => {
-          expect((await call(handlers.chat, "/genesys/1/service/{service}", "DELETE", { service: id })).status).toBe(204);
-          return db.sessions.attach(...args);
-        },
-      },
+    const racing = storeWith("attach", async () => {
+      expect((await call(handlers.chat, "/genesys/1/service/{service}", "DELETE", { service: id })).status).toBe(204);
     });
     const raced = chatHandler({ sessions: racing, now: () => clock, cors: corsPolicy("*") });
     await call(raced, B, "POST", { service: id }, { firstName: "Ray", attachedKey: "RACE-ATTACHED" });

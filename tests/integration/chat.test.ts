@@ -9,7 +9,7 @@ import { agentHandler } from "../../lib/http/routes/agent.ts";
 import { chatHandler } from "../../lib/http/routes/chat.ts";
 import { requestChatHandler } from "../../lib/http/routes/request-chat.ts";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
-import { httpEvent } from "../support/events.ts";
+import { callRoute, httpEvent, type RouteAnswer } from "../support/events.ts";
 
 const start = new Date("2026-11-25T10:00:00Z");
 let clock = start;
@@ -36,34 +36,7 @@ beforeEach(() => {
   clock = start;
 });
 
-// Answers are read field by field by the assertions, which check their shapes.
-// biome-ignore lint/suspicious/noExplicitAny: see above.
-type Json = Record<string, any>;
-interface Answer {
-  status: number;
-  body: Json;
-}
-
-async function call(
-  handler: (event: ReturnType<typeof httpEvent>) => Promise<{ statusCode: number; body: string }>,
-  resource: string,
-  method: string,
-  params: Record<string, string>,
-  form: Record<string, string> = {},
-  query: Record<string, string> | null = null,
-): Promise<Answer> {
-  const response = await handler(
-    httpEvent({
-      resource,
-      httpMethod: method,
-      pathParameters: params,
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams(form).toString(),
-      queryStringParameters: query,
-    }),
-  );
-  return { status: response.statusCode, body: response.body === "" ? {} : JSON.parse(response.body) };
-}
+const call = callRoute;
 
 const B = "/genesys/1/service/{service}/ixn/chat";
 const customer = (op: string, id: string, form: Record<string, string> = {}, query: Record<string, string> | null = null) =>
@@ -428,7 +401,7 @@ describe("a whole conversation, in process against dynalite", () => {
     const id = await openSession();
     const log = vi.mocked(console.log);
     const operations = new Set<string>();
-    const expectLoggedCost = async (request: () => Promise<Answer>) => {
+    const expectLoggedCost = async (request: () => Promise<RouteAnswer>) => {
       db.proxy.reset();
       expect((await request()).status).toBeLessThan(300);
       expect(JSON.parse(String(log.mock.calls.at(-1)?.[0])).dynamodb).toEqual(db.proxy.cost());
