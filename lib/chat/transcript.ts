@@ -99,6 +99,7 @@ function eventBytes(event: Pick<NewEvent, "nickname" | "text">): number {
   return Buffer.byteLength(event.nickname) + Buffer.byteLength(event.text);
 }
 
+/** The event as it is stored: with the time it was written and its offset from the chat's start. */
 export function timed(chat: ChatState, event: NewEvent, at: Date): TimedEvent {
   const offset = Math.max(0, Math.floor((at.getTime() - Date.parse(chat.startedAt)) / 1000));
   return { ...event, offset, at: at.toISOString() };
