@@ -2,12 +2,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { settingProblems } from "../../lib/http/settings.ts";
+import { identitySettingProblems } from "../../lib/identity/config.ts";
 
 /**
  * The service's own Serverless Framework plugin (serverless.yml lists it as scripts/deploy/plugin.cjs):
  *
  * - `serverless package` and `deploy` (and `npm start`) check every stage setting of
- *   lib/http/settings.ts with the parser the functions use, so a malformed value stops the
+ *   lib/http/settings.ts, and the identity settings of lib/identity/config.ts, with the parser the functions use, so a malformed value stops the
  *   deployment with the parser's message instead of breaking the running stage.
  * - Stage throttling: the framework creates API Gateway's stage through its deployment resource,
  *   whose logical ID changes on every deployment, and a deployment cannot change a stage that
@@ -97,7 +98,9 @@ export default class GmsChatPlugin {
           value == null ? undefined : String(value),
         ]),
       );
-      for (const problem of settingProblems(environment)) problems.add(problem);
+      // The identity settings are the identity adapter's (lib/identity/config.ts), which the edge's
+      // list may not import; they are checked together, as the three name one pool and client.
+      for (const problem of [...settingProblems(environment), ...identitySettingProblems(environment)]) problems.add(problem);
     }
     if (problems.size > 0) this.fail(`Invalid stage settings:\n  ${[...problems].join("\n  ")}`);
   }

@@ -6,8 +6,9 @@ import { describe, expect, it } from "vitest";
 
 /**
  * The layers of lib/ (docs/architecture.md): the domain imports neither the edge nor the adapters,
- * the edge and the adapters import the domain but not each other, only the composition root and
- * the handlers import both, and no folder imports another that imports it back. The pages may use
+ * the edge and the adapters import the domain but not each other (nor one adapter another), only
+ * the composition root and the handlers import both, and no folder imports another that imports
+ * it back. The adapters are lib/dynamo (DynamoDB) and lib/identity (the agents' tokens). The pages may use
  * the domain's types and nothing else of it.
  */
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -19,17 +20,33 @@ function layerOf(file: string): Layer {
   const path = relative(join(root, "lib"), file);
   if (path === "runtime.ts") return "root";
   if (path.startsWith("http/") || path.startsWith("cloudformation/")) return "edge";
-  if (path.startsWith("dynamo/")) return "adapter";
+  if (adapterOf(file) !== undefined) return "adapter";
   return "domain";
 }
 
-/** Packages each layer may use; relative imports are checked by layer. */
-const PACKAGES: Record<Layer, RegExp> = {
+/** Each adapter's folder under lib/, with the packages it alone may use. */
+const ADAPTERS: Record<string, RegExp> = {
+  dynamo: /^(node:|@aws-sdk\/|@smithy\/)/,
+  identity: /^(node:|aws-jwt-verify(\/[\w-]+)?$)/,
+};
+
+function adapterOf(file: string): string | undefined {
+  const [folder] = relative(join(root, "lib"), file).split("/");
+  return folder !== undefined && folder in ADAPTERS ? folder : undefined;
+}
+
+/** Packages each layer may use (each adapter those of ADAPTERS); relative imports are checked by layer. */
+const PACKAGES: Record<Exclude<Layer, "adapter">, RegExp> = {
   domain: /^(node:|uuid$)/,
   edge: /^(node:|aws-lambda$)/,
-  adapter: /^(node:|@aws-sdk\/|@smithy\/)/,
   root: /^$/,
 };
+
+function packagesOf(file: string): RegExp {
+  const adapter = adapterOf(file);
+  if (adapter !== undefined) return ADAPTERS[adapter] as RegExp;
+  return PACKAGES[layerOf(file) as Exclude<Layer, "adapter">];
+}
 
 /** Which layers each layer may import. */
 const ALLOWED: Record<Layer, readonly Layer[]> = {
@@ -79,9 +96,13 @@ const name = (file: string) => relative(root, file);
 
 /** The imports that cross the layers the wrong way. */
 function violations(imports: readonly Import[]): string[] {
+  const crossesAdapters = (from: string, target: string) =>
+    adapterOf(from) !== undefined && adapterOf(target) !== undefined && adapterOf(from) !== adapterOf(target);
   return imports
     .filter((i) =>
-      i.target === undefined ? !PACKAGES[layerOf(i.from)].test(i.specifier) : !ALLOWED[layerOf(i.from)].includes(layerOf(i.target)),
+      i.target === undefined
+        ? !packagesOf(i.from).test(i.specifier)
+        : !ALLOWED[layerOf(i.from)].includes(layerOf(i.target)) || crossesAdapters(i.from, i.target),
     )
     .map((i) => `${name(i.from)} (${layerOf(i.from)}) imports ${i.specifier}`);
 }
@@ -90,6 +111,7 @@ describe("the layers of lib/", () => {
   it("finds the modules it checks", () => {
     expect(libFiles.length).toBeGreaterThan(30);
     expect(new Set(libFiles.map(layerOf))).toEqual(new Set(["domain", "edge", "adapter", "root"]));
+    expect(new Set(libFiles.map(adapterOf).filter((adapter) => adapter !== undefined))).toEqual(new Set(Object.keys(ADAPTERS)));
   });
 
   it("imports only along the layers: the domain neither the edge nor the adapters, the edge and the adapters not each other", () => {
@@ -104,8 +126,36 @@ describe("the layers of lib/", () => {
       { from, specifier: "../runtime.ts", target: join(root, "lib/runtime.ts"), typeOnly: false },
       { from, specifier: "@aws-sdk/lib-dynamodb", target: undefined, typeOnly: false },
       { from, specifier: "aws-lambda", target: undefined, typeOnly: true },
+      { from, specifier: "../identity/tokens.ts", target: join(root, "lib/identity/tokens.ts"), typeOnly: true },
+      { from, specifier: "aws-jwt-verify", target: undefined, typeOnly: false },
     ];
     expect(violations(imports)).toHaveLength(imports.length);
+  });
+
+  it("would refuse the edge importing the identity adapter, and one adapter another or its packages", () => {
+    const edge = join(root, "lib/http/respond.ts");
+    const dynamo = join(root, "lib/dynamo/client.ts");
+    const identity = join(root, "lib/identity/tokens.ts");
+    const imports: Import[] = [
+      { from: edge, specifier: "../identity/tokens.ts", target: identity, typeOnly: false },
+      { from: edge, specifier: "../identity/config.ts", target: join(root, "lib/identity/config.ts"), typeOnly: true },
+      { from: edge, specifier: "aws-jwt-verify", target: undefined, typeOnly: false },
+      { from: dynamo, specifier: "../identity/tokens.ts", target: identity, typeOnly: false },
+      { from: dynamo, specifier: "aws-jwt-verify/error", target: undefined, typeOnly: false },
+      { from: identity, specifier: "../dynamo/client.ts", target: dynamo, typeOnly: false },
+      { from: identity, specifier: "@aws-sdk/client-dynamodb", target: undefined, typeOnly: false },
+      { from: identity, specifier: "../http/errors.ts", target: join(root, "lib/http/errors.ts"), typeOnly: false },
+    ];
+    expect(violations(imports)).toHaveLength(imports.length);
+    // What the identity adapter and the composition root may do.
+    const runtime = join(root, "lib/runtime.ts");
+    const allowed: Import[] = [
+      { from: identity, specifier: "aws-jwt-verify/jwk", target: undefined, typeOnly: false },
+      { from: identity, specifier: "./config.ts", target: join(root, "lib/identity/config.ts"), typeOnly: false },
+      { from: identity, specifier: "../errors.ts", target: join(root, "lib/errors.ts"), typeOnly: false },
+      { from: runtime, specifier: "./identity/tokens.ts", target: identity, typeOnly: false },
+    ];
+    expect(violations(allowed)).toEqual([]);
   });
 
   it("has no import cycle between folders, nor between files", () => {
