@@ -29,7 +29,13 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 const DEPLOY_SETTINGS = new Set(["GMS_ADMIN_API_KEY", "CORS_ALLOWED_ORIGINS", "PAGE_API_ORIGINS"]);
 /** An admin key in the shell of whoever deploys: it must never reach the template. */
 const SHELL_ADMIN_KEY = "an-admin-key-in-the-deploying-shell";
-const SWITCHED_ON = ["--param=waf=true", "--param=wafRequestsPer5Minutes=500", "--param=requestChatConcurrency=50"];
+const SWITCHED_ON = [
+  "--param=waf=true",
+  "--param=wafRequestsPer5Minutes=500",
+  "--param=requestChatConcurrency=50",
+  "--param=accessTokenMinutes=15",
+  "--param=refreshTokenHours=8",
+];
 /**
  * Warnings of the validator that the framework's own resources raise, each explained in
  * docs/deploying.md: the functions' DependsOn on their roles, which the Role's GetAtt already
@@ -45,6 +51,8 @@ let resources: Record<string, any>;
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON is checked by assertions.
 let switchedOn: Record<string, any>;
 let switchedOnTemplate: string;
+// biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON is checked by assertions.
+let outputs: Record<string, any>;
 let malformed: { code: number | undefined; output: string };
 
 /** Runs `serverless package --stage prod` with `args` and `settings` added to a clean environment. */
@@ -72,6 +80,10 @@ async function resourcesOf(template: string) {
   return JSON.parse(await readFile(template, "utf8")).Resources;
 }
 
+async function outputsOf(template: string) {
+  return JSON.parse(await readFile(template, "utf8")).Outputs;
+}
+
 beforeAll(async () => {
   // The malformed setting stops before anything is built, so it can run alongside; two builds
   // cannot (serverless-esbuild zips into the service's .serverless/).
@@ -82,7 +94,9 @@ beforeAll(async () => {
       output: `${failure.stdout}${failure.stderr}`,
     }),
   );
-  resources = await resourcesOf(await packageService([], { GMS_ADMIN_API_KEY: SHELL_ADMIN_KEY }));
+  const defaults = await packageService([], { GMS_ADMIN_API_KEY: SHELL_ADMIN_KEY });
+  resources = await resourcesOf(defaults);
+  outputs = await outputsOf(defaults);
   switchedOnTemplate = await packageService(SWITCHED_ON);
   switchedOn = await resourcesOf(switchedOnTemplate);
   malformed = await refused;
@@ -312,6 +326,69 @@ describe("serverless package", () => {
     // The stage exists once its resource does; so does the admin key's usage plan.
     expect(association.DependsOn).toContain("ApiGatewayStage");
     expect(onlyOfType("AWS::ApiGateway::UsagePlan").resource.DependsOn).toContain("ApiGatewayStage");
+  });
+
+  it("gives the agents a user pool: username sign-in, a strong password, optional TOTP MFA, sign-up by admins only, kept when the stack goes", () => {
+    const { id, resource: pool } = onlyOfType("AWS::Cognito::UserPool");
+    expect(id).toBe("UserPool");
+    expect(pool.DeletionPolicy).toBe("Retain");
+    expect(pool.UpdateReplacePolicy).toBe("Retain");
+    const properties = pool.Properties;
+    expect(properties.UserPoolName).toBe("gms-chat-prod-agents");
+    expect(properties.DeletionProtection).toBe("ACTIVE");
+    // The username an admin chose: no email or phone as the username, nor as an alias.
+    expect(properties.UsernameAttributes).toBeUndefined();
+    expect(properties.AliasAttributes).toBeUndefined();
+    expect(properties.UsernameConfiguration).toEqual({ CaseSensitive: false });
+    expect(properties.Policies.PasswordPolicy).toMatchObject({
+      RequireUppercase: true,
+      RequireLowercase: true,
+      RequireNumbers: true,
+      RequireSymbols: true,
+    });
+    expect(properties.Policies.PasswordPolicy.MinimumLength).toBeGreaterThanOrEqual(12);
+    expect(properties.MfaConfiguration).toBe("OPTIONAL");
+    expect(properties.EnabledMfas).toEqual(["SOFTWARE_TOKEN_MFA"]);
+    expect(properties.AdminCreateUserConfig).toEqual({ AllowAdminCreateUserOnly: true });
+    expect(properties.AccountRecoverySetting).toEqual({ RecoveryMechanisms: [{ Name: "admin_only", Priority: 1 }] });
+  });
+
+  it("has the groups admin, supervisor and agent on that pool, kept with it", () => {
+    const groups = ofType("AWS::Cognito::UserPoolGroup").map(([, group]) => group);
+    expect(groups.map((group) => group.Properties.GroupName)).toEqual(["admin", "supervisor", "agent"]);
+    for (const group of groups) {
+      expect(group.Properties.UserPoolId).toEqual({ Ref: "UserPool" });
+      expect(group.DeletionPolicy).toBe("Retain");
+      expect(group.UpdateReplacePolicy).toBe("Retain");
+    }
+    // The lowest precedence wins when a person is in several: admin over supervisor over agent.
+    const precedence = groups.map((group) => group.Properties.Precedence);
+    expect([...precedence].sort((a, b) => a - b)).toEqual(precedence);
+  });
+
+  it("gives the console a public client: no secret, password (or SRP) sign-in and refresh, revocable, silent about unknown users", () => {
+    const client = onlyOfType("AWS::Cognito::UserPoolClient").resource.Properties;
+    expect(client.UserPoolId).toEqual({ Ref: "UserPool" });
+    expect(client.GenerateSecret).toBe(false);
+    expect([...client.ExplicitAuthFlows].sort()).toEqual(["ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH"]);
+    expect(client.EnableTokenRevocation).toBe(true);
+    expect(client.PreventUserExistenceErrors).toBe("ENABLED");
+    expect(client.SupportedIdentityProviders).toEqual(["COGNITO"]);
+    expect(client.TokenValidityUnits).toEqual({ AccessToken: "minutes", IdToken: "minutes", RefreshToken: "hours" });
+    // Tokens for a quarter to an hour, refreshed within a shift; a stage sets its own.
+    expect(client).toMatchObject({ AccessTokenValidity: 30, IdTokenValidity: 30, RefreshTokenValidity: 10 });
+    const switched = onlyOfType("AWS::Cognito::UserPoolClient", switchedOn).resource.Properties;
+    expect(switched).toMatchObject({ AccessTokenValidity: 15, IdTokenValidity: 15, RefreshTokenValidity: 8 });
+  });
+
+  it("outputs the pool id, the console's client id, the region and the issuer tokens carry", () => {
+    expect(outputs.UserPoolId.Value).toEqual({ Ref: "UserPool" });
+    expect(outputs.UserPoolClientId.Value).toEqual({ Ref: "UserPoolConsoleClient" });
+    expect(outputs.UserPoolRegion.Value).toEqual({ Ref: "AWS::Region" });
+    // Cognito's issuer, exactly as the tokens' iss: no trailing slash.
+    expect(outputs.UserPoolIssuer.Value).toEqual({
+      "Fn::Sub": expect.stringMatching(/^https:\/\/cognito-idp\.\$\{AWS::Region\}\.\$\{AWS::URLSuffix\}\/\$\{UserPool\}$/),
+    });
   });
 
   it("refuses to package a malformed setting, with the parser's message", () => {
