@@ -2,17 +2,21 @@
  * `npm start`: the whole service on this machine. Starts the embedded DynamoDB (dynalite, data in
  * `.dynamodb/`) unless AWS_ENDPOINT_URL_DYNAMODB points at another one, creates missing tables,
  * seeds the request-chat service and an availability notification for gms_builtin, then runs
- * `serverless offline start` on the exact GMS paths. Ctrl-C stops all of it.
+ * starts the local identity provider (cognito-local behind a filtering proxy, data in
+ * `.dynamodb/cognito/`) with the local users, then runs `serverless offline start` on the exact GMS
+ * paths. Ctrl-C stops all of it.
  *
  * Environment: PORT (8080), DYNAMODB_PORT (8000), GMS_ADMIN_API_KEY (else a random key kept in the
- * data folder),
- * GMS_SEED_AVAILABILITY=false (no availability seed), GMS_DATA_DIR (.dynamodb), STAGE (dev).
+ * data folder), IDENTITY_PORT (9229), GMS_DEV_USERS (username:password:group,... else
+ * DEFAULT_DEV_USERS), GMS_SEED_AVAILABILITY=false (no availability seed), GMS_DATA_DIR (.dynamodb),
+ * STAGE (dev).
  */
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { seedDefaults } from "../lib/config/defaults.ts";
 import { DynamoConfigStore } from "../lib/dynamo/config-store.ts";
+import { DEFAULT_DEV_USERS, parseDevUsers, startIdentity } from "./local/identity.ts";
 import { killGroup, spawnOffline } from "./local/processes.ts";
 import {
   ensureTables,
@@ -34,6 +38,8 @@ function log(message: string) {
 }
 
 async function main() {
+  // A malformed user list stops the start before anything runs.
+  const devUsers = parseDevUsers(env.GMS_DEV_USERS || DEFAULT_DEV_USERS);
   let dynamo: LocalDynamo | undefined;
   let endpoint = env.AWS_ENDPOINT_URL_DYNAMODB;
   const dataDir = env.GMS_DATA_DIR ?? ".dynamodb";
@@ -66,6 +72,29 @@ async function main() {
     log(`${made.created ? "made" : "kept"} the admin and agent API key (x-api-key) in ${made.file}: ${adminKey}`);
   }
 
+  const identity = await startIdentity({
+    port: Number(env.IDENTITY_PORT ?? 9229),
+    dataDir: join(dataDir, "cognito"),
+    stage,
+    users: devUsers,
+    allowedOrigins: [`http://localhost:${port}`, `http://127.0.0.1:${port}`],
+  });
+  log(`identity provider (cognito-local) on ${identity.endpoint}, data in ${join(dataDir, "cognito")}/`);
+  log(`user pool ${identity.userPoolId} (region ${identity.region}), app client ${identity.clientId}, issuer ${identity.issuer}`);
+  log(
+    `local users (this machine only): ${identity.users.map((user) => `${user.username} / ${user.password} (${user.group}${user.temporary ? ", temporary password" : ""})`).join(", ")}`,
+  );
+  // serverless-offline hands a function only AWS_* variables and those serverless.yml declares:
+  // these reach the functions once it declares them.
+  const identityEnv = {
+    IDENTITY_REGION: identity.region,
+    IDENTITY_USER_POOL_ID: identity.userPoolId,
+    IDENTITY_CLIENT_ID: identity.clientId,
+    IDENTITY_ENDPOINT: identity.endpoint,
+    IDENTITY_ISSUER: identity.issuer,
+    IDENTITY_JWKS_URI: identity.jwksUri,
+  };
+
   const buildFolder = env.GMS_BUILD_FOLDER ?? `.esbuild/local-${port}`;
   const offline = spawnOffline(
     root,
@@ -73,6 +102,7 @@ async function main() {
     {
       ...env,
       ...awsEnv,
+      ...identityEnv,
       GMS_ADMIN_API_KEY: adminKey,
       GMS_BUILD_FOLDER: buildFolder,
     },
@@ -103,6 +133,7 @@ async function main() {
     await offlineExited;
     clearTimeout(killer);
     signalGroup("SIGKILL");
+    await identity.close();
     await dynamo?.close();
     await rm(join(root, buildFolder), { recursive: true, force: true });
     process.exit(code);
@@ -113,8 +144,16 @@ async function main() {
   const parent = process.ppid;
   setInterval(() => process.ppid !== parent && void stop(0), 500).unref();
   // Last resort if this process dies some other way: never leave the offline server running.
-  process.on("exit", () => signalGroup("SIGKILL"));
+  process.on("exit", () => {
+    signalGroup("SIGKILL");
+    identity.kill();
+  });
   void offlineExited.then((code) => stop(code));
+  void identity.exited.then((code) => {
+    if (stopping) return;
+    log(`the identity provider exited (${code}); stopping`);
+    void stop(1);
+  });
 }
 
 main().catch((error: unknown) => {

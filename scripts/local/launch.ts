@@ -1,7 +1,9 @@
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort, isPortClosed } from "./ports.ts";
 import { killGroup, watchOutput } from "./processes.ts";
@@ -10,9 +12,20 @@ import { STACK_ADMIN_KEY } from "./stack.ts";
 const STACK_MARKER = "GMS_STACK_ID";
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
+/** The local identity provider's settings, as `npm start` printed them. */
+export interface StackIdentity {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly userPoolId: string;
+  readonly clientId: string;
+  readonly issuer: string;
+  readonly jwksUri: string;
+}
+
 export interface LocalStack {
   readonly baseUrl: string;
-  readonly ports: { readonly http: number; readonly dynamo: number };
+  readonly ports: { readonly http: number; readonly dynamo: number; readonly identity: number };
+  readonly identity: StackIdentity;
   output(): string;
   /** Kills the process that launched the script, without a signal to the script itself. */
   killLauncher(): void;
@@ -32,9 +45,13 @@ export interface LocalStack {
 /**
  * Runs `npm start`'s script (scripts/start.ts) on free ports, as its own process group, and waits
  * for its ready line. `env` adds or overrides environment variables (e.g. AWS_ENDPOINT_URL_DYNAMODB).
+ * Without GMS_DATA_DIR its data (the identity provider's users included) goes to a temporary
+ * folder, removed once the stack has stopped.
  */
 export async function startLocalStack(env: Record<string, string> = {}, options: { underShell?: boolean } = {}): Promise<LocalStack> {
-  const ports = { http: await freePort(), dynamo: await freePort() };
+  const ports = { http: await freePort(), dynamo: await freePort(), identity: await freePort() };
+  const ownDataDir = env.GMS_DATA_DIR === undefined ? await mkdtemp(join(tmpdir(), "gms-chat-stack-data-")) : undefined;
+  const removeOwnData = () => (ownDataDir === undefined ? Promise.resolve() : rm(ownDataDir, { recursive: true, force: true }));
   const buildFolder = `.esbuild/stack-${ports.http}`;
   const marker = randomUUID();
   // Under a shell, as npm runs it: the shell is the script's parent (`; :` keeps it from exec'ing).
@@ -50,6 +67,8 @@ export async function startLocalStack(env: Record<string, string> = {}, options:
       ...process.env,
       PORT: String(ports.http),
       DYNAMODB_PORT: String(ports.dynamo),
+      IDENTITY_PORT: String(ports.identity),
+      ...(ownDataDir === undefined ? {} : { GMS_DATA_DIR: ownDataDir }),
       GMS_BUILD_FOLDER: buildFolder,
       GMS_ADMIN_API_KEY: STACK_ADMIN_KEY,
       [STACK_MARKER]: marker,
@@ -62,12 +81,14 @@ export async function startLocalStack(env: Record<string, string> = {}, options:
     await output.until("[gms-chat] ready");
   } catch (error) {
     killGroup(child);
+    await removeOwnData();
     throw error;
   }
 
   return {
     baseUrl: `http://127.0.0.1:${ports.http}`,
     ports,
+    identity: printedIdentity(output.text()),
     output: output.text,
     killLauncher: () => child.kill("SIGKILL"),
     allGone: async (timeoutMs) => {
@@ -77,6 +98,7 @@ export async function startLocalStack(env: Record<string, string> = {}, options:
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       await rm(`${root}${buildFolder}`, { recursive: true, force: true });
+      await removeOwnData();
       return true;
     },
     listening: () => listeningSockets(markedProcesses(marker)),
@@ -95,9 +117,21 @@ export async function startLocalStack(env: Record<string, string> = {}, options:
       const leftovers = markedProcessesAlive(marker);
       killGroup(child);
       await rm(`${root}${buildFolder}`, { recursive: true, force: true });
+      await removeOwnData();
       return { code, leftovers };
     },
   };
+}
+
+/** Reads the identity provider's settings from the lines start.ts prints about it. */
+function printedIdentity(output: string): StackIdentity {
+  const endpoint = /identity provider \(cognito-local\) on (\S+),/.exec(output)?.[1];
+  const pool = /user pool (\S+) \(region (\S+)\), app client (\S+), issuer (\S+)/.exec(output);
+  const [, userPoolId, region, clientId, issuer] = pool ?? [];
+  if (endpoint === undefined || userPoolId === undefined || region === undefined || clientId === undefined || issuer === undefined) {
+    throw new Error(`npm start did not print the identity provider's settings:\n${output}`);
+  }
+  return { endpoint, region, userPoolId, clientId, issuer, jwksUri: `${issuer}/.well-known/jwks.json` };
 }
 
 /**

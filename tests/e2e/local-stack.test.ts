@@ -221,8 +221,10 @@ describe("npm start: browsers on other origins", () => {
 });
 
 describe("npm start: what web pages can reach", () => {
-  it("listens on TCP for the API only, on loopback: serverless-offline's Lambda invoke API is on a Unix socket", () => {
-    expect(stack.listening()).toEqual([{ port: stack.ports.http, loopback: true }]);
+  it("listens on TCP for the API and the identity provider's proxy only, on loopback: the Lambda invoke API and the identity emulator are on Unix sockets", () => {
+    expect(stack.listening().sort((a, b) => a.port - b.port)).toEqual(
+      [stack.ports.http, stack.ports.identity].sort((a, b) => a - b).map((port) => ({ port, loopback: true })),
+    );
   });
 
   it("runs no function for a page that posts a Lambda invoke request (the admin function's, without a key)", async () => {

@@ -1,0 +1,380 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { killGroup, watchOutput } from "./processes.ts";
+
+/**
+ * The local identity provider of `npm start`: the cognito-local emulator, which speaks Cognito's
+ * JSON protocol, provisioned with one user pool, its groups, one app client and the local users.
+ *
+ * The emulator itself answers every operation (admin ones included, with no credentials) to any web
+ * origin, and a TCP port on localhost is reachable from every page the developer opens. So it
+ * listens on a Unix socket in a folder only this user can open, where the provisioning talks to it;
+ * browsers reach it through a small proxy on TCP that passes only what a console's sign-in needs.
+ */
+
+const EMULATOR_BIN = fileURLToPath(new URL("../../node_modules/cognito-local/lib/bin/start.js", import.meta.url));
+
+export const IDENTITY_GROUPS = ["admin", "supervisor", "agent"] as const;
+export type IdentityGroup = (typeof IDENTITY_GROUPS)[number];
+
+export interface DevUser {
+  readonly username: string;
+  readonly password: string;
+  readonly group: IdentityGroup;
+  /** Created with a temporary password: the first sign-in answers NEW_PASSWORD_REQUIRED. */
+  readonly temporary: boolean;
+}
+
+/**
+ * `GMS_DEV_USERS` when unset: an admin, a supervisor and two agents. These passwords are for this
+ * machine only (they are in the source); each meets Cognito's default policy (8+ characters with
+ * upper and lower case, a digit and a symbol) so that the same sign-in code works deployed.
+ */
+export const DEFAULT_DEV_USERS = "admin:Admin-local-1:admin,sam:Sam-local-1:supervisor,anna:Anna-local-1:agent,ben:Ben-local-1:agent";
+
+/**
+ * Parses `GMS_DEV_USERS`: comma-separated `username:password:group` triples, each optionally
+ * followed by `:temporary`. Throws with the offending entry on anything else.
+ */
+export function parseDevUsers(text: string): DevUser[] {
+  const users: DevUser[] = [];
+  for (const entry of text.split(",")) {
+    const fields = entry.trim().split(":");
+    const [username = "", password = "", group = "", marker] = fields;
+    const problem =
+      fields.length < 3 || fields.length > 4
+        ? "is not username:password:group (optionally :temporary)"
+        : !/^[\w.@+-]+$/.test(username)
+          ? "needs a user name of letters, digits and . _ @ + -"
+          : password === ""
+            ? "has an empty password"
+            : !(IDENTITY_GROUPS as readonly string[]).includes(group)
+              ? `names the group "${group}"; the groups are ${IDENTITY_GROUPS.join(", ")}`
+              : marker !== undefined && marker !== "temporary"
+                ? `ends with "${marker}"; only "temporary" may follow the group`
+                : users.some((user) => user.username === username)
+                  ? "repeats a user name"
+                  : undefined;
+    if (problem !== undefined) throw new Error(`GMS_DEV_USERS: the entry "${entry.trim()}" ${problem}`);
+    users.push({ username, password, group: group as IdentityGroup, temporary: marker === "temporary" });
+  }
+  return users;
+}
+
+export interface LocalIdentity {
+  /** Where browsers and tools send Cognito's JSON protocol: the filtering proxy. */
+  readonly endpoint: string;
+  readonly port: number;
+  readonly region: string;
+  readonly userPoolId: string;
+  readonly clientId: string;
+  /** The `iss` claim of the tokens, exactly. */
+  readonly issuer: string;
+  readonly jwksUri: string;
+  readonly users: readonly DevUser[];
+  /** Settles when the emulator exits, with its exit code. */
+  readonly exited: Promise<number>;
+  close(): Promise<void>;
+  /** Last resort when the calling process exits: kills the emulator without waiting. */
+  kill(): void;
+}
+
+export interface IdentityOptions {
+  /** TCP port of the proxy on 127.0.0.1; 0 picks a free one. */
+  readonly port: number;
+  /** The emulator's data (pools, clients, users): kept across restarts. */
+  readonly dataDir: string;
+  readonly stage: string;
+  readonly users: readonly DevUser[];
+  /** Web origins that may call the proxy (the API's own): CORS is answered for them only. */
+  readonly allowedOrigins: readonly string[];
+}
+
+/** The operations a console's sign-in uses; everything else is refused on the browser-facing port. */
+const CONSOLE_OPERATIONS = new Set(["InitiateAuth", "RespondToAuthChallenge", "RevokeToken"]);
+const CONSOLE_AUTH_FLOWS = new Set(["USER_PASSWORD_AUTH", "REFRESH_TOKEN_AUTH"]);
+const TARGET_PREFIX = "AWSCognitoIdentityProviderService.";
+/** What the AWS SDK and amazon-cognito-identity-js send along with a JSON-protocol call. */
+const ALLOWED_HEADERS = "content-type, x-amz-target, x-amz-user-agent, amz-sdk-invocation-id, amz-sdk-request, cache-control";
+const MAX_BODY = 64 * 1024;
+
+export async function startIdentity(options: IdentityOptions): Promise<LocalIdentity> {
+  const socketFolder = mkdtempSync(join(tmpdir(), "gms-chat-identity-"));
+  const socketPath = join(socketFolder, "cognito.sock");
+  const pool = { id: "", clientId: "" };
+  const allowed = new Set(options.allowedOrigins);
+
+  const proxy = createServer((request, response) => {
+    void serveBrowserFacing(request, response, { socketPath, pool, allowed }).catch(() => {
+      if (!response.headersSent) response.writeHead(502, { "content-type": "application/json" });
+      response.end('{"message":"the local identity provider did not answer"}');
+    });
+  });
+  proxy.listen(options.port, "127.0.0.1");
+  let emulator: ChildProcess | undefined;
+  const cleanUp = async () => {
+    await new Promise<void>((resolveClose) => {
+      proxy.close(() => resolveClose());
+      proxy.closeAllConnections();
+    });
+    if (emulator !== undefined) await stopEmulator(emulator);
+    rmSync(socketFolder, { recursive: true, force: true });
+  };
+  try {
+    await Promise.race([once(proxy, "listening"), once(proxy, "error").then(([error]) => Promise.reject(error))]);
+    const { port } = proxy.address() as AddressInfo;
+    const origin = `http://127.0.0.1:${port}`;
+
+    // cognito-local reads `.cognito/config.json` and keeps its data in `.cognito/db/`, both under its
+    // working directory. The issuer domain is the proxy's address, where the JWKS is served too.
+    const dataDir = resolve(options.dataDir);
+    mkdirSync(join(dataDir, ".cognito"), { recursive: true, mode: 0o700 });
+    writeFileSync(
+      join(dataDir, ".cognito", "config.json"),
+      JSON.stringify({
+        UserPoolDefaults: { UsernameAttributes: [] },
+        TokenConfig: { IssuerDomain: origin },
+        ServerConfig: { port: socketPath, hostname: "127.0.0.1" },
+      }),
+    );
+    emulator = spawn(process.execPath, [EMULATOR_BIN], {
+      cwd: dataDir,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1", NO_COLOR: "1" },
+    });
+    const started = emulator;
+    const exited = new Promise<number>((resolveExit) => started.once("exit", (code) => resolveExit(code ?? 1)));
+    await watchOutput(started, "the identity provider (cognito-local)").until("Cognito Local running on", 30_000);
+    // Its request log is of no use here; drain it so the pipes never fill.
+    started.stdout?.removeAllListeners("data").resume();
+    started.stderr?.removeAllListeners("data").resume();
+
+    const cognito = (operation: string, body: object) => callEmulator(socketPath, operation, body);
+    Object.assign(pool, await provision(cognito, options.stage, options.users));
+    const issuer = `${origin}/${pool.id}`;
+    return {
+      endpoint: origin,
+      port,
+      region: pool.id.slice(0, pool.id.indexOf("_")),
+      userPoolId: pool.id,
+      clientId: pool.clientId,
+      issuer,
+      jwksUri: `${issuer}/.well-known/jwks.json`,
+      users: options.users,
+      exited,
+      close: cleanUp,
+      kill: () => killGroup(started),
+    };
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
+}
+
+async function stopEmulator(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, "exit");
+  killGroup(child, "SIGTERM");
+  const killer = setTimeout(() => killGroup(child, "SIGKILL"), 5000);
+  await exited;
+  clearTimeout(killer);
+}
+
+class CognitoError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+  ) {
+    super(`${type}: ${message}`);
+  }
+}
+
+type Cognito = (operation: string, body: object) => Promise<Record<string, unknown>>;
+
+/** One JSON-protocol call straight to the emulator's socket. */
+function callEmulator(socketPath: string, operation: string, body: object): Promise<Record<string, unknown>> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolveCall, reject) => {
+    const request = httpRequest(
+      {
+        socketPath,
+        path: "/",
+        method: "POST",
+        headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": `${TARGET_PREFIX}${operation}` },
+      },
+      (response) => {
+        let text = "";
+        response.setEncoding("utf8").on("data", (chunk: string) => {
+          text += chunk;
+        });
+        response.on("end", () => {
+          const parsed = (text === "" ? {} : JSON.parse(text)) as Record<string, unknown>;
+          if (response.statusCode === 200) return resolveCall(parsed);
+          reject(new CognitoError(String(parsed.__type ?? response.statusCode), String(parsed.message ?? text)));
+        });
+      },
+    );
+    request.on("error", reject);
+    request.end(payload);
+  });
+}
+
+/**
+ * Makes what does not exist yet and keeps what does, so a restart on the same data folder keeps
+ * the pool and client ids and whatever users were added meanwhile. The listed users get their
+ * listed password (unless temporary, which is only set at creation: the user may have changed it)
+ * and exactly their listed group.
+ */
+async function provision(cognito: Cognito, stage: string, users: readonly DevUser[]): Promise<{ id: string; clientId: string }> {
+  const poolName = `gms-chat-${stage}`;
+  const { UserPools = [] } = (await cognito("ListUserPools", { MaxResults: 60 })) as { UserPools?: { Id: string; Name: string }[] };
+  let id = UserPools.find((candidate) => candidate.Name === poolName)?.Id;
+  if (id === undefined) {
+    const created = (await cognito("CreateUserPool", { PoolName: poolName })) as { UserPool: { Id: string } };
+    id = created.UserPool.Id;
+  }
+  const clientName = `${poolName}-console`;
+  const { UserPoolClients = [] } = (await cognito("ListUserPoolClients", { UserPoolId: id, MaxResults: 60 })) as {
+    UserPoolClients?: { ClientId: string; ClientName: string }[];
+  };
+  let clientId = UserPoolClients.find((candidate) => candidate.ClientName === clientName)?.ClientId;
+  if (clientId === undefined) {
+    const created = (await cognito("CreateUserPoolClient", {
+      UserPoolId: id,
+      ClientName: clientName,
+      GenerateSecret: false,
+      ExplicitAuthFlows: ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+      EnableTokenRevocation: true,
+    })) as { UserPoolClient: { ClientId: string } };
+    clientId = created.UserPoolClient.ClientId;
+  }
+  for (const group of IDENTITY_GROUPS) {
+    await ignoring("GroupExistsException", cognito("CreateGroup", { UserPoolId: id, GroupName: group }));
+  }
+  for (const user of users) {
+    const key = { UserPoolId: id, Username: user.username };
+    const created = await ignoring(
+      "UsernameExistsException",
+      cognito("AdminCreateUser", { ...key, TemporaryPassword: user.password, MessageAction: "SUPPRESS" }),
+    );
+    if (!user.temporary) await cognito("AdminSetUserPassword", { ...key, Password: user.password, Permanent: true });
+    if (created === undefined) {
+      const { Groups = [] } = (await cognito("AdminListGroupsForUser", key)) as { Groups?: { GroupName: string }[] };
+      for (const { GroupName } of Groups) {
+        if (GroupName !== user.group) await cognito("AdminRemoveUserFromGroup", { ...key, GroupName });
+      }
+    }
+    await cognito("AdminAddUserToGroup", { ...key, GroupName: user.group });
+  }
+  return { id, clientId };
+}
+
+async function ignoring<T>(type: string, call: Promise<T>): Promise<T | undefined> {
+  try {
+    return await call;
+  } catch (error) {
+    if (error instanceof CognitoError && error.type === type) return undefined;
+    throw error;
+  }
+}
+
+function refuse(response: ServerResponse, status: number, message: string, headers: Record<string, string> = {}) {
+  response
+    .writeHead(status, { "content-type": "application/json", ...headers })
+    .end(JSON.stringify({ __type: "AccessDeniedException", message }));
+}
+
+/**
+ * The browser-facing side: CORS for the API's own origins only, the console's sign-in operations
+ * for this pool's client only, and the JWKS. A host name other than loopback (a page that rebinds
+ * its own name to 127.0.0.1) is refused, as by the local DynamoDB.
+ */
+async function serveBrowserFacing(
+  request: IncomingMessage,
+  response: ServerResponse,
+  context: { socketPath: string; pool: { id: string; clientId: string }; allowed: ReadonlySet<string> },
+): Promise<void> {
+  const { origin } = request.headers;
+  const host = (request.headers.host ?? "").replace(/:\d+$/, "");
+  if (!["127.0.0.1", "localhost", "[::1]"].includes(host)) return refuse(response, 403, `a request for host ${host}`);
+  if (origin !== undefined && !context.allowed.has(origin)) return refuse(response, 403, `a request from origin ${origin}`);
+  const cors: Record<string, string> = origin === undefined ? {} : { "access-control-allow-origin": origin, vary: "Origin" };
+  const path = (request.url ?? "/").split("?")[0];
+
+  if (request.method === "OPTIONS") {
+    if (origin === undefined || request.headers["access-control-request-method"] !== "POST")
+      return refuse(response, 403, "not a preflight");
+    response
+      .writeHead(204, {
+        ...cors,
+        "access-control-allow-methods": "POST",
+        "access-control-allow-headers": ALLOWED_HEADERS,
+        "access-control-max-age": "600",
+      })
+      .end();
+    return;
+  }
+  if (request.method === "GET" && context.pool.id !== "" && path === `/${context.pool.id}/.well-known/jwks.json`) {
+    return forward(request, response, context.socketPath, cors);
+  }
+  if (request.method !== "POST" || path !== "/") return refuse(response, 404, "not served here", cors);
+
+  const target = String(request.headers["x-amz-target"] ?? "");
+  const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : "";
+  if (!CONSOLE_OPERATIONS.has(operation)) return refuse(response, 403, `${operation || target} is not available here`, cors);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY) return refuse(response, 413, "request too large", cors);
+    chunks.push(chunk);
+  }
+  const body = Buffer.concat(chunks);
+  let call: { ClientId?: unknown; AuthFlow?: unknown };
+  try {
+    call = JSON.parse(body.toString("utf8")) as typeof call;
+  } catch {
+    return refuse(response, 400, "the body is not JSON", cors);
+  }
+  if (call?.ClientId !== context.pool.clientId) return refuse(response, 403, "unknown app client", cors);
+  if (operation === "InitiateAuth" && !CONSOLE_AUTH_FLOWS.has(String(call.AuthFlow))) {
+    return refuse(response, 403, `AuthFlow ${String(call.AuthFlow)} is not available here`, cors);
+  }
+  return forward(request, response, context.socketPath, cors, body);
+}
+
+/** Passes a request on to the emulator with only the headers it needs, and its answer back with ours. */
+function forward(request: IncomingMessage, response: ServerResponse, socketPath: string, cors: Record<string, string>, body?: Buffer) {
+  return new Promise<void>((resolveForward, reject) => {
+    const upstream = httpRequest(
+      {
+        socketPath,
+        path: request.url,
+        method: request.method,
+        headers:
+          body === undefined
+            ? {}
+            : { "content-type": "application/x-amz-json-1.1", "x-amz-target": String(request.headers["x-amz-target"]) },
+      },
+      (answer) => {
+        response.writeHead(answer.statusCode ?? 502, {
+          "content-type": answer.headers["content-type"] ?? "application/json",
+          "cache-control": "no-store",
+          ...cors,
+        });
+        answer.pipe(response);
+        answer.on("end", resolveForward);
+        answer.on("error", reject);
+      },
+    );
+    upstream.on("error", reject);
+    upstream.end(body);
+  });
+}

@@ -1,0 +1,204 @@
+import { createPublicKey, type JsonWebKey, verify } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_DEV_USERS, parseDevUsers } from "../../scripts/local/identity.ts";
+import { type LocalStack, startLocalStack } from "../../scripts/local/launch.ts";
+import { startTestStack, type TestStack } from "../support/stack.ts";
+
+/**
+ * `npm start`'s local identity provider, driven as a browser console would: Cognito's JSON protocol
+ * over HTTP on the browser-facing address, with the default users plus one with a temporary password.
+ */
+const temporary = { username: "tina", password: "Tina-temp-1", newPassword: "Tina-chosen-2" };
+let local: TestStack;
+let stack: LocalStack;
+
+beforeAll(async () => {
+  local = await startTestStack({ GMS_DEV_USERS: `${DEFAULT_DEV_USERS},${temporary.username}:${temporary.password}:agent:temporary` });
+  stack = local.stack;
+});
+afterAll(async () => {
+  await local?.stop();
+});
+
+// biome-ignore lint/suspicious/noExplicitAny: test-side JSON is checked by assertions, not by types.
+type Json = Record<string, any>;
+
+function cognito(operation: string, body: object, headers: Record<string, string> = {}) {
+  return fetch(stack.identity.endpoint, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-amz-json-1.1",
+      "x-amz-target": `AWSCognitoIdentityProviderService.${operation}`,
+      ...headers,
+    },
+    body: JSON.stringify(body),
+  });
+}
+
+function signIn(username: string, password: string) {
+  return cognito("InitiateAuth", {
+    AuthFlow: "USER_PASSWORD_AUTH",
+    ClientId: stack.identity.clientId,
+    AuthParameters: { USERNAME: username, PASSWORD: password },
+  });
+}
+
+function claims(token: string): Json {
+  return JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8")) as Json;
+}
+
+describe("npm start: the local users sign in", () => {
+  it("signs each default user in with USER_PASSWORD_AUTH: an ID token with its group and the reported issuer", async () => {
+    for (const user of parseDevUsers(DEFAULT_DEV_USERS)) {
+      const answer = await signIn(user.username, user.password);
+      expect(answer.status).toBe(200);
+      const { AuthenticationResult } = (await answer.json()) as Json;
+      const id = claims(AuthenticationResult.IdToken);
+      expect(id).toMatchObject({
+        "cognito:username": user.username,
+        "cognito:groups": [user.group],
+        iss: stack.identity.issuer,
+        aud: stack.identity.clientId,
+      });
+    }
+    expect(stack.identity.issuer).toBe(`${stack.identity.endpoint}/${stack.identity.userPoolId}`);
+    expect(stack.output()).toContain("anna / Anna-local-1 (agent)");
+  });
+
+  it("refuses a wrong password", async () => {
+    const answer = await signIn("anna", "Not-her-password-1");
+    expect(answer.status).toBe(400);
+    // Cognito says NotAuthorizedException; the emulator says InvalidPasswordException. Either way, no tokens.
+    const body = (await answer.json()) as Json;
+    expect(body.__type).toMatch(/^(NotAuthorized|InvalidPassword)Exception$/);
+    expect(body.AuthenticationResult).toBeUndefined();
+  });
+
+  it("refreshes with REFRESH_TOKEN_AUTH until the refresh token is revoked", async () => {
+    const { AuthenticationResult } = (await (await signIn("ben", "Ben-local-1")).json()) as Json;
+    const refresh = () =>
+      cognito("InitiateAuth", {
+        AuthFlow: "REFRESH_TOKEN_AUTH",
+        ClientId: stack.identity.clientId,
+        AuthParameters: { REFRESH_TOKEN: AuthenticationResult.RefreshToken },
+      });
+    const refreshed = await refresh();
+    expect(refreshed.status).toBe(200);
+    expect(claims(((await refreshed.json()) as Json).AuthenticationResult.IdToken)).toMatchObject({ "cognito:username": "ben" });
+    const revoked = await cognito("RevokeToken", { ClientId: stack.identity.clientId, Token: AuthenticationResult.RefreshToken });
+    expect(revoked.status).toBe(200);
+    expect((await refresh()).status).toBe(400);
+  });
+
+  it("serves the JWKS that verifies the ID token's signature", async () => {
+    const { AuthenticationResult } = (await (await signIn("sam", "Sam-local-1")).json()) as Json;
+    const token = String(AuthenticationResult.IdToken);
+    const [header = "", payload = "", signature = ""] = token.split(".");
+    const { kid, alg } = JSON.parse(Buffer.from(header, "base64url").toString("utf8")) as Json;
+    expect(alg).toBe("RS256");
+    const jwks = await fetch(stack.identity.jwksUri);
+    expect(jwks.status).toBe(200);
+    const { keys } = (await jwks.json()) as { keys: (JsonWebKey & { kid: string })[] };
+    const jwk = keys.find((key) => key.kid === kid);
+    expect(jwk).toBeDefined();
+    const key = createPublicKey({ key: jwk as JsonWebKey, format: "jwk" });
+    const signed = Buffer.from(`${header}.${payload}`);
+    expect(verify("RSA-SHA256", signed, key, Buffer.from(signature, "base64url"))).toBe(true);
+    expect(verify("RSA-SHA256", Buffer.from(`${header}.${payload}x`), key, Buffer.from(signature, "base64url"))).toBe(false);
+  });
+
+  it("asks a user with a temporary password for a new one (NEW_PASSWORD_REQUIRED), then signs it in with that", async () => {
+    const first = (await (await signIn(temporary.username, temporary.password)).json()) as Json;
+    expect(first.ChallengeName).toBe("NEW_PASSWORD_REQUIRED");
+    const answered = await cognito("RespondToAuthChallenge", {
+      ClientId: stack.identity.clientId,
+      ChallengeName: "NEW_PASSWORD_REQUIRED",
+      Session: first.Session,
+      ChallengeResponses: { USERNAME: temporary.username, NEW_PASSWORD: temporary.newPassword },
+    });
+    expect(answered.status).toBe(200);
+    expect(claims(((await answered.json()) as Json).AuthenticationResult.IdToken)).toMatchObject({ "cognito:groups": ["agent"] });
+    expect((await signIn(temporary.username, temporary.newPassword)).status).toBe(200);
+  });
+});
+
+describe("npm start: what web pages can do with the identity provider", () => {
+  it("refuses admin and listing operations, other flows and other clients on the browser-facing address", async () => {
+    const { userPoolId, clientId } = stack.identity;
+    const refused = [
+      await cognito("AdminCreateUser", { UserPoolId: userPoolId, Username: "mallory", TemporaryPassword: "Mallory-1!" }),
+      await cognito("AdminSetUserPassword", { UserPoolId: userPoolId, Username: "admin", Password: "Taken-over-1", Permanent: true }),
+      await cognito("ListUsers", { UserPoolId: userPoolId }),
+      await cognito("ListUserPools", { MaxResults: 10 }),
+      await cognito("AdminInitiateAuth", { UserPoolId: userPoolId, ClientId: clientId, AuthFlow: "ADMIN_USER_PASSWORD_AUTH" }),
+      await cognito("InitiateAuth", { AuthFlow: "CUSTOM_AUTH", ClientId: clientId, AuthParameters: { USERNAME: "admin" } }),
+      await cognito("InitiateAuth", {
+        AuthFlow: "USER_PASSWORD_AUTH",
+        ClientId: "another",
+        AuthParameters: { USERNAME: "admin", PASSWORD: "x" },
+      }),
+    ];
+    expect(refused.map((answer) => answer.status)).toEqual([403, 403, 403, 403, 403, 403, 403]);
+    expect((await signIn("admin", "Taken-over-1")).status).toBe(400);
+  });
+
+  it("answers a preflight and a sign-in from the API's origin, and refuses both from another site", async () => {
+    const preflight = (origin: string) =>
+      fetch(stack.identity.endpoint, {
+        method: "OPTIONS",
+        headers: {
+          origin,
+          "access-control-request-method": "POST",
+          "access-control-request-headers": "content-type,x-amz-target,x-amz-user-agent",
+        },
+      });
+    const own = await preflight(`http://localhost:${stack.ports.http}`);
+    expect(own.status).toBe(204);
+    expect(own.headers.get("access-control-allow-origin")).toBe(`http://localhost:${stack.ports.http}`);
+    expect(own.headers.get("access-control-allow-headers")).toContain("x-amz-target");
+    const evil = await preflight("http://evil.example");
+    expect(evil.status).toBe(403);
+    expect(evil.headers.get("access-control-allow-origin")).toBeNull();
+
+    const annaSignsIn = (origin: string) =>
+      cognito(
+        "InitiateAuth",
+        {
+          AuthFlow: "USER_PASSWORD_AUTH",
+          ClientId: stack.identity.clientId,
+          AuthParameters: { USERNAME: "anna", PASSWORD: "Anna-local-1" },
+        },
+        { origin },
+      );
+    expect((await annaSignsIn("http://evil.example")).status).toBe(403);
+    const fromConsole = await annaSignsIn(`http://127.0.0.1:${stack.ports.http}`);
+    expect(fromConsole.status).toBe(200);
+    expect(fromConsole.headers.get("access-control-allow-origin")).toBe(`http://127.0.0.1:${stack.ports.http}`);
+  });
+});
+
+describe("GMS_DEV_USERS", () => {
+  it("reads username:password:group triples, with an optional :temporary", () => {
+    expect(parseDevUsers("a:Pw-1aaaaa:admin, b.c:x:agent:temporary")).toEqual([
+      { username: "a", password: "Pw-1aaaaa", group: "admin", temporary: false },
+      { username: "b.c", password: "x", group: "agent", temporary: true },
+    ]);
+  });
+
+  it.each([
+    ["anna:pw", "is not username:password:group"],
+    ["anna:pw:agent:forever", 'only "temporary" may follow'],
+    [":pw:agent", "needs a user name"],
+    ["anna::agent", "has an empty password"],
+    ["anna:pw:root", 'names the group "root"'],
+    ["anna:pw:agent,anna:pw2:admin", "repeats a user name"],
+  ])("refuses %s", (text, message) => {
+    expect(() => parseDevUsers(text)).toThrow(message);
+  });
+
+  it("stops npm start with its message when malformed", async () => {
+    await expect(startLocalStack({ GMS_DEV_USERS: "anna:pw:root" })).rejects.toThrow(
+      /GMS_DEV_USERS: the entry "anna:pw:root" names the group "root"/,
+    );
+  });
+});
