@@ -37,7 +37,8 @@ function call(stack: LocalStack, path: string, init: RequestInit = {}) {
 }
 
 describe("npm start with the embedded DynamoDB", () => {
-  it("keeps sessions and configuration across a restart, and Ctrl-C leaves nothing running", async () => {
+  // Two starts of the whole stack: on a loaded 2-core machine each can take well over 15 s.
+  it("keeps sessions and configuration across a restart, and Ctrl-C leaves nothing running", { timeout: 120_000 }, async () => {
     const first = await start({ GMS_SEED_AVAILABILITY: "false" });
     // The seed made the service but, as asked, no availability notification.
     const closed = await call(first, "/genesys/1/service/request-chat", { method: "POST", body: "firstName=Anna" });
@@ -72,7 +73,7 @@ describe("npm start with the embedded DynamoDB", () => {
 });
 
 describe("npm start's admin key", () => {
-  it("is random, made once per data folder and kept there for this user only, never one everyone knows", async () => {
+  it("is random, made once per data folder and kept there for this user only, never one everyone knows", { timeout: 120_000 }, async () => {
     const folder = await mkdtemp(join(tmpdir(), "gms-chat-key-"));
     try {
       const services = (stack: LocalStack, key: string) =>
