@@ -48,7 +48,6 @@ interface Serverless {
     readonly custom: { readonly stage: StageConfig };
     readonly provider: {
       readonly environment?: Record<string, unknown>;
-      readonly apiGateway?: { readonly apiKeys?: ({ name: string; value?: string } | string)[] };
       readonly compiledCloudFormationTemplate: Template;
     };
     readonly functions: Record<string, { environment?: Record<string, unknown>; readonly events?: readonly HttpEvent[] }>;
@@ -158,6 +157,15 @@ export default class GmsChatPlugin {
       },
     };
 
+    // A method names its authorizer by Ref already; the framework's DependsOn on it repeats that.
+    for (const resource of Object.values(resources)) {
+      const authorizerId = (resource.Properties?.AuthorizerId as { Ref?: string } | undefined)?.Ref;
+      if (resource.Type !== "AWS::ApiGateway::Method" || authorizerId === undefined || resource.DependsOn === undefined) continue;
+      const dependsOn = [resource.DependsOn].flat().filter((id) => id !== authorizerId);
+      if (dependsOn.length === 0) delete resource.DependsOn;
+      else resource.DependsOn = dependsOn;
+    }
+
     // What waited for the deployment to have its stage (the usage plan of the admin key), and
     // what attaches to the stage (the WAF association), waits for the stage.
     for (const [id, resource] of Object.entries(resources)) {
@@ -192,11 +200,6 @@ export default class GmsChatPlugin {
         delete environment.ADMIN_API_KEY_ID;
         environment.ADMIN_API_KEY = process.env.GMS_ADMIN_API_KEY ?? "";
       }
-    }
-    const key = process.env.GMS_ADMIN_API_KEY;
-    const apiKeys = this.serverless.service.provider.apiGateway?.apiKeys ?? [];
-    if (key) {
-      for (const apiKey of apiKeys) if (typeof apiKey === "object") apiKey.value = key;
     }
     // `npm start` passes its own socket (scripts/local/processes.ts); this covers a bare `serverless offline`.
     if (this.options.lambdaPort === undefined) {
