@@ -1,16 +1,19 @@
 import { createSign, generateKeyPairSync, type KeyObject, randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { authorizerHandler } from "../../lib/http/authorizer.ts";
 import { corsPolicy } from "../../lib/http/cors.ts";
 import { adminHandler } from "../../lib/http/routes/admin.ts";
 import { agentHandler } from "../../lib/http/routes/agent.ts";
+import { chatHandler } from "../../lib/http/routes/chat.ts";
+import { requestChatHandler } from "../../lib/http/routes/request-chat.ts";
 import { type IdentityConfig, identityConfigFromEnv } from "../../lib/identity/config.ts";
 import { createTokenVerifier } from "../../lib/identity/tokens.ts";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
-import { httpEvent } from "../support/events.ts";
+import { callRoute, httpEvent } from "../support/events.ts";
 
 /**
  * The authorizer (lib/http/authorizer.ts, with the real token verifier) in front of the real agent
@@ -30,6 +33,7 @@ let config: IdentityConfig;
 let db: TestDynamo;
 let agent: ReturnType<typeof agentHandler>;
 let admin: ReturnType<typeof adminHandler>;
+let customer: { requestChat: ReturnType<typeof requestChatHandler>; chat: ReturnType<typeof chatHandler> };
 let authorizer: ReturnType<typeof authorizerHandler>;
 let adminAuthorizer: ReturnType<typeof authorizerHandler>;
 let logs: string[] = [];
@@ -80,6 +84,7 @@ beforeAll(async () => {
   const deps = { config: db.config, sessions: db.sessions, now: () => clock, cors: corsPolicy("*") };
   agent = agentHandler(deps);
   admin = adminHandler(deps);
+  customer = { requestChat: requestChatHandler(deps), chat: chatHandler(deps) };
   await db.config.putService({ name: "auth", ttlSeconds: 3600, chatEndpoint: "auth_q", updatedAt: start.toISOString() });
 });
 afterAll(async () => {
@@ -214,6 +219,59 @@ describe("the authorizer and the agent function together", () => {
     } finally {
       clock = start;
     }
+  });
+});
+
+describe("who did what", () => {
+  it("records the person's pool id with the presence, the accept, the messages and the disconnect, and shows it to no customer", async () => {
+    const anna = bearer(token("anna", ["agent"]));
+    const form = { "content-type": "application/x-www-form-urlencoded" };
+    expect((await through("agent", presence("anna", anna))).status).toBe(200);
+    const opened = await callRoute(customer.requestChat, "/genesys/1/service/{service}", "POST", { service: "auth" });
+    const id = String(opened.body._id);
+    expect(
+      (await callRoute(customer.chat, "/genesys/1/service/{service}/ixn/chat", "POST", { service: id }, { firstName: "Max" })).status,
+    ).toBe(200);
+    const chatEvent = (op: string, body = "") =>
+      httpEvent({
+        resource: `/genesys/1/agent/{agentId}/chats/{service}/${op}`,
+        httpMethod: "POST",
+        pathParameters: { agentId: "anna", service: id },
+        headers: { ...form, ...anna },
+        body,
+      });
+    for (const [op, body] of [
+      ["accept", ""],
+      ["send", "message=Hello"],
+      ["disconnect", ""],
+    ] as const) {
+      expect((await through("agent", chatEvent(op, body))).status, op).toBe(200);
+    }
+    const { Items = [] } = await db.client.send(
+      new QueryCommand({ TableName: db.tables.sessions, KeyConditionExpression: "id = :id", ExpressionAttributeValues: { ":id": id } }),
+    );
+    const agentEvents = Items.filter((item) => item.party === "AGENT");
+    expect(agentEvents.map((item) => [item.type, item.actor])).toEqual([
+      ["Notice.Joined", "sub-of-anna"],
+      ["Message.Text", "sub-of-anna"],
+      ["Notice.Left", "sub-of-anna"],
+    ]);
+    const { Items: presences = [] } = await db.client.send(
+      new QueryCommand({
+        TableName: db.tables.config,
+        KeyConditionExpression: "pk = :pk AND sk = :sk",
+        ExpressionAttributeValues: { ":pk": "config", ":sk": "presence#auth_q#anna" },
+      }),
+    );
+    expect(presences.map((item) => item.actor)).toContain("sub-of-anna");
+    const seen = await callRoute(
+      customer.chat,
+      "/genesys/1/service/{service}/ixn/chat/refresh",
+      "POST",
+      { service: id },
+      { transcriptPosition: "1" },
+    );
+    expect(JSON.stringify(seen.body)).not.toContain("sub-of-anna");
   });
 });
 

@@ -40,19 +40,19 @@ export const LONGEST_STORAGE_SEQUENCE: StorageSequence = [
  * from its queue and talk to the customer. The operations are lib/config/presence.ts and lib/chat/agent.ts.
  */
 export function agentHandler(deps: Deps & HttpOptions) {
-  const agentIdOf = (event: APIGatewayProxyEvent, access: AgentAccess): string => {
+  /** The path's agent id, if the caller may use it; `actor`: the person's pool id, recorded with what the call writes. */
+  const agentIdOf = (event: APIGatewayProxyEvent, access: AgentAccess): { agentId: string; actor: string } => {
     const caller = callerOf(event, Math.floor(deps.now().getTime() / 1000));
     const agentId = requireAgentId(pathParameter(event, "agentId"));
-    requireAgentAccess(caller, agentId, access);
-    return agentId;
+    return { agentId, actor: requireAgentAccess(caller, agentId, access).userId };
   };
   const post = (type: PostCommand["type"]) => async (event: APIGatewayProxyEvent) => {
-    const agentId = agentIdOf(event, "act");
-    return { status: 200, body: await agentEvent(deps, { agentId, ...parsePost(event, await decodeFields(event), type) }) };
+    const who = agentIdOf(event, "act");
+    return { status: 200, body: await agentEvent(deps, { ...who, ...parsePost(event, await decodeFields(event), type) }) };
   };
   const call = (access: AgentAccess, run: (call: AgentCall) => Promise<unknown>) => async (event: APIGatewayProxyEvent) => {
-    const agentId = agentIdOf(event, access);
-    return { status: 200, body: await run({ agentId, ...chatCall(event, await decodeFields(event), noFields) }) };
+    const who = agentIdOf(event, access);
+    return { status: 200, body: await run({ ...who, ...chatCall(event, await decodeFields(event), noFields) }) };
   };
   return httpHandler(
     dispatch({
@@ -103,12 +103,15 @@ function parseQueueQuery(fields: Fields): QueueQuery {
 const PRESENCE_KEYS = ["endpoint", "state", "nickname"];
 
 /** `ready` with a nickname (the agent id by default) or `not_ready`, on one endpoint. */
-async function parsePresence(agentId: string, event: APIGatewayProxyEvent): Promise<PresenceCommand> {
+async function parsePresence(
+  { agentId, actor }: { agentId: string; actor: string },
+  event: APIGatewayProxyEvent,
+): Promise<PresenceCommand> {
   const fields = await decodeFields(event);
   onlyKeys(fields, PRESENCE_KEYS, "Unknown field; expected endpoint, state and nickname");
   const endpoint = endpointField(fields);
   const state = fields.state?.trim().toLowerCase();
-  if (state === "not_ready") return { agentId, endpoint, ready: false };
+  if (state === "not_ready") return { agentId, endpoint, ready: false, actor };
   if (state !== "ready") throw new InvalidInputError("state must be ready or not_ready");
-  return { agentId, endpoint, ready: true, nickname: requireNickname(fields.nickname ?? agentId) };
+  return { agentId, endpoint, ready: true, nickname: requireNickname(fields.nickname ?? agentId), actor };
 }
