@@ -49,13 +49,6 @@ export class AccessDeniedError extends HttpError {
   }
 }
 
-/** The issuer's signing keys could not be fetched: not the caller's fault, so not a 401. */
-export class IdentityUnavailableError extends HttpError {
-  constructor() {
-    super(503, "IdentityUnavailableException", "Sign-in cannot be checked right now: try again shortly", { "Retry-After": "2" });
-  }
-}
-
 export class BadRequestError extends HttpError {
   constructor(message: string) {
     super(400, "BadRequestException", message);
