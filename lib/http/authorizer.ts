@@ -32,7 +32,8 @@ export type AuthorizerContext =
   | { readonly outcome: "machine" }
   | { readonly outcome: "refused"; readonly reason: string };
 
-const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/;
+/** RFC 6750: the scheme is case-insensitive; the token a JWT (three base64url parts). */
+const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i;
 
 /** Every method of the stage the event came through: `arn:...:api-id/stage/*`. */
 export function stageWildcard(methodArn: string): string {
