@@ -34,6 +34,8 @@ export interface AgentPresence {
   readonly endpoint: string;
   readonly nickname: string;
   readonly expiresAt: number;
+  /** Who set it (an opaque id of the person), kept with it. */
+  readonly actor?: string;
 }
 
 /** A created basic chat service instance (the GMS "service id"), live until `expiresAt`. */
@@ -103,6 +105,8 @@ export interface NewEvent {
   readonly nickname: string;
   readonly text: string;
   readonly party: Party;
+  /** Who in the back office wrote it (an opaque id of the person), kept with the event and never shown to customers. */
+  readonly actor?: string;
 }
 
 /** An event as the transcript keeps it. */

@@ -69,7 +69,7 @@ async function main() {
   if (!adminKey) {
     const made = await localAdminKey(dataDir);
     adminKey = made.key;
-    log(`${made.created ? "made" : "kept"} the admin and agent API key (x-api-key) in ${made.file}: ${adminKey}`);
+    log(`${made.created ? "made" : "kept"} the admin API key (x-api-key, machine callers) in ${made.file}: ${adminKey}`);
   }
 
   const identity = await startIdentity({

@@ -1,6 +1,6 @@
 import { isPresent } from "../config/presence.ts";
 import { ChatStateError, ChatTakenError } from "../errors.ts";
-import type { ChatDeps, Deps } from "../storage.ts";
+import type { ChatDeps, Deps, NewEvent } from "../storage.ts";
 import { epochSeconds } from "../time.ts";
 import {
   type ChatCall,
@@ -25,6 +25,8 @@ import { type InteractionView, interactionView, type QueueView, queueItem } from
 /** A call an agent makes on a chat. */
 export interface AgentCall extends ChatCall {
   readonly agentId: string;
+  /** Who made the call (an opaque id of the person), recorded with what it writes. */
+  readonly actor?: string;
 }
 
 /** Which page of a queue, and whether with each chat's attached data. */
@@ -69,7 +71,7 @@ export async function accept(deps: Deps, call: AgentCall): Promise<InteractionVi
   }
   const change = { phase: "ACCEPTED", agentId, agentNickname: presence.nickname } as const;
   const joined = await claimAndWrite(deps, call.sessionId, { kind: "change", from: ["WAITING"], change }, () =>
-    notice("Notice.Joined", presence.nickname, "AGENT"),
+    withActor(notice("Notice.Joined", presence.nickname, "AGENT"), call.actor),
   );
   if (joined === undefined) {
     // Refused: say why, from what the chat is now (it may have ended since it was read).
@@ -91,7 +93,7 @@ export async function agentEvent(deps: ChatDeps, command: AgentCall & PostComman
   return viewOfPost(
     deps,
     command,
-    await postEvent(deps, command.sessionId, { party: "AGENT", agentId: command.agentId }, command.type, command.text),
+    await postEvent(deps, command.sessionId, { party: "AGENT", agentId: command.agentId }, command.type, command.text, command.actor),
   );
 }
 
@@ -108,7 +110,11 @@ export async function agentRefresh(deps: ChatDeps, call: AgentCall): Promise<Int
 export async function agentDisconnect(deps: ChatDeps, call: AgentCall): Promise<InteractionView> {
   const { nickname, lastPosition } = await ownChat(deps, call);
   const ended = await claimAndWrite(deps, call.sessionId, { kind: "change", from: ["ACCEPTED"], change: { phase: "ENDED" } }, () =>
-    notice("Notice.Left", nickname, "AGENT"),
+    withActor(notice("Notice.Left", nickname, "AGENT"), call.actor),
   );
   return viewSince(deps, call, call.position ?? (ended === undefined ? lastPosition : ended.position - 1));
+}
+
+function withActor(event: NewEvent, actor: string | undefined): NewEvent {
+  return actor === undefined ? event : { ...event, actor };
 }

@@ -143,6 +143,7 @@ export async function postEvent(
   by: Extract<Claim, { kind: "post" }>["by"],
   type: PostCommand["type"],
   text: string,
+  actor?: string,
 ): Promise<Written> {
   const nicknameOf = (chat: ChatState) => (by.party === "CLIENT" ? chat.customerNickname : (chat.agentNickname ?? ""));
   // The nickname is the chat's, known once claimed: the claim counts an allowance for it.
@@ -152,6 +153,7 @@ export async function postEvent(
     nickname: nicknameOf(chat),
     text,
     party: by.party,
+    ...(actor === undefined ? {} : { actor }),
   }));
   if (claimed !== undefined) return claimed;
   // Refused: say why, from what the chat is now.

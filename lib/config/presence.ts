@@ -35,8 +35,8 @@ export function isPresent(presence: AgentPresence, now: Date): boolean {
 
 /** `PUT .../presence`: ready (with the nickname customers see) or not ready, on one endpoint. */
 export type PresenceCommand =
-  | { readonly agentId: string; readonly endpoint: string; readonly ready: true; readonly nickname: string }
-  | { readonly agentId: string; readonly endpoint: string; readonly ready: false };
+  | { readonly agentId: string; readonly endpoint: string; readonly ready: true; readonly nickname: string; readonly actor?: string }
+  | { readonly agentId: string; readonly endpoint: string; readonly ready: false; readonly actor?: string };
 
 export type PresenceView =
   | { readonly agentId: string; readonly endpoint: string; readonly state: "not_ready" }
@@ -48,7 +48,13 @@ export async function setPresence(deps: ConfigDeps, command: PresenceCommand): P
     await deps.config.deletePresence(endpoint, agentId);
     return { agentId, endpoint, state: "not_ready" };
   }
-  const presence = { agentId, endpoint, nickname: command.nickname, expiresAt: epochSeconds(deps.now()) + PRESENCE_SECONDS };
+  const presence = {
+    agentId,
+    endpoint,
+    nickname: command.nickname,
+    expiresAt: epochSeconds(deps.now()) + PRESENCE_SECONDS,
+    ...(command.actor === undefined ? {} : { actor: command.actor }),
+  };
   await deps.config.putPresence(presence);
   return { agentId, endpoint, state: "ready", nickname: presence.nickname, expiresAt: isoTime(presence.expiresAt) };
 }

@@ -495,6 +495,7 @@ function eventItem(chat: ChatState, position: number, event: TimedEvent, writeId
     type: { S: event.type },
     ...words,
     party: { S: event.party },
+    ...(event.actor === undefined ? {} : { actor: { S: event.actor } }),
     offset: { N: String(event.offset) },
     at: { S: event.at },
     writeId: { S: writeId },

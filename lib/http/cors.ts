@@ -8,10 +8,10 @@ import { header } from "./decode.ts";
  */
 export type CorsPolicy = { readonly anyOrigin: true } | { readonly anyOrigin: false; readonly origins: ReadonlySet<string> };
 
-const ALLOWED_HEADERS = "content-type,gms_user,x-api-key,idempotency-key";
+const ALLOWED_HEADERS = "authorization,content-type,gms_user,x-api-key,idempotency-key";
 const ALLOWED_METHODS = "GET,POST,PUT,DELETE,OPTIONS";
-/** Clients need Retry-After to back off politely after a 503. */
-const EXPOSED_HEADERS = "Retry-After";
+/** Clients need Retry-After to back off politely after a 503, and WWW-Authenticate to tell a 401 from an expired sign-in. */
+const EXPOSED_HEADERS = "Retry-After,WWW-Authenticate";
 const PREFLIGHT_MAX_AGE_SECONDS = "600";
 
 export function corsPolicy(setting: string | undefined): CorsPolicy {

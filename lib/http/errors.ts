@@ -24,9 +24,28 @@ export class HttpError extends Error {
     readonly status: number,
     readonly exception: string,
     message: string,
+    readonly headers?: Readonly<Record<string, string>>,
   ) {
     super(message);
     this.name = exception;
+  }
+}
+
+/**
+ * No valid credentials: no `Authorization: Bearer` access token (or, on the admin API, no valid
+ * API key), or one that is malformed, expired, tampered with, or from another pool or client. The
+ * challenge names the scheme (RFC 6750); the reason is the token check's, never the token.
+ */
+export class UnauthorizedError extends HttpError {
+  constructor(message: string, error: "invalid_request" | "invalid_token" = "invalid_token") {
+    super(401, "UnauthorizedException", message, { "WWW-Authenticate": `Bearer realm="gms", error="${error}"` });
+  }
+}
+
+/** Valid credentials without the right: another agent's id, or a route the person's role does not open. */
+export class AccessDeniedError extends HttpError {
+  constructor(message: string) {
+    super(403, "AccessDeniedException", message);
   }
 }
 
@@ -95,7 +114,13 @@ export const DOMAIN_ERROR_ANSWERS: ReadonlyArray<readonly [DomainErrorClass, Err
 
 /** The answer to a failure and the message the client may see: 5xx details never leave the server. */
 export function errorAnswer(error: unknown): ErrorAnswer & { readonly message: string } {
-  if (error instanceof HttpError) return { status: error.status, exception: error.exception, message: error.message };
+  if (error instanceof HttpError)
+    return {
+      status: error.status,
+      exception: error.exception,
+      message: error.message,
+      ...(error.headers ? { headers: error.headers } : {}),
+    };
   for (const [type, answer] of DOMAIN_ERROR_ANSWERS) {
     if (error instanceof type) return { ...answer, message: error.message };
   }

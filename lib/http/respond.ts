@@ -99,6 +99,10 @@ export function httpHandler(route: HttpHandler, options: HttpOptions) {
       status: result.status,
       latencyMs: Math.round((performance.now() - started) * 10) / 10,
     };
+    // Who made the request: the person's pool id (`sub`) or "machine" (the API key); never the token.
+    const authorizer = event.requestContext?.authorizer;
+    if (authorizer?.outcome === "person" && typeof authorizer.userId === "string") line.userId = authorizer.userId;
+    else if (authorizer?.outcome === "machine") line.userId = "machine";
     if (scope) line[scope.name] = outcome.cost;
     if (fault !== undefined) line.error = fault;
     console.log(JSON.stringify(line));

@@ -18,7 +18,8 @@ import { identitySettingProblems } from "../../lib/identity/config.ts";
  *   stages that have it), wait for the stage.
  * - `${number:...}` variables, for the stage's numbers (params) in `resources`.
  * - serverless-offline: the admin key's value (GMS_ADMIN_API_KEY, which `npm start` sets) is given
- *   to the local API only, never to a template; the Lambda invoke API listens on a Unix socket in a
+ *   to the local admin authorizer only, never to a template; the authorizers get the local identity
+ *   provider's issuer, keys and client, and run on every request (see configureOffline); the Lambda invoke API listens on a Unix socket in a
  *   private folder, not on a TCP port that web pages could reach.
  */
 
@@ -35,7 +36,11 @@ interface StageConfig {
 }
 
 interface HttpEvent {
-  readonly http?: { readonly method: string; readonly path: string };
+  readonly http?: {
+    readonly method: string;
+    readonly path: string;
+    readonly authorizer?: string | { identitySource?: string; resultTtlInSeconds?: number };
+  };
 }
 
 interface Serverless {
@@ -43,13 +48,15 @@ interface Serverless {
     readonly custom: { readonly stage: StageConfig };
     readonly provider: {
       readonly environment?: Record<string, unknown>;
-      readonly apiGateway?: { readonly apiKeys?: ({ name: string; value?: string } | string)[] };
       readonly compiledCloudFormationTemplate: Template;
     };
-    readonly functions: Record<string, { readonly environment?: Record<string, unknown>; readonly events?: readonly HttpEvent[] }>;
+    readonly functions: Record<string, { environment?: Record<string, unknown>; readonly events?: readonly HttpEvent[] }>;
   };
   readonly classes: { readonly Error: new (message: string) => Error };
 }
+
+/** The authorizers' view of the user pool, which `npm start` sets from its local identity provider. */
+const IDENTITY_VARIABLES = ["IDENTITY_ISSUER", "IDENTITY_JWKS_URI", "IDENTITY_CLIENT_ID"] as const;
 
 /** The API's stage (see configureStage). */
 const STAGE_ID = "ApiGatewayStage";
@@ -78,8 +85,8 @@ export default class GmsChatPlugin {
       "before:deploy:function:initialize": () => this.checkSettings(),
       "after:aws:package:finalize:mergeCustomProviderResources": () => this.configureStage(),
       "before:offline:start:init": () => {
-        this.checkSettings();
         this.configureOffline();
+        this.checkSettings();
       },
     };
   }
@@ -93,10 +100,10 @@ export default class GmsChatPlugin {
     const problems = new Set<string>();
     for (const fn of Object.values(functions)) {
       const environment = Object.fromEntries(
-        Object.entries({ ...provider.environment, ...fn.environment }).map(([name, value]) => [
-          name,
-          value == null ? undefined : String(value),
-        ]),
+        Object.entries({ ...provider.environment, ...fn.environment })
+          // CloudFormation intrinsics (the user pool's issuer and client) are known only once deployed.
+          .filter(([, value]) => typeof value !== "object" || value === null)
+          .map(([name, value]) => [name, value == null ? undefined : String(value)]),
       );
       // The identity settings are the identity adapter's (lib/identity/config.ts), which the edge's
       // list may not import; they are checked together, as the three name one pool and client.
@@ -150,6 +157,15 @@ export default class GmsChatPlugin {
       },
     };
 
+    // A method names its authorizer by Ref already; the framework's DependsOn on it repeats that.
+    for (const resource of Object.values(resources)) {
+      const authorizerId = (resource.Properties?.AuthorizerId as { Ref?: string } | undefined)?.Ref;
+      if (resource.Type !== "AWS::ApiGateway::Method" || authorizerId === undefined || resource.DependsOn === undefined) continue;
+      const dependsOn = [resource.DependsOn].flat().filter((id) => id !== authorizerId);
+      if (dependsOn.length === 0) delete resource.DependsOn;
+      else resource.DependsOn = dependsOn;
+    }
+
     // What waited for the deployment to have its stage (the usage plan of the admin key), and
     // what attaches to the stage (the WAF association), waits for the stage.
     for (const [id, resource] of Object.entries(resources)) {
@@ -161,10 +177,29 @@ export default class GmsChatPlugin {
   }
 
   private configureOffline(): void {
-    const key = process.env.GMS_ADMIN_API_KEY;
-    const apiKeys = this.serverless.service.provider.apiGateway?.apiKeys ?? [];
-    if (key) {
-      for (const apiKey of apiKeys) if (typeof apiKey === "object") apiKey.value = key;
+    const { functions } = this.serverless.service;
+    for (const fn of Object.values(functions)) {
+      // The authorizers always answer (lib/http/authorizer.ts); serverless-offline would answer a
+      // request without the identity source itself, with its own body and no CORS, so locally the
+      // authorizer runs on every request, uncached, and the function gives the one 401.
+      for (const event of fn.events ?? []) {
+        const authorizer = event.http?.authorizer;
+        if (typeof authorizer === "object") {
+          delete authorizer.identitySource;
+          authorizer.resultTtlInSeconds = 0;
+        }
+      }
+      // The pool's intrinsics mean nothing to serverless-offline ("[object Object]"): the local
+      // identity provider's plain values instead, and the local key in place of the key's id.
+      const environment = fn.environment;
+      if (environment === undefined) continue;
+      for (const name of IDENTITY_VARIABLES) {
+        if (typeof environment[name] === "object") environment[name] = process.env[name] ?? "";
+      }
+      if (typeof environment.ADMIN_API_KEY_ID === "object") {
+        delete environment.ADMIN_API_KEY_ID;
+        environment.ADMIN_API_KEY = process.env.GMS_ADMIN_API_KEY ?? "";
+      }
     }
     // `npm start` passes its own socket (scripts/local/processes.ts); this covers a bare `serverless offline`.
     if (this.options.lambdaPort === undefined) {

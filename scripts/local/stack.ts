@@ -29,7 +29,7 @@ export const STACK_ADMIN_KEY = "local-gms-admin-key-for-test-stacks";
 /**
  * `npm start`'s admin key when GMS_ADMIN_API_KEY is unset: random, made once and kept in the data
  * folder (readable by this user only), so that a web page open in the developer's browser cannot
- * use the agent and admin API with a key everyone knows.
+ * use the admin API with a key everyone knows.
  */
 export async function localAdminKey(dataDir: string): Promise<{ key: string; file: string; created: boolean }> {
   const file = join(dataDir, "admin-key");

@@ -11,7 +11,7 @@ import { LONGEST_STORAGE_SEQUENCE as CHAT_SEQUENCE, chatHandler } from "../../li
 import { LONGEST_STORAGE_SEQUENCE as REQUEST_CHAT_SEQUENCE, requestChatHandler } from "../../lib/http/routes/request-chat.ts";
 import type { ConfigStore, SessionStore, StorageSequence, StorageStep } from "../../lib/storage.ts";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
-import { httpEvent } from "../support/events.ts";
+import { authorized, httpEvent } from "../support/events.ts";
 
 /**
  * Storage budgets. DynamoDB calls and read units per kind of request, counted by the proxy in front
@@ -76,7 +76,7 @@ beforeEach(() => {
 });
 
 async function call(handler: keyof typeof handlers, event: APIGatewayProxyEvent) {
-  const response = await handlers[handler](event);
+  const response = await handlers[handler](authorized(event));
   expect(response.statusCode, response.body).toBeLessThan(300);
   return response.body === "" ? {} : JSON.parse(response.body);
 }

@@ -3,6 +3,7 @@ import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalStack } from "../../scripts/local/launch.ts";
 import { STACK_ADMIN_KEY, stageTableNames, toolingDocumentClient } from "../../scripts/local/stack.ts";
+import { LOCAL_USERS, type SignedIn, signIn } from "../support/identity.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
 
 /**
@@ -111,7 +112,8 @@ describe("npm start: the admin API", () => {
       ["availability/gms_builtin", "PUT"],
     ] as const) {
       const response = await admin(path, { method, key, body: method === "PUT" ? "available=false" : null });
-      expect(response.status, `${method} ${path}`).toBe(403);
+      expect(response.status, `${method} ${path}`).toBe(401);
+      expect(response.headers.get("www-authenticate"), `${method} ${path}`).toMatch(/^Bearer /);
     }
     expect((await admin("services/request-chat")).status).toBe(200);
     expect((await admin("services/Hacked")).status).toBe(404);
@@ -203,7 +205,7 @@ describe("npm start: browsers on other origins", () => {
     expect(response.headers.get("access-control-allow-origin")).toBe("*");
     expect(response.headers.get("access-control-allow-methods")).toContain(method);
     expect(response.headers.get("access-control-allow-headers")?.split(",")).toEqual(
-      expect.arrayContaining(["content-type", "gms_user", "x-api-key"]),
+      expect.arrayContaining(["authorization", "content-type", "gms_user", "x-api-key"]),
     );
   });
 
@@ -215,7 +217,7 @@ describe("npm start: browsers on other origins", () => {
       await fetch(`${stack.baseUrl}/genesys/1/service/request-chat`, { method: "POST", headers, body: new URLSearchParams({ _ttl: "x" }) }),
       await fetch(`${stack.baseUrl}/genesys/1/admin/services`, { headers }),
     ];
-    expect(answers.map((a) => a.status)).toEqual([200, 404, 400, 403]);
+    expect(answers.map((a) => a.status)).toEqual([200, 404, 400, 401]);
     for (const answer of answers) expect(answer.headers.get("access-control-allow-origin")).toBeTruthy();
   });
 });
@@ -333,13 +335,16 @@ describe("npm start: what field clients send", () => {
 });
 
 describe("npm start: a chat between a customer and an agent", () => {
-  const agentKey = { "x-api-key": STACK_ADMIN_KEY };
+  let anna: SignedIn;
+  beforeAll(async () => {
+    anna = await signIn(stack, ...LOCAL_USERS.anna);
+  });
   const post = (path: string, form: Record<string, string> = {}, headers: Record<string, string> = {}) =>
     fetch(`${stack.baseUrl}${path}`, { method: "POST", headers, body: new URLSearchParams(form) });
   const agentCall = (path: string, init: RequestInit = {}) =>
-    fetch(`${stack.baseUrl}/genesys/1/agent/zoe${path}`, {
+    fetch(`${stack.baseUrl}/genesys/1/agent/anna${path}`, {
       ...init,
-      headers: { ...agentKey, ...(init.headers as Record<string, string>) },
+      headers: { ...anna.authorization, ...(init.headers as Record<string, string>) },
     });
 
   it("runs request-chat, create, queue, accept, messages both ways, disconnect, refresh, DELETE", async () => {
@@ -351,8 +356,8 @@ describe("npm start: a chat between a customer and an agent", () => {
     });
     expect(ready.status).toBe(200);
     expect(
-      (await fetch(`${stack.baseUrl}/genesys/1/agent/zoe/presence`, { method: "PUT", body: "endpoint=helpdesk&state=ready" })).status,
-    ).toBe(403);
+      (await fetch(`${stack.baseUrl}/genesys/1/agent/anna/presence`, { method: "PUT", body: "endpoint=helpdesk&state=ready" })).status,
+    ).toBe(401);
 
     const { _id: id, "_chatIxnAPI-CREATE-URL": createUrl } = await readJson(
       await post("/genesys/1/service/Helpdesk", { firstName: "Max" }),

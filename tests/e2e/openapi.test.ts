@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_DEV_USERS } from "../../scripts/local/identity.ts";
 import type { LocalStack } from "../../scripts/local/launch.ts";
 import { STACK_ADMIN_KEY } from "../../scripts/local/stack.ts";
+import { type SignedIn, signIn } from "../support/identity.ts";
 import {
   allRefs,
   atPointer,
@@ -28,9 +30,15 @@ const checker = new OpenApiChecker(doc);
 let local: TestStack;
 let stack: LocalStack;
 
+/** The scenario's agents, local users besides the default ones, each signed in as the console would. */
+const AGENTS = ["zoe", "bob", "carl"] as const;
+const tokens = new Map<string, SignedIn>();
+
 beforeAll(async () => {
-  local = await startTestStack();
+  const agents = AGENTS.map((name) => `${name}:${name[0]?.toUpperCase()}${name.slice(1)}-local-1:agent`).join(",");
+  local = await startTestStack({ GMS_DEV_USERS: `${DEFAULT_DEV_USERS},${agents}` });
   stack = local.stack;
+  for (const name of AGENTS) tokens.set(name, await signIn(stack, name, `${name[0]?.toUpperCase()}${name.slice(1)}-local-1`));
 });
 afterAll(async () => {
   await local?.stop();
@@ -52,7 +60,10 @@ interface CallOptions {
   readonly raw?: string;
   readonly contentType?: string;
   readonly headers?: Record<string, string>;
-  /** Secured operations get the admin key unless this is false. */
+  /**
+   * Secured operations get credentials unless this is false: on the agent API the access token of
+   * the agent the path names (zoe's for an id that is no user), on the admin API the key.
+   */
   readonly key?: boolean;
 }
 
@@ -74,7 +85,14 @@ async function call(operation: string, options: CallOptions = {}): Promise<Answe
 
   const headers = new Headers(options.headers);
   const secured = checker.operation(method, template)?.secured ?? false;
-  if (secured && options.key !== false) headers.set("x-api-key", STACK_ADMIN_KEY);
+  if (secured && options.key !== false) {
+    if (template.startsWith("/genesys/1/agent/")) {
+      const agent = tokens.get(options.params?.agentId ?? "") ?? tokens.get("zoe");
+      headers.set("authorization", `Bearer ${agent?.accessToken}`);
+    } else {
+      headers.set("x-api-key", STACK_ADMIN_KEY);
+    }
+  }
   let body: string | undefined;
   let request: Exchange["request"];
   if (options.form !== undefined) {
@@ -152,7 +170,7 @@ describe("openapi.yaml: the document", () => {
       expect(() => checker.validator(`/components/schemas/${name}`), name).not.toThrow();
   });
 
-  it("documents exactly the routes of serverless.yml, secured where they are private, and no preflight", () => {
+  it("documents exactly the routes of serverless.yml, secured where they have an authorizer, and no preflight", () => {
     const { config, errors, warnings } = parseServerless();
     expect(errors).toEqual([]);
     expect(warnings).toEqual([]);
@@ -166,7 +184,7 @@ describe("openapi.yaml: the document", () => {
     expect(checker.operations.filter((op) => op.method === "OPTIONS" || op.method === "HEAD")).toEqual([]);
     for (const route of declared) {
       const op = checker.operations.find((candidate) => key(candidate.method, candidate.path) === key(route.method, route.path));
-      expect(op?.secured, `${route.method} ${route.path}: security matches private`).toBe(route.private);
+      expect(op?.secured, `${route.method} ${route.path}: security matches the authorizer`).toBe(route.secured);
     }
     // Every preflight belongs to a documented path.
     const specPaths = new Set(checker.operations.map((op) => normalisePath(op.path)));
@@ -187,10 +205,10 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
     expect(problemsSince(start)).toEqual([]);
   });
 
-  it("admin: services, availability, and 403 without the key", async () => {
+  it("admin: services, availability, and 401 without the key", async () => {
     const start = problems.length;
     expect((await call(`GET ${SERVICES}`)).status).toBe(200);
-    expect((await call(`GET ${SERVICES}`, { key: false })).status).toBe(403);
+    expect((await call(`GET ${SERVICES}`, { key: false })).status).toBe(401);
 
     expect((await call(`PUT ${SERVICE}`, { params: { name: DESK.service }, form: { _chat_endpoint: DESK.endpoint } })).status).toBe(201);
     expect(
@@ -202,7 +220,7 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
     expect((await call(`PUT ${SERVICE}`, { params: { name: "oa-doomed" } })).status).toBe(201);
     expect((await call(`PUT ${SERVICE}`, { params: { name: DESK.service }, form: { _tll: "60" } })).status).toBe(400);
     expect((await call(`PUT ${SERVICE}`, { params: { name: "-bad name" }, form: {} })).status).toBe(400);
-    expect((await call(`PUT ${SERVICE}`, { params: { name: "oa-hacked" }, key: false, form: {} })).status).toBe(403);
+    expect((await call(`PUT ${SERVICE}`, { params: { name: "oa-hacked" }, key: false, form: {} })).status).toBe(401);
 
     expect((await call(`GET ${SERVICE}`, { params: { name: DESK.service } })).body).toMatchObject({
       name: DESK.service,
@@ -210,11 +228,11 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
       _chat_endpoint: DESK.endpoint,
     });
     expect((await call(`GET ${SERVICE}`, { params: { name: "oa-nothing" } })).status).toBe(404);
-    expect((await call(`GET ${SERVICE}`, { params: { name: DESK.service }, key: false })).status).toBe(403);
+    expect((await call(`GET ${SERVICE}`, { params: { name: DESK.service }, key: false })).status).toBe(401);
 
     expect((await call(`DELETE ${SERVICE}`, { params: { name: "oa-doomed" } })).status).toBe(204);
     expect((await call(`DELETE ${SERVICE}`, { params: { name: "oa-doomed" } })).status).toBe(404);
-    expect((await call(`DELETE ${SERVICE}`, { params: { name: DESK.service }, key: false })).status).toBe(403);
+    expect((await call(`DELETE ${SERVICE}`, { params: { name: DESK.service }, key: false })).status).toBe(401);
 
     const closed = await call(`PUT ${AVAILABILITY}`, { params: { endpoint: CLOSED.endpoint }, form: { available: "false" } });
     expect(closed.body).toMatchObject({
@@ -227,7 +245,7 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
     expect((await call(`PUT ${AVAILABILITY}`, { params: { endpoint: CLOSED.endpoint }, form: { available: "maybe" } })).status).toBe(400);
     expect(
       (await call(`PUT ${AVAILABILITY}`, { params: { endpoint: CLOSED.endpoint }, key: false, form: { available: "true" } })).status,
-    ).toBe(403);
+    ).toBe(401);
     expect((await call(`GET ${AVAILABILITY}`, { params: { endpoint: "oa-never-notified" } })).body).toEqual({
       endpoint: "oa-never-notified",
       available: false,
@@ -235,7 +253,7 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
       notification: null,
     });
     expect((await call(`GET ${AVAILABILITY}`, { params: { endpoint: "-bad endpoint" } })).status).toBe(400);
-    expect((await call(`GET ${AVAILABILITY}`, { params: { endpoint: CLOSED.endpoint }, key: false })).status).toBe(403);
+    expect((await call(`GET ${AVAILABILITY}`, { params: { endpoint: CLOSED.endpoint }, key: false })).status).toBe(401);
     expect(problemsSince(start)).toEqual([]);
   });
 
@@ -306,7 +324,7 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
     expect(
       (await call(`PUT ${A}/presence`, { params: { agentId: "zoe" }, key: false, form: { endpoint: DESK.endpoint, state: "ready" } }))
         .status,
-    ).toBe(403);
+    ).toBe(401);
 
     // The customer: request-chat, the session's data, then the chat.
     const session = await call(REQUEST_CHAT, { params: { service: DESK.service }, form: { firstName: "Max", orderId: "A-17" } });
@@ -348,7 +366,7 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
       400,
     );
     expect((await call(`GET ${A}/queue`, { params: { agentId: "zoe" } })).status).toBe(400);
-    expect((await call(`GET ${A}/queue`, { params: { agentId: "zoe" }, key: false, query: { endpoint: DESK.endpoint } })).status).toBe(403);
+    expect((await call(`GET ${A}/queue`, { params: { agentId: "zoe" }, key: false, query: { endpoint: DESK.endpoint } })).status).toBe(401);
 
     // Accept: carl is not ready, zoe wins, bob is too late.
     const notReady = await call(`POST ${C}/accept`, { params: { agentId: "carl", ...s } });
@@ -360,7 +378,7 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
     });
     const late = await call(`POST ${C}/accept`, { params: { agentId: "bob", ...s } });
     expect([late.status, late.body.exception]).toEqual([409, "ChatAlreadyAcceptedException"]);
-    expect((await call(`POST ${C}/accept`, { params: { agentId: "zoe", ...s }, key: false })).status).toBe(403);
+    expect((await call(`POST ${C}/accept`, { params: { agentId: "zoe", ...s }, key: false })).status).toBe(401);
     expect((await call(`POST ${C}/accept`, { params: { agentId: "zoe", service: UNKNOWN_ID } })).status).toBe(404);
     expect((await call(`POST ${C}/accept`, { params: { agentId: "-bad id", ...s } })).status).toBe(400);
 
@@ -395,7 +413,7 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
     }
     for (const op of ["send", "startTyping", "stopTyping", "refresh", "disconnect"]) {
       expect((await call(`POST ${C}/${op}`, { params: { agentId: "zoe", ...s }, key: false, form: { message: "Hi" } })).status, op).toBe(
-        403,
+        401,
       );
       expect((await call(`POST ${C}/${op}`, { params: { agentId: "zoe", service: UNKNOWN_ID }, form: { message: "Hi" } })).status, op).toBe(
         404,

@@ -151,6 +151,9 @@ describe("serverless package", () => {
       AdminLambdaFunction: admin,
       SeedLambdaFunction: seed,
       WebLambdaFunction: web,
+      // The authorizers call no storage.
+      AuthorizerLambdaFunction: [],
+      AdminAuthorizerLambdaFunction: [],
     };
     expect(functions.map(([id]) => id).sort()).toEqual(Object.keys(sequences).sort());
     for (const [id, fn] of functions) {
@@ -220,16 +223,33 @@ describe("serverless package", () => {
       AdminLambdaFunction: "AdminRole",
       SeedLambdaFunction: "SeedRole",
       WebLambdaFunction: "WebRole",
+      AuthorizerLambdaFunction: "AuthorizerRole",
+      AdminAuthorizerLambdaFunction: "AdminAuthorizerRole",
     });
   });
 
-  it("requires the API key on every admin and agent method, and on no customer route or preflight", () => {
+  it("puts an authorizer on every agent, supervisor and admin method, lets no method take the API key alone, and none on customer routes or preflights", () => {
     const methods = ofType("AWS::ApiGateway::Method").map(([, method]) => method.Properties);
     const backOffice = (m: { ResourceId: unknown }) => /Genesys1(Admin|Agent)/.test(JSON.stringify(m.ResourceId));
+    const agent = (m: { ResourceId: unknown }) => /Genesys1Agent/.test(JSON.stringify(m.ResourceId));
+    const authorizers = Object.fromEntries(ofType("AWS::ApiGateway::Authorizer").map(([id, a]) => [id, a.Properties]));
+    // People: the token in Authorization, one result per token cached 300 s. The admin API: a token or the key, uncached.
+    expect(authorizers.AuthorizerApiGatewayAuthorizer).toMatchObject({
+      Type: "REQUEST",
+      IdentitySource: "method.request.header.Authorization",
+      AuthorizerResultTtlInSeconds: 300,
+    });
+    expect(authorizers.AdminAuthorizerApiGatewayAuthorizer).toMatchObject({ Type: "REQUEST", AuthorizerResultTtlInSeconds: 0 });
     for (const method of methods) {
-      expect(method.ApiKeyRequired, `${method.HttpMethod} ${JSON.stringify(method.ResourceId)}`).toBe(
-        backOffice(method) && method.HttpMethod !== "OPTIONS",
-      );
+      const where = `${method.HttpMethod} ${JSON.stringify(method.ResourceId)}`;
+      // No method is opened by the API Gateway key check: the key is a credential only for the admin authorizer.
+      expect(method.ApiKeyRequired, where).toBe(false);
+      const secured = backOffice(method) && method.HttpMethod !== "OPTIONS";
+      expect(method.AuthorizationType, where).toBe(secured ? "CUSTOM" : "NONE");
+      if (secured)
+        expect(method.AuthorizerId, where).toEqual({
+          Ref: agent(method) ? "AuthorizerApiGatewayAuthorizer" : "AdminAuthorizerApiGatewayAuthorizer",
+        });
     }
     expect(methods.filter((m) => backOffice(m) && m.HttpMethod !== "OPTIONS")).toHaveLength(6 + 8);
     // Every API resource answers the CORS preflight; the pages are plain GETs that need none.
@@ -238,7 +258,8 @@ describe("serverless package", () => {
     const resources = new Set(methods.map((m) => JSON.stringify(m.ResourceId)).filter((id) => !pages.has(id)));
     const preflighted = new Set(methods.filter((m) => m.HttpMethod === "OPTIONS").map((m) => JSON.stringify(m.ResourceId)));
     expect(preflighted).toEqual(resources);
-    expect(ofType("AWS::ApiGateway::UsagePlanKey")).toHaveLength(1);
+    // The key reaches the admin authorizer only: no usage plan lets API Gateway admit it alone.
+    expect(ofType("AWS::ApiGateway::UsagePlanKey")).toHaveLength(0);
   });
 
   it("writes no admin key value into the template, even with GMS_ADMIN_API_KEY in the deploying shell: AWS generates it", async () => {
@@ -250,12 +271,28 @@ describe("serverless package", () => {
 
   it("gives errors made by API Gateway itself CORS headers and the GMS error shape", () => {
     const responses = ofType("AWS::ApiGateway::GatewayResponse").map(([, r]) => r.Properties);
-    expect(responses.map((r) => r.ResponseType).sort()).toEqual(["DEFAULT_4XX", "DEFAULT_5XX", "THROTTLED"]);
+    expect(responses.map((r) => r.ResponseType).sort()).toEqual([
+      "ACCESS_DENIED",
+      "DEFAULT_4XX",
+      "DEFAULT_5XX",
+      "THROTTLED",
+      "UNAUTHORIZED",
+    ]);
     for (const response of responses) {
       expect(response.ResponseParameters["gatewayresponse.header.Access-Control-Allow-Origin"]).toBe("method.request.header.origin");
-      expect(response.ResponseParameters["gatewayresponse.header.Access-Control-Expose-Headers"]).toBe("'Retry-After'");
+      expect(response.ResponseParameters["gatewayresponse.header.Access-Control-Expose-Headers"]).toBe("'Retry-After,WWW-Authenticate'");
       expect(response.ResponseTemplates["application/json"]).toContain('"exception"');
     }
+    // No Authorization header on an agent route: the answer the functions give to refused credentials.
+    const unauthorized = responses.find((r) => r.ResponseType === "UNAUTHORIZED");
+    expect(unauthorized.StatusCode).toBe("401");
+    expect(unauthorized.ResponseParameters["gatewayresponse.header.WWW-Authenticate"]).toBe(
+      `'Bearer realm="gms", error="invalid_request"'`,
+    );
+    expect(JSON.parse(unauthorized.ResponseTemplates["application/json"])).toEqual({
+      message: "Sign in: send Authorization: Bearer <access token>",
+      exception: "UnauthorizedException",
+    });
   });
 
   it("answers API Gateway's throttling with a JSON 429 that carries Retry-After and CORS", () => {
@@ -323,9 +360,9 @@ describe("serverless package", () => {
     expect(association.Properties.ResourceArn["Fn::Sub"]).toMatch(
       /:apigateway:\$\{AWS::Region\}::\/restapis\/\$\{ApiGatewayRestApi\}\/stages\/prod$/,
     );
-    // The stage exists once its resource does; so does the admin key's usage plan.
+    // The stage exists once its resource does. No usage plan: no method takes the API key alone.
     expect(association.DependsOn).toContain("ApiGatewayStage");
-    expect(onlyOfType("AWS::ApiGateway::UsagePlan").resource.DependsOn).toContain("ApiGatewayStage");
+    expect(ofType("AWS::ApiGateway::UsagePlan")).toHaveLength(0);
   });
 
   it("gives the agents a user pool: username sign-in, a strong password, optional TOTP MFA, sign-up by admins only, kept when the stack goes", () => {

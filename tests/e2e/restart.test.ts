@@ -85,7 +85,7 @@ describe("npm start's admin key", () => {
       expect((await stat(file)).mode & 0o777).toBe(0o600);
       expect(first.output()).toContain(key);
       expect(await services(first, key)).toBe(200);
-      expect(await services(first, "local-gms-admin-key-change-me")).toBe(403);
+      expect(await services(first, "local-gms-admin-key-change-me")).toBe(401);
       await stop(first);
       const second = await start({ GMS_DATA_DIR: folder, GMS_ADMIN_API_KEY: "" });
       expect(await services(second, key)).toBe(200);

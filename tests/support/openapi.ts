@@ -33,7 +33,8 @@ interface Operation {
 interface Route {
   readonly method: string;
   readonly path: string;
-  readonly private: boolean;
+  /** Behind an authorizer (or, formerly, the API key): callers need credentials. */
+  readonly secured: boolean;
 }
 
 /** One request and its answer, as the scenario saw it. */
@@ -124,9 +125,13 @@ export function serverlessRoutes(config: Json): Route[] {
       if (http === undefined) continue;
       if (typeof http === "string") {
         const [method = "", path = ""] = http.trim().split(/\s+/);
-        routes.push({ method: method.toUpperCase(), path: normalisePath(path), private: false });
+        routes.push({ method: method.toUpperCase(), path: normalisePath(path), secured: false });
       } else {
-        routes.push({ method: String(http.method).toUpperCase(), path: normalisePath(String(http.path)), private: http.private === true });
+        routes.push({
+          method: String(http.method).toUpperCase(),
+          path: normalisePath(String(http.path)),
+          secured: http.private === true || http.authorizer !== undefined,
+        });
       }
     }
   }

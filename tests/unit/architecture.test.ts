@@ -27,7 +27,8 @@ function layerOf(file: string): Layer {
 /** Each adapter's folder under lib/, with the packages it alone may use. */
 const ADAPTERS: Record<string, RegExp> = {
   dynamo: /^(node:|@aws-sdk\/|@smithy\/)/,
-  identity: /^(node:|aws-jwt-verify(\/[\w-]+)?$)/,
+  // The API key's value is read with API Gateway's client (lib/identity/api-key.ts).
+  identity: /^(node:|aws-jwt-verify(\/[\w-]+)?$|@aws-sdk\/client-api-gateway$)/,
 };
 
 function adapterOf(file: string): string | undefined {

@@ -27,7 +27,7 @@ describe("corsHeaders", () => {
   it("echoes a listed origin and varies on Origin", () => {
     expect(corsHeaders(listed, fromOrigin("https://a.example.com"))).toMatchObject({
       "Access-Control-Allow-Origin": "https://a.example.com",
-      "Access-Control-Expose-Headers": "Retry-After",
+      "Access-Control-Expose-Headers": "Retry-After,WWW-Authenticate",
       Vary: "Origin",
     });
   });

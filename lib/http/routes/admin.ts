@@ -13,46 +13,50 @@ import {
 } from "../../config/services.ts";
 import { InvalidInputError } from "../../errors.ts";
 import type { ConfigDeps, StorageSequence } from "../../storage.ts";
+import { callerOf, requireAdmin } from "../caller.ts";
 import { decodeFields, type Fields } from "../decode.ts";
 import { onlyKeys, parseTtlSeconds, pathParameter } from "../fields.ts";
-import { dispatch, type HttpOptions, httpHandler } from "../respond.ts";
+import { dispatch, type HttpHandler, type HttpOptions, httpHandler } from "../respond.ts";
 
 /** The longest sequence of storage calls one request makes: a notification written beside the endpoint's presence read. */
 export const LONGEST_STORAGE_SEQUENCE: StorageSequence = [["config.putNotification", "config.listPresence"]];
 
 /**
  * The admin function's routes under `/genesys/1/admin/` (its Lambda entry is handlers/admin.ts).
- * Authentication happens before the function runs: API Gateway (deployed) and serverless-offline
- * (locally) require the `x-api-key` of the stage. The operations are lib/config/.
+ * The admin authorizer (lib/http/authorizer.ts) checks the credentials before the function runs:
+ * a person's access token (the admin group), or the stage's API key for machine callers; the
+ * function refuses anyone else (lib/http/caller.ts). The operations are lib/config/.
  */
-export function adminHandler(deps: ConfigDeps & HttpOptions) {
-  return httpHandler(
-    dispatch({
-      "/genesys/1/admin/services": {
-        GET: async () => ({ status: 200, body: { services: await listServices(deps) } }),
+export function adminHandler(deps: ConfigDeps & HttpOptions & { readonly now: () => Date }) {
+  const routes = dispatch({
+    "/genesys/1/admin/services": {
+      GET: async () => ({ status: 200, body: { services: await listServices(deps) } }),
+    },
+    "/genesys/1/admin/services/{name}": {
+      GET: async (event) => ({ status: 200, body: await getService(deps, serviceNameOrUnknown(pathParameter(event, "name"))) }),
+      PUT: async (event) => {
+        const name = requireServiceName(pathParameter(event, "name"));
+        const { created, service } = await putService(deps, name, parseServiceOptions(await decodeFields(event)));
+        return { status: created ? 201 : 200, body: service };
       },
-      "/genesys/1/admin/services/{name}": {
-        GET: async (event) => ({ status: 200, body: await getService(deps, serviceNameOrUnknown(pathParameter(event, "name"))) }),
-        PUT: async (event) => {
-          const name = requireServiceName(pathParameter(event, "name"));
-          const { created, service } = await putService(deps, name, parseServiceOptions(await decodeFields(event)));
-          return { status: created ? 201 : 200, body: service };
-        },
-        DELETE: async (event) => {
-          await deleteService(deps, serviceNameOrUnknown(pathParameter(event, "name")));
-          return { status: 204 };
-        },
+      DELETE: async (event) => {
+        await deleteService(deps, serviceNameOrUnknown(pathParameter(event, "name")));
+        return { status: 204 };
       },
-      "/genesys/1/admin/availability/{endpoint}": {
-        GET: async (event) => ({ status: 200, body: await availabilityOf(deps, endpointOf(event)) }),
-        PUT: async (event) => {
-          const endpoint = endpointOf(event);
-          return { status: 200, body: await notifyAvailability(deps, parseNotification(endpoint, await decodeFields(event))) };
-        },
+    },
+    "/genesys/1/admin/availability/{endpoint}": {
+      GET: async (event) => ({ status: 200, body: await availabilityOf(deps, endpointOf(event)) }),
+      PUT: async (event) => {
+        const endpoint = endpointOf(event);
+        return { status: 200, body: await notifyAvailability(deps, parseNotification(endpoint, await decodeFields(event))) };
       },
-    }),
-    deps,
-  );
+    },
+  });
+  const guarded: HttpHandler = (event) => {
+    requireAdmin(callerOf(event, Math.floor(deps.now().getTime() / 1000)));
+    return routes(event);
+  };
+  return httpHandler(guarded, deps);
 }
 
 function endpointOf(event: APIGatewayProxyEvent): string {

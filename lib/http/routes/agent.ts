@@ -14,6 +14,7 @@ import { type PresenceCommand, requireAgentId, requireNickname, setPresence } fr
 import { requireChatEndpoint } from "../../config/services.ts";
 import { InvalidInputError } from "../../errors.ts";
 import type { Deps, StorageSequence } from "../../storage.ts";
+import { type AgentAccess, callerOf, requireAgentAccess } from "../caller.ts";
 import { decodeFields, type Fields } from "../decode.ts";
 import { chatCall, noFields, onlyKeys, parsePost, pathParameter } from "../fields.ts";
 import { dispatch, type HttpOptions, httpHandler } from "../respond.ts";
@@ -32,41 +33,47 @@ export const LONGEST_STORAGE_SEQUENCE: StorageSequence = [
 
 /**
  * The agent function's routes under `/genesys/1/agent/{agentId}` (its Lambda entry is
- * handlers/agent.ts), authenticated like the admin API: API Gateway requires the stage's
- * `x-api-key`. Agents, bots or integrations go ready on an endpoint, take chats from its queue and
- * talk to the customer. The operations are lib/config/presence.ts and lib/chat/agent.ts.
+ * handlers/agent.ts), for people signed in to the agents' user pool: API Gateway's authorizer
+ * (lib/http/authorizer.ts) checks the `Authorization: Bearer` access token, and each route checks
+ * that the caller acts as itself (a supervisor may also read others' queues and chats:
+ * lib/http/caller.ts). The API key opens none of them. Agents go ready on an endpoint, take chats
+ * from its queue and talk to the customer. The operations are lib/config/presence.ts and lib/chat/agent.ts.
  */
 export function agentHandler(deps: Deps & HttpOptions) {
-  const post = (type: PostCommand["type"]) => async (event: APIGatewayProxyEvent) => {
-    const agentId = agentIdOf(event);
-    return { status: 200, body: await agentEvent(deps, { agentId, ...parsePost(event, await decodeFields(event), type) }) };
+  /** The path's agent id, if the caller may use it; `actor`: the person's pool id, recorded with what the call writes. */
+  const agentIdOf = (event: APIGatewayProxyEvent, access: AgentAccess): { agentId: string; actor: string } => {
+    const caller = callerOf(event, Math.floor(deps.now().getTime() / 1000));
+    const agentId = requireAgentId(pathParameter(event, "agentId"));
+    return { agentId, actor: requireAgentAccess(caller, agentId, access).userId };
   };
-  const call = (run: (call: AgentCall) => Promise<unknown>) => async (event: APIGatewayProxyEvent) => {
-    const agentId = agentIdOf(event);
-    return { status: 200, body: await run({ agentId, ...chatCall(event, await decodeFields(event), noFields) }) };
+  const post = (type: PostCommand["type"]) => async (event: APIGatewayProxyEvent) => {
+    const who = agentIdOf(event, "act");
+    return { status: 200, body: await agentEvent(deps, { ...who, ...parsePost(event, await decodeFields(event), type) }) };
+  };
+  const call = (access: AgentAccess, run: (call: AgentCall) => Promise<unknown>) => async (event: APIGatewayProxyEvent) => {
+    const who = agentIdOf(event, access);
+    return { status: 200, body: await run({ ...who, ...chatCall(event, await decodeFields(event), noFields) }) };
   };
   return httpHandler(
     dispatch({
-      [`${A}/presence`]: { PUT: async (event) => ({ status: 200, body: await setPresence(deps, await parsePresence(event)) }) },
+      [`${A}/presence`]: {
+        PUT: async (event) => ({ status: 200, body: await setPresence(deps, await parsePresence(agentIdOf(event, "act"), event)) }),
+      },
       [`${A}/queue`]: {
         GET: async (event) => {
-          agentIdOf(event);
+          agentIdOf(event, "read");
           return { status: 200, body: await waitingChats(deps, parseQueueQuery(await decodeFields(event))) };
         },
       },
-      [`${C}/accept`]: { POST: call((agentCall) => accept(deps, agentCall)) },
+      [`${C}/accept`]: { POST: call("act", (agentCall) => accept(deps, agentCall)) },
       [`${C}/send`]: { POST: post("Message.Text") },
       [`${C}/startTyping`]: { POST: post("Notice.TypingStarted") },
       [`${C}/stopTyping`]: { POST: post("Notice.TypingStopped") },
-      [`${C}/refresh`]: { POST: call((agentCall) => agentRefresh(deps, agentCall)) },
-      [`${C}/disconnect`]: { POST: call((agentCall) => agentDisconnect(deps, agentCall)) },
+      [`${C}/refresh`]: { POST: call("read", (agentCall) => agentRefresh(deps, agentCall)) },
+      [`${C}/disconnect`]: { POST: call("act", (agentCall) => agentDisconnect(deps, agentCall)) },
     }),
     deps,
   );
-}
-
-function agentIdOf(event: APIGatewayProxyEvent): string {
-  return requireAgentId(pathParameter(event, "agentId"));
 }
 
 /** The chat endpoint an agent works on (`endpoint`, in the body or the query string). */
@@ -96,13 +103,15 @@ function parseQueueQuery(fields: Fields): QueueQuery {
 const PRESENCE_KEYS = ["endpoint", "state", "nickname"];
 
 /** `ready` with a nickname (the agent id by default) or `not_ready`, on one endpoint. */
-async function parsePresence(event: APIGatewayProxyEvent): Promise<PresenceCommand> {
-  const agentId = agentIdOf(event);
+async function parsePresence(
+  { agentId, actor }: { agentId: string; actor: string },
+  event: APIGatewayProxyEvent,
+): Promise<PresenceCommand> {
   const fields = await decodeFields(event);
   onlyKeys(fields, PRESENCE_KEYS, "Unknown field; expected endpoint, state and nickname");
   const endpoint = endpointField(fields);
   const state = fields.state?.trim().toLowerCase();
-  if (state === "not_ready") return { agentId, endpoint, ready: false };
+  if (state === "not_ready") return { agentId, endpoint, ready: false, actor };
   if (state !== "ready") throw new InvalidInputError("state must be ready or not_ready");
-  return { agentId, endpoint, ready: true, nickname: requireNickname(fields.nickname ?? agentId) };
+  return { agentId, endpoint, ready: true, nickname: requireNickname(fields.nickname ?? agentId), actor };
 }

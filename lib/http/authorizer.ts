@@ -1,0 +1,97 @@
+import { timingSafeEqual } from "node:crypto";
+import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
+import { header } from "./decode.ts";
+
+/**
+ * The API Gateway REQUEST authorizer in front of the agent, supervisor and admin routes
+ * (handlers/authorizer.ts wires it). It never refuses: it always answers Allow, on every method of
+ * the stage (the policy is cached per Authorization value, so it must hold for whichever method the
+ * same token calls next), with a context that holds either the person the access token names or
+ * why the credentials were refused. The function behind it (lib/http/caller.ts) turns a refusal
+ * into a 401 through the one error table, so that the answer is the same JSON, CORS and
+ * `WWW-Authenticate` under serverless-offline and on API Gateway, and checks the role.
+ *
+ * The API key is accepted only by the admin authorizer (`acceptsApiKey`), for machine callers
+ * (availability notifiers, automation); an agent route never sees it as a credential.
+ */
+
+/** The token check, as the identity adapter (lib/identity/tokens.ts) answers it. */
+export type TokenCheck =
+  | { readonly ok: true; readonly principal: { readonly userId: string; readonly username: string; readonly groups: readonly string[] } }
+  | { readonly ok: false; readonly reason: string; readonly message: string };
+
+export interface AuthorizerDeps {
+  readonly verify: (token: string) => Promise<TokenCheck>;
+  /** The admin API's key, for machine callers; undefined where the key is not accepted. */
+  readonly apiKey?: () => Promise<string | undefined>;
+}
+
+/** What the authorizer passes to the function, in API Gateway's flat context (strings only). */
+export type AuthorizerContext =
+  | { readonly outcome: "person"; readonly userId: string; readonly username: string; readonly groups: string; readonly exp: string }
+  | { readonly outcome: "machine" }
+  | { readonly outcome: "refused"; readonly reason: string };
+
+/** RFC 6750: the scheme is case-insensitive; the token a JWT (three base64url parts). */
+const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i;
+
+/** Every method of the stage the event came through: `arn:...:api-id/stage/*`. */
+export function stageWildcard(methodArn: string): string {
+  const [prefix = "", apiAndStage = ""] = methodArn.split(":execute-api:");
+  const [regionAccountApi = "", stage = ""] = apiAndStage.split("/");
+  return `${prefix}:execute-api:${regionAccountApi}/${stage}/*`;
+}
+
+function same(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/** The expiry claim of a token whose signature was just verified (exp is checked again by the function). */
+function expiryOf(token: string): string {
+  try {
+    const payload = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8")) as { exp?: unknown };
+    return typeof payload.exp === "number" ? String(payload.exp) : "0";
+  } catch {
+    return "0";
+  }
+}
+
+export async function authorize(deps: AuthorizerDeps, event: APIGatewayRequestAuthorizerEvent): Promise<AuthorizerContext> {
+  const authorization = header(event, "authorization");
+  if (authorization !== undefined) {
+    const match = BEARER.exec(authorization.trim());
+    if (!match?.[1]) return { outcome: "refused", reason: "malformed" };
+    const token = match[1];
+    const checked = await deps.verify(token);
+    // The issuer's keys not fetched is no verdict on the token: an error (API Gateway's 500, never
+    // cached), not a refusal that the cache would keep for this token for the whole TTL.
+    if (!checked.ok && checked.reason === "keys-unavailable") throw new Error("The issuer's signing keys could not be fetched");
+    if (!checked.ok) return { outcome: "refused", reason: checked.reason };
+    const { userId, username, groups } = checked.principal;
+    return { outcome: "person", userId, username, groups: groups.join(","), exp: expiryOf(token) };
+  }
+  const key = header(event, "x-api-key");
+  if (key !== undefined && deps.apiKey !== undefined) {
+    const expected = await deps.apiKey();
+    if (expected !== undefined && expected !== "" && same(key, expected)) return { outcome: "machine" };
+    return { outcome: "refused", reason: "api-key" };
+  }
+  return { outcome: "refused", reason: "missing" };
+}
+
+/** The authorizer's Lambda entry: always Allow on the whole stage, with the outcome in the context. */
+export function authorizerHandler(deps: AuthorizerDeps) {
+  return async (event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> => {
+    const context = await authorize(deps, event);
+    return {
+      principalId: context.outcome === "person" ? context.userId : context.outcome,
+      policyDocument: {
+        Version: "2012-10-17",
+        Statement: [{ Action: "execute-api:Invoke", Effect: "Allow", Resource: stageWildcard(event.methodArn) }],
+      },
+      context,
+    };
+  };
+}

@@ -1,0 +1,60 @@
+import type { APIGatewayProxyEvent } from "aws-lambda";
+import { AccessDeniedError, UnauthorizedError } from "./errors.ts";
+
+/**
+ * Who is calling, as the authorizer (lib/http/authorizer.ts) found it, and what their role lets
+ * them do. Roles are the user pool's groups:
+ *
+ * | role       | agent routes of its own id | queue and refresh of any agent id | other agent routes of another id | admin API |
+ * | ---------- | -------------------------- | --------------------------------- | -------------------------------- | --------- |
+ * | agent      | yes                        | no                                | no                               | no        |
+ * | supervisor | yes                        | yes (reads any endpoint and chat) | no                               | no        |
+ * | admin      | yes                        | no                                | no                               | yes       |
+ * | API key    | no                         | no                                | no                               | yes       |
+ */
+export type Caller =
+  | { readonly kind: "person"; readonly userId: string; readonly username: string; readonly groups: readonly string[] }
+  | { readonly kind: "machine" };
+
+const REASONS: Readonly<Record<string, string>> = {
+  missing: "Sign in: send Authorization: Bearer <access token>",
+  expired: "The access token has expired: refresh it or sign in again",
+};
+
+/** The caller of a request, or the 401 its credentials earn. `now`: seconds since the epoch. */
+export function callerOf(event: APIGatewayProxyEvent, nowSeconds: number): Caller {
+  const context = (event.requestContext?.authorizer ?? {}) as Record<string, unknown>;
+  const outcome = context.outcome;
+  if (outcome === "machine") return { kind: "machine" };
+  if (outcome === "person") {
+    // The authorizer's answer is cached per token for up to its TTL, which may outlive the token.
+    const exp = Number(context.exp);
+    if (!Number.isFinite(exp) || exp <= nowSeconds) throw new UnauthorizedError(REASONS.expired as string);
+    const groups = String(context.groups ?? "")
+      .split(",")
+      .filter(Boolean);
+    return { kind: "person", userId: String(context.userId), username: String(context.username), groups };
+  }
+  const reason = typeof context.reason === "string" ? context.reason : "missing";
+  if (reason === "missing") throw new UnauthorizedError(REASONS.missing as string, "invalid_request");
+  throw new UnauthorizedError(REASONS[reason] ?? "The credentials are not valid here: sign in again");
+}
+
+/** What an agent route does on an agent id: read (queue, refresh) or act (presence, accept, send, typing, disconnect). */
+export type AgentAccess = "read" | "act";
+
+/** A person acting on `/agent/{agentId}`: itself, or a supervisor reading; anyone else is refused. */
+export function requireAgentAccess(caller: Caller, agentId: string, access: AgentAccess): Extract<Caller, { kind: "person" }> {
+  if (caller.kind !== "person") throw new UnauthorizedError(REASONS.missing as string, "invalid_request");
+  const roles = ["agent", "supervisor", "admin"];
+  if (!caller.groups.some((group) => roles.includes(group))) throw new AccessDeniedError("Your account has no role on the agent API");
+  if (caller.username === agentId) return caller;
+  if (access === "read" && caller.groups.includes("supervisor")) return caller;
+  throw new AccessDeniedError("You can act only as yourself: the agent id must be your username");
+}
+
+/** The admin API: the API key (machines) or a person in the admin group. */
+export function requireAdmin(caller: Caller): Caller {
+  if (caller.kind === "machine" || caller.groups.includes("admin")) return caller;
+  throw new AccessDeniedError("The admin API needs the admin role");
+}

@@ -1,0 +1,97 @@
+import type { APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
+import { describe, expect, it } from "vitest";
+import { authorize, stageWildcard, type TokenCheck } from "../../lib/http/authorizer.ts";
+import { type Caller, callerOf, requireAdmin, requireAgentAccess } from "../../lib/http/caller.ts";
+import { AccessDeniedError, UnauthorizedError } from "../../lib/http/errors.ts";
+
+/** The authorizer's decision on headers, and the roles of lib/http/caller.ts, without a pool. */
+const JWT = "aaa.bbb.ccc";
+const anna: TokenCheck = { ok: true, principal: { userId: "sub-anna", username: "anna", groups: ["agent"] } };
+const authorizerEvent = (headers: Record<string, string>) => ({ headers, methodArn: "" }) as unknown as APIGatewayRequestAuthorizerEvent;
+const person = (username: string, ...groups: string[]): Caller => ({ kind: "person", userId: `sub-${username}`, username, groups });
+
+describe("the authorizer's decision", () => {
+  const deps = {
+    verify: async (token: string): Promise<TokenCheck> => (token === JWT ? anna : { ok: false, reason: "signature", message: "" }),
+  };
+
+  it("reads a Bearer token, whatever the scheme's case, and passes the person on", async () => {
+    for (const scheme of ["Bearer", "bearer", "BEARER"])
+      expect(await authorize(deps, authorizerEvent({ Authorization: `${scheme} ${JWT}` }))).toMatchObject({
+        outcome: "person",
+        userId: "sub-anna",
+        groups: "agent",
+      });
+  });
+
+  it("refuses, with a reason and without calling the verifier, what is not a Bearer JWT", async () => {
+    expect(await authorize(deps, authorizerEvent({ authorization: "Basic YTpi" }))).toEqual({ outcome: "refused", reason: "malformed" });
+    expect(await authorize(deps, authorizerEvent({ authorization: `Bearer ${JWT} extra` }))).toEqual({
+      outcome: "refused",
+      reason: "malformed",
+    });
+    expect(await authorize(deps, authorizerEvent({ authorization: "Bearer x.y.z" }))).toEqual({ outcome: "refused", reason: "signature" });
+    expect(await authorize(deps, authorizerEvent({}))).toEqual({ outcome: "refused", reason: "missing" });
+  });
+
+  it("takes the API key only where it is configured, compared exactly", async () => {
+    expect(await authorize(deps, authorizerEvent({ "x-api-key": "k" }))).toEqual({ outcome: "refused", reason: "missing" });
+    const withKey = { ...deps, apiKey: async () => "the-key" };
+    expect(await authorize(withKey, authorizerEvent({ "x-api-key": "the-key" }))).toEqual({ outcome: "machine" });
+    expect(await authorize(withKey, authorizerEvent({ "x-api-key": "the-ke" }))).toEqual({ outcome: "refused", reason: "api-key" });
+    expect(await authorize({ ...deps, apiKey: async () => undefined }, authorizerEvent({ "x-api-key": "" }))).toEqual({
+      outcome: "refused",
+      reason: "api-key",
+    });
+  });
+
+  it("fails, rather than refuses, when the issuer's keys cannot be fetched (a refusal would be cached for the token)", async () => {
+    const down = { verify: async (): Promise<TokenCheck> => ({ ok: false, reason: "keys-unavailable", message: "" }) };
+    await expect(authorize(down, authorizerEvent({ authorization: `Bearer ${JWT}` }))).rejects.toThrow();
+  });
+
+  it("allows the whole stage, since API Gateway caches one answer per token for all its methods", () => {
+    expect(stageWildcard("arn:aws:execute-api:eu-west-1:123:api1/prod/PUT/genesys/1/agent/anna/presence")).toBe(
+      "arn:aws:execute-api:eu-west-1:123:api1/prod/*",
+    );
+  });
+});
+
+describe("the roles", () => {
+  const event = (authorizer: Record<string, string>) => ({ requestContext: { authorizer } }) as unknown as APIGatewayProxyEvent;
+
+  it("turns the authorizer's context into the caller, and a refusal or a lapsed token into a 401", () => {
+    expect(callerOf(event({ outcome: "person", userId: "s", username: "anna", groups: "agent,supervisor", exp: "100" }), 99)).toEqual({
+      kind: "person",
+      userId: "s",
+      username: "anna",
+      groups: ["agent", "supervisor"],
+    });
+    expect(() => callerOf(event({ outcome: "person", userId: "s", username: "anna", groups: "agent", exp: "100" }), 100)).toThrow(
+      UnauthorizedError,
+    );
+    expect(() => callerOf(event({ outcome: "refused", reason: "issuer" }), 0)).toThrow(UnauthorizedError);
+    expect(() => callerOf(event({}), 0)).toThrow(UnauthorizedError);
+    expect(callerOf(event({ outcome: "machine" }), 0)).toEqual({ kind: "machine" });
+  });
+
+  it.each([
+    ["an agent as itself", person("anna", "agent"), "anna", "act", true],
+    ["an agent as another", person("anna", "agent"), "ben", "read", false],
+    ["a supervisor reading another", person("sam", "supervisor"), "anna", "read", true],
+    ["a supervisor acting as another", person("sam", "supervisor"), "anna", "act", false],
+    ["an admin as another", person("root", "admin"), "anna", "read", false],
+    ["a person with no role, as itself", person("eve"), "eve", "read", false],
+  ] as const)("%s", (_name, caller, agentId, access, allowed) => {
+    const check = () => requireAgentAccess(caller, agentId, access);
+    if (allowed) expect(check()).toBe(caller);
+    else expect(check).toThrow(AccessDeniedError);
+  });
+
+  it("opens the admin API to admins and the key, and the agent API to no key", () => {
+    expect(requireAdmin(person("root", "admin"))).toBeTruthy();
+    expect(requireAdmin({ kind: "machine" })).toEqual({ kind: "machine" });
+    expect(() => requireAdmin(person("sam", "supervisor"))).toThrow(AccessDeniedError);
+    expect(() => requireAgentAccess({ kind: "machine" }, "anna", "read")).toThrow(UnauthorizedError);
+  });
+});
