@@ -92,10 +92,12 @@ export default class GmsChatPlugin {
     const { provider, functions } = this.serverless.service;
     const problems = new Set<string>();
     for (const fn of Object.values(functions)) {
+      // A CloudFormation reference (`!Ref UserPool`) has a value only once deployed: it is left out
+      // here, and the function checks it at its init.
       const environment = Object.fromEntries(
         Object.entries({ ...provider.environment, ...fn.environment }).map(([name, value]) => [
           name,
-          value == null ? undefined : String(value),
+          value == null || typeof value === "object" ? undefined : String(value),
         ]),
       );
       // The identity settings are the identity adapter's (lib/identity/config.ts), which the edge's
