@@ -49,9 +49,10 @@ interface AuthAnswer {
   readonly Session?: string;
 }
 
+const INCORRECT = "The user name or password is incorrect.";
 const MESSAGES: Record<string, string> = {
-  NotAuthorizedException: "The user name or password is incorrect.",
-  UserNotFoundException: "The user name or password is incorrect.",
+  NotAuthorizedException: INCORRECT,
+  UserNotFoundException: INCORRECT,
   PasswordResetRequiredException: "Your password must be reset: ask an administrator.",
   UserNotConfirmedException: "Your account is not confirmed yet: ask an administrator.",
   TooManyRequestsException: "Too many attempts: wait a moment and try again.",
@@ -94,6 +95,10 @@ export class Identity {
     const answer = await this.call<AuthAnswer>("InitiateAuth", {
       AuthFlow: "USER_PASSWORD_AUTH",
       AuthParameters: { USERNAME: username, PASSWORD: password },
+    }).catch((error: unknown) => {
+      // Some Cognito-compatible providers say InvalidPasswordException for a wrong password here.
+      if (error instanceof SignInError && error.type === "InvalidPasswordException") throw new SignInError(error.type, INCORRECT);
+      throw error;
     });
     return this.signedIn(answer, username, undefined);
   }
