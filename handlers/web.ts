@@ -1,5 +1,6 @@
 import agent from "page:agent";
 import chat from "page:chat";
+import { consoleIdentityFromEnv } from "../lib/http/console-identity.ts";
 import { corsPolicy } from "../lib/http/cors.ts";
 import { pageApiOrigins } from "../lib/http/page-origins.ts";
 import { webHandler } from "../lib/http/routes/web.ts";
@@ -13,4 +14,5 @@ export const handler = webHandler({
   pages: { chat, agent },
   cors: corsPolicy(process.env.CORS_ALLOWED_ORIGINS),
   apiOrigins: pageApiOrigins(process.env.PAGE_API_ORIGINS),
+  identity: consoleIdentityFromEnv(process.env),
 });

@@ -1,3 +1,4 @@
+import { consoleClientId, consoleIdentityEndpoint, consoleRegion, consoleUserPoolId } from "./console-identity.ts";
 import { corsPolicy } from "./cors.ts";
 import { pageApiOrigins } from "./page-origins.ts";
 
@@ -18,6 +19,13 @@ export interface StageSetting {
 export const STAGE_SETTINGS: readonly StageSetting[] = [
   { name: "CORS_ALLOWED_ORIGINS", parse: corsPolicy },
   { name: "PAGE_API_ORIGINS", parse: pageApiOrigins },
+  // The console's sign-in (the web function). A deployed pool's ids are CloudFormation references,
+  // which exist only once deployed: the plugin leaves those out here, and the function checks all
+  // four together at its init (consoleIdentityFromEnv).
+  { name: "CONSOLE_IDENTITY_REGION", parse: consoleRegion },
+  { name: "CONSOLE_USER_POOL_ID", parse: consoleUserPoolId },
+  { name: "CONSOLE_CLIENT_ID", parse: consoleClientId },
+  { name: "CONSOLE_IDENTITY_ENDPOINT", parse: consoleIdentityEndpoint },
 ];
 
 /** The parsers' messages for the malformed settings of one function's environment, each naming its setting. */

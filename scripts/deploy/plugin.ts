@@ -99,6 +99,8 @@ export default class GmsChatPlugin {
     const { provider, functions } = this.serverless.service;
     const problems = new Set<string>();
     for (const fn of Object.values(functions)) {
+      // A CloudFormation reference (`!Ref UserPool`) has a value only once deployed: it is left out
+      // here, and the function checks it at its init.
       const environment = Object.fromEntries(
         Object.entries({ ...provider.environment, ...fn.environment })
           // CloudFormation intrinsics (the user pool's issuer and client) are known only once deployed.

@@ -3,8 +3,9 @@ import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Browser, BrowserContext, Frame, Page, Request } from "playwright-core";
+import type { Browser, BrowserContext, Frame, Page, Request, Route } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_DEV_USERS } from "../../scripts/local/identity.ts";
 import type { LocalStack } from "../../scripts/local/launch.ts";
 import { STACK_ADMIN_KEY } from "../../scripts/local/stack.ts";
 import {
@@ -21,7 +22,8 @@ import { startTestStack, type TestStack } from "../support/stack.ts";
  * The customer widget (/chat/) and the agent console (/agent/) in a real headless Chromium, against
  * `npm start`'s stack with no availability seeded: only a ready agent opens the service. The stack
  * allows the widget one more API origin (PAGE_API_ORIGINS): a gateway in front of it, as a custom
- * domain would be.
+ * domain would be. Agents sign in as users of the stack's local identity provider: the default ones,
+ * one per test that needs its own presence, and one with a temporary password.
  *
  * Needs an installed Chromium (Debian's `chromium` package; `.ci/run` installs it). Elsewhere,
  * without one, the suite is reported as skipped, unless GMS_REQUIRE_BROWSER=1 (set by `.ci/run`)
@@ -34,6 +36,16 @@ if (chromiumPath === undefined && process.env.GMS_REQUIRE_BROWSER === "1") {
 }
 if (chromiumPath === undefined) console.warn("browser tests skipped: no Chromium found (install chromium or set CHROMIUM_PATH)");
 
+/** The consoles' users: each test's agents are its own, so no presence of one test reaches another. */
+const AGENTS = ["cara", "dan", "pia", "gil", "ivy", "noa", "gail"];
+/** `Anna-local-1` for anna: the local users' passwords. */
+const passwordOf = (username: string) => `${username[0]?.toUpperCase()}${username.slice(1)}-local-1`;
+const TEMPORARY = { username: "tina", password: "Tina-temp-1", newPassword: "Tina-chosen-2" };
+const DEV_USERS = [
+  DEFAULT_DEV_USERS,
+  ...AGENTS.map((name) => `${name}:${passwordOf(name)}:agent`),
+  `${TEMPORARY.username}:${TEMPORARY.password}:agent:temporary`,
+].join(",");
 const PHONE = { width: 390, height: 780 };
 const DESKTOP = { width: 1100, height: 760 };
 let local: TestStack;
@@ -97,7 +109,7 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     gateway = gatewayTo(() => stack.baseUrl);
     gatewayOrigin = `http://127.0.0.1:${await listen(gateway)}`;
     [local, browser] = await Promise.all([
-      startTestStack({ GMS_SEED_AVAILABILITY: "false", PAGE_API_ORIGINS: gatewayOrigin }),
+      startTestStack({ GMS_SEED_AVAILABILITY: "false", PAGE_API_ORIGINS: gatewayOrigin, GMS_DEV_USERS: DEV_USERS }),
       launchChromium(chromiumPath!),
     ]);
     stack = local.stack;
@@ -131,12 +143,48 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     return page;
   }
 
-  async function signIn(page: Page, agentId: string, nickname: string, key = STACK_ADMIN_KEY, endpoint = "gms_builtin") {
-    await page.getByLabel("Agent id").fill(agentId);
+  /** Signs in as a user of the local identity provider, with that user's password unless told another. */
+  async function signIn(page: Page, username: string, nickname: string, password = passwordOf(username), endpoint = "gms_builtin") {
+    await page.getByLabel("User name").fill(username);
+    await page.getByLabel("Password", { exact: true }).fill(password);
     await page.getByLabel("Name customers see").fill(nickname);
     await page.getByLabel("Chat endpoint").fill(endpoint);
-    await page.getByLabel("API key").fill(key);
     await page.getByRole("button", { name: "Sign in" }).click();
+  }
+
+  /** One call of Cognito's JSON protocol to the local identity provider, from outside the browser. */
+  function cognito(operation: string, body: object) {
+    return fetch(stack.identity.endpoint, {
+      method: "POST",
+      headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": `AWSCognitoIdentityProviderService.${operation}` },
+      body: JSON.stringify({ ClientId: stack.identity.clientId, ...body }),
+    });
+  }
+
+  /**
+   * Answers the console's agent API calls in the browser itself, as the API would for a ready agent
+   * with an empty queue, and records them: the sign-in tests are about the console and the identity
+   * provider, not the API.
+   */
+  async function agentApiStub(page: Page) {
+    const seen: { method: string; path: string; headers: Record<string, string> }[] = [];
+    await page.route(`${stack.baseUrl}/genesys/1/agent/**`, async (route: Route) => {
+      const request = route.request();
+      const path = new URL(request.url()).pathname;
+      seen.push({ method: request.method(), path, headers: await request.allHeaders() });
+      const body = path.endsWith("/queue") ? { chats: [] } : { endpoint: "gms_builtin", state: "ready" };
+      await route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify(body) });
+    });
+    return seen;
+  }
+
+  /** Every request a page sends, with its headers. */
+  function everyRequest(page: Page) {
+    const seen: Promise<{ url: string; headers: Record<string, string> }>[] = [];
+    page.on("request", (request: Request) => {
+      seen.push(request.allHeaders().then((headers) => ({ url: request.url(), headers })));
+    });
+    return () => Promise.all(seen);
   }
 
   async function goReady(page: Page) {
@@ -185,6 +233,104 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     });
     return seen;
   }
+
+  it("signs in with a user name and password, keeps the tokens in the tab, sends only a bearer token, and revokes it on sign-out", {
+    timeout: 90_000,
+  }, async () => {
+    const agent = await newPage(DESKTOP);
+    const agentCalls = await agentApiStub(agent);
+    const requests = everyRequest(agent);
+    await agent.goto(`${stack.baseUrl}/agent/`);
+
+    // A wrong password: a clear message, still on the form, nothing kept.
+    await signIn(agent, "anna", "Anna", "not-the-password");
+    await agent.locator("#signin-error", { hasText: "The user name or password is incorrect." }).waitFor();
+    expect(await agent.locator("#desk").isHidden()).toBe(true);
+    expect(await agent.evaluate<number>("sessionStorage.length")).toBe(0);
+    expect(await agent.evaluate<string>("document.activeElement?.id ?? ''")).toBe("password");
+
+    await signIn(agent, "anna", "Anna");
+    await agent.locator("#desk").waitFor();
+    await agent.locator("#who", { hasText: "(anna) on gms_builtin" }).waitFor();
+    await goReady(agent);
+    await agent.getByText("No chats are waiting.").waitFor();
+    // The tokens are in this tab's session storage only; the password is nowhere.
+    const session = JSON.parse(await agent.evaluate<string>('sessionStorage.getItem("gms-agent:session") ?? "{}"')) as {
+      tokens?: { username: string; accessToken: string; refreshToken: string };
+    };
+    const tokens = session.tokens!;
+    expect(tokens.username).toBe("anna");
+    expect(await agent.evaluate<number>("localStorage.length")).toBe(0);
+    expect(await agent.evaluate<string>("JSON.stringify(sessionStorage)")).not.toContain(passwordOf("anna"));
+
+    // The agent API gets the access token, for the signed-in user's own id.
+    expect(agentCalls.length).toBeGreaterThan(1);
+    for (const call of agentCalls) {
+      expect(call.path).toMatch(/^\/genesys\/1\/agent\/anna\//);
+      expect(call.headers.authorization).toBe(`Bearer ${tokens.accessToken}`);
+    }
+
+    // A reload picks the desk up again, signed in.
+    await agent.reload();
+    await agent.locator("#who", { hasText: "(anna)" }).waitFor();
+    await agent.getByText("No chats are waiting.").waitFor();
+
+    // Signing out goes not ready and revokes the refresh token, which then no longer works.
+    const revoked = agent.waitForResponse(
+      (response) =>
+        response.url().startsWith(stack.identity.endpoint) &&
+        response.request().headers()["x-amz-target"]?.endsWith(".RevokeToken") === true,
+    );
+    const notReady = agent.waitForRequest(
+      (request) => request.method() === "PUT" && request.url().endsWith("/genesys/1/agent/anna/presence"),
+    );
+    await agent.getByRole("button", { name: "Sign out" }).click();
+    expect((await revoked).status()).toBe(200);
+    expect(new URLSearchParams((await notReady).postData() ?? "").get("state")).toBe("not_ready");
+    await agent.locator("#signin").waitFor();
+    expect(await agent.evaluate<number>("sessionStorage.length")).toBe(0);
+    const refresh = await cognito("InitiateAuth", {
+      AuthFlow: "REFRESH_TOKEN_AUTH",
+      AuthParameters: { REFRESH_TOKEN: tokens.refreshToken },
+    });
+    expect(refresh.status).toBe(400);
+
+    // Never an API key; passwords and tokens go to the identity provider and the API's own origin only.
+    for (const request of await requests()) {
+      expect(request.headers, request.url).not.toHaveProperty("x-api-key");
+      expect([stack.baseUrl, stack.identity.endpoint]).toContain(new URL(request.url).origin);
+    }
+    // The identity provider answers a wrong password with a 400, which Chromium logs.
+    expect(errors.filter((error) => !error.includes("status of 400"))).toEqual([]);
+  });
+
+  it("asks a user with a temporary password to choose a new one, then signs in with it", { timeout: 60_000 }, async () => {
+    const agent = await newPage(DESKTOP);
+    await agentApiStub(agent);
+    await agent.goto(`${stack.baseUrl}/agent/`);
+    await signIn(agent, TEMPORARY.username, "Tina", TEMPORARY.password);
+    await agent.getByRole("heading", { name: "Choose a new password" }).waitFor();
+    expect(await agent.evaluate<string>("document.activeElement?.id ?? ''")).toBe("new-password-input");
+    await agent.getByRole("textbox", { name: "New password" }).fill(TEMPORARY.newPassword);
+    await agent.getByRole("button", { name: "Set the password and sign in" }).click();
+    await agent.locator("#who", { hasText: "(tina)" }).waitFor();
+    const revoking = agent.waitForRequest((request) => request.headers()["x-amz-target"]?.endsWith(".RevokeToken") === true);
+    await agent.getByRole("button", { name: "Sign out" }).click();
+    await revoking;
+    await agent.locator("#signin").waitFor();
+    // The new password is the user's now; the temporary one is not.
+    expect(
+      (
+        await cognito("InitiateAuth", {
+          AuthFlow: "USER_PASSWORD_AUTH",
+          AuthParameters: { USERNAME: "tina", PASSWORD: TEMPORARY.newPassword },
+        })
+      ).status,
+    ).toBe(200);
+    // The emulator keeps no record of the refresh token it issues on RespondToAuthChallenge (Cognito
+    // does), so it may answer that RevokeToken with a 400, which Chromium logs.
+    expect(errors.filter((error) => !error.includes("status of 400"))).toEqual([]);
+  });
 
   it("runs a whole chat: the widget waits, an agent goes ready, both talk and type, the agent ends it", { timeout: 120_000 }, async () => {
     const customer = await newPage(PHONE);
@@ -268,11 +414,6 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
 
   it("lets the faster of two agents have a chat, tells the other one, and keeps renewing presence", { timeout: 90_000 }, async () => {
     const fast = await open("/agent/", DESKTOP);
-    // A wrong key: the first call is refused, and the console forgets the key and says so.
-    await signIn(fast, "cara", "Cara", "not-the-key");
-    await fast.locator("#signin-error", { hasText: "The API key was refused" }).waitFor();
-    expect(await fast.locator("#desk").isHidden()).toBe(true);
-    expect(await fast.evaluate<string | null>('sessionStorage.getItem("gms-agent:settings")')).toBeNull();
     await signIn(fast, "cara", "Cara");
     await goReady(fast);
     // The slower console's clock is ours: its queue stays as it was shown until we advance it.
@@ -321,7 +462,7 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
       expect(create.status).toBe(200);
     }
     const agent = await open("/agent/", DESKTOP);
-    await signIn(agent, "pia", "Pia", STACK_ADMIN_KEY, "paging_q");
+    await signIn(agent, "pia", "Pia", passwordOf("pia"), "paging_q");
     await agent.locator("#queue-status", { hasText: "20 waiting, the oldest; more after these" }).waitFor();
     expect(await agent.locator("#queue li", { hasText: "Waiting21" }).count()).toBe(0);
     await agent.getByRole("button", { name: "Later chats" }).click();
@@ -391,13 +532,13 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     }
   });
 
-  it("keeps the console's key and the customer's words on the API that served them, whatever origin a link names in ?api=", {
+  it("keeps the console's token and the customer's words on the API that served them, whatever origin a link names in ?api=", {
     timeout: 90_000,
   }, async () => {
     // A server that would collect whatever reaches it.
     const reached: string[] = [];
     const foreign: Server = createServer((request, response) => {
-      reached.push(`${request.method} ${request.url} ${request.headers["x-api-key"] ?? ""}`);
+      reached.push(`${request.method} ${request.url} ${request.headers.authorization ?? ""}`);
       response
         .writeHead(200, { "Access-Control-Allow-Origin": "*", "Access-Control-Allow-Headers": "*", "Content-Type": "application/json" })
         .end("{}");
@@ -533,10 +674,10 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     await check(customer, "widget start");
     await check(agent, "console sign-in");
 
-    // The console: the agent id field has the focus; Tab moves on, Enter signs in, Space toggles Ready.
-    expect(await focused(agent)).toBe("agent-id");
+    // The console: the user name field has the focus; Tab moves on, Enter signs in, Space toggles Ready.
+    expect(await focused(agent)).toBe("username");
     await agent.keyboard.type("gail");
-    for (const value of ["Gail", "gms_builtin", STACK_ADMIN_KEY]) {
+    for (const value of [passwordOf("gail"), "Gail", "gms_builtin"]) {
       await agent.keyboard.press("Tab");
       await agent.keyboard.press("ControlOrMeta+A");
       await agent.keyboard.type(value);

@@ -1,9 +1,11 @@
 import { createHash } from "node:crypto";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
+import { type ConsoleIdentity, consoleIdentityFromEnv } from "../../lib/http/console-identity.ts";
 import { corsPolicy } from "../../lib/http/cors.ts";
 import { pageApiOrigins } from "../../lib/http/page-origins.ts";
 import { type Page, webHandler } from "../../lib/http/routes/web.ts";
+import { settingProblems } from "../../lib/http/settings.ts";
 import { buildPage } from "../../web/esbuild-pages.mjs";
 import { httpEvent } from "../support/events.ts";
 
@@ -12,12 +14,16 @@ import { httpEvent } from "../support/events.ts";
  * that lets the widget use two more API origins.
  */
 const API_ORIGINS = "https://api.example.com, http://localhost:8080";
+/** A deployed stage's console sign-in: Amazon Cognito itself. */
+const COGNITO: ConsoleIdentity = { region: "eu-west-1", userPoolId: "eu-west-1_AbC123", clientId: "1example23456789abcdefghij" };
+/** `npm start`'s: the local identity provider. */
+const LOCAL: ConsoleIdentity = { region: "local", userPoolId: "local_5x-Q_9", clientId: "localclient", endpoint: "http://127.0.0.1:9229" };
 let pages: { chat: Page; agent: Page };
 let handler: ReturnType<typeof webHandler>;
 
 beforeAll(async () => {
   pages = { chat: await buildPage("chat"), agent: await buildPage("agent") };
-  handler = webHandler({ pages, cors: corsPolicy("*"), apiOrigins: pageApiOrigins(API_ORIGINS) });
+  handler = webHandler({ pages, cors: corsPolicy("*"), apiOrigins: pageApiOrigins(API_ORIGINS), identity: COGNITO });
 });
 
 function get(path: string, overrides: Partial<APIGatewayProxyEvent> = {}, routes = handler) {
@@ -90,12 +96,12 @@ describe("the page routes", () => {
     },
   );
 
-  it("lets integrators frame the widget but never the console, which holds an API key", async () => {
+  it("lets integrators frame the widget but never the console, which holds an agent's tokens", async () => {
     expect(String((await get("/chat/")).headers?.["Content-Security-Policy"])).toContain("frame-ancestors *");
     expect(String((await get("/agent/")).headers?.["Content-Security-Policy"])).toContain("frame-ancestors 'none'");
   });
 
-  it("lets the widget reach exactly its own origin and the stage's API origins, and the console only its own", async () => {
+  it("lets the widget reach exactly its own origin and the stage's API origins, and the console its own and its identity provider's", async () => {
     const chat = await get("/chat/");
     expect(directive(chat.headers?.["Content-Security-Policy"], "connect-src")).toEqual([
       "'self'",
@@ -103,12 +109,21 @@ describe("the page routes", () => {
       "http://localhost:8080",
     ]);
     expect(chat.body).toContain('<meta name="gms-api-origins" content="https://api.example.com http://localhost:8080">');
-    expect(directive((await get("/agent/")).headers?.["Content-Security-Policy"], "connect-src")).toEqual(["'self'"]);
+    // Deployed: Cognito's endpoint in the pool's region, and no API origin of the widget's.
+    expect(directive((await get("/agent/")).headers?.["Content-Security-Policy"], "connect-src")).toEqual([
+      "'self'",
+      "https://cognito-idp.eu-west-1.amazonaws.com",
+    ]);
 
-    const alone = webHandler({ pages, cors: corsPolicy("*"), apiOrigins: pageApiOrigins(undefined) });
+    const alone = webHandler({ pages, cors: corsPolicy("*"), apiOrigins: pageApiOrigins(undefined), identity: LOCAL });
     const served = await get("/chat/", {}, alone);
     expect(directive(served.headers?.["Content-Security-Policy"], "connect-src")).toEqual(["'self'"]);
     expect(served.body).toContain('<meta name="gms-api-origins" content="">');
+    // Locally: the local identity provider, and nothing else.
+    expect(directive((await get("/agent/", {}, alone)).headers?.["Content-Security-Policy"], "connect-src")).toEqual([
+      "'self'",
+      "http://127.0.0.1:9229",
+    ]);
   });
 
   it("cuts the console off from any window of another origin that opened it, and leaves the widget to the sites that open it", async () => {
@@ -141,5 +156,73 @@ describe("the page routes", () => {
     const response = await get("/chat/", { httpMethod: "POST" });
     expect(response.statusCode).toBe(405);
     expect(JSON.parse(response.body)).toEqual({ message: expect.any(String), exception: "MethodNotAllowedException" });
+  });
+});
+
+describe("the console's sign-in settings (GET /agent/config.json)", () => {
+  it("names the pool's region and id and the console's client, deployed, and no endpoint: Cognito's own", async () => {
+    const response = await get("/agent/config.json");
+    expect(response.statusCode).toBe(200);
+    expect(response.headers?.["Content-Type"]).toMatch(/^application\/json/);
+    expect(response.headers?.["Cache-Control"]).toBe("no-cache");
+    expect(JSON.parse(response.body)).toEqual({
+      region: "eu-west-1",
+      userPoolId: "eu-west-1_AbC123",
+      clientId: "1example23456789abcdefghij",
+    });
+  });
+
+  it("adds the local identity provider's endpoint when it has one", async () => {
+    const local = webHandler({ pages, cors: corsPolicy("*"), apiOrigins: [], identity: LOCAL });
+    const response = await get("/agent/config.json", {}, local);
+    expect(JSON.parse(response.body)).toEqual({ ...LOCAL });
+  });
+
+  it("answers other methods with the GMS error shape", async () => {
+    const response = await get("/agent/config.json", { httpMethod: "POST" });
+    expect(response.statusCode).toBe(405);
+  });
+
+  const env = {
+    CONSOLE_IDENTITY_REGION: "eu-west-1",
+    CONSOLE_USER_POOL_ID: "eu-west-1_AbC123",
+    CONSOLE_CLIENT_ID: "1example23456789abcdefghij",
+  };
+
+  it("reads the settings at init, the endpoint only when given", () => {
+    expect(consoleIdentityFromEnv(env)).toEqual(COGNITO);
+    expect(consoleIdentityFromEnv({ ...env, CONSOLE_IDENTITY_ENDPOINT: "" })).toEqual(COGNITO);
+    expect(
+      consoleIdentityFromEnv({
+        CONSOLE_IDENTITY_REGION: "local",
+        CONSOLE_USER_POOL_ID: "local_5x-Q_9",
+        CONSOLE_CLIENT_ID: "localclient",
+        CONSOLE_IDENTITY_ENDPOINT: "http://127.0.0.1:9229",
+      }),
+    ).toEqual(LOCAL);
+  });
+
+  it.each([
+    [{ ...env, CONSOLE_CLIENT_ID: "" }, /must all be set/],
+    [{ CONSOLE_IDENTITY_ENDPOINT: "http://127.0.0.1:9229" }, /must all be set/],
+    [{ ...env, CONSOLE_USER_POOL_ID: "us-east-1_AbC123" }, /is not a pool of eu-west-1/],
+    [{ ...env, CONSOLE_IDENTITY_REGION: "eu west 1" }, /CONSOLE_IDENTITY_REGION/],
+    [{ ...env, CONSOLE_IDENTITY_REGION: "[object Object]" }, /CONSOLE_IDENTITY_REGION/],
+    [{ ...env, CONSOLE_USER_POOL_ID: "[object Object]" }, /CONSOLE_USER_POOL_ID/],
+    [{ ...env, CONSOLE_CLIENT_ID: "a b" }, /CONSOLE_CLIENT_ID/],
+    [{ ...env, CONSOLE_IDENTITY_ENDPOINT: "http://idp.example.com" }, /CONSOLE_IDENTITY_ENDPOINT/],
+    [{ ...env, CONSOLE_IDENTITY_ENDPOINT: "https://idp.example.com/" }, /CONSOLE_IDENTITY_ENDPOINT/],
+    [{ ...env, CONSOLE_IDENTITY_ENDPOINT: "https://idp.example.com;script-src *" }, /CONSOLE_IDENTITY_ENDPOINT/],
+    [{ ...env, CONSOLE_IDENTITY_ENDPOINT: "https://IDP.example.com" }, /CONSOLE_IDENTITY_ENDPOINT/],
+  ])("refuses %j at init", (settings, message) => {
+    expect(() => consoleIdentityFromEnv(settings)).toThrow(message);
+  });
+
+  it("fails packaging on a malformed setting, and leaves a pool's ids that only deploying resolves to the init", () => {
+    expect(settingProblems({ CONSOLE_IDENTITY_ENDPOINT: "http://idp.example.com" })).toEqual([
+      expect.stringContaining("CONSOLE_IDENTITY_ENDPOINT"),
+    ]);
+    expect(settingProblems({ CONSOLE_USER_POOL_ID: "not a pool" })).toEqual([expect.stringContaining("CONSOLE_USER_POOL_ID")]);
+    expect(settingProblems({ CONSOLE_IDENTITY_REGION: "eu-west-1" })).toEqual([]);
   });
 });

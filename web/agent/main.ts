@@ -2,18 +2,25 @@ import "../shared/base.css";
 import type { ChatIxnState, InteractionView, QueueItem, QueueView } from "../../lib/chat/view.ts";
 import { Api, ApiError, apiBase, byId, failed, isAborted, isolated, store, stored } from "../shared/api.ts";
 import { ChatPanel, chatPanelElements } from "../shared/conversation.ts";
+import { Identity, type IdentityConfig, SignInError, type Tokens } from "./identity.ts";
 
 /**
- * The agent console, on the agent API: presence (renewed while the page is open, since it lapses
+ * The agent console, on the agent API: sign-in with a user name and password (the identity
+ * provider `/agent/config.json` names), presence (renewed while the page is open, since it lapses
  * 60 s after the last renewal), the endpoint's queue, accept (losing gracefully to a faster agent),
- * the conversation, disconnect, and the next chat. The API key stays in this tab's session storage
- * (or, where the browser refuses storage, in the page's memory).
+ * the conversation, disconnect, and the next chat. The agent's tokens stay in this tab's session
+ * storage (or, where the browser refuses storage, in the page's memory), and go to the API as
+ * `Authorization: Bearer <access token>`.
  */
 interface Settings {
-  readonly agentId: string;
   readonly nickname: string;
   readonly endpoint: string;
-  readonly apiKey: string;
+}
+
+/** What a reload needs to pick the desk up again: kept in this tab only. */
+interface Session {
+  readonly settings: Settings;
+  readonly tokens: Tokens;
 }
 
 interface CurrentChat {
@@ -22,21 +29,30 @@ interface CurrentChat {
   readonly subject: string | undefined;
 }
 
-const SETTINGS_STORE = "gms-agent:settings";
+const SESSION_STORE = "gms-agent:session";
 const READY_STORE = "gms-agent:ready";
 const CHAT_STORE = "gms-agent:chat";
 /** Well inside the 60 s after which the service stops counting an agent as ready. */
 const PRESENCE_RENEW_SECONDS = 20;
 const QUEUE_POLL_SECONDS = 3;
+/** The tokens are renewed this long before the access token expires (or halfway, if it lasts less). */
+const REFRESH_AHEAD_MS = 5 * 60 * 1000;
+/** After a refresh that could not reach the identity provider, the next try. */
+const REFRESH_RETRY_MS = 30 * 1000;
 
 const ui = {
   ...chatPanelElements(),
   signin: byId<HTMLFormElement>("signin"),
-  agentId: byId<HTMLInputElement>("agent-id"),
+  username: byId<HTMLInputElement>("username"),
+  password: byId<HTMLInputElement>("password"),
   nickname: byId<HTMLInputElement>("nickname"),
   endpoint: byId<HTMLInputElement>("endpoint"),
-  apiKey: byId<HTMLInputElement>("api-key"),
   signinError: byId("signin-error"),
+  signinSubmit: byId<HTMLButtonElement>("signin-submit"),
+  newPassword: byId<HTMLFormElement>("new-password"),
+  newPasswordInput: byId<HTMLInputElement>("new-password-input"),
+  newPasswordError: byId("new-password-error"),
+  newPasswordSubmit: byId<HTMLButtonElement>("new-password-submit"),
   desk: byId("desk"),
   who: byId("who"),
   presence: byId<HTMLButtonElement>("presence"),
@@ -62,17 +78,18 @@ function dotted(texts: readonly (string | undefined)[]): (string | Node)[] {
     .flatMap((text, index) => (index === 0 ? [isolated(text)] : [" · ", isolated(text)]));
 }
 
-const KEY_REFUSED = "The API key was refused. Check it and sign in again.";
+const SIGN_IN_REFUSED = "The service refused your sign-in. Please sign in again.";
+const SESSION_ENDED = "Your session has ended. Please sign in again.";
 
-/** The API key was refused (API Gateway's 403): back to the sign-in form, key forgotten. */
-function isKeyRefused(error: unknown): boolean {
-  return error instanceof ApiError && error.status === 403 && error.exception !== "NotYourChatException";
+/** The API refused the token (401) or this agent (403): back to the sign-in form, tokens forgotten. */
+function isSignInRefused(error: unknown): boolean {
+  return error instanceof ApiError && (error.status === 401 || (error.status === 403 && error.exception !== "NotYourChatException"));
 }
 
 /**
- * One signed-in session at the console, from sign-in to sign-out: its settings, presence, queue and
- * chat, the timers that renew presence and poll the queue, and one AbortController. Signing out (or
- * a refused key) aborts it: every request of the desk still under way (its chat's included) ends
+ * One signed-in session at the console, from sign-in to sign-out: its settings and tokens, presence,
+ * queue and chat, the timers that renew the tokens and presence and poll the queue, and one
+ * AbortController. Signing out (or a refused sign-in) revokes the refresh token and aborts it: every request of the desk still under way (its chat's included) ends
  * quietly, its listeners are removed and its timers cleared, so nothing of this desk can change the
  * next one. Answers are applied as they come: once the desk is over, none comes.
  */
@@ -94,10 +111,19 @@ class AgentDesk {
   private shownQueue = "";
   private renewTimer: ReturnType<typeof setTimeout> | undefined;
   private queueTimer: ReturnType<typeof setTimeout> | undefined;
+  private refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly settings: Settings;
+  private tokens: Tokens;
 
-  constructor(private readonly settings: Settings) {
-    // Only the API that served the console: a link must not be able to send the key elsewhere.
-    this.api = new Api(apiBase({ fromQuery: false }), () => ({ "x-api-key": settings.apiKey }));
+  constructor(
+    session: Session,
+    private readonly identity: Identity,
+  ) {
+    this.settings = session.settings;
+    this.tokens = session.tokens;
+    store(SESSION_STORE, session);
+    // Only the API that served the console: a link must not be able to send a token elsewhere.
+    this.api = new Api(apiBase({ fromQuery: false }), () => ({ Authorization: `Bearer ${this.tokens.accessToken}` }));
     const { signal } = this.life;
     this.panel = new ChatPanel(ui, this.api, {
       self: "AGENT",
@@ -112,7 +138,7 @@ class AgentDesk {
         }
       },
       onError: (error, doing) => this.handle(error, doing),
-      isFatal: isKeyRefused,
+      isFatal: isSignInRefused,
       signal,
     });
     ui.presence.addEventListener("click", () => void this.setPresence(!this.ready), { signal });
@@ -144,50 +170,99 @@ class AgentDesk {
     );
   }
 
-  /** Shows the desk and picks up where this tab left off: presence renewed, the chat or the queue. */
-  open(): void {
+  /**
+   * Shows the desk and picks up where this tab left off: tokens renewed first if they are about to
+   * expire (a reload after a while), then presence renewed, the chat or the queue.
+   */
+  async open(): Promise<void> {
     ui.signin.hidden = true;
+    ui.newPassword.hidden = true;
     ui.desk.hidden = false;
-    const { nickname, agentId, endpoint } = this.settings;
-    ui.who.replaceChildren(isolated(nickname), ` (${agentId}) on `, isolated(endpoint));
+    const { nickname, endpoint } = this.settings;
+    ui.who.replaceChildren(isolated(nickname), " (", isolated(this.agentId), ") on ", isolated(endpoint));
     this.showPresence();
+    if (this.tokens.expiresAt - Date.now() < REFRESH_AHEAD_MS) {
+      if (!(await this.refreshTokens())) return;
+    } else this.scheduleRefresh();
     if (this.ready) void this.setPresence(true);
     if (this.chat) this.openChat(this.chat, undefined);
     else this.showQueue();
   }
 
-  /** Ends the desk for good (see the class) and goes back to the sign-in form, saying `message`. */
+  /**
+   * Ends the desk for good (see the class): revokes the refresh token (and so the tokens made from
+   * it), forgets them, and goes back to the sign-in form, saying `message`.
+   */
   signOut(message: string): void {
     // Every request under way ends (the chat panel's too, and the panel closes); the listeners go.
     this.life.abort();
     clearTimeout(this.renewTimer);
     clearTimeout(this.queueTimer);
+    clearTimeout(this.refreshTimer);
+    void this.identity.revoke(this.tokens).catch(() => undefined);
     ui.queue.replaceChildren();
     ui.deskError.textContent = "";
-    for (const key of [SETTINGS_STORE, READY_STORE, CHAT_STORE]) store(key, undefined);
+    for (const key of [SESSION_STORE, READY_STORE, CHAT_STORE]) store(key, undefined);
     ui.desk.hidden = true;
     ui.signin.hidden = false;
     ui.signinError.textContent = message;
-    ui.agentId.focus();
+    ui.username.focus();
   }
 
-  /** Signed out (or the key refused): whatever was under way has nothing more to do. */
+  /** The agent id in the API's URLs: the signed-in user's name, as the token says it. */
+  private get agentId(): string {
+    return this.tokens.username;
+  }
+
+  // ---- tokens ---------------------------------------------------------------------------------
+
+  private scheduleRefresh(): void {
+    clearTimeout(this.refreshTimer);
+    const left = this.tokens.expiresAt - Date.now();
+    const delay = Math.max(0, left - Math.min(REFRESH_AHEAD_MS, left / 2));
+    this.refreshTimer = setTimeout(() => void this.refreshTokens(), delay);
+  }
+
+  /**
+   * New tokens before the access token expires. An identity provider out of reach is tried again
+   * shortly; one that refuses the refresh token (revoked, expired, the user disabled) ends the desk.
+   */
+  private async refreshTokens(): Promise<boolean> {
+    try {
+      const tokens = await this.identity.refresh(this.tokens);
+      if (this.over) return false;
+      this.tokens = tokens;
+      store(SESSION_STORE, { settings: this.settings, tokens } satisfies Session);
+      this.scheduleRefresh();
+      return true;
+    } catch (error) {
+      if (this.over) return false;
+      if (error instanceof SignInError && error.type === "NetworkError") {
+        this.refreshTimer = setTimeout(() => void this.refreshTokens(), REFRESH_RETRY_MS);
+        return this.tokens.expiresAt > Date.now();
+      }
+      this.signOut(SESSION_ENDED);
+      return false;
+    }
+  }
+
+  /** Signed out (or the sign-in refused): whatever was under way has nothing more to do. */
   private get over(): boolean {
     return this.life.signal.aborted;
   }
 
   private agentUrl(path: string): string {
-    return this.api.at(`/genesys/1/agent/${encodeURIComponent(this.settings.agentId)}${path}`);
+    return this.api.at(`/genesys/1/agent/${encodeURIComponent(this.agentId)}${path}`);
   }
 
   private chatUrl(chatId: string, operation: string): string {
     return this.agentUrl(`/chats/${encodeURIComponent(chatId)}/${operation}`);
   }
 
-  /** A failed request: an aborted one is nothing to do, a refused key signs out, the rest is shown. */
+  /** A failed request: an aborted one is nothing to do, a refused sign-in signs out, the rest is shown. */
   private handle(error: unknown, doing: string): void {
     if (isAborted(error) || this.over) return;
-    if (isKeyRefused(error)) this.signOut(KEY_REFUSED);
+    if (isSignInRefused(error)) this.signOut(SIGN_IN_REFUSED);
     else ui.deskError.textContent = failed(doing, error);
   }
 
@@ -348,30 +423,106 @@ class AgentDesk {
 
 // ---- sign in --------------------------------------------------------------------------------------
 
+/** The identity provider, as `/agent/config.json` names it: loaded once, again after a failure. */
+let identityLoad: Promise<Identity> | undefined;
+function identity(): Promise<Identity> {
+  identityLoad ??= (async () => {
+    const api = new Api(apiBase({ fromQuery: false }));
+    return new Identity(await api.get<IdentityConfig>(api.at("/agent/config.json")));
+  })().catch((error: unknown) => {
+    identityLoad = undefined;
+    throw error;
+  });
+  return identityLoad;
+}
+
+/** A sign-in waiting for the new password a temporary one requires: in this page's memory only. */
+let pending: { readonly identity: Identity; readonly settings: Settings; readonly username: string; readonly session: string } | undefined;
+
+function messageOf(error: unknown, doing: string): string {
+  return error instanceof SignInError ? error.message : failed(doing, error);
+}
+
+function startDesk(identityProvider: Identity, settings: Settings, tokens: Tokens): void {
+  pending = undefined;
+  const desk = new AgentDesk({ settings, tokens }, identityProvider);
+  void desk.open();
+  ui.presence.focus();
+}
+
 ui.signin.addEventListener("submit", (event) => {
   event.preventDefault();
   ui.signinError.textContent = "";
-  for (const input of [ui.agentId, ui.nickname, ui.endpoint, ui.apiKey]) {
-    input.value = input.value.trim();
+  for (const input of [ui.username, ui.password, ui.nickname, ui.endpoint]) {
+    if (input !== ui.password) input.value = input.value.trim();
     if (!input.checkValidity()) {
       ui.signinError.textContent = `Please check "${input.labels?.[0]?.firstChild?.textContent?.trim() ?? input.name}".`;
       input.focus();
       return;
     }
   }
-  const settings: Settings = {
-    agentId: ui.agentId.value,
-    nickname: ui.nickname.value,
-    endpoint: ui.endpoint.value,
-    apiKey: ui.apiKey.value,
-  };
-  store(SETTINGS_STORE, settings);
-  ui.apiKey.value = "";
-  new AgentDesk(settings).open();
-  ui.presence.focus();
+  const settings: Settings = { nickname: ui.nickname.value, endpoint: ui.endpoint.value };
+  const username = ui.username.value;
+  const password = ui.password.value;
+  ui.signinSubmit.disabled = true;
+  void (async () => {
+    try {
+      const provider = await identity();
+      const answer = await provider.signIn(username, password);
+      ui.password.value = "";
+      if ("tokens" in answer) return startDesk(provider, settings, answer.tokens);
+      pending = { identity: provider, settings, ...answer.newPasswordRequired };
+      ui.signin.hidden = true;
+      ui.newPassword.hidden = false;
+      ui.newPasswordError.textContent = "";
+      ui.newPasswordInput.focus();
+    } catch (error) {
+      ui.signinError.textContent = messageOf(error, "sign in");
+      ui.password.focus();
+    } finally {
+      ui.signinSubmit.disabled = false;
+    }
+  })();
+});
+
+ui.newPassword.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const waiting = pending;
+  if (waiting === undefined) return;
+  ui.newPasswordError.textContent = "";
+  if (!ui.newPasswordInput.checkValidity()) {
+    ui.newPasswordError.textContent = 'Please check "New password".';
+    ui.newPasswordInput.focus();
+    return;
+  }
+  ui.newPasswordSubmit.disabled = true;
+  void (async () => {
+    try {
+      const answer = await waiting.identity.setNewPassword(waiting.username, waiting.session, ui.newPasswordInput.value);
+      if (!("tokens" in answer)) throw new SignInError("ChallengeException", "The new password was not accepted. Please try another.");
+      ui.newPasswordInput.value = "";
+      startDesk(waiting.identity, waiting.settings, answer.tokens);
+    } catch (error) {
+      ui.newPasswordError.textContent = messageOf(error, "set the password");
+      ui.newPasswordInput.focus();
+    } finally {
+      ui.newPasswordSubmit.disabled = false;
+    }
+  })();
 });
 
 // A reload picks the desk up again from this tab's session storage.
-const signedIn = stored<Settings>(SETTINGS_STORE);
-if (signedIn !== undefined) new AgentDesk(signedIn).open();
-else ui.agentId.focus();
+const signedIn = stored<Session>(SESSION_STORE);
+if (signedIn?.tokens !== undefined) {
+  identity().then(
+    (provider) => void new AgentDesk(signedIn, provider).open(),
+    (error: unknown) => {
+      store(SESSION_STORE, undefined);
+      ui.signinError.textContent = messageOf(error, "load the sign-in settings");
+    },
+  );
+} else {
+  ui.username.focus();
+  // Fetched ahead, so the first sign-in does not wait for it.
+  identity().catch(() => undefined);
+}

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import type { StorageSequence } from "../../storage.ts";
 import { publicBasePath } from "../base-path.ts";
+import { type ConsoleIdentity, identityOrigin } from "../console-identity.ts";
 import { header } from "../decode.ts";
 import { dispatch, type HttpOptions, type HttpResult, httpHandler } from "../respond.ts";
 
@@ -20,6 +21,8 @@ export interface WebDeps extends HttpOptions {
   readonly pages: { readonly chat: Page; readonly agent: Page };
   /** The API origins the widget may be pointed at with `?api=` (PAGE_API_ORIGINS, lib/http/page-origins.ts). */
   readonly apiOrigins: readonly string[];
+  /** Where the console signs agents in (lib/http/console-identity.ts), served as `/agent/config.json`. */
+  readonly identity: ConsoleIdentity;
 }
 
 /** The pages are static: no storage call at all. */
@@ -30,15 +33,15 @@ export const LONGEST_STORAGE_SEQUENCE: StorageSequence = [];
  * integrator's site, and may be pointed at the API on one of the origins the stage allows (`?api=`),
  * and at no other. Its Cross-Origin-Opener-Policy stays `unsafe-none`: sites open it as a popup and
  * keep a handle on that window (to focus or close it), which `same-origin` would cut; it holds no
- * credential, and COOP does not concern frames anyway. The agent console holds an API key: it is
- * never framed (clickjacking), no window of another origin that opened it keeps a handle on it
- * (COOP), and it talks to no origin but the one that served it, so no link can make it send the
- * key elsewhere.
+ * credential, and COOP does not concern frames anyway. The agent console holds an agent's tokens: it
+ * is never framed (clickjacking), no window of another origin that opened it keeps a handle on it
+ * (COOP), and it talks to the origin that served it and to the identity provider it is configured
+ * with, and to no other, so no link can make it send a password or a token elsewhere.
  */
-function pagePolicy(apiOrigins: readonly string[]) {
+function pagePolicy(apiOrigins: readonly string[], identity: ConsoleIdentity) {
   return {
     chat: { frameAncestors: "*", connectSrc: ["'self'", ...apiOrigins].join(" "), openerPolicy: "unsafe-none" },
-    agent: { frameAncestors: "'none'", connectSrc: "'self'", openerPolicy: "same-origin" },
+    agent: { frameAncestors: "'none'", connectSrc: `'self' ${identityOrigin(identity)}`, openerPolicy: "same-origin" },
   } as const;
 }
 
@@ -50,14 +53,29 @@ function escapeAttribute(value: string): string {
 
 /**
  * The web function's routes (its Lambda entry is handlers/web.ts): the customer chat widget
- * (`GET /chat/`) and the agent console (`GET /agent/`), static pages that use only the public API.
+ * (`GET /chat/`) and the agent console (`GET /agent/`), static pages that use only the public API,
+ * and the console's sign-in settings (`GET /agent/config.json`: the user pool's region and id, the
+ * console's app client, and the identity provider's endpoint when it is not Cognito's own).
  * Each is one HTML response with its script and styles inline, told the API's public path prefix
  * (`/<stage>` on the default endpoint) so its calls work wherever it is served, and (the widget)
  * the other API origins it may be pointed at. Revalidated on every load (ETag), so a deploy
  * applies at once.
  */
 export function webHandler(deps: WebDeps) {
-  const policy = pagePolicy(deps.apiOrigins);
+  const policy = pagePolicy(deps.apiOrigins, deps.identity);
+  // The console's sign-in settings: the same for every request, so built once.
+  const consoleConfig = {
+    region: deps.identity.region,
+    userPoolId: deps.identity.userPoolId,
+    clientId: deps.identity.clientId,
+    ...(deps.identity.endpoint === undefined ? {} : { endpoint: deps.identity.endpoint }),
+  };
+  const config = async (): Promise<HttpResult> => ({
+    status: 200,
+    body: consoleConfig,
+    // Revalidated on every load, like the pages, so a redeployed pool applies at once.
+    headers: { "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff" },
+  });
   const apiOrigins = escapeAttribute(deps.apiOrigins.join(" "));
   const rendered = new Map<string, { html: string; etag: string }>();
   const page =
@@ -93,5 +111,8 @@ export function webHandler(deps: WebDeps) {
       if (header(event, "if-none-match") === view.etag) return { status: 304, headers };
       return { status: 200, text: view.html, headers };
     };
-  return httpHandler(dispatch({ "/chat": { GET: page("chat") }, "/agent": { GET: page("agent") } }), deps);
+  return httpHandler(
+    dispatch({ "/chat": { GET: page("chat") }, "/agent": { GET: page("agent") }, "/agent/config.json": { GET: config } }),
+    deps,
+  );
 }
