@@ -16,6 +16,7 @@ import {
   unlabelledControls,
   watchForErrors,
 } from "../support/browser.ts";
+import { LOCAL_USERS, signIn as signInAs } from "../support/identity.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
 
 /**
@@ -479,8 +480,9 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     const site: Server = createServer((_request, response) => response.writeHead(200, { "Content-Type": "text/html" }).end(html));
     const siteOrigin = `http://127.0.0.1:${await listen(site)}`;
     try {
-      const agentKey = { "x-api-key": STACK_ADMIN_KEY };
-      const presence = await fetch(`${stack.baseUrl}/genesys/1/agent/finn/presence`, {
+      // An agent signed in as itself, as the console does.
+      const agentKey = (await signInAs(stack, ...LOCAL_USERS.ben)).authorization;
+      const presence = await fetch(`${stack.baseUrl}/genesys/1/agent/ben/presence`, {
         method: "PUT",
         headers: agentKey,
         body: new URLSearchParams({ endpoint: "gms_builtin", state: "ready", nickname: "Finn" }),
@@ -500,7 +502,7 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
       // An agent answers through the API; the widget on the other origin shows it.
       const create = customerCalls.find((call) => call.path.endsWith("/ixn/chat"))!;
       const id = create.path.split("/")[1]!;
-      const agentChat = `${stack.baseUrl}/genesys/1/agent/finn/chats/${id}`;
+      const agentChat = `${stack.baseUrl}/genesys/1/agent/ben/chats/${id}`;
       expect((await fetch(`${agentChat}/accept`, { method: "POST", headers: agentKey })).status).toBe(200);
       expect(
         (await fetch(`${agentChat}/send`, { method: "POST", headers: agentKey, body: new URLSearchParams({ message: "Hello from Finn" }) }))
