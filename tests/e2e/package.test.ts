@@ -252,9 +252,12 @@ describe("serverless package", () => {
         });
     }
     expect(methods.filter((m) => backOffice(m) && m.HttpMethod !== "OPTIONS")).toHaveLength(6 + 8);
-    // Every API resource answers the CORS preflight; the pages are plain GETs that need none.
-    const pages = new Set(["ApiGatewayResourceChat", "ApiGatewayResourceAgent"].map((id) => JSON.stringify({ Ref: id })));
-    expect(methods.filter((m) => pages.has(JSON.stringify(m.ResourceId))).map((m) => m.HttpMethod)).toEqual(["GET", "GET"]);
+    // Every API resource answers the CORS preflight; the pages and the console's sign-in settings
+    // are plain same-origin GETs that need none.
+    const pages = new Set(
+      ["ApiGatewayResourceChat", "ApiGatewayResourceAgent", "ApiGatewayResourceAgentConfigjson"].map((id) => JSON.stringify({ Ref: id })),
+    );
+    expect(methods.filter((m) => pages.has(JSON.stringify(m.ResourceId))).map((m) => m.HttpMethod)).toEqual(["GET", "GET", "GET"]);
     const resources = new Set(methods.map((m) => JSON.stringify(m.ResourceId)).filter((id) => !pages.has(id)));
     const preflighted = new Set(methods.filter((m) => m.HttpMethod === "OPTIONS").map((m) => JSON.stringify(m.ResourceId)));
     expect(preflighted).toEqual(resources);
