@@ -1,6 +1,4 @@
 import { createSign, generateKeyPairSync, type KeyObject, randomUUID } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -10,10 +8,11 @@ import { adminHandler } from "../../lib/http/routes/admin.ts";
 import { agentHandler } from "../../lib/http/routes/agent.ts";
 import { chatHandler } from "../../lib/http/routes/chat.ts";
 import { requestChatHandler } from "../../lib/http/routes/request-chat.ts";
-import { type IdentityConfig, identityConfigFromEnv } from "../../lib/identity/config.ts";
+import type { IdentityConfig } from "../../lib/identity/config.ts";
 import { createTokenVerifier } from "../../lib/identity/tokens.ts";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
 import { callRoute, httpEvent } from "../support/events.ts";
+import { startTestIssuer, type TestIssuer } from "../support/test-issuer.ts";
 
 /**
  * The authorizer (lib/http/authorizer.ts, with the real token verifier) in front of the real agent
@@ -28,7 +27,7 @@ const signing = generateKeyPairSync("rsa", { modulusLength: 2048 });
 const foreign = generateKeyPairSync("rsa", { modulusLength: 2048 });
 const start = new Date("2026-11-25T10:00:00Z");
 let clock = start;
-let server: Server;
+let issuer: TestIssuer | undefined;
 let config: IdentityConfig;
 let db: TestDynamo;
 let agent: ReturnType<typeof agentHandler>;
@@ -62,18 +61,8 @@ function token(username: string, groups: string[], overrides: Record<string, unk
 }
 
 beforeAll(async () => {
-  const jwk = { ...signing.publicKey.export({ format: "jwk" }), kid: KEY, alg: "RS256", use: "sig" };
-  server = createServer((request, response) => {
-    if (request.url === `/${POOL}/.well-known/jwks.json`) response.writeHead(200).end(JSON.stringify({ keys: [jwk] }));
-    else response.writeHead(404).end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  config = identityConfigFromEnv({
-    IDENTITY_ISSUER: `http://127.0.0.1:${port}/${POOL}`,
-    IDENTITY_JWKS_URI: `http://127.0.0.1:${port}/${POOL}/.well-known/jwks.json`,
-    IDENTITY_CLIENT_ID: CLIENT_ID,
-  }) as IdentityConfig;
+  issuer = await startTestIssuer(POOL, CLIENT_ID, signing.publicKey, KEY);
+  config = issuer.config;
   const verifier = createTokenVerifier(config);
   authorizer = authorizerHandler({ verify: (t) => verifier.verify(t) });
   adminAuthorizer = authorizerHandler({ verify: (t) => verifier.verify(t), apiKey: async () => ADMIN_KEY });
@@ -90,8 +79,7 @@ beforeAll(async () => {
 afterAll(async () => {
   vi.restoreAllMocks();
   await db?.close();
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
+  await issuer?.close();
 });
 
 const METHOD_ARN = "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/genesys/1/agent/anna/queue";

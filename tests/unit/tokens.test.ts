@@ -1,9 +1,8 @@
 import { createSign, generateKeyPairSync, type KeyObject, randomUUID } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type IdentityConfig, identityConfigFromEnv, identitySettingProblems } from "../../lib/identity/config.ts";
 import { createTokenVerifier, type TokenVerification } from "../../lib/identity/tokens.ts";
+import { startTestIssuer, type TestIssuer } from "../support/test-issuer.ts";
 
 /**
  * The access-token verifier against a stand-in for a user pool: an RSA key pair made here, its
@@ -18,8 +17,7 @@ const NOW = () => Math.floor(Date.now() / 1000);
 const signing = generateKeyPairSync("rsa", { modulusLength: 2048 });
 const stranger = generateKeyPairSync("rsa", { modulusLength: 2048 });
 
-let server: Server;
-let jwksRequests = 0;
+let issuer: TestIssuer;
 let config: IdentityConfig;
 
 function base64url(value: string | Buffer): string {
@@ -55,27 +53,12 @@ function accessClaims(overrides: Record<string, unknown> = {}): Record<string, u
 }
 
 beforeAll(async () => {
-  const jwk = { ...signing.publicKey.export({ format: "jwk" }), kid: KID, alg: "RS256", use: "sig" };
-  server = createServer((request, response) => {
-    if (request.url === `/${POOL}/.well-known/jwks.json`) {
-      jwksRequests += 1;
-      response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [jwk] }));
-    } else {
-      response.writeHead(404).end();
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  config = identityConfigFromEnv({
-    IDENTITY_ISSUER: `http://127.0.0.1:${port}/${POOL}`,
-    IDENTITY_JWKS_URI: `http://127.0.0.1:${port}/${POOL}/.well-known/jwks.json`,
-    IDENTITY_CLIENT_ID: CLIENT_ID,
-  }) as IdentityConfig;
+  issuer = await startTestIssuer(POOL, CLIENT_ID, signing.publicKey, KID);
+  config = issuer.config;
 });
 
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
+  await issuer.close();
 });
 
 function failure(result: TokenVerification) {
@@ -86,7 +69,7 @@ function failure(result: TokenVerification) {
 describe("the access-token verifier", () => {
   it("accepts a valid access token and names its person and groups, fetching the key set once for many tokens", async () => {
     const verifier = createTokenVerifier(config);
-    const before = jwksRequests;
+    const before = issuer.jwksRequests();
     const result = await verifier.verify(sign(accessClaims()));
     expect(result).toEqual({
       ok: true,
@@ -95,15 +78,15 @@ describe("the access-token verifier", () => {
     const tokens = Array.from({ length: 200 }, (_, i) => sign(accessClaims({ username: `agent-${i}`, "cognito:groups": undefined })));
     const results = await Promise.all(tokens.map((token) => verifier.verify(token)));
     expect(results.every((r) => r.ok && r.principal.groups.length === 0)).toBe(true);
-    expect(jwksRequests - before).toBe(1);
+    expect(issuer.jwksRequests() - before).toBe(1);
   });
 
   it("fetches the key set once when many first requests arrive together", async () => {
     const verifier = createTokenVerifier(config);
-    const before = jwksRequests;
+    const before = issuer.jwksRequests();
     const results = await Promise.all(Array.from({ length: 20 }, () => verifier.verify(sign(accessClaims()))));
     expect(results.every((r) => r.ok)).toBe(true);
-    expect(jwksRequests - before).toBe(1);
+    expect(issuer.jwksRequests() - before).toBe(1);
   });
 
   it("refuses, each with its reason, what is not a valid access token for this client and pool", async () => {
@@ -152,17 +135,17 @@ describe("the access-token verifier", () => {
   it("refuses a token whose kid the key set lacks, after fetching the set once more for a rotation", async () => {
     const verifier = createTokenVerifier(config);
     expect((await verifier.verify(sign(accessClaims()))).ok).toBe(true);
-    const before = jwksRequests;
+    const before = issuer.jwksRequests();
     expect(failure(await verifier.verify(sign(accessClaims(), { kid: "key-2" })))).toBe("unknown-key");
-    expect(jwksRequests - before).toBe(1);
+    expect(issuer.jwksRequests() - before).toBe(1);
     // Then it waits before fetching for an unknown key again: a flood of forged kids makes no flood of fetches.
     expect(failure(await verifier.verify(sign(accessClaims(), { kid: "key-3" })))).toBe("unknown-key");
-    expect(jwksRequests - before).toBe(1);
+    expect(issuer.jwksRequests() - before).toBe(1);
     expect((await verifier.verify(sign(accessClaims()))).ok).toBe(true);
   });
 
   it("says the keys are unavailable, not that the token is bad, when the key set cannot be fetched", async () => {
-    const { port } = server.address() as AddressInfo;
+    const { port } = issuer;
     const missing = createTokenVerifier({ ...config, jwksUri: `http://127.0.0.1:${port}/no-such-pool/.well-known/jwks.json` });
     expect(failure(await missing.verify(sign(accessClaims())))).toBe("keys-unavailable");
   });
