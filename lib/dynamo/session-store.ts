@@ -122,8 +122,9 @@ export class DynamoSessionStore implements SessionStore {
       ),
     );
     const items = page.Items ?? [];
-    const entryItems = items.filter(isEvent).slice(0, limit);
-    const more = items.filter(isEvent).length > limit || (page.LastEvaluatedKey !== undefined && isEvent(page.LastEvaluatedKey));
+    const eventItems = items.filter(isEvent);
+    const entryItems = eventItems.slice(0, limit);
+    const more = eventItems.length > limit || (page.LastEvaluatedKey !== undefined && isEvent(page.LastEvaluatedKey));
     // A page cut before the state record lacks the records: they take a second, small read.
     const complete = page.LastEvaluatedKey === undefined || items.some((item) => item[SESSION_SORT_KEY] === STATE_SK);
     const recordItems = complete ? items : await this.records(sessionId);

@@ -17,7 +17,15 @@ import { header } from "./decode.ts";
 
 /** The token check, as the identity adapter (lib/identity/tokens.ts) answers it. */
 export type TokenCheck =
-  | { readonly ok: true; readonly principal: { readonly userId: string; readonly username: string; readonly groups: readonly string[] } }
+  | {
+      readonly ok: true;
+      readonly principal: {
+        readonly userId: string;
+        readonly username: string;
+        readonly groups: readonly string[];
+        readonly expiresAt: number;
+      };
+    }
   | { readonly ok: false; readonly reason: string; readonly message: string };
 
 export interface AuthorizerDeps {
@@ -48,16 +56,6 @@ function same(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
-/** The expiry claim of a token whose signature was just verified (exp is checked again by the function). */
-function expiryOf(token: string): string {
-  try {
-    const payload = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8")) as { exp?: unknown };
-    return typeof payload.exp === "number" ? String(payload.exp) : "0";
-  } catch {
-    return "0";
-  }
-}
-
 export async function authorize(deps: AuthorizerDeps, event: APIGatewayRequestAuthorizerEvent): Promise<AuthorizerContext> {
   const authorization = header(event, "authorization");
   if (authorization !== undefined) {
@@ -69,8 +67,8 @@ export async function authorize(deps: AuthorizerDeps, event: APIGatewayRequestAu
     // cached), not a refusal that the cache would keep for this token for the whole TTL.
     if (!checked.ok && checked.reason === "keys-unavailable") throw new Error("The issuer's signing keys could not be fetched");
     if (!checked.ok) return { outcome: "refused", reason: checked.reason };
-    const { userId, username, groups } = checked.principal;
-    return { outcome: "person", userId, username, groups: groups.join(","), exp: expiryOf(token) };
+    const { userId, username, groups, expiresAt } = checked.principal;
+    return { outcome: "person", userId, username, groups: groups.join(","), exp: String(expiresAt) };
   }
   const key = header(event, "x-api-key");
   if (key !== undefined && deps.apiKey !== undefined) {

@@ -18,7 +18,7 @@ import {
 } from "aws-jwt-verify/error";
 import type { Fetcher } from "aws-jwt-verify/https";
 import { SimpleJwksCache } from "aws-jwt-verify/jwk";
-import type { IdentityConfig } from "./config.ts";
+import { type IdentityConfig, identityConfigFromEnv } from "./config.ts";
 
 /**
  * Verifies the access tokens the agents' user pool issues (a Cognito pool, or a local emulator of
@@ -42,6 +42,8 @@ export interface Principal {
   readonly username: string;
   /** The pool's groups the person is in (`cognito:groups`), e.g. admin, supervisor, agent. */
   readonly groups: readonly string[];
+  /** When the token expires, in epoch seconds (`exp`). */
+  readonly expiresAt: number;
 }
 
 /**
@@ -125,35 +127,37 @@ function principalOf(payload: Readonly<Record<string, unknown>>, clientId: strin
     throw new ClaimError("token-use", `expected an access token, got token_use ${String(payload.token_use)}`);
   // Access tokens name their client in client_id and have no aud (ID tokens have aud and no client_id).
   if (payload.client_id !== clientId) throw new ClaimError("client", "the token was issued to another client");
-  return { userId: stringClaim(payload, "sub"), username: stringClaim(payload, "username"), groups: groupsOf(payload) };
+  if (typeof payload.exp !== "number") throw new ClaimError("claims", "the token has no expiry");
+  return {
+    userId: stringClaim(payload, "sub"),
+    username: stringClaim(payload, "username"),
+    groups: groupsOf(payload),
+    expiresAt: payload.exp,
+  };
 }
+
+/** aws-jwt-verify's errors, by what they say about the token; anything else is a claim this service refuses. */
+const FAILURES: ReadonlyArray<readonly [abstract new (...args: never[]) => Error, TokenFailureReason]> = [
+  [JwtInvalidSignatureAlgorithmError, "algorithm"],
+  [JwtInvalidSignatureError, "signature"],
+  [JwtExpiredError, "expired"],
+  [JwtNotBeforeError, "expired"],
+  [JwtInvalidIssuerError, "issuer"],
+  [KidNotFoundInJwksError, "unknown-key"],
+  [JwtWithoutValidKidError, "unknown-key"],
+  [WaitPeriodNotYetEndedJwkError, "unknown-key"],
+  [FetchError, "keys-unavailable"],
+  [JwksValidationError, "keys-unavailable"],
+  [JwkValidationError, "keys-unavailable"],
+  [JwkInvalidUseError, "keys-unavailable"],
+  [JwkInvalidKtyError, "keys-unavailable"],
+  [JwtParseError, "malformed"],
+];
 
 function failureOf(error: unknown): { reason: TokenFailureReason; message: string } {
   const message = error instanceof Error ? error.message : String(error);
-  const reason: TokenFailureReason =
-    error instanceof ClaimError
-      ? error.reason
-      : error instanceof JwtInvalidSignatureAlgorithmError
-        ? "algorithm"
-        : error instanceof JwtInvalidSignatureError
-          ? "signature"
-          : error instanceof JwtExpiredError || error instanceof JwtNotBeforeError
-            ? "expired"
-            : error instanceof JwtInvalidIssuerError
-              ? "issuer"
-              : error instanceof KidNotFoundInJwksError ||
-                  error instanceof JwtWithoutValidKidError ||
-                  error instanceof WaitPeriodNotYetEndedJwkError
-                ? "unknown-key"
-                : error instanceof FetchError ||
-                    error instanceof JwksValidationError ||
-                    error instanceof JwkValidationError ||
-                    error instanceof JwkInvalidUseError ||
-                    error instanceof JwkInvalidKtyError
-                  ? "keys-unavailable"
-                  : error instanceof JwtParseError
-                    ? "malformed"
-                    : "claims";
+  if (error instanceof ClaimError) return { reason: error.reason, message };
+  const reason = FAILURES.find(([type]) => error instanceof type)?.[1] ?? "claims";
   return { reason, message };
 }
 
@@ -183,4 +187,15 @@ export function createTokenVerifier(config: IdentityConfig): TokenVerifier {
       }
     },
   };
+}
+
+/**
+ * The verifier a Lambda entry builds once per instance from its environment (IDENTITY_ISSUER,
+ * IDENTITY_JWKS_URI, IDENTITY_CLIENT_ID): without them the function cannot check anyone, so it
+ * fails at init.
+ */
+export function tokenVerifierFromEnv(env: Readonly<Record<string, string | undefined>>): TokenVerifier {
+  const config = identityConfigFromEnv(env);
+  if (config === undefined) throw new Error("IDENTITY_ISSUER, IDENTITY_JWKS_URI and IDENTITY_CLIENT_ID must be set for the authorizer");
+  return createTokenVerifier(config);
 }

@@ -6,7 +6,7 @@ import { AccessDeniedError, UnauthorizedError } from "../../lib/http/errors.ts";
 
 /** The authorizer's decision on headers, and the roles of lib/http/caller.ts, without a pool. */
 const JWT = "aaa.bbb.ccc";
-const anna: TokenCheck = { ok: true, principal: { userId: "sub-anna", username: "anna", groups: ["agent"] } };
+const anna: TokenCheck = { ok: true, principal: { userId: "sub-anna", username: "anna", groups: ["agent"], expiresAt: 1_900_000_000 } };
 const authorizerEvent = (headers: Record<string, string>) => ({ headers, methodArn: "" }) as unknown as APIGatewayRequestAuthorizerEvent;
 const person = (username: string, ...groups: string[]): Caller => ({ kind: "person", userId: `sub-${username}`, username, groups });
 
@@ -21,6 +21,7 @@ describe("the authorizer's decision", () => {
         outcome: "person",
         userId: "sub-anna",
         groups: "agent",
+        exp: "1900000000",
       });
   });
 

@@ -73,7 +73,12 @@ describe("the access-token verifier", () => {
     const result = await verifier.verify(sign(accessClaims()));
     expect(result).toEqual({
       ok: true,
-      principal: { userId: "8f3c2a1e-0000-4000-8000-00000000a9e7", username: "anna.agent", groups: ["agent", "supervisor"] },
+      principal: {
+        userId: "8f3c2a1e-0000-4000-8000-00000000a9e7",
+        username: "anna.agent",
+        groups: ["agent", "supervisor"],
+        expiresAt: expect.any(Number),
+      },
     });
     const tokens = Array.from({ length: 200 }, (_, i) => sign(accessClaims({ username: `agent-${i}`, "cognito:groups": undefined })));
     const results = await Promise.all(tokens.map((token) => verifier.verify(token)));

@@ -13,6 +13,7 @@ import {
 } from "../../config/services.ts";
 import { InvalidInputError } from "../../errors.ts";
 import type { ConfigDeps, StorageSequence } from "../../storage.ts";
+import { epochSeconds } from "../../time.ts";
 import { callerOf, requireAdmin } from "../caller.ts";
 import { decodeFields, type Fields } from "../decode.ts";
 import { onlyKeys, parseTtlSeconds, pathParameter } from "../fields.ts";
@@ -53,7 +54,7 @@ export function adminHandler(deps: ConfigDeps & HttpOptions & { readonly now: ()
     },
   });
   const guarded: HttpHandler = (event) => {
-    requireAdmin(callerOf(event, Math.floor(deps.now().getTime() / 1000)));
+    requireAdmin(callerOf(event, epochSeconds(deps.now())));
     return routes(event);
   };
   return httpHandler(guarded, deps);

@@ -14,6 +14,7 @@ import { type PresenceCommand, requireAgentId, requireNickname, setPresence } fr
 import { requireChatEndpoint } from "../../config/services.ts";
 import { InvalidInputError } from "../../errors.ts";
 import type { Deps, StorageSequence } from "../../storage.ts";
+import { epochSeconds } from "../../time.ts";
 import { type AgentAccess, callerOf, requireAgentAccess } from "../caller.ts";
 import { decodeFields, type Fields } from "../decode.ts";
 import { chatCall, noFields, onlyKeys, parsePost, pathParameter } from "../fields.ts";
@@ -42,7 +43,7 @@ export const LONGEST_STORAGE_SEQUENCE: StorageSequence = [
 export function agentHandler(deps: Deps & HttpOptions) {
   /** The path's agent id, if the caller may use it; `actor`: the person's pool id, recorded with what the call writes. */
   const agentIdOf = (event: APIGatewayProxyEvent, access: AgentAccess): { agentId: string; actor: string } => {
-    const caller = callerOf(event, Math.floor(deps.now().getTime() / 1000));
+    const caller = callerOf(event, epochSeconds(deps.now()));
     const agentId = requireAgentId(pathParameter(event, "agentId"));
     return { agentId, actor: requireAgentAccess(caller, agentId, access).userId };
   };
