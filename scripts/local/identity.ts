@@ -350,6 +350,24 @@ async function serveBrowserFacing(
   return forward(request, response, context.socketPath, cors, body);
 }
 
+/**
+ * A refused sign-in as the deployed pool answers it (PreventUserExistenceErrors): the emulator
+ * says InvalidPasswordException for a known user and NotAuthorizedException for an unknown one,
+ * which would tell a page which user names exist.
+ */
+function asDeployed(body: Buffer): Buffer | string {
+  try {
+    const error = JSON.parse(body.toString("utf8")) as { __type?: unknown };
+    if (error.__type === "InvalidPasswordException" || error.__type === "UserNotFoundException") {
+      // The emulator's own answer for a user who does not exist.
+      return JSON.stringify({ __type: "NotAuthorizedException", message: "User not authorized" });
+    }
+  } catch {
+    // Not JSON: passed on as it is.
+  }
+  return body;
+}
+
 /** Passes a request on to the emulator with only the headers it needs, and its answer back with ours. */
 function forward(request: IncomingMessage, response: ServerResponse, socketPath: string, cors: Record<string, string>, body?: Buffer) {
   return new Promise<void>((resolveForward, reject) => {
@@ -364,14 +382,21 @@ function forward(request: IncomingMessage, response: ServerResponse, socketPath:
             : { "content-type": "application/x-amz-json-1.1", "x-amz-target": String(request.headers["x-amz-target"]) },
       },
       (answer) => {
-        response.writeHead(answer.statusCode ?? 502, {
-          "content-type": answer.headers["content-type"] ?? "application/json",
-          "cache-control": "no-store",
-          ...cors,
-        });
-        answer.pipe(response);
-        answer.on("end", resolveForward);
+        const headers = { "content-type": answer.headers["content-type"] ?? "application/json", "cache-control": "no-store", ...cors };
+        if (answer.statusCode === 200) {
+          response.writeHead(200, headers);
+          answer.pipe(response);
+          answer.on("end", resolveForward);
+          answer.on("error", reject);
+          return;
+        }
+        const chunks: Buffer[] = [];
+        answer.on("data", (chunk: Buffer) => chunks.push(chunk));
         answer.on("error", reject);
+        answer.on("end", () => {
+          response.writeHead(answer.statusCode ?? 502, headers).end(asDeployed(Buffer.concat(chunks)));
+          resolveForward();
+        });
       },
     );
     upstream.on("error", reject);

@@ -72,6 +72,9 @@ describe("npm start: the local users sign in", () => {
     const body = (await answer.json()) as Json;
     expect(body.__type).toMatch(/^(NotAuthorized|InvalidPassword)Exception$/);
     expect(body.AuthenticationResult).toBeUndefined();
+    // And, as the deployed pool (PreventUserExistenceErrors), the same answer as for a user who does not exist.
+    const unknown = await signIn("nobody-here", "Not-her-password-1");
+    expect([unknown.status, await unknown.json()]).toEqual([400, body]);
   });
 
   it("refreshes with REFRESH_TOKEN_AUTH until the refresh token is revoked", async () => {

@@ -172,6 +172,8 @@ describe("a queue that fillers cannot hide a customer in", () => {
     expect((await customer("refresh", id)).status).toBe(409);
     // Characters are counted as people count them: 256 emoji fit.
     expect((await customer("", id, { firstName: "أحمد", lastName: "👍".repeat(256), email: "ahmed@example.com" })).status).toBe(200);
+    // Messages count characters as people do: 4,096 emoji fit.
+    expect((await customer("send", id, { message: "👍".repeat(4096) })).status).toBe(200);
     for (const message of ["\u200B", "\u200B\u200C\u2060", " \u00A0\uFEFF ", "\u3164"]) {
       expect((await customer("send", id, { message })).status, JSON.stringify(message)).toBe(400);
     }
