@@ -63,6 +63,14 @@ export class NotYourChatError extends DomainError {
   }
 }
 
+/** A supervisor reading a chat on an endpoint it does not oversee (lib/http/caller.ts says which it oversees). */
+export class NotSupervisedError extends DomainError {
+  override readonly name = "NotSupervisedError";
+  constructor() {
+    super("You do not supervise this chat's endpoint");
+  }
+}
+
 /** A post into a chat whose transcript has reached its caps (lib/chat/transcript.ts). */
 export class TranscriptFullError extends DomainError {
   override readonly name = "TranscriptFullError";

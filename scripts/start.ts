@@ -7,7 +7,7 @@
  * paths. Ctrl-C stops all of it.
  *
  * Environment: PORT (8080), DYNAMODB_PORT (8000), GMS_ADMIN_API_KEY (else a random key kept in the
- * data folder), IDENTITY_PORT (9229), GMS_DEV_USERS (username:password:group,... else
+ * data folder), IDENTITY_PORT (9229), GMS_DEV_USERS (username:password:role[+endpoint:<name>],... else
  * DEFAULT_DEV_USERS), GMS_SEED_AVAILABILITY=false (no availability seed), GMS_DATA_DIR (.dynamodb),
  * STAGE (dev).
  */
@@ -82,7 +82,7 @@ async function main() {
   log(`identity provider (cognito-local) on ${identity.endpoint}, data in ${join(dataDir, "cognito")}/`);
   log(`user pool ${identity.userPoolId} (region ${identity.region}), app client ${identity.clientId}, issuer ${identity.issuer}`);
   log(
-    `local users (this machine only): ${identity.users.map((user) => `${user.username} / ${user.password} (${user.group}${user.temporary ? ", temporary password" : ""})`).join(", ")}`,
+    `local users (this machine only): ${identity.users.map((user) => `${user.username} / ${user.password} (${user.groups.join(", ")}${user.temporary ? ", temporary password" : ""})`).join(", ")}`,
   );
   // serverless-offline hands a function only AWS_* variables and those serverless.yml declares:
   // these reach the functions once it declares them.

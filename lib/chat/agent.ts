@@ -1,5 +1,5 @@
 import { isPresent } from "../config/presence.ts";
-import { ChatStateError, ChatTakenError } from "../errors.ts";
+import { ChatStateError, ChatTakenError, NotSupervisedError } from "../errors.ts";
 import type { ChatDeps, Deps, NewEvent } from "../storage.ts";
 import { epochSeconds } from "../time.ts";
 import {
@@ -27,6 +27,8 @@ export interface AgentCall extends ChatCall {
   readonly agentId: string;
   /** Who made the call (an opaque id of the person), recorded with what it writes. */
   readonly actor?: string;
+  /** Set when a supervisor reads another agent's chat: the endpoints it oversees, the chat's must be one. */
+  readonly supervises?: ReadonlySet<string>;
 }
 
 /** Which page of a queue, and whether with each chat's attached data. */
@@ -102,6 +104,8 @@ export async function agentRefresh(deps: ChatDeps, call: AgentCall): Promise<Int
   const since = call.position ?? 0;
   const { chat, page } = await liveTranscript(deps, call.sessionId, since);
   const own = requireChat(chat);
+  // First, so that what lies outside a supervisor's endpoints answers the same whoever holds it.
+  if (call.supervises !== undefined && !call.supervises.has(own.endpoint)) throw new NotSupervisedError();
   requireOwner(own, call.agentId);
   return interactionView(own, page, call.view);
 }

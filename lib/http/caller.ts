@@ -5,12 +5,16 @@ import { AccessDeniedError, UnauthorizedError } from "./errors.ts";
  * Who is calling, as the authorizer (lib/http/authorizer.ts) found it, and what their role lets
  * them do. Roles are the user pool's groups:
  *
- * | role       | agent routes of its own id | queue and refresh of any agent id | other agent routes of another id | admin API |
- * | ---------- | -------------------------- | --------------------------------- | -------------------------------- | --------- |
- * | agent      | yes                        | no                                | no                               | no        |
- * | supervisor | yes                        | yes (reads any endpoint and chat) | no                               | no        |
- * | admin      | yes                        | no                                | no                               | yes       |
- * | API key    | no                         | no                                | no                               | yes       |
+ * | role       | agent routes of its own id | queue and refresh of another agent id     | other agent routes of another id | admin API |
+ * | ---------- | -------------------------- | ----------------------------------------- | -------------------------------- | --------- |
+ * | agent      | yes                        | no                                        | no                               | no        |
+ * | supervisor | yes                        | on the endpoints of its `endpoint:` groups | no                               | no        |
+ * | admin      | yes                        | no                                        | no                               | yes       |
+ * | API key    | no                         | no                                        | no                               | yes       |
+ *
+ * A supervisor oversees the endpoints its groups name, `endpoint:<chat endpoint>` (an access token
+ * carries the groups, not custom attributes). In none, it oversees none: forgetting to assign a
+ * supervisor shows it nothing rather than everything.
  */
 export type Caller =
   | { readonly kind: "person"; readonly userId: string; readonly username: string; readonly groups: readonly string[] }
@@ -43,14 +47,35 @@ export function callerOf(event: APIGatewayProxyEvent, nowSeconds: number): Calle
 /** What an agent route does on an agent id: read (queue, refresh) or act (presence, accept, send, typing, disconnect). */
 export type AgentAccess = "read" | "act";
 
+/** The group that makes a supervisor oversee a chat endpoint. */
+export const ENDPOINT_GROUP = "endpoint:";
+
+/**
+ * What a person may do on `/agent/{agentId}`: `person`, and, when a supervisor reads another
+ * agent's id, `supervises`, the endpoints whose queues and chats it may read (undefined: its own id).
+ */
+export interface AgentGrant {
+  readonly person: Extract<Caller, { kind: "person" }>;
+  readonly supervises?: ReadonlySet<string>;
+}
+
 /** A person acting on `/agent/{agentId}`: itself, or a supervisor reading; anyone else is refused. */
-export function requireAgentAccess(caller: Caller, agentId: string, access: AgentAccess): Extract<Caller, { kind: "person" }> {
+export function requireAgentAccess(caller: Caller, agentId: string, access: AgentAccess): AgentGrant {
   if (caller.kind !== "person") throw new UnauthorizedError(REASONS.missing as string, "invalid_request");
   const roles = ["agent", "supervisor", "admin"];
   if (!caller.groups.some((group) => roles.includes(group))) throw new AccessDeniedError("Your account has no role on the agent API");
-  if (caller.username === agentId) return caller;
-  if (access === "read" && caller.groups.includes("supervisor")) return caller;
+  if (caller.username === agentId) return { person: caller };
+  if (access === "read" && caller.groups.includes("supervisor")) {
+    const supervises = caller.groups.filter((group) => group.startsWith(ENDPOINT_GROUP)).map((group) => group.slice(ENDPOINT_GROUP.length));
+    if (supervises.length > 0) return { person: caller, supervises: new Set(supervises) };
+    throw new AccessDeniedError(`You supervise no endpoint yet: an admin adds you to a group ${ENDPOINT_GROUP}<endpoint>`);
+  }
   throw new AccessDeniedError("You can act only as yourself: the agent id must be your username");
+}
+
+/** A queue a grant may read: any, as oneself; a supervised endpoint's, as a supervisor. */
+export function requireQueueAccess(grant: Pick<AgentGrant, "supervises">, endpoint: string): void {
+  if (grant.supervises !== undefined && !grant.supervises.has(endpoint)) throw new AccessDeniedError("You do not supervise this endpoint");
 }
 
 /** The admin API: the API key (machines) or a person in the admin group. */

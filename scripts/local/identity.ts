@@ -26,43 +26,53 @@ export type IdentityGroup = (typeof IDENTITY_GROUPS)[number];
 export interface DevUser {
   readonly username: string;
   readonly password: string;
-  readonly group: IdentityGroup;
+  /** Its role (one of IDENTITY_GROUPS) first, then any `endpoint:<chat endpoint>` groups a supervisor oversees. */
+  readonly groups: readonly string[];
   /** Created with a temporary password: the first sign-in answers NEW_PASSWORD_REQUIRED. */
   readonly temporary: boolean;
 }
 
 /**
- * `GMS_DEV_USERS` when unset: an admin, a supervisor and two agents. These passwords are for this
- * machine only (they are in the source); each meets Cognito's default policy (8+ characters with
- * upper and lower case, a digit and a symbol) so that the same sign-in code works deployed.
+ * `GMS_DEV_USERS` when unset: an admin, a supervisor of the default service's endpoint and two
+ * agents. These passwords are for this machine only (they are in the source); each meets Cognito's
+ * default policy (8+ characters with upper and lower case, a digit and a symbol) so that the same
+ * sign-in code works deployed.
  */
-export const DEFAULT_DEV_USERS = "admin:Admin-local-1:admin,sam:Sam-local-1:supervisor,anna:Anna-local-1:agent,ben:Ben-local-1:agent";
+export const DEFAULT_DEV_USERS =
+  "admin:Admin-local-1:admin,sam:Sam-local-1:supervisor+endpoint:gms_builtin,anna:Anna-local-1:agent,ben:Ben-local-1:agent";
+
+/** The group that names an endpoint a supervisor oversees (lib/http/caller.ts), and a chat endpoint's name. */
+const ENDPOINT_GROUP = /^endpoint:[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/;
 
 /**
- * Parses `GMS_DEV_USERS`: comma-separated `username:password:group` triples, each optionally
- * followed by `:temporary`. Throws with the offending entry on anything else.
+ * Parses `GMS_DEV_USERS`: comma-separated `username:password:groups` entries, each optionally
+ * followed by `:temporary`; `groups` is one role, then any `+endpoint:<chat endpoint>`. Throws with
+ * the offending entry on anything else.
  */
 export function parseDevUsers(text: string): DevUser[] {
   const users: DevUser[] = [];
   for (const entry of text.split(",")) {
-    const fields = entry.trim().split(":");
-    const [username = "", password = "", group = "", marker] = fields;
+    const [username = "", password = "", ...rest] = entry.trim().split(":");
+    const temporary = rest.length > 1 && rest.at(-1) === "temporary";
+    const groups = (temporary ? rest.slice(0, -1) : rest).join(":").split("+");
+    const [role = "", ...endpoints] = groups;
+    const stray = endpoints.find((group) => !ENDPOINT_GROUP.test(group));
     const problem =
-      fields.length < 3 || fields.length > 4
+      rest.length === 0
         ? "is not username:password:group (optionally :temporary)"
         : !/^[\w.@+-]+$/.test(username)
           ? "needs a user name of letters, digits and . _ @ + -"
           : password === ""
             ? "has an empty password"
-            : !(IDENTITY_GROUPS as readonly string[]).includes(group)
-              ? `names the group "${group}"; the groups are ${IDENTITY_GROUPS.join(", ")}`
-              : marker !== undefined && marker !== "temporary"
-                ? `ends with "${marker}"; only "temporary" may follow the group`
+            : !(IDENTITY_GROUPS as readonly string[]).includes(role)
+              ? `names the role "${role}"; the roles are ${IDENTITY_GROUPS.join(", ")} (then :temporary or +endpoint:<chat endpoint>)`
+              : stray !== undefined
+                ? `names the group "${stray}"; after the role come only endpoint:<chat endpoint> groups`
                 : users.some((user) => user.username === username)
                   ? "repeats a user name"
                   : undefined;
     if (problem !== undefined) throw new Error(`GMS_DEV_USERS: the entry "${entry.trim()}" ${problem}`);
-    users.push({ username, password, group: group as IdentityGroup, temporary: marker === "temporary" });
+    users.push({ username, password, groups, temporary });
   }
   return users;
 }
@@ -230,7 +240,7 @@ function callEmulator(socketPath: string, operation: string, body: object): Prom
  * Makes what does not exist yet and keeps what does, so a restart on the same data folder keeps
  * the pool and client ids and whatever users were added meanwhile. The listed users get their
  * listed password (unless temporary, which is only set at creation: the user may have changed it)
- * and exactly their listed group.
+ * and exactly their listed groups.
  */
 async function provision(cognito: Cognito, stage: string, users: readonly DevUser[]): Promise<{ id: string; clientId: string }> {
   const poolName = `gms-chat-${stage}`;
@@ -255,7 +265,7 @@ async function provision(cognito: Cognito, stage: string, users: readonly DevUse
     })) as { UserPoolClient: { ClientId: string } };
     clientId = created.UserPoolClient.ClientId;
   }
-  for (const group of IDENTITY_GROUPS) {
+  for (const group of new Set([...IDENTITY_GROUPS, ...users.flatMap((user) => user.groups)])) {
     await ignoring("GroupExistsException", cognito("CreateGroup", { UserPoolId: id, GroupName: group }));
   }
   for (const user of users) {
@@ -268,10 +278,10 @@ async function provision(cognito: Cognito, stage: string, users: readonly DevUse
     if (created === undefined) {
       const { Groups = [] } = (await cognito("AdminListGroupsForUser", key)) as { Groups?: { GroupName: string }[] };
       for (const { GroupName } of Groups) {
-        if (GroupName !== user.group) await cognito("AdminRemoveUserFromGroup", { ...key, GroupName });
+        if (!user.groups.includes(GroupName)) await cognito("AdminRemoveUserFromGroup", { ...key, GroupName });
       }
     }
-    await cognito("AdminAddUserToGroup", { ...key, GroupName: user.group });
+    for (const GroupName of user.groups) await cognito("AdminAddUserToGroup", { ...key, GroupName });
   }
   return { id, clientId };
 }

@@ -1,5 +1,6 @@
 import { createSign, generateKeyPairSync, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_DEV_USERS } from "../../scripts/local/identity.ts";
 import type { LocalStack } from "../../scripts/local/launch.ts";
 import { STACK_ADMIN_KEY } from "../../scripts/local/stack.ts";
 import { cognito, LOCAL_USERS, type SignedIn, signIn } from "../support/identity.ts";
@@ -18,7 +19,10 @@ let admin: SignedIn;
 const ORIGIN = "https://console.example";
 
 beforeAll(async () => {
-  local = await startTestStack();
+  // sam oversees the endpoint of the supervisor's test only.
+  local = await startTestStack({
+    GMS_DEV_USERS: DEFAULT_DEV_USERS.replace("supervisor+endpoint:gms_builtin", "supervisor+endpoint:auth_watch"),
+  });
   stack = local.stack;
   [anna, ben, sam, admin] = await Promise.all([
     signIn(stack, ...LOCAL_USERS.anna),
@@ -89,9 +93,10 @@ describe("npm start: agents act only as themselves", () => {
     );
   });
 
-  it("lets a supervisor read anyone's queue and chat but not act for them", async () => {
+  it("lets a supervisor read anyone's queue and chat on its endpoints, but not act for them", async () => {
     const id = await waitingChat("auth_watch");
     expect((await call("agent/anna/queue?endpoint=auth_watch", sam.authorization)).status).toBe(200);
+    await expectForbidden(await call("agent/anna/queue?endpoint=gms_builtin", sam.authorization));
     expect((await call(`agent/anna/chats/${id}/accept`, anna.authorization, { method: "POST" })).status).toBe(200);
     expect((await call(`agent/anna/chats/${id}/refresh`, sam.authorization, { method: "POST" })).status).toBe(200);
     await expectForbidden(await call(`agent/anna/chats/${id}/send`, sam.authorization, { method: "POST", form: { message: "x" } }));

@@ -56,13 +56,14 @@ describe("npm start: the local users sign in", () => {
       const id = claims(AuthenticationResult.IdToken);
       expect(id).toMatchObject({
         "cognito:username": user.username,
-        "cognito:groups": [user.group],
+        "cognito:groups": expect.arrayContaining([...user.groups]),
         iss: stack.identity.issuer,
         aud: stack.identity.clientId,
       });
     }
     expect(stack.identity.issuer).toBe(`${stack.identity.endpoint}/${stack.identity.userPoolId}`);
     expect(stack.output()).toContain("anna / Anna-local-1 (agent)");
+    expect(stack.output()).toContain("sam / Sam-local-1 (supervisor, endpoint:gms_builtin)");
   });
 
   it("refuses a wrong password", async () => {
@@ -181,19 +182,22 @@ describe("npm start: what web pages can do with the identity provider", () => {
 });
 
 describe("GMS_DEV_USERS", () => {
-  it("reads username:password:group triples, with an optional :temporary", () => {
-    expect(parseDevUsers("a:Pw-1aaaaa:admin, b.c:x:agent:temporary")).toEqual([
-      { username: "a", password: "Pw-1aaaaa", group: "admin", temporary: false },
-      { username: "b.c", password: "x", group: "agent", temporary: true },
+  it("reads username:password:role entries, with endpoint groups and an optional :temporary", () => {
+    expect(parseDevUsers("a:Pw-1aaaaa:admin, b.c:x:agent:temporary,s:y:supervisor+endpoint:Env:default+endpoint:sales:temporary")).toEqual([
+      { username: "a", password: "Pw-1aaaaa", groups: ["admin"], temporary: false },
+      { username: "b.c", password: "x", groups: ["agent"], temporary: true },
+      { username: "s", password: "y", groups: ["supervisor", "endpoint:Env:default", "endpoint:sales"], temporary: true },
     ]);
   });
 
   it.each([
     ["anna:pw", "is not username:password:group"],
-    ["anna:pw:agent:forever", 'only "temporary" may follow'],
+    ["anna:pw:agent:forever", 'names the role "agent:forever"'],
+    ["sam:pw:supervisor+sales", 'names the group "sales"'],
+    ["sam:pw:supervisor+endpoint:", 'names the group "endpoint:"'],
     [":pw:agent", "needs a user name"],
     ["anna::agent", "has an empty password"],
-    ["anna:pw:root", 'names the group "root"'],
+    ["anna:pw:root", 'names the role "root"'],
     ["anna:pw:agent,anna:pw2:admin", "repeats a user name"],
   ])("refuses %s", (text, message) => {
     expect(() => parseDevUsers(text)).toThrow(message);
@@ -201,7 +205,7 @@ describe("GMS_DEV_USERS", () => {
 
   it("stops npm start with its message when malformed", async () => {
     await expect(startLocalStack({ GMS_DEV_USERS: "anna:pw:root" })).rejects.toThrow(
-      /GMS_DEV_USERS: the entry "anna:pw:root" names the group "root"/,
+      /GMS_DEV_USERS: the entry "anna:pw:root" names the role "root"/,
     );
   });
 });

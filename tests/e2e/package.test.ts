@@ -276,6 +276,7 @@ describe("serverless package", () => {
     const responses = ofType("AWS::ApiGateway::GatewayResponse").map(([, r]) => r.Properties);
     expect(responses.map((r) => r.ResponseType).sort()).toEqual([
       "ACCESS_DENIED",
+      "AUTHORIZER_FAILURE",
       "DEFAULT_4XX",
       "DEFAULT_5XX",
       "THROTTLED",
@@ -296,6 +297,14 @@ describe("serverless package", () => {
       message: "Sign in: send Authorization: Bearer <access token>",
       exception: "UnauthorizedException",
     });
+  });
+
+  it("answers an authorizer that failed (the pool's keys out of reach) with a 503 to retry, not a 500", () => {
+    const [failed] = ofType("AWS::ApiGateway::GatewayResponse")
+      .map(([, r]) => r.Properties)
+      .filter((r) => r.ResponseType === "AUTHORIZER_FAILURE");
+    expect(failed.StatusCode).toBe("503");
+    expect(failed.ResponseParameters["gatewayresponse.header.Retry-After"]).toMatch(/^'[1-9]\d*'$/);
   });
 
   it("answers API Gateway's throttling with a JSON 429 that carries Retry-After and CORS", () => {

@@ -140,13 +140,46 @@ describe("the authorizer and the agent function together", () => {
 
   it("refuses another agent's id with 403, and lets a supervisor read it but not act", async () => {
     const anna = token("anna", ["agent"]);
-    const sam = token("sam", ["supervisor"]);
+    const sam = token("sam", ["supervisor", "endpoint:auth_q"]);
     const refused = await through("agent", presence("ben", bearer(anna)));
     expect([refused.status, refused.body.exception]).toEqual([403, "AccessDeniedException"]);
     expect((await through("agent", queue("ben", bearer(anna)))).status).toBe(403);
     expect((await through("agent", queue("ben", bearer(sam)))).status).toBe(200);
     expect((await through("agent", presence("ben", bearer(sam)))).status).toBe(403);
     expect((await through("agent", queue("anna", bearer(token("nobody", []))))).status).toBe(403);
+  });
+
+  it("lets a supervisor read only the queues and chats of the endpoints its groups name", async () => {
+    const anna = bearer(token("anna", ["agent"]));
+    expect((await through("agent", presence("anna", anna))).status).toBe(200);
+    const opened = await callRoute(customer.requestChat, "/genesys/1/service/{service}", "POST", { service: "auth" });
+    const id = String(opened.body._id);
+    await callRoute(customer.chat, "/genesys/1/service/{service}/ixn/chat", "POST", { service: id }, { firstName: "Max" });
+    const chatEvent = (op: string, agentId: string, headers: Record<string, string>) =>
+      httpEvent({
+        resource: `/genesys/1/agent/{agentId}/chats/{service}/${op}`,
+        httpMethod: "POST",
+        pathParameters: { agentId, service: id },
+        headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+        body: "",
+      });
+    expect((await through("agent", chatEvent("accept", "anna", anna))).status).toBe(200);
+
+    const overseer = bearer(token("sam", ["supervisor", "endpoint:auth_q"]));
+    expect((await through("agent", chatEvent("refresh", "anna", overseer))).status).toBe(200);
+    for (const groups of [["supervisor", "endpoint:elsewhere"], ["supervisor"], ["agent", "endpoint:auth_q"]]) {
+      const outsider = bearer(token("sam", groups));
+      for (const event of [queue("anna", outsider), chatEvent("refresh", "anna", outsider)]) {
+        const answer = await through("agent", event);
+        expect([answer.status, answer.body.exception], `${groups} ${event.resource}`).toEqual([403, "AccessDeniedException"]);
+      }
+    }
+    // Outside its endpoints, a chat answers the same whoever holds it: nothing tells who does.
+    const elsewhere = bearer(token("sam", ["supervisor", "endpoint:elsewhere"]));
+    const notAnnas = await through("agent", chatEvent("refresh", "ben", elsewhere));
+    expect([notAnnas.status, notAnnas.body.exception]).toEqual([403, "AccessDeniedException"]);
+    const seenByOverseer = await through("agent", chatEvent("refresh", "ben", overseer));
+    expect([seenByOverseer.status, seenByOverseer.body.exception]).toEqual([403, "NotYourChatException"]);
   });
 
   it.each<[string, () => Record<string, string>]>([

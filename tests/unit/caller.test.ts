@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import { describe, expect, it } from "vitest";
 import { authorize, stageWildcard, type TokenCheck } from "../../lib/http/authorizer.ts";
-import { type Caller, callerOf, requireAdmin, requireAgentAccess } from "../../lib/http/caller.ts";
+import { type Caller, callerOf, requireAdmin, requireAgentAccess, requireQueueAccess } from "../../lib/http/caller.ts";
 import { AccessDeniedError, UnauthorizedError } from "../../lib/http/errors.ts";
 
 /** The authorizer's decision on headers, and the roles of lib/http/caller.ts, without a pool. */
@@ -79,14 +79,26 @@ describe("the roles", () => {
   it.each([
     ["an agent as itself", person("anna", "agent"), "anna", "act", true],
     ["an agent as another", person("anna", "agent"), "ben", "read", false],
-    ["a supervisor reading another", person("sam", "supervisor"), "anna", "read", true],
-    ["a supervisor acting as another", person("sam", "supervisor"), "anna", "act", false],
+    ["a supervisor reading another", person("sam", "supervisor", "endpoint:sales"), "anna", "read", true],
+    ["a supervisor of no endpoint reading another", person("sam", "supervisor"), "anna", "read", false],
+    ["an agent in an endpoint group reading another", person("eve", "agent", "endpoint:sales"), "anna", "read", false],
+    ["a supervisor acting as another", person("sam", "supervisor", "endpoint:sales"), "anna", "act", false],
     ["an admin as another", person("root", "admin"), "anna", "read", false],
     ["a person with no role, as itself", person("eve"), "eve", "read", false],
   ] as const)("%s", (_name, caller, agentId, access, allowed) => {
     const check = () => requireAgentAccess(caller, agentId, access);
-    if (allowed) expect(check()).toBe(caller);
+    if (allowed) expect(check().person).toBe(caller);
     else expect(check).toThrow(AccessDeniedError);
+  });
+
+  it("scopes a supervisor to the endpoints of its groups, and oneself to none", () => {
+    const grant = requireAgentAccess(person("sam", "agent", "supervisor", "endpoint:sales", "endpoint:Env:support"), "anna", "read");
+    expect([...(grant.supervises ?? [])]).toEqual(["sales", "Env:support"]);
+    expect(() => requireQueueAccess(grant, "Env:support")).not.toThrow();
+    expect(() => requireQueueAccess(grant, "billing")).toThrow(AccessDeniedError);
+    const own = requireAgentAccess(person("sam", "supervisor", "endpoint:sales"), "sam", "read");
+    expect(own.supervises).toBeUndefined();
+    expect(() => requireQueueAccess(own, "billing")).not.toThrow();
   });
 
   it("opens the admin API to admins and the key, and the agent API to no key", () => {

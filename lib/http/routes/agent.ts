@@ -15,7 +15,7 @@ import { requireChatEndpoint } from "../../config/services.ts";
 import { InvalidInputError } from "../../errors.ts";
 import type { Deps, StorageSequence } from "../../storage.ts";
 import { epochSeconds } from "../../time.ts";
-import { type AgentAccess, callerOf, requireAgentAccess } from "../caller.ts";
+import { type AgentAccess, callerOf, requireAgentAccess, requireQueueAccess } from "../caller.ts";
 import { decodeFields, type Fields } from "../decode.ts";
 import { chatCall, noFields, onlyKeys, parsePost, pathParameter } from "../fields.ts";
 import { dispatch, type HttpOptions, httpHandler } from "../respond.ts";
@@ -41,11 +41,18 @@ export const LONGEST_STORAGE_SEQUENCE: StorageSequence = [
  * from its queue and talk to the customer. The operations are lib/config/presence.ts and lib/chat/agent.ts.
  */
 export function agentHandler(deps: Deps & HttpOptions) {
-  /** The path's agent id, if the caller may use it; `actor`: the person's pool id, recorded with what the call writes. */
-  const agentIdOf = (event: APIGatewayProxyEvent, access: AgentAccess): { agentId: string; actor: string } => {
+  /**
+   * The path's agent id, if the caller may use it; `actor`: the person's pool id, recorded with what
+   * the call writes; `supervises`: the endpoints a supervisor reading another agent's id oversees.
+   */
+  const agentIdOf = (
+    event: APIGatewayProxyEvent,
+    access: AgentAccess,
+  ): { agentId: string; actor: string; supervises?: ReadonlySet<string> } => {
     const caller = callerOf(event, epochSeconds(deps.now()));
     const agentId = requireAgentId(pathParameter(event, "agentId"));
-    return { agentId, actor: requireAgentAccess(caller, agentId, access).userId };
+    const { person, supervises } = requireAgentAccess(caller, agentId, access);
+    return { agentId, actor: person.userId, ...(supervises === undefined ? {} : { supervises }) };
   };
   const post = (type: PostCommand["type"]) => async (event: APIGatewayProxyEvent) => {
     const who = agentIdOf(event, "act");
@@ -62,8 +69,10 @@ export function agentHandler(deps: Deps & HttpOptions) {
       },
       [`${A}/queue`]: {
         GET: async (event) => {
-          agentIdOf(event, "read");
-          return { status: 200, body: await waitingChats(deps, parseQueueQuery(await decodeFields(event))) };
+          const who = agentIdOf(event, "read");
+          const query = parseQueueQuery(await decodeFields(event));
+          requireQueueAccess(who, query.endpoint);
+          return { status: 200, body: await waitingChats(deps, query) };
         },
       },
       [`${C}/accept`]: { POST: call("act", (agentCall) => accept(deps, agentCall)) },
