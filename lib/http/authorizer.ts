@@ -68,7 +68,11 @@ export async function authorize(deps: AuthorizerDeps, event: APIGatewayRequestAu
     if (!checked.ok && checked.reason === "keys-unavailable") throw new Error("The issuer's signing keys could not be fetched");
     if (!checked.ok) return { outcome: "refused", reason: checked.reason };
     const { userId, username, groups, expiresAt } = checked.principal;
-    return { outcome: "person", userId, username, groups: groups.join(","), exp: String(expiresAt) };
+    // The context is flat strings, so the groups travel comma-joined. No role or `endpoint:` group
+    // has a comma (chat endpoints cannot), but a pool's group may: such a group is dropped rather
+    // than split into names it is not.
+    const names = groups.filter((group) => !group.includes(","));
+    return { outcome: "person", userId, username, groups: names.join(","), exp: String(expiresAt) };
   }
   const key = header(event, "x-api-key");
   if (key !== undefined && deps.apiKey !== undefined) {

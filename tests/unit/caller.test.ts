@@ -25,6 +25,13 @@ describe("the authorizer's decision", () => {
       });
   });
 
+  it("passes no group that its comma-joined list would split into others", async () => {
+    const odd: TokenCheck = { ok: true, principal: { ...anna.principal, groups: ["supervisor", "x,endpoint:sales", "endpoint:support"] } };
+    expect(await authorize({ verify: async () => odd }, authorizerEvent({ authorization: `Bearer ${JWT}` }))).toMatchObject({
+      groups: "supervisor,endpoint:support",
+    });
+  });
+
   it("refuses, with a reason and without calling the verifier, what is not a Bearer JWT", async () => {
     expect(await authorize(deps, authorizerEvent({ authorization: "Basic YTpi" }))).toEqual({ outcome: "refused", reason: "malformed" });
     expect(await authorize(deps, authorizerEvent({ authorization: `Bearer ${JWT} extra` }))).toEqual({
