@@ -1,3 +1,4 @@
+import { allListeners } from "./chat/listeners.ts";
 import { createDocumentClient } from "./dynamo/client.ts";
 import { DynamoConfigStore } from "./dynamo/config-store.ts";
 import { dynamoScope } from "./dynamo/request-scope.ts";
@@ -20,4 +21,6 @@ export const stores = {
   sessions: new DynamoSessionStore(client, tables.sessions),
 };
 export const now = (): Date => new Date();
+/** The push channels that hear every chat event as it is written (ChatListeners in lib/storage.ts). */
+export const listeners = allListeners();
 export const http = { cors: corsPolicy(process.env.CORS_ALLOWED_ORIGINS), scope: dynamoScope };

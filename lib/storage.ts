@@ -283,17 +283,30 @@ export interface SessionStore {
   eraseChat(sessionId: string, endedAt: number): Promise<void>;
 }
 
+/**
+ * Who hears of a chat's events as they are written: the push channels (lib/push/: WebSocket
+ * connections, CometD clients). Best-effort: an implementation never throws and returns within a
+ * small budget of its own, since correctness comes from positions, resume and refresh, never from
+ * a push arriving.
+ */
+export interface ChatListeners {
+  /** The chat as the event's claim left it (its phase, its agent), and the event at its position. */
+  written(chat: ChatState, event: TranscriptEvent): Promise<void>;
+}
+
 /** Both stores, and the clock: what the domain's operations run on. */
 export interface Deps {
   readonly config: ConfigStore;
   readonly sessions: SessionStore;
   readonly now: () => Date;
+  /** Told of every event written; absent where nothing listens (tests of the domain alone). */
+  readonly listeners?: ChatListeners;
 }
 
 /** What the configuration's operations run on (services, availability, presence). */
 export type ConfigDeps = Pick<Deps, "config" | "now">;
 /** What a chat's operations run on, but accept, which also reads the agent's presence. */
-export type ChatDeps = Pick<Deps, "sessions" | "now">;
+export type ChatDeps = Pick<Deps, "sessions" | "now" | "listeners">;
 
 /** A store call, named by its store and method. */
 export type StorageStep = `sessions.${keyof SessionStore}` | `config.${keyof ConfigStore}`;

@@ -13,6 +13,7 @@ import {
   type PostCommand,
   postEvent,
   requireChat,
+  tellListeners,
   timed,
   viewOfPost,
   viewSince,
@@ -48,10 +49,9 @@ export async function createChat(deps: ChatDeps, command: CreateChatCommand): Pr
   const { chat, attached } = newChat(existing.session, command, deps.now());
   if (await deps.sessions.createChat(chat)) {
     // Position 1 is the new chat's own: nobody else can have written it.
-    await Promise.all([
-      deps.sessions.attach(chat.sessionId, attached, epochSeconds(deps.now())),
-      deps.sessions.write(chat, 1, timed(chat, notice("Notice.Joined", chat.customerNickname, "CLIENT"), deps.now())),
-    ]);
+    const joined = timed(chat, notice("Notice.Joined", chat.customerNickname, "CLIENT"), deps.now());
+    await Promise.all([deps.sessions.attach(chat.sessionId, attached, epochSeconds(deps.now())), deps.sessions.write(chat, 1, joined)]);
+    await tellListeners(deps, chat, { ...joined, position: 1 });
   }
   return viewSince(deps, command, since);
 }

@@ -128,12 +128,21 @@ export async function claimAndWrite(
     if (claimed === undefined) return undefined;
     const stored = timed(claimed.chat, event(claimed.chat), deps.now());
     const outcome = await deps.sessions.write(claimed.chat, claimed.position, stored);
-    if (outcome === "written") return { ...claimed, event: { ...stored, position: claimed.position } };
+    if (outcome === "written") {
+      const written = { ...claimed, event: { ...stored, position: claimed.position } };
+      await tellListeners(deps, written.chat, written.event);
+      return written;
+    }
     // Taken: a chat whose events were written before it had a counter; the counter catches up.
     if (outcome === "taken" && tries + 1 < MAX_CLAIMS)
       await deps.sessions.advance(sessionId, (await deps.sessions.head(sessionId)).lastPosition);
   }
   throw new StorageUnavailableError(new Error(`No transcript position after ${MAX_CLAIMS} claims`));
+}
+
+/** Tells the listeners of an event written; a listener's failure is never the writer's (ChatListeners). */
+export async function tellListeners(deps: ChatDeps, chat: ChatState, event: TranscriptEvent): Promise<void> {
+  await deps.listeners?.written(chat, event).catch(() => undefined);
 }
 
 /** A message or typing notice: claims a position if the chat takes posts from this party and has room. */
