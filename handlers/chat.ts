@@ -1,5 +1,6 @@
 import { chatHandler } from "../lib/http/routes/chat.ts";
-import { http, listeners, now, stores } from "../lib/runtime.ts";
+import { listeners } from "../lib/push-runtime.ts";
+import { http, now, stores } from "../lib/runtime.ts";
 
 /** The chat function (Chat API v1 and the service API): lib/http/routes/chat.ts on the production wiring. */
 export const handler = chatHandler({ ...stores, now, listeners, ...http });

@@ -1,4 +1,3 @@
-import { allListeners } from "./chat/listeners.ts";
 import { createDocumentClient } from "./dynamo/client.ts";
 import { DynamoConfigStore } from "./dynamo/config-store.ts";
 import { dynamoScope } from "./dynamo/request-scope.ts";
@@ -13,14 +12,13 @@ import { corsPolicy } from "./http/cors.ts";
  * CORS origins validated so a misconfigured stage fails at init, not mid-request. The handlers pass
  * these to their route families; nothing else imports both the edge and the adapters.
  */
-const tables = tableNamesFromEnv();
-const client = createDocumentClient();
+export const tables = tableNamesFromEnv();
+/** One client per instance: lib/push-runtime.ts shares it. */
+export const client = createDocumentClient();
 
 export const stores = {
   config: new DynamoConfigStore(client, tables.config),
   sessions: new DynamoSessionStore(client, tables.sessions),
 };
 export const now = (): Date => new Date();
-/** The push channels that hear every chat event as it is written (ChatListeners in lib/storage.ts). */
-export const listeners = allListeners();
 export const http = { cors: corsPolicy(process.env.CORS_ALLOWED_ORIGINS), scope: dynamoScope };

@@ -294,6 +294,39 @@ export interface ChatListeners {
   written(chat: ChatState, event: TranscriptEvent): Promise<void>;
 }
 
+/**
+ * What a push connection (lib/push/) listens to: one chat, as its customer; the chats an agent
+ * holds; the waiting chats of an endpoint.
+ */
+export type PushTopic =
+  | { readonly kind: "chat"; readonly sessionId: string }
+  | { readonly kind: "agent"; readonly agentId: string }
+  | { readonly kind: "queue"; readonly endpoint: string };
+
+/** A connection listening to a topic until `expiresAt` (epoch seconds). */
+export interface PushSubscription {
+  readonly connectionId: string;
+  readonly expiresAt: number;
+}
+
+/** Who listens to what: one record per topic and connection, and one per connection naming its topics. */
+export interface PushStore {
+  /** The connection listens to the topics until `expiresAt`; resolves false when it would hold more than `maxTopics` in all. */
+  subscribe(connectionId: string, topics: readonly PushTopic[], expiresAt: number, maxTopics: number): Promise<boolean>;
+  /** Up to `limit` connections listening to the topic, lapsed ones included. */
+  listening(topic: PushTopic, limit: number): Promise<PushSubscription[]>;
+  /** Forgets one connection's subscription to one topic (the connection turned out gone). */
+  unsubscribe(topic: PushTopic, connectionId: string): Promise<void>;
+  /** Forgets everything the connection listened to (it closed). */
+  forget(connectionId: string): Promise<void>;
+}
+
+/** Sends frames to open connections (API Gateway's Management API). */
+export interface ConnectionSender {
+  /** Resolves "gone" when the connection no longer exists; rejects on other failures. */
+  send(connectionId: string, frame: string): Promise<"sent" | "gone">;
+}
+
 /** Both stores, and the clock: what the domain's operations run on. */
 export interface Deps {
   readonly config: ConfigStore;
@@ -309,7 +342,7 @@ export type ConfigDeps = Pick<Deps, "config" | "now">;
 export type ChatDeps = Pick<Deps, "sessions" | "now" | "listeners">;
 
 /** A store call, named by its store and method. */
-export type StorageStep = `sessions.${keyof SessionStore}` | `config.${keyof ConfigStore}`;
+export type StorageStep = `sessions.${keyof SessionStore}` | `config.${keyof ConfigStore}` | `push.${keyof PushStore}`;
 
 /**
  * The longest sequence of store calls an operation makes, one after another; an inner list is a

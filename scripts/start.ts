@@ -6,7 +6,7 @@
  * `.dynamodb/cognito/`) with the local users, then runs `serverless offline start` on the exact GMS
  * paths. Ctrl-C stops all of it.
  *
- * Environment: PORT (8080), DYNAMODB_PORT (8000), GMS_ADMIN_API_KEY (else a random key kept in the
+ * Environment: PORT (8080), WEBSOCKET_PORT (3001: the WebSocket API and its Management API), DYNAMODB_PORT (8000), GMS_ADMIN_API_KEY (else a random key kept in the
  * data folder), IDENTITY_PORT (9229), GMS_DEV_USERS (username:password:role[+endpoint:<name>],... else
  * DEFAULT_DEV_USERS), GMS_SEED_AVAILABILITY=false (no availability seed), GMS_DATA_DIR (.dynamodb),
  * STAGE (dev).
@@ -31,6 +31,7 @@ import {
 const root = fileURLToPath(new URL("..", import.meta.url));
 const env = process.env;
 const port = env.PORT ?? "8080";
+const websocketPort = env.WEBSOCKET_PORT ?? "3001";
 const stage = env.STAGE ?? "dev";
 
 function log(message: string) {
@@ -95,6 +96,8 @@ async function main() {
     IDENTITY_JWKS_URI: identity.jwksUri,
   };
 
+  // The WebSocket API: clients connect, and functions post frames, to serverless-offline's WebSocket port.
+  const pushEnv = { PUSH_MANAGEMENT_URL: `http://localhost:${websocketPort}`, PUSH_URL: `ws://localhost:${websocketPort}` };
   const buildFolder = env.GMS_BUILD_FOLDER ?? `.esbuild/local-${port}`;
   const offline = spawnOffline(
     root,
@@ -103,10 +106,11 @@ async function main() {
       ...env,
       ...awsEnv,
       ...identityEnv,
+      ...pushEnv,
       GMS_ADMIN_API_KEY: adminKey,
       GMS_BUILD_FOLDER: buildFolder,
     },
-    ["--stage", stage],
+    ["--stage", stage, "--websocketPort", websocketPort],
   );
   // serverless-offline prints "Server ready" on stderr; pass both streams through and announce it.
   for (const [stream, sink] of [
@@ -118,6 +122,7 @@ async function main() {
       if (chunk.toString().includes("Server ready")) {
         log(`ready: curl -s -X POST http://localhost:${port}/genesys/1/service/request-chat -d firstName=Anna`);
         log(`customer chat widget: http://localhost:${port}/chat/  agent console: http://localhost:${port}/agent/`);
+        log(`push (WebSocket API): ${pushEnv.PUSH_URL}`);
       }
     });
   }

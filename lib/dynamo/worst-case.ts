@@ -12,9 +12,12 @@ import { WORST_CASE_CALL_MS } from "./limits.ts";
  * (lib/chat/transcript.ts); they count here as one call, and no call of theirs starts that could
  * end after the deadline.
  */
-function stepMs(_step: StorageStep): number {
-  return WORST_CASE_CALL_MS;
+function stepMs(step: StorageStep): number {
+  return (CALLS[step] ?? 1) * WORST_CASE_CALL_MS;
 }
+
+/** Store calls that are two DynamoDB calls in a row: a push subscription (its connection's record, then the topics'), a close (read, then delete). */
+const CALLS: Partial<Record<StorageStep, number>> = { "push.subscribe": 2, "push.forget": 2 };
 
 /** The longest a declared sequence can take: its rounds one after another, each as long as its slowest call. */
 export function worstCaseMs(sequence: StorageSequence): number {

@@ -40,7 +40,7 @@ export function parseTtlSeconds(raw: string, name = "_ttl"): number {
 }
 
 /** `transcriptPosition`: the last position the client has seen; absent or blank for everything. */
-function parsePosition(raw: string | undefined): number | undefined {
+export function parsePosition(raw: string | undefined): number | undefined {
   if (raw === undefined || raw.trim() === "") return undefined;
   if (!/^\d{1,10}$/.test(raw.trim())) throw new InvalidInputError("transcriptPosition must be a whole number");
   return Number(raw.trim());

@@ -198,6 +198,10 @@ export default class GmsChatPlugin {
       for (const name of IDENTITY_VARIABLES) {
         if (typeof environment[name] === "object") environment[name] = process.env[name] ?? "";
       }
+      // The WebSocket API's addresses: serverless-offline's WebSocket port (`npm start` sets both).
+      const websocketPort = this.options.websocketPort ?? process.env.WEBSOCKET_PORT ?? 3001;
+      if (typeof environment.PUSH_MANAGEMENT_URL === "object") environment.PUSH_MANAGEMENT_URL = `http://localhost:${websocketPort}`;
+      if (typeof environment.PUSH_URL === "object") environment.PUSH_URL = `ws://localhost:${websocketPort}`;
       if (typeof environment.ADMIN_API_KEY_ID === "object") {
         delete environment.ADMIN_API_KEY_ID;
         environment.ADMIN_API_KEY = process.env.GMS_ADMIN_API_KEY ?? "";

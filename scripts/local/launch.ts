@@ -24,7 +24,9 @@ export interface StackIdentity {
 
 export interface LocalStack {
   readonly baseUrl: string;
-  readonly ports: { readonly http: number; readonly dynamo: number; readonly identity: number };
+  /** The WebSocket API (docs/push.md). */
+  readonly pushUrl: string;
+  readonly ports: { readonly http: number; readonly dynamo: number; readonly identity: number; readonly websocket: number };
   readonly identity: StackIdentity;
   output(): string;
   /** Kills the process that launched the script, without a signal to the script itself. */
@@ -49,7 +51,7 @@ export interface LocalStack {
  * folder, removed once the stack has stopped.
  */
 export async function startLocalStack(env: Record<string, string> = {}, options: { underShell?: boolean } = {}): Promise<LocalStack> {
-  const ports = { http: await freePort(), dynamo: await freePort(), identity: await freePort() };
+  const ports = { http: await freePort(), dynamo: await freePort(), identity: await freePort(), websocket: await freePort() };
   const ownDataDir = env.GMS_DATA_DIR === undefined ? await mkdtemp(join(tmpdir(), "gms-chat-stack-data-")) : undefined;
   const removeOwnData = () => (ownDataDir === undefined ? Promise.resolve() : rm(ownDataDir, { recursive: true, force: true }));
   const buildFolder = `.esbuild/stack-${ports.http}`;
@@ -68,6 +70,7 @@ export async function startLocalStack(env: Record<string, string> = {}, options:
       PORT: String(ports.http),
       DYNAMODB_PORT: String(ports.dynamo),
       IDENTITY_PORT: String(ports.identity),
+      WEBSOCKET_PORT: String(ports.websocket),
       ...(ownDataDir === undefined ? {} : { GMS_DATA_DIR: ownDataDir }),
       GMS_BUILD_FOLDER: buildFolder,
       GMS_ADMIN_API_KEY: STACK_ADMIN_KEY,
@@ -87,6 +90,7 @@ export async function startLocalStack(env: Record<string, string> = {}, options:
 
   return {
     baseUrl: `http://127.0.0.1:${ports.http}`,
+    pushUrl: `ws://localhost:${ports.websocket}`,
     ports,
     identity: printedIdentity(output.text()),
     output: output.text,

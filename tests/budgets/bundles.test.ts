@@ -21,18 +21,24 @@ import { authorized, httpEvent } from "../support/events.ts";
  * web function's rose to 60 KB the same day (51 KB measured) when the console gained its own
  * sign-in (Cognito's JSON protocol, token refresh and revocation, no SDK): the pages are served
  * inline and revalidated with an ETag, and the function loads no SDK.
+ * The chat and agent functions' rose to 290 KB on 2026-11-30 (272 and 274 KB measured, from 235):
+ * they post each event to the WebSocket connections that listen (docs/push.md), with API Gateway's
+ * Management API client (about 37 KB); request-chat, admin and seed leave it out
+ * (lib/push-runtime.ts). The push function (the WebSocket API: 285 KB) holds that client, the
+ * stores and the token verifier.
  * And the bundles as deployed (minified, wired by lib/runtime.ts) keep the request scope and name
  * their failures.
  */
 const BUDGET_KB: Record<string, number> = {
   requestChat: 250,
-  chat: 250,
-  agent: 250,
+  chat: 290,
+  agent: 290,
   admin: 250,
   seed: 300,
   web: 60,
   authorizer: 40,
   adminAuthorizer: 300,
+  push: 300,
 };
 let dir: string;
 let bundles: Bundle[];

@@ -223,9 +223,9 @@ describe("npm start: browsers on other origins", () => {
 });
 
 describe("npm start: what web pages can reach", () => {
-  it("listens on TCP for the API and the identity provider's proxy only, on loopback: the Lambda invoke API and the identity emulator are on Unix sockets", () => {
+  it("listens on TCP for the API, the WebSocket API and the identity provider's proxy only, on loopback: the Lambda invoke API and the identity emulator are on Unix sockets", () => {
     expect(stack.listening().sort((a, b) => a.port - b.port)).toEqual(
-      [stack.ports.http, stack.ports.identity].sort((a, b) => a - b).map((port) => ({ port, loopback: true })),
+      [stack.ports.http, stack.ports.websocket, stack.ports.identity].sort((a, b) => a - b).map((port) => ({ port, loopback: true })),
     );
   });
 

@@ -1,5 +1,6 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { DynamoConfigStore } from "../../lib/dynamo/config-store.ts";
+import { DynamoPushStore } from "../../lib/dynamo/push-store.ts";
 import { DynamoSessionStore } from "../../lib/dynamo/session-store.ts";
 import type { TableNames } from "../../lib/dynamo/tables.ts";
 import { DynamoProxy } from "../../scripts/local/dynamo-proxy.ts";
@@ -17,6 +18,8 @@ export interface TestDynamo {
   /** The adapters on the service's own client configuration (bounded retries and timeouts), through the proxy. */
   readonly config: DynamoConfigStore;
   readonly sessions: DynamoSessionStore;
+  /** The push channels' subscriptions, in the sessions table, through the proxy. */
+  readonly push: DynamoPushStore;
   close(): Promise<void>;
 }
 
@@ -38,6 +41,7 @@ export async function startTestDynamo(): Promise<TestDynamo> {
     tables,
     config: new DynamoConfigStore(storeClient, tables.config),
     sessions: new DynamoSessionStore(storeClient, tables.sessions),
+    push: new DynamoPushStore(storeClient, tables.sessions),
     close: async () => {
       client.destroy();
       storeClient.destroy();

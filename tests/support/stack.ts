@@ -47,7 +47,7 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
     },
     stop: async () => {
       try {
-        await expectCleanStop(stack, [stack.ports.http, stack.ports.identity]);
+        await expectCleanStop(stack, [stack.ports.http, stack.ports.identity, stack.ports.websocket]);
       } finally {
         await cleanUp();
       }

@@ -18,7 +18,7 @@ type Layer = "domain" | "edge" | "adapter" | "root";
 /** Which layer a module of lib/ belongs to; every folder not named here is domain. */
 function layerOf(file: string): Layer {
   const path = relative(join(root, "lib"), file);
-  if (path === "runtime.ts") return "root";
+  if (path === "runtime.ts" || path === "push-runtime.ts") return "root";
   if (path.startsWith("http/") || path.startsWith("cloudformation/")) return "edge";
   if (adapterOf(file) !== undefined) return "adapter";
   return "domain";
@@ -29,6 +29,8 @@ const ADAPTERS: Record<string, RegExp> = {
   dynamo: /^(node:|@aws-sdk\/|@smithy\/)/,
   // The API key's value is read with API Gateway's client (lib/identity/api-key.ts).
   identity: /^(node:|aws-jwt-verify(\/[\w-]+)?$|@aws-sdk\/client-api-gateway$)/,
+  // Frames to WebSocket connections: API Gateway's Management API.
+  websocket: /^(node:|@aws-sdk\/client-apigatewaymanagementapi$)/,
 };
 
 function adapterOf(file: string): string | undefined {

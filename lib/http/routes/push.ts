@@ -1,0 +1,168 @@
+import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from "aws-lambda";
+import { requireAgentId } from "../../config/presence.ts";
+import { requireChatEndpoint } from "../../config/services.ts";
+import { InvalidInputError } from "../../errors.ts";
+import { errorFrame, pongFrame } from "../../push/frames.ts";
+import {
+  type AgentSubscribe,
+  type CustomerSubscribe,
+  MAX_ENDPOINTS,
+  MAX_RESUMED_CHATS,
+  type PushDeps,
+  subscribeAgent,
+  subscribeCustomer,
+} from "../../push/push.ts";
+import { sessionIdOrUnknown } from "../../session/session.ts";
+import type { StorageSequence } from "../../storage.ts";
+import type { TokenCheck } from "../authorizer.ts";
+import { requireAgentAccess } from "../caller.ts";
+import { errorAnswer, UnauthorizedError } from "../errors.ts";
+import { parsePosition } from "../fields.ts";
+import type { RequestScope } from "../respond.ts";
+
+/**
+ * The push function's WebSocket routes (handlers/push.ts; the protocol is docs/push.md and
+ * asyncapi.yaml). `$connect` takes anyone: a connection hears nothing until it subscribes, with the
+ * credential the REST API takes for what it asks (a customer the session id; an agent its access
+ * token, as itself). `$disconnect` forgets its subscriptions. Every other message is `$default`:
+ * `subscribe` or `ping`. Answers and refusals go back as frames on the connection.
+ */
+
+/** The longest sequence of storage calls: a customer's subscribe (read, listen, read the catch-up). */
+export const LONGEST_STORAGE_SEQUENCE: StorageSequence = ["sessions.head", "push.subscribe", "sessions.read"];
+
+/** A message from a client: JSON, a few KB at most (an access token is the largest field). */
+const MAX_MESSAGE_BYTES = 16 * 1024;
+
+export interface PushOptions {
+  /** Checks an agent's access token (lib/identity/tokens.ts on the production wiring). */
+  readonly verify: (token: string) => Promise<TokenCheck>;
+  readonly scope?: RequestScope | undefined;
+}
+
+export function pushHandler(deps: PushDeps & PushOptions) {
+  const { scope } = deps;
+  const route = async (event: APIGatewayProxyWebsocketEventV2): Promise<string | undefined> => {
+    const { routeKey, connectionId } = event.requestContext;
+    if (routeKey === "$connect") return undefined;
+    if (routeKey === "$disconnect") {
+      await deps.push.forget(connectionId);
+      return undefined;
+    }
+    const message = parseMessage(event.body, event.isBase64Encoded);
+    if (message.action === "ping") {
+      await deps.sender.send(connectionId, pongFrame());
+      return "ping";
+    }
+    if ("token" in message || "agentId" in message) await subscribeAgent(deps, await agentSubscribe(deps, connectionId, message));
+    else await subscribeCustomer(deps, customerSubscribe(connectionId, message));
+    return "subscribe";
+  };
+
+  return async (event: APIGatewayProxyWebsocketEventV2, context?: Context): Promise<APIGatewayProxyResultV2> => {
+    const started = performance.now();
+    const deadline = context?.getRemainingTimeInMillis === undefined ? undefined : Date.now() + context.getRemainingTimeInMillis();
+    const run = () => route(event);
+    const outcome = scope
+      ? await scope.run(run, deadline)
+      : await run().then(
+          (result) => ({ result, cost: {} }),
+          (error: unknown) => ({ error, cost: {} }),
+        );
+    let status = 200;
+    let action: string | undefined;
+    if ("error" in outcome) {
+      const answer = errorAnswer(outcome.error);
+      status = answer.status;
+      // The client learns why on its connection; a connection gone meanwhile hears nothing.
+      await deps.sender
+        .send(event.requestContext.connectionId, errorFrame(answer.status, answer.message, answer.exception))
+        .catch(() => undefined);
+    } else {
+      action = outcome.result;
+    }
+    const line: Record<string, unknown> = {
+      level: status >= 500 ? "error" : "info",
+      requestId: context?.awsRequestId ?? event.requestContext.requestId,
+      route: event.requestContext.routeKey,
+      status,
+      latencyMs: Math.round((performance.now() - started) * 10) / 10,
+    };
+    if (action !== undefined) line.action = action;
+    if (scope) line[scope.name] = outcome.cost;
+    console.log(JSON.stringify(line));
+    // API Gateway needs 200 to open a connection; other answers reach no client.
+    return { statusCode: 200 };
+  };
+}
+
+type Message = Readonly<Record<string, unknown>>;
+
+function parseMessage(body: string | undefined, base64: boolean): Message {
+  const text = base64 ? Buffer.from(body ?? "", "base64").toString("utf8") : (body ?? "");
+  if (Buffer.byteLength(text) > MAX_MESSAGE_BYTES) throw new InvalidInputError(`A message must be at most ${MAX_MESSAGE_BYTES} bytes`);
+  let message: unknown;
+  try {
+    message = JSON.parse(text);
+  } catch {
+    throw new InvalidInputError('A message must be a JSON object such as {"action":"subscribe",...}');
+  }
+  if (typeof message !== "object" || message === null || Array.isArray(message)) {
+    throw new InvalidInputError('A message must be a JSON object such as {"action":"subscribe",...}');
+  }
+  const action = (message as Message).action;
+  if (action !== "subscribe" && action !== "ping") throw new InvalidInputError("action must be subscribe or ping");
+  if (action === "ping") only(message as Message, ["action"]);
+  return message as Message;
+}
+
+function only(message: Message, keys: readonly string[]): void {
+  for (const key of Object.keys(message)) {
+    if (!keys.includes(key)) throw new InvalidInputError(`Unknown field; expected ${keys.join(", ")}`);
+  }
+}
+
+/** A position given as digits, in a string or a number. */
+function position(value: unknown): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return value;
+  if (typeof value === "string") return parsePosition(value);
+  throw new InvalidInputError("transcriptPosition must be a whole number");
+}
+
+function text(value: unknown, name: string): string {
+  if (typeof value !== "string") throw new InvalidInputError(`${name} must be a string`);
+  return value;
+}
+
+function customerSubscribe(connectionId: string, message: Message): CustomerSubscribe {
+  only(message, ["action", "chat", "transcriptPosition"]);
+  const transcriptPosition = position(message.transcriptPosition);
+  return { connectionId, sessionId: sessionIdOrUnknown(text(message.chat, "chat")), position: transcriptPosition };
+}
+
+async function agentSubscribe(deps: PushOptions, connectionId: string, message: Message): Promise<AgentSubscribe> {
+  only(message, ["action", "agentId", "token", "endpoints", "chats"]);
+  const endpoints = list(message.endpoints, "endpoints", MAX_ENDPOINTS).map((endpoint) =>
+    requireChatEndpoint(text(endpoint, "endpoints"), "endpoints"),
+  );
+  const chats = list(message.chats, "chats", MAX_RESUMED_CHATS).map((chat) => {
+    if (typeof chat !== "object" || chat === null) throw new InvalidInputError('chats must list {"id", "transcriptPosition"} objects');
+    only(chat as Message, ["id", "transcriptPosition"]);
+    const { id, transcriptPosition } = chat as Message;
+    return { sessionId: sessionIdOrUnknown(text(id, "chats[].id")), position: position(transcriptPosition) };
+  });
+  const agentId = requireAgentId(text(message.agentId, "agentId"));
+  const token = text(message.token, "token");
+  const checked = await deps.verify(token);
+  if (!checked.ok) throw new UnauthorizedError("The access token is not valid here: sign in again");
+  const { userId, username, groups, expiresAt } = checked.principal;
+  requireAgentAccess({ kind: "person", userId, username, groups }, agentId, "act");
+  return { connectionId, agentId, endpoints: [...new Set(endpoints)], chats, until: expiresAt };
+}
+
+function list(value: unknown, name: string, max: number): readonly unknown[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.length > max) throw new InvalidInputError(`${name} must be a list of at most ${max}`);
+  return value;
+}

@@ -1,0 +1,52 @@
+import type { InteractionView } from "../chat/view.ts";
+import type { ChatState } from "../storage.ts";
+
+/**
+ * The frames the push channel sends (docs/push.md, asyncapi.yaml). A chat's events travel in the
+ * envelope GMS uses for its CometD pushes, with the chat interaction object exactly as `refresh`
+ * answers it; the channel's own notices have channels of their own under `/gms/`.
+ */
+
+/** API Gateway's limit for one WebSocket frame: a larger delta is sent as a "refresh now" notice. */
+export const MAX_FRAME_BYTES = 32 * 1024;
+
+/** `{"channel": "/_genesys", "data": {"id", "tag", "message"}}`: `id` names the chat and the position the frame reaches. */
+export function chatFrame(chat: ChatState, message: InteractionView): string {
+  return JSON.stringify({
+    channel: "/_genesys",
+    data: {
+      id: `${chat.sessionId}:${message.transcriptPosition}`,
+      tag: `service.chat.refresh.${chat.sessionId}`,
+      message,
+    },
+  });
+}
+
+/** The chat has more than one frame can carry after `transcriptPosition`: refresh from there (or subscribe again with it). */
+export function refreshFrame(sessionId: string, transcriptPosition: number): string {
+  return JSON.stringify({ channel: "/gms/refresh", data: { id: sessionId, transcriptPosition: String(transcriptPosition) } });
+}
+
+/** An endpoint's queue changed: a chat came, was accepted or left. Read the queue again. */
+export function queueFrame(chat: ChatState): string {
+  return JSON.stringify({ channel: "/gms/queue", data: { endpoint: chat.endpoint, id: chat.sessionId, phase: chat.phase } });
+}
+
+/** A subscription in force: what it listens to, and until when (epoch seconds). */
+export function subscribedFrame(topics: Readonly<Record<string, unknown>>, expiresAt: number): string {
+  return JSON.stringify({ channel: "/gms/subscribed", data: { ...topics, expiresAt } });
+}
+
+export function pongFrame(): string {
+  return JSON.stringify({ channel: "/gms/pong", data: {} });
+}
+
+/** A request refused, in the API's error shape. */
+export function errorFrame(status: number, message: string, exception: string): string {
+  return JSON.stringify({ channel: "/gms/error", data: { status, message, exception } });
+}
+
+/** The frame, or the "refresh now" notice when the frame would pass API Gateway's limit. */
+export function fitting(frame: string, sessionId: string, since: number): string {
+  return Buffer.byteLength(frame) <= MAX_FRAME_BYTES ? frame : refreshFrame(sessionId, since);
+}

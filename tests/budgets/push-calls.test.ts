@@ -1,0 +1,127 @@
+import type { APIGatewayProxyWebsocketEventV2 } from "aws-lambda";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { corsPolicy } from "../../lib/http/cors.ts";
+import { chatHandler } from "../../lib/http/routes/chat.ts";
+import { LONGEST_STORAGE_SEQUENCE as PUSH_SEQUENCE, pushHandler } from "../../lib/http/routes/push.ts";
+import { requestChatHandler } from "../../lib/http/routes/request-chat.ts";
+import { MAX_LISTENERS_PER_TOPIC, pushListener } from "../../lib/push/push.ts";
+import type { ConnectionSender } from "../../lib/storage.ts";
+import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
+import { callRoute } from "../support/events.ts";
+
+/**
+ * The push channel's storage budgets (docs/push.md), counted by the proxy in front of dynalite: a
+ * subscription (the connect that matters: `$connect` itself stores nothing), a close, and the
+ * fan-out each written event adds to its request, which reads one partition per topic whatever
+ * the number of listeners and writes nothing while they are all there.
+ */
+let db: TestDynamo;
+const posted: { connectionId: string; frame: string }[] = [];
+let gone = new Set<string>();
+const sender: ConnectionSender = {
+  async send(connectionId, frame) {
+    if (gone.has(connectionId)) return "gone";
+    posted.push({ connectionId, frame });
+    return "sent";
+  },
+};
+let handlers: {
+  requestChat: ReturnType<typeof requestChatHandler>;
+  chat: ReturnType<typeof chatHandler>;
+  push: ReturnType<typeof pushHandler>;
+};
+
+beforeAll(async () => {
+  vi.spyOn(console, "log").mockImplementation(() => {});
+  db = await startTestDynamo();
+  const now = () => new Date();
+  const deps = { config: db.config, sessions: db.sessions, now, cors: corsPolicy("*") };
+  handlers = {
+    requestChat: requestChatHandler(deps),
+    chat: chatHandler({ ...deps, listeners: pushListener({ push: db.push, sender, now }) }),
+    push: pushHandler({ ...deps, push: db.push, sender, verify: async () => ({ ok: false, reason: "signature", message: "" }) }),
+  };
+  await db.config.putService({ name: "pushed", ttlSeconds: 3600, chatEndpoint: "pushed_q", updatedAt: now().toISOString() });
+  await db.config.putNotification({ endpoint: "pushed_q", available: true, updatedAt: now().toISOString() });
+});
+afterAll(async () => {
+  vi.restoreAllMocks();
+  await db?.close();
+});
+beforeEach(() => {
+  posted.length = 0;
+  gone = new Set();
+});
+
+const ws = (routeKey: string, connectionId: string, body?: object) =>
+  ({
+    requestContext: { routeKey, connectionId, requestId: "r", eventType: "MESSAGE" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    isBase64Encoded: false,
+  }) as unknown as APIGatewayProxyWebsocketEventV2;
+
+async function chatWith(listeners: number): Promise<string> {
+  const opened = await callRoute(handlers.requestChat, "/genesys/1/service/{service}", "POST", { service: "pushed" });
+  const id = String(opened.body._id);
+  await callRoute(handlers.chat, "/genesys/1/service/{service}/ixn/chat", "POST", { service: id }, { firstName: "Max" });
+  for (let n = 0; n < listeners; n += 1) await handlers.push(ws("$default", `conn-${id}-${n}`, { action: "subscribe", chat: id }));
+  return id;
+}
+
+async function cost(run: () => Promise<unknown>) {
+  db.proxy.reset();
+  await run();
+  return { ...db.proxy.cost(), operations: [...db.proxy.operations] };
+}
+
+describe("push: DynamoDB calls", () => {
+  it("a customer's subscribe with a position: the session's head, the connection's record and its topic, the catch-up", async () => {
+    const id = await chatWith(0);
+    const spent = await cost(() => handlers.push(ws("$default", "c-1", { action: "subscribe", chat: id, transcriptPosition: "0" })));
+    expect(spent.operations).toEqual(["Query", "UpdateItem", "BatchWriteItem", "Query"]);
+    expect(PUSH_SEQUENCE).toEqual(["sessions.head", "push.subscribe", "sessions.read"]);
+    expect(posted.map((p) => JSON.parse(p.frame).channel)).toEqual(["/gms/subscribed", "/_genesys"]);
+  });
+
+  it("a $connect stores nothing, a ping reads nothing, a $disconnect reads its record and deletes in one batch", async () => {
+    expect((await cost(() => handlers.push(ws("$connect", "c-2")))).calls).toBe(0);
+    expect((await cost(() => handlers.push(ws("$default", "c-2", { action: "ping" })))).calls).toBe(0);
+    const id = await chatWith(0);
+    await handlers.push(ws("$default", "c-2", { action: "subscribe", chat: id }));
+    expect((await cost(() => handlers.push(ws("$disconnect", "c-2")))).operations).toEqual(["GetItem", "BatchWriteItem"]);
+  });
+
+  it("a fan-out reads each topic's listeners in one query (a read unit per 4 KB of them: 1 for one, 3 for 50) and writes nothing", async () => {
+    const base = await cost(async () => {
+      const id = await chatWith(0);
+      db.proxy.reset();
+      await callRoute(handlers.chat, "/genesys/1/service/{service}/ixn/chat/send", "POST", { service: id }, { message: "hi" });
+    });
+    for (const [listeners, readUnits] of [
+      [1, 1],
+      [50, 3],
+    ] as const) {
+      const id = await chatWith(listeners);
+      posted.length = 0;
+      const spent = await cost(() =>
+        callRoute(handlers.chat, "/genesys/1/service/{service}/ixn/chat/send", "POST", { service: id }, { message: "hi" }),
+      );
+      // The send's claim and write, and one Query: the chat's topic (no agent holds it, the queue is unchanged).
+      expect(spent.operations, `${listeners}`).toEqual(["UpdateItem", "PutItem", "Query"]);
+      expect(spent.writeUnits).toBe(base.writeUnits);
+      expect(spent.readUnits - base.readUnits, `${listeners}`).toBe(readUnits);
+      expect(posted).toHaveLength(listeners);
+    }
+    expect(MAX_LISTENERS_PER_TOPIC).toBeLessThanOrEqual(200);
+  });
+
+  it("a fan-out forgets a connection found gone: one delete, once", async () => {
+    const id = await chatWith(2);
+    gone = new Set([`conn-${id}-0`]);
+    const spent = await cost(() =>
+      callRoute(handlers.chat, "/genesys/1/service/{service}/ixn/chat/send", "POST", { service: id }, { message: "hi" }),
+    );
+    expect(spent.operations).toEqual(["UpdateItem", "PutItem", "Query", "BatchWriteItem"]);
+    expect((await db.push.listening({ kind: "chat", sessionId: id }, 10)).map((s) => s.connectionId)).toEqual([`conn-${id}-1`]);
+  });
+});
