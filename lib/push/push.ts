@@ -22,8 +22,12 @@ export interface PushDeps extends ChatDeps {
 
 /** The longest a fan-out holds the call that wrote the event; what is not sent by then is not sent. */
 export const FAN_OUT_BUDGET_MS = 1_000;
-/** Connections told per topic and event: a topic's listeners are read in one bounded query. */
-export const MAX_LISTENERS_PER_TOPIC = 200;
+/**
+ * Connections told per topic and event: a topic's listeners are read in one bounded query. A chat
+ * is heard by its customer's tabs and an agent's chats by its consoles, so a few; a queue by every
+ * agent watching its endpoint. A fan-out never posts more than these, however many subscribed.
+ */
+export const MAX_LISTENERS: Readonly<Record<PushTopic["kind"], number>> = { chat: 10, agent: 10, queue: 500 };
 /** API Gateway closes a connection after 2 hours: its subscriptions lapse a little after. */
 export const CONNECTION_SECONDS = 2 * 3600 + 300;
 /** What one connection may listen to in all: a chat or an agent's chats, and a few endpoints. */
@@ -70,7 +74,7 @@ function changesQueue(chat: ChatState, event: TranscriptEvent): boolean {
 }
 
 async function deliver(deps: Pick<PushDeps, "push" | "sender">, topic: PushTopic, frame: string, now: number): Promise<void> {
-  const listening = await deps.push.listening(topic, MAX_LISTENERS_PER_TOPIC);
+  const listening = await deps.push.listening(topic, MAX_LISTENERS[topic.kind]);
   await Promise.all(
     listening
       .filter((subscription) => subscription.expiresAt > now)

@@ -4,7 +4,7 @@ import { corsPolicy } from "../../lib/http/cors.ts";
 import { chatHandler } from "../../lib/http/routes/chat.ts";
 import { LONGEST_STORAGE_SEQUENCE as PUSH_SEQUENCE, pushHandler } from "../../lib/http/routes/push.ts";
 import { requestChatHandler } from "../../lib/http/routes/request-chat.ts";
-import { MAX_LISTENERS_PER_TOPIC, pushListener } from "../../lib/push/push.ts";
+import { MAX_LISTENERS, pushListener } from "../../lib/push/push.ts";
 import type { ConnectionSender } from "../../lib/storage.ts";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
 import { callRoute } from "../support/events.ts";
@@ -91,7 +91,7 @@ describe("push: DynamoDB calls", () => {
     expect((await cost(() => handlers.push(ws("$disconnect", "c-2")))).operations).toEqual(["GetItem", "BatchWriteItem"]);
   });
 
-  it("a fan-out reads each topic's listeners in one query (a read unit per 4 KB of them: 1 for one, 3 for 50) and writes nothing", async () => {
+  it("a fan-out reads each topic's listeners in one bounded query (a read unit per 4 KB: 1 for one, 1 for ten) and writes nothing", async () => {
     const base = await cost(async () => {
       const id = await chatWith(0);
       db.proxy.reset();
@@ -99,7 +99,7 @@ describe("push: DynamoDB calls", () => {
     });
     for (const [listeners, readUnits] of [
       [1, 1],
-      [50, 3],
+      [10, 1],
     ] as const) {
       const id = await chatWith(listeners);
       posted.length = 0;
@@ -112,7 +112,14 @@ describe("push: DynamoDB calls", () => {
       expect(spent.readUnits - base.readUnits, `${listeners}`).toBe(readUnits);
       expect(posted).toHaveLength(listeners);
     }
-    expect(MAX_LISTENERS_PER_TOPIC).toBeLessThanOrEqual(200);
+    // Past the bound, the query stops: a chat's eleventh listener costs nothing and hears nothing.
+    const crowded = await chatWith(MAX_LISTENERS.chat + 1);
+    posted.length = 0;
+    const spent = await cost(() =>
+      callRoute(handlers.chat, "/genesys/1/service/{service}/ixn/chat/send", "POST", { service: crowded }, { message: "hi" }),
+    );
+    expect(spent.readUnits - base.readUnits).toBe(1);
+    expect(posted).toHaveLength(MAX_LISTENERS.chat);
   });
 
   it("a fan-out forgets a connection found gone: one delete, once", async () => {

@@ -449,6 +449,11 @@ describe("serverless package", () => {
   it("serves the WebSocket API from the push function, lets only the event writers and it post to its connections, and outputs its address", () => {
     const routes = ofType("AWS::ApiGatewayV2::Route").map(([, route]) => route.Properties.RouteKey);
     expect(routes.sort()).toEqual(["$connect", "$default", "$disconnect"]);
+    // Throttled like the REST stage, for every client together.
+    expect(onlyOfType("AWS::ApiGatewayV2::Stage").resource.Properties.DefaultRouteSettings).toEqual({
+      ThrottlingRateLimit: 100,
+      ThrottlingBurstLimit: 200,
+    });
     const posting: string[] = [];
     for (const [id, role] of ofType("AWS::IAM::Role")) {
       for (const policy of role.Properties.Policies ?? []) {

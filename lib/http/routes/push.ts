@@ -16,7 +16,7 @@ import { sessionIdOrUnknown } from "../../session/session.ts";
 import type { StorageSequence } from "../../storage.ts";
 import type { TokenCheck } from "../authorizer.ts";
 import { requireAgentAccess } from "../caller.ts";
-import { errorAnswer, UnauthorizedError } from "../errors.ts";
+import { errorAnswer, HttpError, UnauthorizedError } from "../errors.ts";
 import { parsePosition } from "../fields.ts";
 import type { RequestScope } from "../respond.ts";
 
@@ -155,6 +155,10 @@ async function agentSubscribe(deps: PushOptions, connectionId: string, message: 
   const agentId = requireAgentId(text(message.agentId, "agentId"));
   const token = text(message.token, "token");
   const checked = await deps.verify(token);
+  // The pool's keys out of reach is no verdict on the token (as in lib/http/authorizer.ts).
+  if (!checked.ok && checked.reason === "keys-unavailable") {
+    throw new HttpError(503, "ServiceUnavailableException", "Sign-in cannot be checked just now: try again shortly");
+  }
   if (!checked.ok) throw new UnauthorizedError("The access token is not valid here: sign in again");
   const { userId, username, groups, expiresAt } = checked.principal;
   requireAgentAccess({ kind: "person", userId, username, groups }, agentId, "act");
