@@ -3,7 +3,8 @@
  * measures, on this machine and in one run: bundle size, cold module load, warm cost per request
  * against a DynamoDB stand-in that answers instantly, DynamoDB calls and capacity per request on
  * dynalite, peak RSS after 10,000 requests, and request-chat's throughput through the whole local
- * stack beside the baseline served the same way. Prints a table and writes BENCHMARKS.md.
+ * stack beside the baseline served the same way, and push beside polling on that stack (bench/push.ts).
+ * Prints a table and writes BENCHMARKS.md.
  */
 import { execFile, fork } from "node:child_process";
 import { once } from "node:events";
@@ -23,6 +24,7 @@ import { freePort } from "../scripts/local/ports.ts";
 import { killGroup, spawnOffline, watchOutput } from "../scripts/local/processes.ts";
 import { ensureTables, LOCAL_AWS_ENV, stageTableNames, startDynalite, toolingDocumentClient } from "../scripts/local/stack.ts";
 import { REQUESTS, SEED_ITEMS, standInAnswer } from "./fixtures.ts";
+import { measurePush, pushSection } from "./push.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const out = join(root, ".esbuild/bench");
@@ -234,6 +236,7 @@ async function measure() {
   const stack = await startLocalStack({ AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint });
   track("local stack", () => stack.stop());
   const ours = await stackThroughput(`${stack.baseUrl}/genesys/1/service/request-chat`);
+  const pushed = await measurePush(stack, log);
   await release("local stack");
   const baselineServer = await startBaselineOffline(dynamo.endpoint);
   track("baseline stack", () => baselineServer.stop());
@@ -277,9 +280,10 @@ async function measure() {
   const date = new Date().toISOString().slice(0, 10);
   console.log(table);
   console.log(`\n${machine}, ${date}`);
+  console.log(`\n${pushSection(pushed)}`);
   await writeFile(
     join(root, "BENCHMARKS.md"),
-    `${BENCHMARKS_HEAD}\n\nMeasured ${date} on ${machine}.\n\n${table}\n\n${BENCHMARKS_NOTES}\n`,
+    `${BENCHMARKS_HEAD}\n\nMeasured ${date} on ${machine}.\n\n${table}\n\n${BENCHMARKS_NOTES}\n\n${pushSection(pushed)}\n`,
   );
   log("wrote BENCHMARKS.md");
 }
