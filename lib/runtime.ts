@@ -1,5 +1,7 @@
 import { allListeners } from "./chat/listeners.ts";
+import { cometListener } from "./comet/listener.ts";
 import { createDocumentClient } from "./dynamo/client.ts";
+import { DynamoCometStore } from "./dynamo/comet-store.ts";
 import { DynamoConfigStore } from "./dynamo/config-store.ts";
 import { dynamoScope } from "./dynamo/request-scope.ts";
 import { DynamoSessionStore } from "./dynamo/session-store.ts";
@@ -19,8 +21,9 @@ const client = createDocumentClient();
 export const stores = {
   config: new DynamoConfigStore(client, tables.config),
   sessions: new DynamoSessionStore(client, tables.sessions),
+  comet: new DynamoCometStore(client, tables.sessions),
 };
 export const now = (): Date => new Date();
 /** The push channels that hear every chat event as it is written (ChatListeners in lib/storage.ts). */
-export const listeners = allListeners();
+export const listeners = allListeners(cometListener(stores.comet));
 export const http = { cors: corsPolicy(process.env.CORS_ALLOWED_ORIGINS), scope: dynamoScope };
