@@ -1,4 +1,5 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DynamoCometStore } from "../../lib/dynamo/comet-store.ts";
 import { DynamoConfigStore } from "../../lib/dynamo/config-store.ts";
 import { DynamoSessionStore } from "../../lib/dynamo/session-store.ts";
 import type { TableNames } from "../../lib/dynamo/tables.ts";
@@ -17,6 +18,7 @@ export interface TestDynamo {
   /** The adapters on the service's own client configuration (bounded retries and timeouts), through the proxy. */
   readonly config: DynamoConfigStore;
   readonly sessions: DynamoSessionStore;
+  readonly comet: DynamoCometStore;
   close(): Promise<void>;
 }
 
@@ -38,6 +40,7 @@ export async function startTestDynamo(): Promise<TestDynamo> {
     tables,
     config: new DynamoConfigStore(storeClient, tables.config),
     sessions: new DynamoSessionStore(storeClient, tables.sessions),
+    comet: new DynamoCometStore(storeClient, tables.sessions),
     close: async () => {
       client.destroy();
       storeClient.destroy();
