@@ -242,8 +242,10 @@ async function connect(deps: CometDeps, session: ClientCache, message: BayeuxMes
         if (outcome.pushes.length > 0) return [...outcome.pushes, connected];
       }
     }
-    if (deps.now().getTime() + timing.pollMs > until) break;
-    await wait(timing.pollMs);
+    // The last wait is cut to the hold's end, which gets one more poll.
+    const left = until - deps.now().getTime();
+    if (left <= 0) break;
+    await wait(Math.min(timing.pollMs, left));
   }
   // Nothing to push: keep the client for another lifetime once half of it has passed.
   const now = epochSeconds(deps.now());

@@ -137,7 +137,7 @@ async function ready() {
   );
 }
 
-const events = (push: Json | undefined) => (push?.data.message.transcriptToShow as string[][]).map((event) => [event[0], event[2]]);
+const events = (push: Json | undefined) => ((push?.data.message.transcriptToShow ?? []) as string[][]).map((event) => [event[0], event[2]]);
 
 describe("CometD: pushes of comet chats", () => {
   it("answers a connect at once with what is new, and holds the next one until the agent's message is written", async () => {
