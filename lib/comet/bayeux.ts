@@ -79,16 +79,16 @@ export async function handleBayeux(deps: CometDeps, request: BayeuxRequest): Pro
   // The hold counts from the request's start, so that what came before it is part of it.
   const started = deps.now().getTime();
   const user = request.gmsUser === undefined ? undefined : cometUserDigest(request.gmsUser);
-  const session = new ClientCache(deps.comet, user);
+  const clients = new ClientCache(deps.comet, user);
   const replies: Reply[] = [];
   const connects = request.messages.filter((message) => message.channel === "/meta/connect");
   for (const message of request.messages) {
     if (message.channel === "/meta/connect") continue;
-    replies.push(await answer(deps, session, message));
+    replies.push(await answer(deps, clients, message));
   }
   for (const [index, message] of connects.entries()) {
     if (index > 0) replies.push(failure(message, "400::one /meta/connect per request"));
-    else replies.push(...(await connect(deps, session, message, started)));
+    else replies.push(...(await connect(deps, clients, message, started)));
   }
   return replies;
 }
@@ -136,23 +136,23 @@ function timingOf(deps: CometDeps): HoldTiming {
   return deps.timing ?? HOLD_TIMING;
 }
 
-async function answer(deps: CometDeps, session: ClientCache, message: BayeuxMessage): Promise<Reply> {
+async function answer(deps: CometDeps, clients: ClientCache, message: BayeuxMessage): Promise<Reply> {
   switch (message.channel) {
     case "/meta/handshake":
-      return handshake(deps, session, message);
+      return handshake(deps, clients, message);
     case "/meta/subscribe":
     case "/meta/unsubscribe":
-      return subscribe(deps, session, message);
+      return subscribe(deps, clients, message);
     case "/meta/disconnect":
-      return disconnect(deps, session, message);
+      return disconnect(deps, clients, message);
     default:
       // Clients publish nothing here: pushes come from the server, and there are no service channels.
       return failure(message, message.channel.startsWith("/meta/") ? "400::unknown meta channel" : "403::publishing is not supported");
   }
 }
 
-async function handshake(deps: CometDeps, session: ClientCache, message: BayeuxMessage): Promise<Reply> {
-  if (session.user === undefined) return failure(message, "403::send the gms_user header of the app's chats", ADVICE_NONE);
+async function handshake(deps: CometDeps, clients: ClientCache, message: BayeuxMessage): Promise<Reply> {
+  if (clients.user === undefined) return failure(message, "403::send the gms_user header of the app's chats", ADVICE_NONE);
   if (!message.supportedConnectionTypes?.includes(LONG_POLLING)) {
     return {
       ...failure(message, `301::${LONG_POLLING}:unsupported connection types`, ADVICE_NONE),
@@ -161,7 +161,7 @@ async function handshake(deps: CometDeps, session: ClientCache, message: BayeuxM
   }
   const now = epochSeconds(deps.now());
   const client: CometClient = {
-    user: session.user,
+    user: clients.user,
     clientId: randomBytes(16).toString("hex"),
     subscribed: false,
     start: message.transcriptPosition ?? 0,
@@ -169,7 +169,7 @@ async function handshake(deps: CometDeps, session: ClientCache, message: BayeuxM
     expiresAt: now + CLIENT_LIFETIME_SECONDS,
   };
   await deps.comet.putClient(client);
-  session.set(client, client.clientId);
+  clients.set(client, client.clientId);
   return {
     ...base(message),
     version: "1.0",
@@ -180,28 +180,28 @@ async function handshake(deps: CometDeps, session: ClientCache, message: BayeuxM
   };
 }
 
-async function subscribe(deps: CometDeps, session: ClientCache, message: BayeuxMessage): Promise<Reply> {
+async function subscribe(deps: CometDeps, clients: ClientCache, message: BayeuxMessage): Promise<Reply> {
   const subscribing = message.channel === "/meta/subscribe";
   const channels = [message.subscription ?? []].flat();
   const echo = { subscription: message.subscription };
-  if (channels.length === 0) return { ...failure(message, "400::no subscription") };
-  const client = await session.live(message.clientId, deps.now());
-  if (client === undefined || session.user === undefined) return unknownClient(message);
+  if (channels.length === 0) return failure(message, "400::no subscription");
+  const client = await clients.live(message.clientId, deps.now());
+  if (client === undefined || clients.user === undefined) return unknownClient(message);
   if (channels.some((channel) => channel !== GENESYS_CHANNEL)) return { ...failure(message, "403::forbidden channel"), ...echo };
   const now = epochSeconds(deps.now());
-  if (!(await deps.comet.subscribe(session.user, client.clientId, subscribing, { now, expiresAt: now + CLIENT_LIFETIME_SECONDS }))) {
-    session.set(undefined, client.clientId);
+  if (!(await deps.comet.subscribe(clients.user, client.clientId, subscribing, { now, expiresAt: now + CLIENT_LIFETIME_SECONDS }))) {
+    clients.set(undefined, client.clientId);
     return unknownClient(message);
   }
   return { ...base(message), clientId: client.clientId, successful: true, ...echo };
 }
 
 /** Forgets the client. Its `ext.transcriptPosition` (the app going to the background) is acknowledged: a later handshake sends it again to resume. */
-async function disconnect(deps: CometDeps, session: ClientCache, message: BayeuxMessage): Promise<Reply> {
-  const client = await session.live(message.clientId, deps.now());
-  if (client === undefined || session.user === undefined) return unknownClient(message);
-  await deps.comet.deleteClient(session.user, client.clientId);
-  session.set(undefined, client.clientId);
+async function disconnect(deps: CometDeps, clients: ClientCache, message: BayeuxMessage): Promise<Reply> {
+  const client = await clients.live(message.clientId, deps.now());
+  if (client === undefined || clients.user === undefined) return unknownClient(message);
+  await deps.comet.deleteClient(clients.user, client.clientId);
+  clients.set(undefined, client.clientId);
   return { ...base(message), clientId: client.clientId, successful: true };
 }
 
@@ -210,10 +210,10 @@ function sentOf(client: CometClient, sessionId: string): number {
   return client.delivered[sessionId] ?? client.start;
 }
 
-async function connect(deps: CometDeps, session: ClientCache, message: BayeuxMessage, started: number): Promise<Reply[]> {
+async function connect(deps: CometDeps, clients: ClientCache, message: BayeuxMessage, started: number): Promise<Reply[]> {
   if (message.connectionType !== LONG_POLLING) return [failure(message, `301::${LONG_POLLING}:unsupported connection type`, ADVICE_NONE)];
-  let client = await session.live(message.clientId, deps.now());
-  const { user } = session;
+  let client = await clients.live(message.clientId, deps.now());
+  const { user } = clients;
   if (client === undefined || user === undefined) return [unknownClient(message)];
   const timing = timingOf(deps);
   const wait = deps.wait ?? defaultWait;
@@ -238,7 +238,7 @@ async function connect(deps: CometDeps, session: ClientCache, message: BayeuxMes
       if (outcome === "refused") for (const mailbox of ahead) refused.set(mailbox.sessionId, mailbox.position);
       else if (outcome !== "nothing") {
         client = outcome.client;
-        session.set(client, client.clientId);
+        clients.set(client, client.clientId);
         if (outcome.pushes.length > 0) return [...outcome.pushes, connected];
       }
     }
@@ -272,7 +272,9 @@ async function push(
       const since = sentOf(client, mailbox.sessionId);
       try {
         const { chat, page } = await liveTranscript(deps, mailbox.sessionId, since);
-        if (chat === undefined || page.reached <= since) return { mailbox, reached: since };
+        // A mailbox is raised only after an event is written, so its chat exists; should it not, nothing is pushed of it.
+        if (chat === undefined) return { mailbox, reached: mailbox.position };
+        if (page.reached <= since) return { mailbox, reached: since };
         // Exactly what refresh answers from the client's position.
         const message = interactionView(chat, page, { verbose: false, basePath: "" });
         return { mailbox, reached: page.reached, push: genesysPush(mailbox.sessionId, message) };
