@@ -1,4 +1,5 @@
 import { createDocumentClient } from "./dynamo/client.ts";
+import { DynamoCometStore } from "./dynamo/comet-store.ts";
 import { DynamoConfigStore } from "./dynamo/config-store.ts";
 import { dynamoScope } from "./dynamo/request-scope.ts";
 import { DynamoSessionStore } from "./dynamo/session-store.ts";
@@ -19,6 +20,7 @@ export const client = createDocumentClient();
 export const stores = {
   config: new DynamoConfigStore(client, tables.config),
   sessions: new DynamoSessionStore(client, tables.sessions),
+  comet: new DynamoCometStore(client, tables.sessions),
 };
 export const now = (): Date => new Date();
 export const http = { cors: corsPolicy(process.env.CORS_ALLOWED_ORIGINS), scope: dynamoScope };

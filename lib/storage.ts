@@ -92,6 +92,11 @@ export interface ChatState {
    * are. Absent once erased, and in chats opened before transcripts were sealed.
    */
   readonly transcriptKey?: Uint8Array;
+  /**
+   * The CometD user its events are pushed to (lib/comet/): a digest of the `gms_user` header of a
+   * create with `notify_by=comet` (lib/chat/notify.ts), never the header itself. Absent: polled only.
+   */
+  readonly cometUser?: string;
 }
 
 /** A change of phase: an agent accepting, or the end. */
@@ -327,6 +332,68 @@ export interface ConnectionSender {
   send(connectionId: string, frame: string): Promise<"sent" | "gone">;
 }
 
+/**
+ * A CometD (Bayeux) client, from its handshake to its disconnect or expiry, kept with the user it
+ * belongs to: every message it sends must come with the same `gms_user`.
+ */
+export interface CometClient {
+  /** The digest of its `gms_user` (ChatState.cometUser). */
+  readonly user: string;
+  readonly clientId: string;
+  /** Whether it subscribed to `/_genesys`, the one channel it may subscribe to. */
+  readonly subscribed: boolean;
+  /** Where it starts a chat it has not been sent anything of yet: its handshake's `ext.transcriptPosition`, else 0. */
+  readonly start: number;
+  /** The last position it was sent, per chat (session id). */
+  readonly delivered: Readonly<Record<string, number>>;
+  readonly expiresAt: number;
+}
+
+/** Where a chat of a CometD user has events up to: one small item per user and chat, bumped as events are written. */
+export interface CometMailbox {
+  readonly sessionId: string;
+  readonly position: number;
+  /** The chat's (its session's) expiry. */
+  readonly expiresAt: number;
+}
+
+/** A client's new expiry, and the time (epoch seconds) at which it must still be live to get it. */
+export interface CometRenewal {
+  readonly now: number;
+  readonly expiresAt: number;
+}
+
+/** The CometD clients and the mailboxes of their users' chats (lib/comet/). */
+export interface CometStore {
+  /**
+   * Raises the chat's mailbox to `position` (never lowers it), keeping it until `expiresAt`: one
+   * small write. `signal` aborts it: the writer of the event never waits long for a push.
+   */
+  bump(user: string, chat: Pick<ChatState, "sessionId" | "startedAt" | "expiresAt">, position: number, signal?: AbortSignal): Promise<void>;
+  /** The mailboxes of the user's most recently started chats, at most `limit`, newest first. One read. */
+  mailboxes(user: string, limit: number): Promise<CometMailbox[]>;
+  /** Stores a new client (its id is random: never one that exists). */
+  putClient(client: CometClient): Promise<void>;
+  /** The user's client, expired or not; undefined when there is none (another user's id finds nothing). */
+  getClient(user: string, clientId: string): Promise<CometClient | undefined>;
+  /**
+   * Sets whether the client is subscribed and keeps it until `until.expiresAt`, if it is live at
+   * `until.now` (epoch seconds); false otherwise (gone or expired), and nothing is written.
+   */
+  subscribe(user: string, clientId: string, subscribed: boolean, until: CometRenewal): Promise<boolean>;
+  /**
+   * Records what a connect sent and keeps the client until `update.expiresAt`, if it is live at
+   * `update.now` and (with `requireSubscribed`) subscribed; false otherwise, and nothing is written.
+   */
+  record(
+    user: string,
+    clientId: string,
+    update: CometRenewal & { readonly delivered: Readonly<Record<string, number>>; readonly requireSubscribed: boolean },
+  ): Promise<boolean>;
+  /** Forgets the client (its disconnect). */
+  deleteClient(user: string, clientId: string): Promise<void>;
+}
+
 /** Both stores, and the clock: what the domain's operations run on. */
 export interface Deps {
   readonly config: ConfigStore;
@@ -342,7 +409,11 @@ export type ConfigDeps = Pick<Deps, "config" | "now">;
 export type ChatDeps = Pick<Deps, "sessions" | "now" | "listeners">;
 
 /** A store call, named by its store and method. */
-export type StorageStep = `sessions.${keyof SessionStore}` | `config.${keyof ConfigStore}` | `push.${keyof PushStore}`;
+export type StorageStep =
+  | `sessions.${keyof SessionStore}`
+  | `config.${keyof ConfigStore}`
+  | `push.${keyof PushStore}`
+  | `comet.${keyof CometStore}`;
 
 /**
  * The longest sequence of store calls an operation makes, one after another; an inner list is a

@@ -4,6 +4,7 @@ import type { ChatDeps, ChatState, Session } from "../storage.ts";
 import { firstCodePoints, type TextMap } from "../text.ts";
 import { epochSeconds } from "../time.ts";
 import { requireCustomerFields } from "./customer-fields.ts";
+import { cometUserDigest, wantsComet } from "./notify.ts";
 import {
   type ChatCall,
   claimAndWrite,
@@ -32,6 +33,8 @@ import { type InteractionView, interactionView } from "./view.ts";
 export interface CreateChatCommand extends ChatCall {
   readonly customer: TextMap;
   readonly extra: TextMap;
+  /** The request's `gms_user` header, when it named someone: with `notify_by=comet`, who the chat's events are pushed to. */
+  readonly gmsUser: string | undefined;
 }
 
 /** `POST {B}/refresh`, with a message to post first when the client sent one. */
@@ -78,6 +81,7 @@ function newChat(session: Session, command: CreateChatCommand, now: Date): { cha
     queuedAt: now.toISOString(),
     expiresAt: session.expiresAt,
     transcriptKey: randomBytes(32),
+    ...(command.gmsUser !== undefined && wantsComet(customer.notify_by) ? { cometUser: cometUserDigest(command.gmsUser) } : {}),
   };
   return { chat, attached };
 }

@@ -339,7 +339,7 @@ export class DynamoSessionStore implements SessionStore {
           TableName: this.table,
           Key: this.keyOf(sessionId, STATE_SK),
           UpdateExpression:
-            "SET #phase = :ended, expiresAt = :now, customerNickname = :none REMOVE customer, attachedData, transcriptKey, queueEndpoint, queuedAt",
+            "SET #phase = :ended, expiresAt = :now, customerNickname = :none REMOVE customer, attachedData, transcriptKey, cometUser, queueEndpoint, queuedAt",
           ExpressionAttributeNames: { "#phase": "phase" },
           ExpressionAttributeValues: { ":ended": "ENDED", ":now": endedAt, ":none": "" },
         }),
@@ -475,6 +475,7 @@ function stateItem(chat: ChatState): Record<string, AttributeValue> {
     // Position 1 is the opening notice's, written next by the chat's creator.
     lastPosition: { N: "1" },
     ...(chat.transcriptKey === undefined ? {} : { transcriptKey: { B: chat.transcriptKey } }),
+    ...(chat.cometUser === undefined ? {} : { cometUser: { S: chat.cometUser } }),
     ...(chat.queuedAt === undefined ? {} : { queueEndpoint: { S: chat.endpoint }, queuedAt: { S: chat.queuedAt } }),
   };
 }
@@ -572,6 +573,7 @@ function toChat(item: Item): ChatState {
     ...(item.agentNickname === undefined ? {} : { agentNickname: String(item.agentNickname) }),
     ...(item.queuedAt === undefined ? {} : { queuedAt: String(item.queuedAt) }),
     ...(item.transcriptKey instanceof Uint8Array ? { transcriptKey: item.transcriptKey } : {}),
+    ...(item.cometUser === undefined ? {} : { cometUser: String(item.cometUser) }),
   };
 }
 

@@ -11,7 +11,9 @@ import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
  *   refresh is one cheap read. All items carry the session's expiry; TTL on `expiresAt`. The
  *   sparse index `queue` (`queueEndpoint`, `queuedAt`) holds the chats waiting for an agent (their
  *   state records, small: the attached data is kept apart). Idempotency-Keys have partitions of
- *   their own (`key#<digest>`, `sk = idempotency`).
+ *   their own (`key#<digest>`, `sk = idempotency`), and so do CometD users (`comet#<digest>`: each
+ *   chat's mailbox `chat#<startedAt>#<session id>` and each client `client#<clientId>`,
+ *   lib/dynamo/comet-store.ts).
  * - config: services (`sk = service#<name>`) and availability notifications
  *   (`sk = availability#<endpoint>`) share the partition `pk = config`, so request-chat reads a
  *   service and its endpoint's availability in a single strongly consistent Query. TTL on

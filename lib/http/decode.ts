@@ -66,6 +66,24 @@ export async function decodeFields(request: RawRequest): Promise<Fields> {
   return Object.assign(fields, bodyFields);
 }
 
+/**
+ * A JSON body of any shape (the Bayeux endpoint's arrays of messages), with the same bounds as
+ * decodeFields: 64 KB, base64 when flagged, UTF-8, and read by what it holds whatever its label
+ * among the text types; any other media type is a 415, an empty or malformed body a 400.
+ */
+export function decodeJson(request: RawRequest): unknown {
+  const mediaType = (header(request, "content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+  if (!TEXT_TYPES.has(mediaType)) throw new UnsupportedMediaTypeError("Unsupported content type: send application/json");
+  const bytes = bodyBytes(request);
+  if (bytes.length === 0) throw new BadRequestError("Send a JSON body");
+  try {
+    return JSON.parse(decodeUtf8(bytes));
+  } catch (error) {
+    if (error instanceof BadRequestError) throw error;
+    throw new BadRequestError("Request body is not valid JSON");
+  }
+}
+
 function bodyBytes(request: RawRequest): Uint8Array {
   const { body } = request;
   if (body === null || body === undefined || body === "") return new Uint8Array(0);

@@ -39,6 +39,7 @@ const BUDGET_KB: Record<string, number> = {
   authorizer: 40,
   adminAuthorizer: 300,
   push: 300,
+  comet: 250,
 };
 let dir: string;
 let bundles: Bundle[];
@@ -98,6 +99,15 @@ describe("the deployed bundles", () => {
       ),
     ],
     ["admin", authorized(httpEvent({ resource: "/genesys/1/admin/services", httpMethod: "GET" }))],
+    [
+      "comet",
+      httpEvent({
+        resource: "/genesys/cometd/{type}",
+        pathParameters: { type: "handshake" },
+        headers: { "content-type": "application/json", gms_user: "anna" },
+        body: JSON.stringify([{ channel: "/meta/handshake", version: "1.0", supportedConnectionTypes: ["long-polling"] }]),
+      }),
+    ],
   ] as const)("%s starts no DynamoDB call it could not finish before its timeout, and logs the failure by name", async (name, event) => {
     await deployedEnvironment();
     const { handler } = (await import(bundleOf(name).file)) as {

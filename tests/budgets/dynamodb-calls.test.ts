@@ -3,13 +3,16 @@ import type { APIGatewayProxyEvent } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { REQUESTS, SEED_ITEMS, SESSION_ID } from "../../bench/fixtures.ts";
 import { LONGEST_STORAGE_SEQUENCE as SEED_SEQUENCE, seedHandler } from "../../lib/cloudformation/seed-resource.ts";
+import { HOLD_TIMING } from "../../lib/comet/bayeux.ts";
+import { cometListener } from "../../lib/comet/listener.ts";
 import { worstCaseMs } from "../../lib/dynamo/worst-case.ts";
 import { corsPolicy } from "../../lib/http/cors.ts";
 import { LONGEST_STORAGE_SEQUENCE as ADMIN_SEQUENCE, adminHandler } from "../../lib/http/routes/admin.ts";
 import { LONGEST_STORAGE_SEQUENCE as AGENT_SEQUENCE, agentHandler } from "../../lib/http/routes/agent.ts";
 import { LONGEST_STORAGE_SEQUENCE as CHAT_SEQUENCE, chatHandler } from "../../lib/http/routes/chat.ts";
+import { LONGEST_STORAGE_SEQUENCE as COMET_SEQUENCE, cometHandler } from "../../lib/http/routes/comet.ts";
 import { LONGEST_STORAGE_SEQUENCE as REQUEST_CHAT_SEQUENCE, requestChatHandler } from "../../lib/http/routes/request-chat.ts";
-import type { ConfigStore, SessionStore, StorageSequence, StorageStep } from "../../lib/storage.ts";
+import type { CometStore, ConfigStore, SessionStore, StorageSequence, StorageStep } from "../../lib/storage.ts";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
 import { authorized, httpEvent } from "../support/events.ts";
 
@@ -25,7 +28,7 @@ const rounds: StorageStep[][] = [];
 let inFlight = 0;
 
 /** Records each store call; a call that starts while another is under way shares its round. */
-function recording<T extends object>(store: T, name: "config" | "sessions"): T {
+function recording<T extends object>(store: T, name: "config" | "sessions" | "comet"): T {
   return new Proxy(store, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver);
@@ -45,10 +48,12 @@ function recording<T extends object>(store: T, name: "config" | "sessions"): T {
 }
 
 let handlers: Record<
-  "requestChat" | "chat" | "agent" | "admin",
+  "requestChat" | "chat" | "agent" | "admin" | "comet",
   (event: APIGatewayProxyEvent) => Promise<{ statusCode: number; body: string }>
 >;
-let stores: { config: ConfigStore; sessions: SessionStore };
+let stores: { config: ConfigStore; sessions: SessionStore; comet: CometStore };
+/** The comet function's clock: a held connect waits by moving it, so a hold takes no time. */
+let cometClock = Date.now();
 
 beforeAll(async () => {
   vi.spyOn(console, "log").mockImplementation(() => {});
@@ -56,9 +61,23 @@ beforeAll(async () => {
   for (const { table, item } of SEED_ITEMS) {
     await db.client.send(new PutItemCommand({ TableName: db.tables[table], Item: item }));
   }
-  stores = { config: recording(db.config, "config"), sessions: recording(db.sessions, "sessions") };
-  const deps = { ...stores, now: () => new Date(), cors: corsPolicy("*") };
-  handlers = { requestChat: requestChatHandler(deps), chat: chatHandler(deps), agent: agentHandler(deps), admin: adminHandler(deps) };
+  stores = { config: recording(db.config, "config"), sessions: recording(db.sessions, "sessions"), comet: recording(db.comet, "comet") };
+  // The chat's events reach the CometD listener, as in production: a comet chat's cost it (polling chats not).
+  const deps = { ...stores, now: () => new Date(), cors: corsPolicy("*"), listeners: cometListener(stores.comet) };
+  const cometDeps = {
+    ...deps,
+    now: () => new Date(cometClock),
+    wait: async (ms: number) => {
+      cometClock += ms;
+    },
+  };
+  handlers = {
+    requestChat: requestChatHandler(deps),
+    chat: chatHandler(deps),
+    agent: agentHandler(deps),
+    admin: adminHandler(deps),
+    comet: cometHandler(cometDeps),
+  };
   await db.config.putPresence({
     agentId: "anna",
     endpoint: "gms_builtin",
@@ -129,6 +148,48 @@ describe("DynamoDB calls per request", () => {
 
   it("an accept costs at most five calls: head, presence, the claim that changes the phase, the notice, the answer", async () => {
     expect((await cost("agent", agentEvent("accept"))).calls).toBeLessThanOrEqual(5);
+  });
+});
+
+describe("DynamoDB calls of CometD", () => {
+  const gmsUser = { gms_user: "budget-user" };
+  const bayeux = (messages: object[]) =>
+    httpEvent({ resource: "/genesys/cometd", headers: { "content-type": "application/json", ...gmsUser }, body: JSON.stringify(messages) });
+  let clientId: string;
+
+  beforeAll(async () => {
+    const [shaken] = await call("comet", bayeux([{ channel: "/meta/handshake", supportedConnectionTypes: ["long-polling"] }]));
+    clientId = shaken.clientId;
+    await call("comet", bayeux([{ channel: "/meta/subscribe", clientId, subscription: "/_genesys" }]));
+  });
+  const connect = (timeout?: number) =>
+    bayeux([
+      { channel: "/meta/connect", clientId, connectionType: "long-polling", ...(timeout === undefined ? {} : { advice: { timeout } }) },
+    ]);
+
+  it("a held connect that finds nothing reads the client once, then the user's mailboxes once per poll, and writes nothing", async () => {
+    const polls = HOLD_TIMING.holdMs / HOLD_TIMING.pollMs + 1;
+    const held = await cost("comet", connect());
+    expect(db.proxy.operations).toEqual(["GetItem", ...Array(polls).fill("Query")]);
+    // Eventually consistent: DynamoDB bills each poll 0.5 read units (dynalite reports 0 for an empty page).
+    expect(held).toMatchObject({ calls: 1 + polls, writeUnits: 0 });
+    expect(held.readUnits).toBeLessThanOrEqual(1 + polls * 0.5);
+  });
+
+  it("a comet chat's event costs one write more: its mailbox raised", async () => {
+    const headers = { ...form, ...gmsUser };
+    const { _id: id } = await call("requestChat", httpEvent({ pathParameters: { service: "request-chat" }, headers, body: "" }));
+    const comet = (op: string, body: string) =>
+      httpEvent({ resource: `/genesys/1/service/{service}/ixn/chat${op}`, pathParameters: { service: id }, headers, body });
+    await call("chat", comet("", "notify_by=comet"));
+    const pushed = await cost("chat", comet("/send", "message=hi"));
+    const polled = await cost("chat", chatEvent("send", "message=hi"));
+    expect(pushed).toEqual({ calls: polled.calls + 1, readUnits: polled.readUnits, writeUnits: polled.writeUnits + 1 });
+  });
+
+  it("a connect that pushes one chat at its first poll: the client, the mailboxes, the chat's page, the record", async () => {
+    expect(await cost("comet", connect())).toMatchObject({ calls: 4, writeUnits: 1 });
+    expect(db.proxy.operations).toEqual(["GetItem", "Query", "Query", "UpdateItem"]);
   });
 });
 
@@ -235,6 +296,38 @@ describe("each route family's declared longest sequence of storage calls", () =>
       () => admin("DELETE", "services/{name}", { name: "budget" }),
     ]);
     expectLongest(ADMIN_SEQUENCE, sequences[0] as StorageSequence, sequences);
+  });
+
+  it("comet: a connect that pushes at its first poll, and every other Bayeux message within it", async () => {
+    const headers = { "content-type": "application/json", gms_user: "sequence-user" };
+    const bayeux = (messages: object[]) =>
+      call("comet", httpEvent({ resource: "/genesys/cometd", headers, body: JSON.stringify(messages) }));
+    const [shaken] = await bayeux([{ channel: "/meta/handshake", supportedConnectionTypes: ["long-polling"] }]);
+    const { clientId } = shaken;
+    const connect = { channel: "/meta/connect", clientId, connectionType: "long-polling", advice: { timeout: 0 } };
+    await bayeux([{ channel: "/meta/subscribe", clientId, subscription: "/_genesys" }]);
+    const { _id: id } = await call(
+      "requestChat",
+      httpEvent({ pathParameters: { service: "request-chat" }, headers: { ...form, gms_user: "sequence-user" }, body: "" }),
+    );
+    await call(
+      "chat",
+      httpEvent({
+        resource: "/genesys/1/service/{service}/ixn/chat",
+        pathParameters: { service: id },
+        headers: { ...form, gms_user: "sequence-user" },
+        body: "notify_by=comet",
+      }),
+    );
+    const sequences = await sequencesOf([
+      () => bayeux([connect]),
+      () => bayeux([{ channel: "/meta/handshake", supportedConnectionTypes: ["long-polling"] }]),
+      () => bayeux([{ channel: "/meta/subscribe", clientId, subscription: "/_genesys" }]),
+      () => bayeux([connect]),
+      () => bayeux([{ channel: "/meta/unsubscribe", clientId, subscription: "/_genesys" }]),
+      () => bayeux([{ channel: "/meta/disconnect", clientId }]),
+    ]);
+    expectLongest(COMET_SEQUENCE, sequences[0] as StorageSequence, sequences);
   });
 
   it("seed: the default service, created if absent", async () => {

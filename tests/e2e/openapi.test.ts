@@ -142,6 +142,7 @@ const C = `${A}/chats/{service}`;
 const SERVICES = "/genesys/1/admin/services";
 const SERVICE = "/genesys/1/admin/services/{name}";
 const AVAILABILITY = "/genesys/1/admin/availability/{endpoint}";
+const COMET = "/genesys/cometd";
 
 // The suite's own services and endpoints, apart from the seeded request-chat and gms_builtin.
 const DESK = { service: "oa-desk", endpoint: "oa-desk-queue" };
@@ -476,6 +477,68 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
     expect(problemsSince(start)).toEqual([]);
   });
 
+  it("comet: handshake, subscribe, a connect that pushes a comet chat, unsubscribe, disconnect, and what is refused", async () => {
+    const start = problems.length;
+    const user = { gms_user: `oa-comet-${randomUUID()}` };
+    const bayeux = (type: string | undefined, messages: object, headers: Record<string, string> = user) =>
+      call(type === undefined ? `POST ${COMET}` : `POST ${COMET}/{type}`, {
+        params: type === undefined ? {} : { type },
+        raw: JSON.stringify(messages),
+        contentType: "application/json",
+        headers,
+      });
+    const shaken = await bayeux("handshake", [
+      { id: "1", channel: "/meta/handshake", version: "1.0", supportedConnectionTypes: ["long-polling"] },
+    ]);
+    const clientId: string = shaken.body[0].clientId;
+    expect(shaken.body).toEqual([expect.objectContaining({ successful: true, supportedConnectionTypes: ["long-polling"] })]);
+    expect((await bayeux(undefined, { id: "2", channel: "/meta/subscribe", clientId, subscription: "/_genesys" })).body).toEqual([
+      expect.objectContaining({ successful: true, subscription: "/_genesys" }),
+    ]);
+
+    const session = await call(REQUEST_CHAT, { params: { service: DESK.service }, headers: user });
+    const id: string = session.body._id;
+    expect(
+      (await call(`POST ${B}`, { params: { service: id }, headers: user, form: { firstName: "Max", notify_by: "comet" } })).status,
+    ).toBe(200);
+    const connected = await bayeux("connect", [
+      { id: "3", channel: "/meta/connect", clientId, connectionType: "long-polling", advice: { timeout: 0 } },
+    ]);
+    expect(connected.body).toEqual([
+      {
+        channel: "/_genesys",
+        data: { id: expect.any(String), tag: `service.chat.refresh.${id}`, message: expect.objectContaining({ transcriptPosition: "1" }) },
+      },
+      expect.objectContaining({ id: "3", channel: "/meta/connect", successful: true }),
+    ]);
+
+    const refused = await bayeux("subscribe", [
+      { id: "4", channel: "/meta/subscribe", clientId, subscription: ["/_genesys", "/other"] },
+      { id: "5", channel: "/chat/demo", clientId, data: "hello" },
+      { id: "6", channel: "/meta/connect", clientId, connectionType: "websocket" },
+    ]);
+    expect(refused.body.map((reply: Json) => [reply.id, reply.successful, reply.error])).toEqual([
+      ["4", false, "403::forbidden channel"],
+      ["5", false, "403::publishing is not supported"],
+      ["6", false, "301::long-polling:unsupported connection type"],
+    ]);
+    const anonymous = await bayeux(undefined, [{ channel: "/meta/handshake", supportedConnectionTypes: ["long-polling"] }], {});
+    expect(anonymous.body).toEqual([expect.objectContaining({ successful: false, advice: { reconnect: "none", interval: 0 } })]);
+    expect((await bayeux("publish", [{ channel: "/meta/handshake" }])).status).toBe(404);
+    expect((await bayeux("handshake", [{ channel: 42 }])).status).toBe(400);
+    expect((await bayeux("handshake", [])).status).toBe(400);
+    expect((await bayeux("unsubscribe", [{ id: "7", channel: "/meta/unsubscribe", clientId, subscription: "/_genesys" }])).body).toEqual([
+      expect.objectContaining({ successful: true }),
+    ]);
+    expect(
+      (await bayeux("disconnect", [{ id: "8", channel: "/meta/disconnect", clientId, ext: { transcriptPosition: "1" } }])).body,
+    ).toEqual([{ id: "8", channel: "/meta/disconnect", clientId, successful: true }]);
+    expect((await bayeux("connect", [{ id: "9", channel: "/meta/connect", clientId, connectionType: "long-polling" }])).body).toEqual([
+      expect.objectContaining({ successful: false, error: "402::unknown client", advice: { reconnect: "handshake", interval: 0 } }),
+    ]);
+    expect(problemsSince(start)).toEqual([]);
+  });
+
   it("every operation that reads a body answers its documented 400, 413 and 415", async () => {
     const start = problems.length;
     const { body } = await call(REQUEST_CHAT, { params: { service: "request-chat" } });
@@ -542,6 +605,15 @@ function validInput(op: { method: string; path: string }, sessionId: string): Ca
     [`POST ${C}/send`]: { message: "Hi" },
   };
   if (`${op.method} ${op.path}` === `GET ${A}/queue`) return { params, query: { endpoint: DESK.endpoint } };
+  if (op.path.startsWith(COMET)) {
+    const handshake = { channel: "/meta/handshake", version: "1.0", supportedConnectionTypes: ["long-polling"] };
+    return {
+      params: op.path.endsWith("{type}") ? { type: "handshake" } : {},
+      raw: JSON.stringify([handshake]),
+      contentType: "application/json",
+      headers: { gms_user: "oa-comet" },
+    };
+  }
   const form = fields[`${op.method} ${op.path}`];
   return form === undefined ? { params } : { params, form };
 }

@@ -1,4 +1,5 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DynamoCometStore } from "../../lib/dynamo/comet-store.ts";
 import { DynamoConfigStore } from "../../lib/dynamo/config-store.ts";
 import { DynamoPushStore } from "../../lib/dynamo/push-store.ts";
 import { DynamoSessionStore } from "../../lib/dynamo/session-store.ts";
@@ -20,6 +21,7 @@ export interface TestDynamo {
   readonly sessions: DynamoSessionStore;
   /** The push channels' subscriptions, in the sessions table, through the proxy. */
   readonly push: DynamoPushStore;
+  readonly comet: DynamoCometStore;
   close(): Promise<void>;
 }
 
@@ -42,6 +44,7 @@ export async function startTestDynamo(): Promise<TestDynamo> {
     config: new DynamoConfigStore(storeClient, tables.config),
     sessions: new DynamoSessionStore(storeClient, tables.sessions),
     push: new DynamoPushStore(storeClient, tables.sessions),
+    comet: new DynamoCometStore(storeClient, tables.sessions),
     close: async () => {
       client.destroy();
       storeClient.destroy();

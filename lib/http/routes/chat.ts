@@ -10,10 +10,11 @@ import {
   sessionData,
 } from "../../chat/customer.ts";
 import { requireMessage } from "../../chat/message.ts";
+import { gmsUserOf } from "../../chat/notify.ts";
 import type { PostCommand } from "../../chat/transcript.ts";
 import { sessionIdOrUnknown } from "../../session/session.ts";
 import type { ChatDeps, StorageSequence } from "../../storage.ts";
-import { decodeFields } from "../decode.ts";
+import { decodeFields, header } from "../decode.ts";
 import { chatCall, noFields, parsePost, pathParameter } from "../fields.ts";
 import { dispatch, type HttpOptions, httpHandler } from "../respond.ts";
 
@@ -65,7 +66,11 @@ export function chatHandler(deps: ChatDeps & HttpOptions) {
   );
 }
 
-/** Create fields that describe the customer; push fields are accepted and not used (polling only). */
+/**
+ * Create fields that describe the customer. `notify_by=comet` with a `gms_user` header has the
+ * chat's events pushed to that user's CometD clients (lib/comet/); the push_notification_ fields
+ * (mobile push services) are accepted and not used.
+ */
 const CUSTOMER_KEYS: readonly string[] = ["firstName", "lastName", "email", "subject", "userDisplayName", "subscriptionID", "notify_by"];
 /** Accepted on create and not kept: push settings, and other operations' fields. */
 const IGNORED_KEYS = /^(push_notification_|transcriptPosition$|message$)/;
@@ -84,7 +89,7 @@ async function parseCreate(event: APIGatewayProxyEvent): Promise<CreateChatComma
       if (CUSTOMER_KEYS.includes(key)) customer[key] = value;
       else if (!IGNORED_KEYS.test(key) && !key.startsWith("_")) extra[key] = value;
     }
-    return { customer, extra };
+    return { customer, extra, gmsUser: gmsUserOf(header(event, "gms_user")) };
   });
 }
 
