@@ -297,6 +297,8 @@ export interface SessionStore {
 export interface ChatListeners {
   /** The chat as the event's claim left it (its phase, its agent), and the event at its position. */
   written(chat: ChatState, event: TranscriptEvent): Promise<void>;
+  /** The chat as it was when its session was cancelled (DELETE) and erased: no event tells of that. */
+  erased?(chat: ChatState, lastPosition: number): Promise<void>;
 }
 
 /**
@@ -328,8 +330,8 @@ export interface PushStore {
 
 /** Sends frames to open connections (API Gateway's Management API). */
 export interface ConnectionSender {
-  /** Resolves "gone" when the connection no longer exists; rejects on other failures. */
-  send(connectionId: string, frame: string): Promise<"sent" | "gone">;
+  /** Resolves "gone" when the connection no longer exists; rejects on other failures, and when `signal` aborts it. */
+  send(connectionId: string, frame: string, signal?: AbortSignal): Promise<"sent" | "gone">;
 }
 
 /**

@@ -123,7 +123,7 @@ export async function sessionData(deps: ChatDeps, sessionId: string): Promise<Te
  * transcript. An agent in the chat finds it gone (404), as for an expired session.
  */
 export async function cancelSession(deps: ChatDeps, sessionId: string): Promise<void> {
-  const { session } = await liveHead(deps, sessionId);
+  const { session, chat, lastPosition } = await liveHead(deps, sessionId);
   const endedAt = epochSeconds(deps.now());
   await Promise.all([
     deps.sessions.endSession(sessionId, endedAt),
@@ -131,4 +131,6 @@ export async function cancelSession(deps: ChatDeps, sessionId: string): Promise<
     // The key's record keeps no fingerprint of what the customer sent: a retry is refused as ended.
     ...(session.idempotencyKey === undefined ? [] : [deps.sessions.endIdempotency(session.idempotencyKey, endedAt)]),
   ]);
+  // Those who listen learn it from no event: tell them (a listener's failure is never the caller's).
+  if (chat !== undefined) await deps.listeners?.erased?.(chat, lastPosition).catch(() => undefined);
 }

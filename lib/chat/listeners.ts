@@ -9,5 +9,8 @@ export function allListeners(...listeners: readonly ChatListeners[]): ChatListen
     async written(chat, event) {
       await Promise.all(listeners.map((listener) => listener.written(chat, event).catch(() => undefined)));
     },
+    async erased(chat, lastPosition) {
+      await Promise.all(listeners.map(async (listener) => listener.erased?.(chat, lastPosition).catch(() => undefined)));
+    },
   };
 }

@@ -50,8 +50,14 @@ export class DynamoPushStore implements PushStore {
           TableName: this.table,
           Key: connectionKey(connectionId),
           UpdateExpression: "ADD topics :topics SET expiresAt = :expiresAt",
-          ConditionExpression: "attribute_not_exists(topics) OR size(topics) <= :room",
-          ExpressionAttributeValues: { ":topics": new Set(keys), ":expiresAt": expiresAt, ":room": maxTopics - keys.length },
+          // Room for every topic, or none new: a renewal (the same topics, a fresh token) always fits.
+          ConditionExpression: `attribute_not_exists(topics) OR size(topics) <= :room OR (${keys.map((_, n) => `contains(topics, :t${n})`).join(" AND ")})`,
+          ExpressionAttributeValues: {
+            ":topics": new Set(keys),
+            ":expiresAt": expiresAt,
+            ":room": maxTopics - keys.length,
+            ...Object.fromEntries(keys.map((key, n) => [`:t${n}`, key])),
+          },
         }),
       ),
     );

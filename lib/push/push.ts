@@ -3,7 +3,7 @@ import { interactionView } from "../chat/view.ts";
 import { InvalidInputError } from "../errors.ts";
 import type { ChatDeps, ChatListeners, ChatState, ConnectionSender, PushStore, PushTopic, TranscriptEvent } from "../storage.ts";
 import { epochSeconds } from "../time.ts";
-import { chatFrame, fitting, queueFrame, refreshFrame, subscribedFrame } from "./frames.ts";
+import { chatFrame, errorFrame, fitting, queueFrame, refreshFrame, subscribedFrame } from "./frames.ts";
 
 /**
  * Push: the chat's events sent to the WebSocket connections that listen, as they are written.
@@ -38,22 +38,43 @@ export const MAX_RESUMED_CHATS = 20;
 
 const PUSH_VIEW = { verbose: false, basePath: "" } as const;
 
-/** The listener that fans each written event out to the connections listening. */
+/** The listener that fans each written event (and each erasure) out to the connections listening. */
 export function pushListener(deps: Pick<PushDeps, "push" | "sender" | "now">): ChatListeners {
-  return { written: (chat, event) => withinBudget(fanOut(deps, chat, event), FAN_OUT_BUDGET_MS) };
+  return {
+    written: (chat, event) => withinBudget((signal) => fanOut(deps, chat, event, signal)),
+    // Erased (DELETE): no event says so, and refresh now answers 404: each listener is told to refresh.
+    erased: (chat, lastPosition) =>
+      withinBudget((signal) => {
+        const deliveries: [PushTopic, string][] = [
+          [{ kind: "chat", sessionId: chat.sessionId }, refreshFrame(chat.sessionId, lastPosition)],
+        ];
+        if (chat.agentId !== undefined)
+          deliveries.push([{ kind: "agent", agentId: chat.agentId }, refreshFrame(chat.sessionId, lastPosition)]);
+        if (chat.phase === "WAITING")
+          deliveries.push([{ kind: "queue", endpoint: chat.endpoint }, queueFrame({ ...chat, phase: "ENDED" })]);
+        return deliverAll(deps, deliveries, signal);
+      }),
+  };
 }
 
-async function withinBudget(work: Promise<void>, ms: number): Promise<void> {
+/** Runs `work` for at most FAN_OUT_BUDGET_MS, then aborts what it has not finished (no post outlives the call). */
+async function withinBudget(work: (signal: AbortSignal) => Promise<void>): Promise<void> {
+  const abort = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const budget = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
+    timer = setTimeout(resolve, FAN_OUT_BUDGET_MS);
   });
-  await Promise.race([work.catch(() => undefined), budget]);
+  await Promise.race([work(abort.signal).catch(() => undefined), budget]);
   clearTimeout(timer);
+  abort.abort();
 }
 
-async function fanOut(deps: Pick<PushDeps, "push" | "sender" | "now">, chat: ChatState, event: TranscriptEvent): Promise<void> {
-  const now = epochSeconds(deps.now());
+async function fanOut(
+  deps: Pick<PushDeps, "push" | "sender" | "now">,
+  chat: ChatState,
+  event: TranscriptEvent,
+  signal: AbortSignal,
+): Promise<void> {
   // What `refresh` answers from the position before this event: the event alone.
   const frame = fitting(
     chatFrame(chat, interactionView(chat, { events: [event], reached: event.position }, PUSH_VIEW)),
@@ -63,7 +84,16 @@ async function fanOut(deps: Pick<PushDeps, "push" | "sender" | "now">, chat: Cha
   const deliveries: [PushTopic, string][] = [[{ kind: "chat", sessionId: chat.sessionId }, frame]];
   if (chat.agentId !== undefined) deliveries.push([{ kind: "agent", agentId: chat.agentId }, frame]);
   if (changesQueue(chat, event)) deliveries.push([{ kind: "queue", endpoint: chat.endpoint }, queueFrame(chat)]);
-  await Promise.all(deliveries.map(([topic, text]) => deliver(deps, topic, text, now)));
+  await deliverAll(deps, deliveries, signal);
+}
+
+async function deliverAll(
+  deps: Pick<PushDeps, "push" | "sender" | "now">,
+  deliveries: readonly [PushTopic, string][],
+  signal: AbortSignal,
+): Promise<void> {
+  const now = epochSeconds(deps.now());
+  await Promise.all(deliveries.map(([topic, text]) => deliver(deps, topic, text, now, signal)));
 }
 
 /** A chat came into its endpoint's queue (its first event), was taken (the agent's Joined), or left it unanswered. */
@@ -73,21 +103,33 @@ function changesQueue(chat: ChatState, event: TranscriptEvent): boolean {
   return chat.phase === "ENDED" && chat.agentId === undefined;
 }
 
-async function deliver(deps: Pick<PushDeps, "push" | "sender">, topic: PushTopic, frame: string, now: number): Promise<void> {
+async function deliver(
+  deps: Pick<PushDeps, "push" | "sender">,
+  topic: PushTopic,
+  frame: string,
+  now: number,
+  signal: AbortSignal,
+): Promise<void> {
   const listening = await deps.push.listening(topic, MAX_LISTENERS[topic.kind]);
   await Promise.all(
     listening
       .filter((subscription) => subscription.expiresAt > now)
       .map(async ({ connectionId }) => {
-        const outcome = await deps.sender.send(connectionId, frame).catch(() => "failed" as const);
+        const outcome = await deps.sender.send(connectionId, frame, signal).catch(() => "failed" as const);
         if (outcome === "gone") await deps.push.unsubscribe(topic, connectionId).catch(() => undefined);
       }),
   );
 }
 
-/** Sends on the connection that asked, in the order given. */
+/**
+ * Sends on the connection that asked, in the order given. Best-effort like every push: the
+ * subscription is in force whether or not its answer arrives (a client that hears nothing
+ * subscribes again, which is harmless), so a slow post is not the request's failure.
+ */
 async function reply(deps: Pick<PushDeps, "sender">, connectionId: string, frames: readonly string[]): Promise<void> {
-  for (const frame of frames) await deps.sender.send(connectionId, frame);
+  for (const frame of frames) {
+    if ((await deps.sender.send(connectionId, frame).catch(() => "failed" as const)) !== "sent") return;
+  }
 }
 
 async function listen(deps: PushDeps, connectionId: string, topics: readonly PushTopic[], expiresAt: number): Promise<void> {
@@ -140,8 +182,31 @@ export interface AgentSubscribe {
   readonly until: number;
 }
 
+/**
+ * Consoles one agent may have listening at once. Each watches up to MAX_ENDPOINTS queues, so this
+ * bounds what one agent adds to every chat's fan-out; a further console takes over from the one
+ * that subscribed longest ago, which is told so.
+ */
+export const MAX_CONSOLES = 3;
+
 export async function subscribeAgent(deps: PushDeps, command: AgentSubscribe): Promise<void> {
-  const expiresAt = Math.min(command.until, epochSeconds(deps.now()) + CONNECTION_SECONDS);
+  const now = epochSeconds(deps.now());
+  const expiresAt = Math.min(command.until, now + CONNECTION_SECONDS);
+  const consoles = (await deps.push.listening({ kind: "agent", agentId: command.agentId }, MAX_LISTENERS.agent)).filter(
+    (subscription) => subscription.expiresAt > now && subscription.connectionId !== command.connectionId,
+  );
+  const overtaken = [...consoles].sort((a, b) => a.expiresAt - b.expiresAt).slice(0, Math.max(0, consoles.length - MAX_CONSOLES + 1));
+  await Promise.all(
+    overtaken.map(async ({ connectionId }) => {
+      await deps.push.forget(connectionId);
+      await deps.sender
+        .send(
+          connectionId,
+          errorFrame(409, "Another console of yours took over: subscribe again to go on here", "ConsoleReplacedException"),
+        )
+        .catch(() => undefined);
+    }),
+  );
   const topics: PushTopic[] = [
     { kind: "agent", agentId: command.agentId },
     ...command.endpoints.map((endpoint): PushTopic => ({ kind: "queue", endpoint })),

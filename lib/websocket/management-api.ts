@@ -22,9 +22,11 @@ export class ManagementApiSender implements ConnectionSender {
     });
   }
 
-  async send(connectionId: string, frame: string): Promise<"sent" | "gone"> {
+  async send(connectionId: string, frame: string, signal?: AbortSignal): Promise<"sent" | "gone"> {
     try {
-      await this.client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: new TextEncoder().encode(frame) }));
+      await this.client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: new TextEncoder().encode(frame) }), {
+        ...(signal === undefined ? {} : { abortSignal: signal }),
+      });
       return "sent";
     } catch (error) {
       // serverless-offline answers 410 without naming it GoneException.

@@ -39,7 +39,13 @@ beforeAll(async () => {
   handlers = {
     requestChat: requestChatHandler(deps),
     chat: chatHandler({ ...deps, listeners: pushListener({ push: db.push, sender, now }) }),
-    push: pushHandler({ ...deps, push: db.push, sender, verify: async () => ({ ok: false, reason: "signature", message: "" }) }),
+    push: pushHandler({
+      ...deps,
+      push: db.push,
+      sender,
+      // Any token is anna's: the subscription's own checks are tests/unit/push-route.test.ts's.
+      verify: async () => ({ ok: true, principal: { userId: "sub-anna", username: "anna", groups: ["agent"], expiresAt: 4_000_000_000 } }),
+    }),
   };
   await db.config.putService({ name: "pushed", ttlSeconds: 3600, chatEndpoint: "pushed_q", updatedAt: now().toISOString() });
   await db.config.putNotification({ endpoint: "pushed_q", available: true, updatedAt: now().toISOString() });
@@ -53,9 +59,10 @@ beforeEach(() => {
   gone = new Set();
 });
 
+const EVENT_TYPES: Record<string, string> = { $connect: "CONNECT", $disconnect: "DISCONNECT", $default: "MESSAGE" };
 const ws = (routeKey: string, connectionId: string, body?: object) =>
   ({
-    requestContext: { routeKey, connectionId, requestId: "r", eventType: "MESSAGE" },
+    requestContext: { routeKey, connectionId, requestId: "r", eventType: EVENT_TYPES[routeKey] },
     body: body === undefined ? undefined : JSON.stringify(body),
     isBase64Encoded: false,
   }) as unknown as APIGatewayProxyWebsocketEventV2;
@@ -79,7 +86,7 @@ describe("push: DynamoDB calls", () => {
     const id = await chatWith(0);
     const spent = await cost(() => handlers.push(ws("$default", "c-1", { action: "subscribe", chat: id, transcriptPosition: "0" })));
     expect(spent.operations).toEqual(["Query", "UpdateItem", "BatchWriteItem", "Query"]);
-    expect(PUSH_SEQUENCE).toEqual(["sessions.head", "push.subscribe", "sessions.read"]);
+    expect(PUSH_SEQUENCE).toEqual(["push.listening", "push.forget", "push.subscribe", "sessions.read"]);
     expect(posted.map((p) => JSON.parse(p.frame).channel)).toEqual(["/gms/subscribed", "/_genesys"]);
   });
 
@@ -130,5 +137,63 @@ describe("push: DynamoDB calls", () => {
     );
     expect(spent.operations).toEqual(["UpdateItem", "PutItem", "Query", "BatchWriteItem"]);
     expect((await db.push.listening({ kind: "chat", sessionId: id }, 10)).map((s) => s.connectionId)).toEqual([`conn-${id}-1`]);
+  });
+
+  it("renews an agent's subscription of ten queues on the same connection, as a token refresh does", async () => {
+    const subscribe = { action: "subscribe", agentId: "anna", token: "t", endpoints: Array.from({ length: 10 }, (_, n) => `renew_${n}`) };
+    for (let n = 0; n < 3; n += 1) {
+      posted.length = 0;
+      await handlers.push(ws("$default", "renewing", subscribe));
+      expect(posted.map((p) => JSON.parse(p.frame).channel)).toEqual(["/gms/subscribed"]);
+    }
+    await handlers.push(ws("$disconnect", "renewing"));
+  });
+
+  it("lets an agent have three consoles listening: a fourth takes over from the oldest, which is told", async () => {
+    for (const console of ["console-1", "console-2", "console-3", "console-4"]) {
+      await handlers.push(ws("$default", console, { action: "subscribe", agentId: "anna", token: "t", endpoints: ["consoles_q"] }));
+    }
+    const listening = await db.push.listening({ kind: "queue", endpoint: "consoles_q" }, 10);
+    expect(listening.map((s) => s.connectionId).sort()).toEqual(["console-2", "console-3", "console-4"]);
+    expect(posted.filter((p) => p.connectionId === "console-1").map((p) => JSON.parse(p.frame).data.exception)).toContain(
+      "ConsoleReplacedException",
+    );
+    for (const console of ["console-2", "console-3", "console-4"]) await handlers.push(ws("$disconnect", console));
+  });
+
+  it("tells a cancelled chat's listeners to refresh, since no event says it (DELETE)", async () => {
+    const id = await chatWith(1);
+    posted.length = 0;
+    const cancelled = await callRoute(handlers.chat, "/genesys/1/service/{service}", "DELETE", { service: id });
+    expect(cancelled.status).toBe(204);
+    expect(posted.map((p) => JSON.parse(p.frame))).toEqual([{ channel: "/gms/refresh", data: { id, transcriptPosition: "1" } }]);
+  });
+
+  it("keeps a subscription whose answer could not be posted, and reads a message's route from its type, not its key", async () => {
+    const id = await chatWith(0);
+    const failing = pushHandler({
+      sessions: db.sessions,
+      now: () => new Date(),
+      push: db.push,
+      sender: { send: async () => Promise.reject(new Error("post timed out")) },
+      verify: async () => ({ ok: false, reason: "signature", message: "" }),
+    });
+    const logged: string[] = [];
+    vi.mocked(console.log).mockImplementation((line: string) => {
+      logged.push(line);
+    });
+    await failing(ws("$default", "slow-answer", { action: "subscribe", chat: id }));
+    await failing(ws("$default", "slow-answer", { action: "ping" }));
+    // A message whose action names a route: still a message, refused as one.
+    await failing({
+      ...ws("$default", "slow-answer", { action: "$disconnect" }),
+      requestContext: { routeKey: "$disconnect", connectionId: "slow-answer", requestId: "r", eventType: "MESSAGE" },
+    } as unknown as APIGatewayProxyWebsocketEventV2);
+    expect(logged.map((line) => JSON.parse(line)).map((line) => [line.route, line.status])).toEqual([
+      ["$default", 200],
+      ["$default", 200],
+      ["$default", 400],
+    ]);
+    expect((await db.push.listening({ kind: "chat", sessionId: id }, 10)).map((s) => s.connectionId)).toEqual(["slow-answer"]);
   });
 });

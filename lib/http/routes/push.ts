@@ -28,8 +28,12 @@ import type { RequestScope } from "../respond.ts";
  * `subscribe` or `ping`. Answers and refusals go back as frames on the connection.
  */
 
-/** The longest sequence of storage calls: a customer's subscribe (read, listen, read the catch-up). */
-export const LONGEST_STORAGE_SEQUENCE: StorageSequence = ["sessions.head", "push.subscribe", "sessions.read"];
+/**
+ * The longest sequence of storage calls: an agent's subscribe (its consoles, the oldest taken over,
+ * its subscription, the chats it resumes side by side). A customer's is shorter: the session's
+ * head, the subscription, the catch-up read.
+ */
+export const LONGEST_STORAGE_SEQUENCE: StorageSequence = ["push.listening", "push.forget", "push.subscribe", "sessions.read"];
 
 /** A message from a client: JSON, a few KB at most (an access token is the largest field). */
 const MAX_MESSAGE_BYTES = 16 * 1024;
@@ -43,15 +47,16 @@ export interface PushOptions {
 export function pushHandler(deps: PushDeps & PushOptions) {
   const { scope } = deps;
   const route = async (event: APIGatewayProxyWebsocketEventV2): Promise<string | undefined> => {
-    const { routeKey, connectionId } = event.requestContext;
-    if (routeKey === "$connect") return undefined;
-    if (routeKey === "$disconnect") {
+    // By the event's type, not its route key: a message's route key can come from what the client sent.
+    const { eventType, connectionId } = event.requestContext;
+    if (eventType === "CONNECT") return undefined;
+    if (eventType === "DISCONNECT") {
       await deps.push.forget(connectionId);
       return undefined;
     }
     const message = parseMessage(event.body, event.isBase64Encoded);
     if (message.action === "ping") {
-      await deps.sender.send(connectionId, pongFrame());
+      await deps.sender.send(connectionId, pongFrame()).catch(() => undefined);
       return "ping";
     }
     if ("token" in message || "agentId" in message) await subscribeAgent(deps, await agentSubscribe(deps, connectionId, message));
@@ -84,7 +89,7 @@ export function pushHandler(deps: PushDeps & PushOptions) {
     const line: Record<string, unknown> = {
       level: status >= 500 ? "error" : "info",
       requestId: context?.awsRequestId ?? event.requestContext.requestId,
-      route: event.requestContext.routeKey,
+      route: ROUTES[event.requestContext.eventType] ?? "$default",
       status,
       latencyMs: Math.round((performance.now() - started) * 10) / 10,
     };
@@ -95,6 +100,9 @@ export function pushHandler(deps: PushDeps & PushOptions) {
     return { statusCode: 200 };
   };
 }
+
+/** The log line's route: named by the event's type, never by what a client sent. */
+const ROUTES: Readonly<Record<string, string>> = { CONNECT: "$connect", DISCONNECT: "$disconnect", MESSAGE: "$default" };
 
 type Message = Readonly<Record<string, unknown>>;
 
