@@ -20,7 +20,7 @@ if (chromiumPath === undefined && process.env.GMS_REQUIRE_BROWSER === "1") {
   throw new Error("No Chromium found: install Debian's chromium package or set CHROMIUM_PATH");
 }
 
-const AGENTS = ["rosa", "tom", "uma"];
+const AGENTS = ["rosa", "tom", "uma", "vic"];
 const RECONNECTING = "Reconnecting...";
 const PHONE = { width: 390, height: 780 };
 const DESKTOP = { width: 1100, height: 760 };
@@ -384,6 +384,55 @@ describe.skipIf(chromiumPath === undefined)("the pages on the push channel", () 
 
     await shownOnce(customer, ["Can you hear me?", "By polling, yes.", "And now?"]);
     await shownOnce(agent, ["Can you hear me?", "By polling, yes.", "And now?"]);
+    expect(errors).toEqual([]);
+  });
+
+  it("reads the queue again while pushed when a read fails or does not show yet what a queue frame said", { timeout: 90_000 }, async () => {
+    await openService("push-queue", "push_queue_q");
+    const agent = await newPage(DESKTOP);
+    const agentSocket = watchSockets(agent);
+    // The queue's reads, answered by the test while it says so: refused (storage down), or as a
+    // queue index that has not caught up yet would answer (DynamoDB's indexes are eventually consistent).
+    const queue = { refuse: 0, lag: 0, reads: 0 };
+    await agent.route(`${stack.baseUrl}/genesys/1/agent/vic/queue**`, async (route) => {
+      queue.reads += 1;
+      if (queue.refuse > 0) {
+        queue.refuse -= 1;
+        const body = { message: "The storage is unavailable", exception: "StorageUnavailableException" };
+        return route.fulfill({ status: 503, contentType: "application/json", headers: { "Retry-After": "2" }, body: JSON.stringify(body) });
+      }
+      if (queue.lag > 0) {
+        queue.lag -= 1;
+        return route.fulfill({
+          status: 200,
+          contentType: "application/json",
+          body: JSON.stringify({ endpoint: "push_queue_q", chats: [] }),
+        });
+      }
+      return route.continue();
+    });
+    await agent.goto(`${stack.baseUrl}/agent/`);
+    await signIn(agent, "vic", "Vic", passwordOf("vic"), "push_queue_q");
+    await goReady(agent);
+    await agentSocket.subscribed();
+    await agent.locator("#queue-status", { hasText: "No chats are waiting." }).waitFor();
+
+    queue.lag = 2;
+    const first = await newPage(PHONE);
+    await first.goto(`${stack.baseUrl}/chat/?service=push-queue`);
+    await startChat(first, "Yara", "Lagging");
+    await agent.locator("#queue li", { hasText: "Yara" }).waitFor();
+    expect(queue.lag).toBe(0);
+
+    queue.refuse = 1;
+    const second = await newPage(PHONE);
+    await second.goto(`${stack.baseUrl}/chat/?service=push-queue`);
+    await startChat(second, "Zoe", "Refused");
+    await agent.locator("#desk-error", { hasText: "Could not load the queue" }).waitFor();
+    await agent.locator("#queue li", { hasText: "Zoe" }).waitFor();
+    expect(queue.refuse).toBe(0);
+    // Pushed all along: the page never said it was reconnecting.
+    expect(await agent.locator("#push-status").textContent()).toBe("");
     expect(errors).toEqual([]);
   });
 });

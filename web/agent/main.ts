@@ -50,6 +50,12 @@ const CHAT_STORE = "gms-agent:chat";
 /** Well inside the 60 s after which the service stops counting an agent as ready. */
 const PRESENCE_RENEW_SECONDS = 20;
 const QUEUE_POLL_SECONDS = 3;
+/**
+ * A queue read that does not show yet what a queue frame said (the queue index DynamoDB reads is
+ * eventually consistent) is made again this much later, at most this many times.
+ */
+const QUEUE_CONFIRM_MS = 1000;
+const QUEUE_CONFIRM_TRIES = 3;
 /** The tokens are renewed this long before the access token expires (or halfway, if it lasts less). */
 const REFRESH_AHEAD_MS = 5 * 60 * 1000;
 /** After a refresh that could not reach the identity provider, the next try. */
@@ -133,6 +139,9 @@ class AgentDesk {
   /** One queue read at a time; another is wanted once it is answered. */
   private queueReading = false;
   private queueAgain = false;
+  /** What the queue frames said of each chat (its phase) and reads have not shown yet, and how many reads tried. */
+  private readonly queueExpected = new Map<string, unknown>();
+  private queueConfirmTries = 0;
   /** The push channel is up: the queue and the chat are pushed, not polled. */
   private live = false;
   private readonly push: PushChannel;
@@ -359,7 +368,8 @@ class AgentDesk {
   /**
    * Reads the queue page shown: polled every few seconds while the push channel is down, and read
    * once for each `/gms/queue` frame while it is up. One read at a time: another wanted meanwhile
-   * follows it.
+   * follows it. A read that failed is tried again after the same few seconds, pushed or not: no
+   * frame may come to repair it.
    */
   private async pollQueue(): Promise<void> {
     clearTimeout(this.queueTimer);
@@ -370,6 +380,7 @@ class AgentDesk {
     }
     this.queueReading = true;
     const after = this.queueAfter;
+    let failed = false;
     try {
       const page = after === undefined ? {} : { after };
       const answer = await this.api.get<QueueView>(
@@ -388,9 +399,11 @@ class AgentDesk {
         this.waiting = answer.chats;
         this.queueNext = answer.next;
         this.renderQueue();
+        this.confirmQueue(answer);
       }
     } catch (error) {
       this.handle(error, "load the queue");
+      failed = true;
     } finally {
       this.queueReading = false;
     }
@@ -398,14 +411,35 @@ class AgentDesk {
     if (this.queueAgain || after !== this.queueAfter) {
       this.queueAgain = false;
       void this.pollQueue();
-    } else if (!this.live) {
+    } else if (!this.live || failed) {
       this.queueTimer = setTimeout(() => void this.pollQueue(), QUEUE_POLL_SECONDS * 1000);
+    } else if (this.queueExpected.size > 0) {
+      this.queueTimer = setTimeout(() => void this.pollQueue(), QUEUE_CONFIRM_MS);
+    }
+  }
+
+  /**
+   * Forgets what the read shows as the frames said: a waiting chat listed (or beyond this page),
+   * one accepted or ended no longer listed. What it does not show yet is read again, a few times.
+   */
+  private confirmQueue(answer: QueueView): void {
+    const listed = new Set(answer.chats.map((chat) => chat.id));
+    for (const [id, phase] of this.queueExpected) {
+      if (phase === "WAITING" ? listed.has(id) || answer.next !== undefined : !listed.has(id)) this.queueExpected.delete(id);
+    }
+    this.queueConfirmTries = this.queueExpected.size === 0 ? 0 : this.queueConfirmTries + 1;
+    if (this.queueConfirmTries > QUEUE_CONFIRM_TRIES) {
+      this.queueExpected.clear();
+      this.queueConfirmTries = 0;
     }
   }
 
   /** A frame of the push channel: a queue that changed is read again; the chat shown takes its events. */
   private pushed({ channel, data }: PushFrame): void {
-    if (channel === "/gms/queue") return void this.pollQueue();
+    if (channel === "/gms/queue") {
+      if (typeof data.id === "string") this.queueExpected.set(data.id, data.phase);
+      return void this.pollQueue();
+    }
     const id = this.chat?.id;
     if (id === undefined) return;
     if (channel === "/_genesys" && data.tag === `service.chat.refresh.${id}`) this.panel.offer(data.message as InteractionView);
