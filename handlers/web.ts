@@ -3,6 +3,7 @@ import chat from "page:chat";
 import { consoleIdentityFromEnv } from "../lib/http/console-identity.ts";
 import { corsPolicy } from "../lib/http/cors.ts";
 import { pageApiOrigins } from "../lib/http/page-origins.ts";
+import { requiredPushUrl } from "../lib/http/push-url.ts";
 import { webHandler } from "../lib/http/routes/web.ts";
 
 /**
@@ -15,4 +16,5 @@ export const handler = webHandler({
   cors: corsPolicy(process.env.CORS_ALLOWED_ORIGINS),
   apiOrigins: pageApiOrigins(process.env.PAGE_API_ORIGINS),
   identity: consoleIdentityFromEnv(process.env),
+  push: requiredPushUrl(process.env.PUSH_URL),
 });

@@ -1,6 +1,7 @@
 import { consoleClientId, consoleIdentityEndpoint, consoleRegion, consoleUserPoolId } from "./console-identity.ts";
 import { corsPolicy } from "./cors.ts";
 import { pageApiOrigins } from "./page-origins.ts";
+import { pushUrl } from "./push-url.ts";
 
 /**
  * A stage's setting that the functions read from their environment, with the parser they read it
@@ -26,6 +27,9 @@ export const STAGE_SETTINGS: readonly StageSetting[] = [
   { name: "CONSOLE_USER_POOL_ID", parse: consoleUserPoolId },
   { name: "CONSOLE_CLIENT_ID", parse: consoleClientId },
   { name: "CONSOLE_IDENTITY_ENDPOINT", parse: consoleIdentityEndpoint },
+  // The pages' push address (the web function): deployed, a reference to the WebSocket API, checked
+  // at the function's init; under `npm start`, serverless-offline's WebSocket port.
+  { name: "PUSH_URL", parse: pushUrl },
 ];
 
 /** The parsers' messages for the malformed settings of one function's environment, each naming its setting. */

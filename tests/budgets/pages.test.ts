@@ -4,7 +4,7 @@ import { buildPage } from "../../web/esbuild-pages.mjs";
 
 /**
  * The widget and the console load on phones: each page, script and styles inline, stays under
- * 50 KB gzipped. Measured 2026-11-29: 6.0 KB (chat) and 6.7 KB (agent).
+ * 50 KB gzipped. Measured 2026-11-30, with the push client: 7.4 KB (chat) and 10.4 KB (agent).
  */
 const BUDGET_GZIP_KB = 50;
 

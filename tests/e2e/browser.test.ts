@@ -3,7 +3,7 @@ import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Browser, BrowserContext, Frame, Page, Request, Route } from "playwright-core";
+import type { Browser, BrowserContext, Page, Request, Route } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_DEV_USERS } from "../../scripts/local/identity.ts";
 import type { LocalStack } from "../../scripts/local/launch.ts";
@@ -17,6 +17,7 @@ import {
   watchForErrors,
 } from "../support/browser.ts";
 import { LOCAL_USERS, signIn as signInAs } from "../support/identity.ts";
+import { entry, goReady, passwordOf, say, signIn, startChat } from "../support/pages.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
 
 /**
@@ -39,8 +40,6 @@ if (chromiumPath === undefined) console.warn("browser tests skipped: no Chromium
 
 /** The consoles' users: each test's agents are its own, so no presence of one test reaches another. */
 const AGENTS = ["cara", "dan", "pia", "gil", "ivy", "noa", "gail"];
-/** `Anna-local-1` for anna: the local users' passwords. */
-const passwordOf = (username: string) => `${username[0]?.toUpperCase()}${username.slice(1)}-local-1`;
 const TEMPORARY = { username: "tina", password: "Tina-temp-1", newPassword: "Tina-chosen-2" };
 const DEV_USERS = [
   DEFAULT_DEV_USERS,
@@ -137,20 +136,10 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     return page;
   }
 
-  async function open(path: string, viewport: { width: number; height: number }, clock = false): Promise<Page> {
+  async function open(path: string, viewport: { width: number; height: number }): Promise<Page> {
     const page = await newPage(viewport);
-    if (clock) await page.clock.install();
     await page.goto(`${stack.baseUrl}${path}`);
     return page;
-  }
-
-  /** Signs in as a user of the local identity provider, with that user's password unless told another. */
-  async function signIn(page: Page, username: string, nickname: string, password = passwordOf(username), endpoint = "gms_builtin") {
-    await page.getByLabel("User name").fill(username);
-    await page.getByLabel("Password", { exact: true }).fill(password);
-    await page.getByLabel("Name customers see").fill(nickname);
-    await page.getByLabel("Chat endpoint").fill(endpoint);
-    await page.getByRole("button", { name: "Sign in" }).click();
   }
 
   /** One call of Cognito's JSON protocol to the local identity provider, from outside the browser. */
@@ -188,33 +177,7 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     return () => Promise.all(seen);
   }
 
-  async function goReady(page: Page) {
-    await page.getByRole("button", { name: "Ready", exact: true, pressed: false }).click();
-    await page.locator('#presence[aria-pressed="true"]').waitFor();
-  }
-
-  async function startChat(page: Page | Frame, name: string, subject: string) {
-    await page.locator("#start:enabled").waitFor({ timeout: 25_000 });
-    await page.getByRole("button", { name: "Chat with us" }).click();
-    await page.getByLabel("Your name").fill(name);
-    await page.getByLabel("Email").fill("bob@example.com");
-    await page.getByLabel("What is it about?").fill(subject);
-    // Keyboard only: Enter in the last field submits the form.
-    await page.getByLabel("What is it about?").press("Enter");
-    await entry(page, "You joined the chat").waitFor();
-  }
-
-  /** Types a message and sends it with Enter. */
-  async function say(page: Page | Frame, text: string) {
-    await page.locator("#message").fill(text);
-    await page.locator("#message").press("Enter");
-  }
-
   const focused = (page: Page) => page.evaluate<string>("document.activeElement?.id ?? ''");
-
-  function entry(page: Page | Frame, text: string) {
-    return page.locator("#transcript li", { hasText: text });
-  }
 
   async function shot(page: Page, name: string) {
     await page.screenshot({ path: join(shots, `${name}.png`) });
@@ -241,6 +204,8 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     const agent = await newPage(DESKTOP);
     const agentCalls = await agentApiStub(agent);
     const requests = everyRequest(agent);
+    const sockets: string[] = [];
+    agent.on("websocket", (socket) => sockets.push(socket.url()));
     await agent.goto(`${stack.baseUrl}/agent/`);
 
     // A wrong password: a clear message, still on the form, nothing kept.
@@ -296,11 +261,14 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     });
     expect(refresh.status).toBe(400);
 
-    // Never an API key; passwords and tokens go to the identity provider and the API's own origin only.
+    // Never an API key; passwords and tokens go to the identity provider and the API's own origin
+    // only, and the access token to the stack's push channel, in the subscription of the agent's socket.
     for (const request of await requests()) {
       expect(request.headers, request.url).not.toHaveProperty("x-api-key");
       expect([stack.baseUrl, stack.identity.endpoint]).toContain(new URL(request.url).origin);
     }
+    expect(sockets.length).toBeGreaterThan(0);
+    for (const socket of sockets) expect(new URL(socket).origin).toBe(new URL(stack.pushUrl).origin);
     // The identity provider answers a wrong password with a 400, which Chromium logs.
     expect(errors.filter((error) => !error.includes("status of 400"))).toEqual([]);
   });
@@ -392,13 +360,12 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     expect(await focused(agent)).toBe("next");
     await shot(customer, "widget-ended");
 
-    // The widget polled refresh with the position it had reached, never going back.
+    // The chat came over the push channel (tests/e2e/push-pages.test.ts counts its requests); any
+    // refresh the widget made was from the position it had reached, never going back.
     const positions = customerCalls
       .filter((call) => call.path.endsWith("/ixn/chat/refresh"))
       .map((call) => Number(call.fields.get("transcriptPosition")));
-    expect(positions.length).toBeGreaterThan(3);
     expect(positions).toEqual([...positions].sort((a, b) => a - b));
-    expect(positions.at(-1)).toBeGreaterThanOrEqual(5);
 
     await agent.getByRole("button", { name: "Take the next chat" }).click();
     await agent.locator("#queue-view").waitFor();
@@ -417,15 +384,26 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     const fast = await open("/agent/", DESKTOP);
     await signIn(fast, "cara", "Cara");
     await goReady(fast);
-    // The slower console's clock is ours: its queue stays as it was shown until we advance it.
-    const slow = await open("/agent/", DESKTOP, true);
+    // The slower console hears of the accept late: its push of it is held back, so its queue still
+    // offers the chat. Its clock is ours, to run its presence renewal forward.
+    const slow = await newPage(DESKTOP);
+    await slow.clock.install();
+    await slow.routeWebSocket(
+      (url) => url.port === String(stack.ports.websocket),
+      (socket) => {
+        const server = socket.connectToServer();
+        server.onMessage((frame) => {
+          if (!/"\/gms\/queue".*"ACCEPTED"/.test(String(frame))) socket.send(frame);
+        });
+      },
+    );
+    await slow.goto(`${stack.baseUrl}/agent/`);
     await signIn(slow, "dan", "Dan");
     await goReady(slow);
 
     const customer = await open("/chat/", PHONE);
     await startChat(customer, "Eve", "Refund");
     await fast.locator("#queue li", { hasText: "Eve" }).waitFor();
-    await slow.clock.runFor(3_000);
     await slow.locator("#queue li", { hasText: "Eve" }).waitFor();
 
     await fast.getByRole("button", { name: "Accept the chat with Eve" }).click();
@@ -509,9 +487,12 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
           .status,
       ).toBe(200);
       await entry(customer, "Hello from Finn").waitFor();
+      // The push of the message can show it before its send is answered: the reload waits for both.
+      const sent = customer.waitForResponse((response) => response.url().endsWith("/ixn/chat/send"));
       await customer.locator("#message").fill("Thanks!");
       await customer.locator("#message").press("Enter");
       await entry(customer, "Thanks!").waitFor();
+      await sent;
 
       // A reload in the middle of the chat shows the whole transcript again and carries on.
       await customer.reload();

@@ -194,7 +194,7 @@ describe("openapi.yaml: the document", () => {
 });
 
 describe("openapi.yaml: every answer of a scripted scenario on the local stack", () => {
-  it("serves the two pages, and 304 for an unchanged one, and the console's sign-in settings", async () => {
+  it("serves the two pages, and 304 for an unchanged one, and their settings", async () => {
     const start = problems.length;
     for (const page of ["GET /chat/", "GET /agent/"]) {
       const first = await call(page);
@@ -204,6 +204,7 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
       expect(again.status, page).toBe(304);
     }
     expect((await call("GET /agent/config.json")).status).toBe(200);
+    expect((await call("GET /chat/config.json")).body).toEqual({ push: stack.pushUrl });
     expect(problemsSince(start)).toEqual([]);
   });
 
@@ -568,8 +569,8 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
     const id: string = live.body._id;
     await call(`POST ${B}`, { params: { service: id } });
     const stored = checker.operations.filter((op) => op.operation.responses["503"] !== undefined);
-    // All but the pages and the console's sign-in settings, which read no storage.
-    expect(stored.length).toBe(checker.operations.length - 3);
+    // All but the pages and their settings, which read no storage.
+    expect(stored.length).toBe(checker.operations.length - 4);
     await local.withDynamoDown(async () => {
       for (const op of stored) {
         const answer = await call(`${op.method} ${op.path}`, validInput(op, id));

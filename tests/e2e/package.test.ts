@@ -290,12 +290,14 @@ describe("serverless package", () => {
         });
     }
     expect(methods.filter((m) => backOffice(m) && m.HttpMethod !== "OPTIONS")).toHaveLength(6 + 8);
-    // Every API resource answers the CORS preflight; the pages and the console's sign-in settings
-    // are plain same-origin GETs that need none.
+    // Every API resource answers the CORS preflight; the pages and their settings are plain GETs
+    // without custom headers (the widget's settings may be read cross-origin), which need none.
     const pages = new Set(
-      ["ApiGatewayResourceChat", "ApiGatewayResourceAgent", "ApiGatewayResourceAgentConfigjson"].map((id) => JSON.stringify({ Ref: id })),
+      ["ApiGatewayResourceChat", "ApiGatewayResourceChatConfigjson", "ApiGatewayResourceAgent", "ApiGatewayResourceAgentConfigjson"].map(
+        (id) => JSON.stringify({ Ref: id }),
+      ),
     );
-    expect(methods.filter((m) => pages.has(JSON.stringify(m.ResourceId))).map((m) => m.HttpMethod)).toEqual(["GET", "GET", "GET"]);
+    expect(methods.filter((m) => pages.has(JSON.stringify(m.ResourceId))).map((m) => m.HttpMethod)).toEqual(["GET", "GET", "GET", "GET"]);
     const resources = new Set(methods.map((m) => JSON.stringify(m.ResourceId)).filter((id) => !pages.has(id)));
     const preflighted = new Set(methods.filter((m) => m.HttpMethod === "OPTIONS").map((m) => JSON.stringify(m.ResourceId)));
     expect(preflighted).toEqual(resources);
@@ -492,6 +494,10 @@ describe("serverless package", () => {
     expect(posting.sort()).toEqual(["AgentRole", "ChatRole", "PushRole"]);
     // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub syntax, not a template string.
     expect(outputs.PushUrl.Value).toEqual({ "Fn::Sub": "wss://${WebsocketsApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/prod" });
+    // The pages learn the same address from the web function, and no other function is told it.
+    const told = ofType("AWS::Lambda::Function").filter(([, fn]) => fn.Properties.Environment?.Variables?.PUSH_URL !== undefined);
+    expect(told.map(([id]) => id)).toEqual(["WebLambdaFunction"]);
+    expect(resources.WebLambdaFunction.Properties.Environment.Variables.PUSH_URL).toEqual(outputs.PushUrl.Value);
   });
 
   it("outputs the pool id, the console's client id, the region and the issuer tokens carry", () => {

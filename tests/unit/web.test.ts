@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { type ConsoleIdentity, consoleIdentityFromEnv } from "../../lib/http/console-identity.ts";
 import { corsPolicy } from "../../lib/http/cors.ts";
 import { pageApiOrigins } from "../../lib/http/page-origins.ts";
+import { pushOrigin, pushUrl, requiredPushUrl } from "../../lib/http/push-url.ts";
 import { type Page, webHandler } from "../../lib/http/routes/web.ts";
 import { settingProblems } from "../../lib/http/settings.ts";
 import { buildPage } from "../../web/esbuild-pages.mjs";
@@ -18,12 +19,15 @@ const API_ORIGINS = "https://api.example.com, http://localhost:8080";
 const COGNITO: ConsoleIdentity = { region: "eu-west-1", userPoolId: "eu-west-1_AbC123", clientId: "1example23456789abcdefghij" };
 /** `npm start`'s: the local identity provider. */
 const LOCAL: ConsoleIdentity = { region: "local", userPoolId: "local_5x-Q_9", clientId: "localclient", endpoint: "http://127.0.0.1:9229" };
+/** A deployed stage's push channel (API Gateway's WebSocket API), and `npm start`'s. */
+const DEPLOYED_PUSH = "wss://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod";
+const LOCAL_PUSH = "ws://localhost:3001";
 let pages: { chat: Page; agent: Page };
 let handler: ReturnType<typeof webHandler>;
 
 beforeAll(async () => {
   pages = { chat: await buildPage("chat"), agent: await buildPage("agent") };
-  handler = webHandler({ pages, cors: corsPolicy("*"), apiOrigins: pageApiOrigins(API_ORIGINS), identity: COGNITO });
+  handler = webHandler({ pages, cors: corsPolicy("*"), apiOrigins: pageApiOrigins(API_ORIGINS), identity: COGNITO, push: DEPLOYED_PUSH });
 });
 
 function get(path: string, overrides: Partial<APIGatewayProxyEvent> = {}, routes = handler) {
@@ -101,28 +105,31 @@ describe("the page routes", () => {
     expect(String((await get("/agent/")).headers?.["Content-Security-Policy"])).toContain("frame-ancestors 'none'");
   });
 
-  it("lets the widget reach exactly its own origin and the stage's API origins, and the console its own and its identity provider's", async () => {
+  it("lets the widget reach exactly its own origin, the stage's API origins and its push channel, and the console its own, its identity provider's and the push channel", async () => {
     const chat = await get("/chat/");
     expect(directive(chat.headers?.["Content-Security-Policy"], "connect-src")).toEqual([
       "'self'",
       "https://api.example.com",
       "http://localhost:8080",
+      "wss://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com",
     ]);
     expect(chat.body).toContain('<meta name="gms-api-origins" content="https://api.example.com http://localhost:8080">');
-    // Deployed: Cognito's endpoint in the pool's region, and no API origin of the widget's.
+    // Deployed: Cognito's endpoint in the pool's region, the WebSocket API, and no API origin of the widget's.
     expect(directive((await get("/agent/")).headers?.["Content-Security-Policy"], "connect-src")).toEqual([
       "'self'",
       "https://cognito-idp.eu-west-1.amazonaws.com",
+      "wss://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com",
     ]);
 
-    const alone = webHandler({ pages, cors: corsPolicy("*"), apiOrigins: pageApiOrigins(undefined), identity: LOCAL });
+    const alone = webHandler({ pages, cors: corsPolicy("*"), apiOrigins: pageApiOrigins(undefined), identity: LOCAL, push: LOCAL_PUSH });
     const served = await get("/chat/", {}, alone);
-    expect(directive(served.headers?.["Content-Security-Policy"], "connect-src")).toEqual(["'self'"]);
+    expect(directive(served.headers?.["Content-Security-Policy"], "connect-src")).toEqual(["'self'", "ws://localhost:3001"]);
     expect(served.body).toContain('<meta name="gms-api-origins" content="">');
-    // Locally: the local identity provider, and nothing else.
+    // Locally: the local identity provider and serverless-offline's WebSocket port, and nothing else.
     expect(directive((await get("/agent/", {}, alone)).headers?.["Content-Security-Policy"], "connect-src")).toEqual([
       "'self'",
       "http://127.0.0.1:9229",
+      "ws://localhost:3001",
     ]);
   });
 
@@ -160,7 +167,7 @@ describe("the page routes", () => {
 });
 
 describe("the console's sign-in settings (GET /agent/config.json)", () => {
-  it("names the pool's region and id and the console's client, deployed, and no endpoint: Cognito's own", async () => {
+  it("names the pool's region and id and the console's client, deployed, no endpoint (Cognito's own), and the push channel", async () => {
     const response = await get("/agent/config.json");
     expect(response.statusCode).toBe(200);
     expect(response.headers?.["Content-Type"]).toMatch(/^application\/json/);
@@ -169,13 +176,14 @@ describe("the console's sign-in settings (GET /agent/config.json)", () => {
       region: "eu-west-1",
       userPoolId: "eu-west-1_AbC123",
       clientId: "1example23456789abcdefghij",
+      push: DEPLOYED_PUSH,
     });
   });
 
   it("adds the local identity provider's endpoint when it has one", async () => {
-    const local = webHandler({ pages, cors: corsPolicy("*"), apiOrigins: [], identity: LOCAL });
+    const local = webHandler({ pages, cors: corsPolicy("*"), apiOrigins: [], identity: LOCAL, push: LOCAL_PUSH });
     const response = await get("/agent/config.json", {}, local);
-    expect(JSON.parse(response.body)).toEqual({ ...LOCAL });
+    expect(JSON.parse(response.body)).toEqual({ ...LOCAL, push: LOCAL_PUSH });
   });
 
   it("answers other methods with the GMS error shape", async () => {
@@ -224,5 +232,57 @@ describe("the console's sign-in settings (GET /agent/config.json)", () => {
     ]);
     expect(settingProblems({ CONSOLE_USER_POOL_ID: "not a pool" })).toEqual([expect.stringContaining("CONSOLE_USER_POOL_ID")]);
     expect(settingProblems({ CONSOLE_IDENTITY_REGION: "eu-west-1" })).toEqual([]);
+  });
+});
+
+describe("the widget's settings (GET /chat/config.json) and the pages' push address (PUSH_URL)", () => {
+  it("names the push channel, revalidated on every load, like the console's settings", async () => {
+    const response = await get("/chat/config.json");
+    expect(response.statusCode).toBe(200);
+    expect(response.headers?.["Content-Type"]).toMatch(/^application\/json/);
+    expect(response.headers?.["Cache-Control"]).toBe("no-cache");
+    expect(response.headers?.["X-Content-Type-Options"]).toBe("nosniff");
+    expect(JSON.parse(response.body)).toEqual({ push: DEPLOYED_PUSH });
+    expect((await get("/chat/config.json", { httpMethod: "POST" })).statusCode).toBe(405);
+  });
+
+  it("reads a WebSocket address: wss anywhere, ws on this machine only, with an optional stage path", () => {
+    for (const url of [
+      DEPLOYED_PUSH,
+      "wss://push.example.com",
+      "wss://push.example.com:8443/a/b",
+      LOCAL_PUSH,
+      "ws://127.0.0.1:3001",
+      "ws://[::1]:3001",
+    ])
+      expect(pushUrl(url)).toBe(url);
+    expect(pushUrl(undefined)).toBeUndefined();
+    expect(pushUrl("")).toBeUndefined();
+    expect(pushOrigin(DEPLOYED_PUSH)).toBe("wss://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com");
+    expect(pushOrigin(LOCAL_PUSH)).toBe("ws://localhost:3001");
+  });
+
+  it.each([
+    "ws://push.example.com",
+    "https://push.example.com",
+    "push.example.com",
+    "wss://push.example.com/",
+    "wss://PUSH.example.com",
+    "wss://push.example.com:443",
+    "wss://user@push.example.com",
+    "wss://push.example.com/prod?x=1",
+    "wss://push.example.com/prod#x",
+    "wss://push.example.com;script-src *",
+    "wss://push.example.com 'unsafe-inline'",
+    "[object Object]",
+  ])("refuses %j at init", (url) => {
+    expect(() => pushUrl(url)).toThrow(/PUSH_URL/);
+  });
+
+  it("is required by the web function, and a malformed one fails packaging", () => {
+    expect(() => requiredPushUrl(undefined)).toThrow(/PUSH_URL must be set/);
+    expect(requiredPushUrl(LOCAL_PUSH)).toBe(LOCAL_PUSH);
+    expect(settingProblems({ PUSH_URL: "ws://push.example.com" })).toEqual([expect.stringContaining("PUSH_URL")]);
+    expect(settingProblems({})).toEqual([]);
   });
 });

@@ -2,19 +2,34 @@ import "../shared/base.css";
 import type { ChatIxnState, InteractionView, QueueItem, QueueView } from "../../lib/chat/view.ts";
 import { Api, ApiError, apiBase, byId, failed, isAborted, isolated, store, stored } from "../shared/api.ts";
 import { ChatPanel, chatPanelElements } from "../shared/conversation.ts";
+import { PushChannel, type PushFrame } from "../shared/push.ts";
 import { Identity, type IdentityConfig, SignInError, type Tokens } from "./identity.ts";
 
 /**
  * The agent console, on the agent API: sign-in with a user name and password (the identity
  * provider `/agent/config.json` names), presence (renewed while the page is open, since it lapses
  * 60 s after the last renewal), the endpoint's queue, accept (losing gracefully to a faster agent),
- * the conversation, disconnect, and the next chat. The agent's tokens stay in this tab's session
- * storage (or, where the browser refuses storage, in the page's memory), and go to the API as
- * `Authorization: Bearer <access token>`.
+ * the conversation, disconnect, and the next chat. While the agent is ready, the queue's changes and
+ * the chat's events come over the push channel (docs/push.md), and are polled only while it is down.
+ * The agent's tokens stay in this tab's session storage (or, where the browser refuses storage, in
+ * the page's memory), and go to the API as `Authorization: Bearer <access token>` and to the push
+ * channel in the subscription.
  */
 interface Settings {
   readonly nickname: string;
   readonly endpoint: string;
+}
+
+/** `/agent/config.json`: the sign-in settings, and where the push channel is. */
+interface ConsoleConfig extends IdentityConfig {
+  readonly push?: unknown;
+}
+
+/** The services a desk works with, from `/agent/config.json`. */
+interface Services {
+  readonly identity: Identity;
+  /** The push address; undefined where the API names none (the desk then polls). */
+  readonly push: string | undefined;
 }
 
 /** What a reload needs to pick the desk up again: kept in this tab only. */
@@ -35,6 +50,12 @@ const CHAT_STORE = "gms-agent:chat";
 /** Well inside the 60 s after which the service stops counting an agent as ready. */
 const PRESENCE_RENEW_SECONDS = 20;
 const QUEUE_POLL_SECONDS = 3;
+/**
+ * A queue read that does not show yet what a queue frame said (the queue index DynamoDB reads is
+ * eventually consistent) is made again this much later, at most this many times.
+ */
+const QUEUE_CONFIRM_MS = 1000;
+const QUEUE_CONFIRM_TRIES = 3;
 /** The tokens are renewed this long before the access token expires (or halfway, if it lasts less). */
 const REFRESH_AHEAD_MS = 5 * 60 * 1000;
 /** After a refresh that could not reach the identity provider, the next try. */
@@ -57,6 +78,7 @@ const ui = {
   who: byId("who"),
   presence: byId<HTMLButtonElement>("presence"),
   presenceStatus: byId("presence-status"),
+  pushStatus: byId("push-status"),
   signout: byId<HTMLButtonElement>("signout"),
   deskError: byId("desk-error"),
   queueView: byId("queue-view"),
@@ -88,10 +110,12 @@ function isSignInRefused(error: unknown): boolean {
 
 /**
  * One signed-in session at the console, from sign-in to sign-out: its settings and tokens, presence,
- * queue and chat, the timers that renew the tokens and presence and poll the queue, and one
- * AbortController. Signing out (or a refused sign-in) revokes the refresh token and aborts it: every request of the desk still under way (its chat's included) ends
- * quietly, its listeners are removed and its timers cleared, so nothing of this desk can change the
- * next one. Answers are applied as they come: once the desk is over, none comes.
+ * queue and chat, its push channel (open while the agent is ready), the timers that renew the tokens
+ * and presence and poll the queue while the channel is down, and one AbortController. Signing out
+ * (or a refused sign-in) revokes the refresh token and aborts it: every request of the desk still
+ * under way (its chat's included) ends quietly, its listeners are removed, its timers cleared and its
+ * socket closed, so nothing of this desk can change the next one. Answers are applied as they come:
+ * once the desk is over, none comes.
  */
 class AgentDesk {
   private readonly life = new AbortController();
@@ -112,13 +136,21 @@ class AgentDesk {
   private renewTimer: ReturnType<typeof setTimeout> | undefined;
   private queueTimer: ReturnType<typeof setTimeout> | undefined;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  /** One queue read at a time; another is wanted once it is answered. */
+  private queueReading = false;
+  private queueAgain = false;
+  /** What the queue frames said of each chat (its phase) and reads have not shown yet, and how many reads tried. */
+  private readonly queueExpected = new Map<string, unknown>();
+  private queueConfirmTries = 0;
+  /** The push channel is up: the queue and the chat are pushed, not polled. */
+  private live = false;
+  private readonly push: PushChannel;
+  private readonly identity: Identity;
   private readonly settings: Settings;
   private tokens: Tokens;
 
-  constructor(
-    session: Session,
-    private readonly identity: Identity,
-  ) {
+  constructor(session: Session, services: Services) {
+    this.identity = services.identity;
     this.settings = session.settings;
     this.tokens = session.tokens;
     store(SESSION_STORE, session);
@@ -140,6 +172,27 @@ class AgentDesk {
       onError: (error, doing) => this.handle(error, doing),
       isFatal: isSignInRefused,
       signal,
+    });
+    const pushUrl = services.push;
+    this.push = new PushChannel({
+      url: async () => pushUrl,
+      // As this agent, with the token in force: its chats, its endpoint's queue, and the chat shown from where it is.
+      subscription: () => ({
+        action: "subscribe",
+        agentId: this.agentId,
+        token: this.tokens.accessToken,
+        endpoints: [this.settings.endpoint],
+        chats: this.chat === undefined ? [] : [{ id: this.chat.id, transcriptPosition: String(this.panel.position ?? 0) }],
+      }),
+      onFrame: (frame) => this.pushed(frame),
+      onLive: (live) => {
+        this.live = live;
+        this.panel.setLive(live);
+        // Up: one read, since what changed before the subscription was not pushed, then no polling.
+        // Down: polled again, from a read at once.
+        void this.pollQueue();
+      },
+      notice: ui.pushStatus,
     });
     ui.presence.addEventListener("click", () => void this.setPresence(!this.ready), { signal });
     ui.signout.addEventListener(
@@ -196,6 +249,7 @@ class AgentDesk {
   signOut(message: string): void {
     // Every request under way ends (the chat panel's too, and the panel closes); the listeners go.
     this.life.abort();
+    this.push.stop();
     clearTimeout(this.renewTimer);
     clearTimeout(this.queueTimer);
     clearTimeout(this.refreshTimer);
@@ -234,6 +288,8 @@ class AgentDesk {
       this.tokens = tokens;
       store(SESSION_STORE, { settings: this.settings, tokens } satisfies Session);
       this.scheduleRefresh();
+      // The subscription lapses with the token it was made with.
+      this.push.resubscribe();
       return true;
     } catch (error) {
       if (this.over) return false;
@@ -294,6 +350,9 @@ class AgentDesk {
     }
     store(READY_STORE, this.ready);
     this.showPresence();
+    // Pushed while ready (the endpoint's queue is the agent's to watch); polled otherwise.
+    if (this.ready) this.push.start();
+    else this.push.stop();
     // Renewed while the page is open: an agent who closes the laptop stops counting within 60 s.
     if (this.ready) this.renewTimer = setTimeout(() => void this.setPresence(true), PRESENCE_RENEW_SECONDS * 1000);
   }
@@ -306,26 +365,85 @@ class AgentDesk {
     void this.pollQueue();
   }
 
+  /**
+   * Reads the queue page shown: polled every few seconds while the push channel is down, and read
+   * once for each `/gms/queue` frame while it is up. One read at a time: another wanted meanwhile
+   * follows it. A read that failed is tried again after the same few seconds, pushed or not: no
+   * frame may come to repair it.
+   */
   private async pollQueue(): Promise<void> {
     clearTimeout(this.queueTimer);
-    if (this.chat !== undefined) return;
+    if (this.chat !== undefined || this.over) return;
+    if (this.queueReading) {
+      this.queueAgain = true;
+      return;
+    }
+    this.queueReading = true;
+    const after = this.queueAfter;
+    let failed = false;
     try {
-      const page = this.queueAfter === undefined ? {} : { after: this.queueAfter };
+      const page = after === undefined ? {} : { after };
       const answer = await this.api.get<QueueView>(
         this.agentUrl("/queue"),
         { endpoint: this.settings.endpoint, ...page },
         this.life.signal,
       );
-      // A later page that emptied (its chats were taken): back to the oldest.
-      if (answer.chats.length === 0 && this.queueAfter !== undefined) return this.turnQueuePage(undefined);
-      this.waiting = answer.chats;
-      this.queueNext = answer.next;
-      this.renderQueue();
+      if (after !== this.queueAfter) {
+        // The page was turned meanwhile: the one now shown is read next.
+      } else if (answer.chats.length === 0 && after !== undefined) {
+        // A later page that emptied (its chats were taken): back to the oldest.
+        this.queueAfter = undefined;
+        this.shownQueue = "";
+        this.queueAgain = true;
+      } else {
+        this.waiting = answer.chats;
+        this.queueNext = answer.next;
+        this.renderQueue();
+        this.confirmQueue(answer);
+      }
     } catch (error) {
       this.handle(error, "load the queue");
-      if (this.over) return;
+      failed = true;
+    } finally {
+      this.queueReading = false;
     }
-    this.queueTimer = setTimeout(() => void this.pollQueue(), QUEUE_POLL_SECONDS * 1000);
+    if (this.over) return;
+    if (this.queueAgain || after !== this.queueAfter) {
+      this.queueAgain = false;
+      void this.pollQueue();
+    } else if (!this.live || failed) {
+      this.queueTimer = setTimeout(() => void this.pollQueue(), QUEUE_POLL_SECONDS * 1000);
+    } else if (this.queueExpected.size > 0) {
+      this.queueTimer = setTimeout(() => void this.pollQueue(), QUEUE_CONFIRM_MS);
+    }
+  }
+
+  /**
+   * Forgets what the read shows as the frames said: a waiting chat listed (or beyond this page),
+   * one accepted or ended no longer listed. What it does not show yet is read again, a few times.
+   */
+  private confirmQueue(answer: QueueView): void {
+    const listed = new Set(answer.chats.map((chat) => chat.id));
+    for (const [id, phase] of this.queueExpected) {
+      if (phase === "WAITING" ? listed.has(id) || answer.next !== undefined : !listed.has(id)) this.queueExpected.delete(id);
+    }
+    this.queueConfirmTries = this.queueExpected.size === 0 ? 0 : this.queueConfirmTries + 1;
+    if (this.queueConfirmTries > QUEUE_CONFIRM_TRIES) {
+      this.queueExpected.clear();
+      this.queueConfirmTries = 0;
+    }
+  }
+
+  /** A frame of the push channel: a queue that changed is read again; the chat shown takes its events. */
+  private pushed({ channel, data }: PushFrame): void {
+    if (channel === "/gms/queue") {
+      if (typeof data.id === "string") this.queueExpected.set(data.id, data.phase);
+      return void this.pollQueue();
+    }
+    const id = this.chat?.id;
+    if (id === undefined) return;
+    if (channel === "/_genesys" && data.tag === `service.chat.refresh.${id}`) this.panel.offer(data.message as InteractionView);
+    else if (channel === "/gms/refresh" && data.id === id) this.panel.catchUp();
   }
 
   /** Shows another page of the queue (undefined: the oldest chats). */
@@ -382,6 +500,8 @@ class AgentDesk {
       this.chat = taking;
       store(CHAT_STORE, taking);
       this.openChat(taking, answer);
+      // The subscription names the chats it resumes: this one, from the accept's position.
+      this.push.resubscribe();
     } catch (error) {
       if (error instanceof ApiError && (error.status === 409 || error.status === 404)) {
         ui.deskError.textContent =
@@ -423,29 +543,30 @@ class AgentDesk {
 
 // ---- sign in --------------------------------------------------------------------------------------
 
-/** The identity provider, as `/agent/config.json` names it: loaded once, again after a failure. */
-let identityLoad: Promise<Identity> | undefined;
-function identity(): Promise<Identity> {
-  identityLoad ??= (async () => {
+/** The identity provider and the push channel, as `/agent/config.json` names them: loaded once, again after a failure. */
+let servicesLoad: Promise<Services> | undefined;
+function services(): Promise<Services> {
+  servicesLoad ??= (async () => {
     const api = new Api(apiBase({ fromQuery: false }));
-    return new Identity(await api.get<IdentityConfig>(api.at("/agent/config.json")));
+    const config = await api.get<ConsoleConfig>(api.at("/agent/config.json"));
+    return { identity: new Identity(config), push: typeof config.push === "string" ? config.push : undefined };
   })().catch((error: unknown) => {
-    identityLoad = undefined;
+    servicesLoad = undefined;
     throw error;
   });
-  return identityLoad;
+  return servicesLoad;
 }
 
 /** A sign-in waiting for the new password a temporary one requires: in this page's memory only. */
-let pending: { readonly identity: Identity; readonly settings: Settings; readonly username: string; readonly session: string } | undefined;
+let pending: { readonly services: Services; readonly settings: Settings; readonly username: string; readonly session: string } | undefined;
 
 function messageOf(error: unknown, doing: string): string {
   return error instanceof SignInError ? error.message : failed(doing, error);
 }
 
-function startDesk(identityProvider: Identity, settings: Settings, tokens: Tokens): void {
+function startDesk(loaded: Services, settings: Settings, tokens: Tokens): void {
   pending = undefined;
-  const desk = new AgentDesk({ settings, tokens }, identityProvider);
+  const desk = new AgentDesk({ settings, tokens }, loaded);
   void desk.open();
   ui.presence.focus();
 }
@@ -467,11 +588,11 @@ ui.signin.addEventListener("submit", (event) => {
   ui.signinSubmit.disabled = true;
   void (async () => {
     try {
-      const provider = await identity();
-      const answer = await provider.signIn(username, password);
+      const loaded = await services();
+      const answer = await loaded.identity.signIn(username, password);
       ui.password.value = "";
-      if ("tokens" in answer) return startDesk(provider, settings, answer.tokens);
-      pending = { identity: provider, settings, ...answer.newPasswordRequired };
+      if ("tokens" in answer) return startDesk(loaded, settings, answer.tokens);
+      pending = { services: loaded, settings, ...answer.newPasswordRequired };
       ui.signin.hidden = true;
       ui.newPassword.hidden = false;
       ui.newPasswordError.textContent = "";
@@ -498,10 +619,10 @@ ui.newPassword.addEventListener("submit", (event) => {
   ui.newPasswordSubmit.disabled = true;
   void (async () => {
     try {
-      const answer = await waiting.identity.setNewPassword(waiting.username, waiting.session, ui.newPasswordInput.value);
+      const answer = await waiting.services.identity.setNewPassword(waiting.username, waiting.session, ui.newPasswordInput.value);
       if (!("tokens" in answer)) throw new SignInError("ChallengeException", "The new password was not accepted. Please try another.");
       ui.newPasswordInput.value = "";
-      startDesk(waiting.identity, waiting.settings, answer.tokens);
+      startDesk(waiting.services, waiting.settings, answer.tokens);
     } catch (error) {
       ui.newPasswordError.textContent = messageOf(error, "set the password");
       ui.newPasswordInput.focus();
@@ -514,8 +635,8 @@ ui.newPassword.addEventListener("submit", (event) => {
 // A reload picks the desk up again from this tab's session storage.
 const signedIn = stored<Session>(SESSION_STORE);
 if (signedIn?.tokens !== undefined) {
-  identity().then(
-    (provider) => void new AgentDesk(signedIn, provider).open(),
+  services().then(
+    (loaded) => void new AgentDesk(signedIn, loaded).open(),
     (error: unknown) => {
       store(SESSION_STORE, undefined);
       ui.signinError.textContent = messageOf(error, "load the sign-in settings");
@@ -524,5 +645,5 @@ if (signedIn?.tokens !== undefined) {
 } else {
   ui.username.focus();
   // Fetched ahead, so the first sign-in does not wait for it.
-  identity().catch(() => undefined);
+  services().catch(() => undefined);
 }

@@ -3,19 +3,22 @@ import type { ChatIxnState, InteractionView } from "../../lib/chat/view.ts";
 import type { OpenSessionView } from "../../lib/session/session.ts";
 import { Api, ApiError, apiBase, byId, failed, isolated, store, stored, tabValue } from "../shared/api.ts";
 import { ChatPanel, chatPanelElements } from "../shared/conversation.ts";
+import { PushChannel } from "../shared/push.ts";
 
 /**
  * The customer chat widget: Chat API v1 exactly as field clients use it. request-chat first (the
  * "Chat with us" button waits while it answers 503, re-checking after its Retry-After), then create
- * with the pre-chat form's fields, refresh polling with transcriptPosition, send, typing notices and
- * disconnect. `?service=` picks the GMS service (default request-chat); `?api=` points the widget at
- * the API on another origin, one the stage allows. Where the browser refuses storage (a frame on
- * another site), the widget keeps its session in memory.
+ * with the pre-chat form's fields, the chat's events pushed over the push channel (docs/push.md) and
+ * refresh polling with transcriptPosition while it is down, send, typing notices and disconnect.
+ * `?service=` picks the GMS service (default request-chat); `?api=` points the widget at the API on
+ * another origin, one the stage allows. Where the browser refuses storage (a frame on another site),
+ * the widget keeps its session in memory.
  */
 const params = new URLSearchParams(location.search);
 const service = params.get("service") || "request-chat";
+const base = apiBase({ fromQuery: true });
 // Web clients send a gms_user header; here it is random per tab, and scopes the Idempotency-Key.
-const api = new Api(apiBase({ fromQuery: true }), () => ({ gms_user: tabValue("gms-chat:user") }));
+const api = new Api(base, () => ({ gms_user: tabValue("gms-chat:user") }));
 
 /** Re-checks with no Retry-After (network down): 5 s, doubling up to 5 min. */
 const FALLBACK_RECHECK_SECONDS = 5;
@@ -43,6 +46,7 @@ const ui = {
   cancel: byId<HTMLButtonElement>("cancel"),
   chatView: byId("chat-view"),
   chatStatus: byId("chat-status"),
+  pushStatus: byId("push-status"),
   restart: byId<HTMLButtonElement>("restart"),
 };
 
@@ -111,6 +115,28 @@ function chatUrl(operation?: string): string {
   return operation === undefined ? session.chatUrl : `${session.chatUrl}/${operation}`;
 }
 
+/** The session id, from the create-URL request-chat handed out (`/genesys/1/service/<id>/ixn/chat`). */
+function sessionId(): string {
+  const path = new URL(chatUrl()).pathname;
+  return decodeURIComponent(/\/service\/([^/]+)\/ixn\/chat$/.exec(path)?.[1] ?? "");
+}
+
+/**
+ * The push address, from the settings of the API the widget talks to (a plain GET: no preflight
+ * even cross-origin): read once, again after a failure.
+ */
+let pushSettings: Promise<string | undefined> | undefined;
+function pushAddress(): Promise<string | undefined> {
+  pushSettings ??= new Api(base)
+    .get<{ push?: unknown }>(`${base}/chat/config.json`)
+    .then((settings) => (typeof settings.push === "string" ? settings.push : undefined))
+    .catch((error: unknown) => {
+      pushSettings = undefined;
+      throw error;
+    });
+  return pushSettings;
+}
+
 const panel = new ChatPanel(ui, api, {
   self: "CLIENT",
   onState: (state: ChatIxnState, agent: string | undefined) => {
@@ -118,6 +144,7 @@ const panel = new ChatPanel(ui, api, {
     if (state === "TRANSCRIPT")
       ui.chatStatus.replaceChildren(...(agent ? ["You are chatting with ", isolated(agent), "."] : ["An agent has joined."]));
     if (state === "DISCONNECTED") {
+      push.stop();
       ui.chatStatus.textContent = "The chat has ended.";
       ui.restart.hidden = false;
       // The composer the focus was in is gone: offer the next step.
@@ -130,10 +157,24 @@ const panel = new ChatPanel(ui, api, {
   },
 });
 
+/** The chat's events, pushed: each applied by its position (see Conversation), the typing notices too. */
+const push = new PushChannel({
+  url: pushAddress,
+  subscription: () => ({ action: "subscribe", chat: sessionId(), transcriptPosition: String(panel.position ?? 0) }),
+  onFrame: ({ channel, data }) => {
+    const id = session === undefined ? undefined : sessionId();
+    if (channel === "/_genesys" && data.tag === `service.chat.refresh.${id}`) panel.offer(data.message as InteractionView);
+    else if (channel === "/gms/refresh" && data.id === id) panel.catchUp();
+  },
+  onLive: (live) => panel.setLive(live),
+  notice: ui.pushStatus,
+});
+
 function openChat(answer?: InteractionView): void {
   ui.restart.hidden = true;
   show("chat");
   panel.open(chatUrl, answer);
+  push.start();
 }
 
 ui.start.addEventListener("click", () => {
@@ -195,6 +236,7 @@ async function startChat(): Promise<void> {
 
 ui.restart.addEventListener("click", () => {
   panel.close();
+  push.stop();
   forgetSession();
   show("start");
   // "Chat with us" is disabled until request-chat answers: keep the focus on what it says.

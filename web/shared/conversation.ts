@@ -30,12 +30,16 @@ const MAX_BACKOFF_SECONDS = 30;
 
 /**
  * One chat's transcript on a page, kept up to date by polling refresh with `transcriptPosition`, as
- * field clients do. Answers are applied only in order: each one's events follow the position it was
- * asked for, so a late answer can never skip or repeat an event. Polling stops at the end of the
- * chat or at `close`, and nothing that was under way at that moment is shown afterwards.
+ * field clients do, or, while the page's push channel is up (`setLive`), by the events it pushes
+ * (`offer`), with no polling at all. Answers are applied only in order: each one's events follow the
+ * position it was asked for, so a late answer can never skip or repeat an event. A pushed update is
+ * shown only when it is exactly the next event; anything else past the position (a gap, several
+ * events at once) is one refresh from the position, which says where its events start. Polling stops
+ * at the end of the chat or at `close`, and nothing that was under way at that moment is shown
+ * afterwards.
  */
 class Conversation {
-  private position = 0;
+  private lastShown = 0;
   private startedAt = 0;
   private otherNickname: string | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -46,29 +50,63 @@ class Conversation {
   private done = false;
   /** The connection problem this conversation is showing, so it clears only its own message. */
   private problem = "";
+  /** The push channel brings the events: a refresh only fills a gap. */
+  private live = false;
 
   constructor(
     private readonly elements: ConversationElements,
     private readonly options: ConversationOptions,
   ) {}
 
-  /** Shows an answer to a request made at `since` (create and accept answer from 0). */
-  apply(view: ChatUpdate, since: number): void {
-    if (since !== this.position || this.done) return;
+  /** The position of the last event shown. */
+  get position(): number {
+    return this.lastShown;
+  }
+
+  /** Shows an answer to a request made at `since` (create and accept answer from 0); false if it came too late. */
+  apply(view: ChatUpdate, since: number): boolean {
+    if (since !== this.lastShown || this.done) return false;
     if (typeof view.startedAt === "string") this.startedAt = Date.parse(view.startedAt);
     // What the service documents, unless something between (a proxy's page) answered instead.
     const events = Array.isArray(view.transcriptToShow) ? view.transcriptToShow : [];
-    for (const event of events) this.show(event);
+    // An event that is not an array is not shown (it still counts: the position is the service's).
+    for (const event of events) if (Array.isArray(event)) this.show(event as unknown as EventTuple);
     // The position the answer reached: past its events when it passed over positions that hold
     // none (docs/api.md, Transcript positions).
     const reached = Number(view.transcriptPosition);
-    this.position = Number.isSafeInteger(reached) && reached >= since + events.length ? reached : since + events.length;
+    this.lastShown = Number.isSafeInteger(reached) && reached >= since + events.length ? reached : since + events.length;
     const state = view.chatIxnState;
     if (state === "DISCONNECTED") {
       this.close();
       this.elements.typing.textContent = "";
     }
     this.options.onState(state, this.otherNickname);
+    return true;
+  }
+
+  /**
+   * An update nobody asked for at a position: a pushed frame, or the answer to a send (the new event
+   * and any that followed). Shown when it is exactly the next event; dropped when it holds nothing
+   * new; otherwise the events since the position are fetched with one refresh.
+   */
+  offer(view: ChatUpdate): void {
+    if (this.done || typeof view !== "object" || view === null) return;
+    const reached = Number(view.transcriptPosition);
+    if (!Number.isSafeInteger(reached) || reached <= this.lastShown) return;
+    const events = Array.isArray(view.transcriptToShow) ? view.transcriptToShow : [];
+    if (events.length === 1 && reached === this.lastShown + 1) this.apply(view, this.lastShown);
+    else this.refreshNow();
+  }
+
+  /**
+   * While the push channel is up, no polling (the subscription catches up from the position); when it
+   * goes down, a refresh at once and polling again. A refresh that failed is still tried again.
+   */
+  setLive(live: boolean): void {
+    if (live === this.live) return;
+    this.live = live;
+    if (!live) this.refreshNow();
+    else if (!this.inFlight && this.failures === 0) clearTimeout(this.timer);
   }
 
   /** Polls from the current position, first after `seconds`, until the chat ends or `close`. */
@@ -94,27 +132,31 @@ class Conversation {
 
   private async poll(): Promise<void> {
     this.inFlight = true;
-    const since = this.position;
-    let wait = POLL_SECONDS;
+    const since = this.lastShown;
+    // Polling: the next poll. Pushed: none, unless this answer came too late (events were pushed
+    // meanwhile, and what it was for may still be missing) or failed.
+    let next: number | undefined = POLL_SECONDS;
     try {
       const view = await this.options.refresh(since);
       this.showProblem("");
       this.failures = 0;
-      this.apply(view, since);
+      const applied = this.apply(view, since);
+      if (this.live) next = applied ? undefined : 0;
     } catch (error) {
       if (this.done) return;
       if (!(error instanceof ApiError)) throw error;
       if (this.options.isFatal(error)) return this.close();
       // Expired or deleted: nothing more will come.
-      if (error.status === 404) return this.apply({ chatIxnState: "DISCONNECTED", transcriptToShow: [] }, since);
+      if (error.status === 404) return void this.apply({ chatIxnState: "DISCONNECTED", transcriptToShow: [] }, since);
       this.failures += 1;
-      wait = error.retryAfterSeconds ?? Math.min(MAX_BACKOFF_SECONDS, POLL_SECONDS * 2 ** this.failures);
-      this.showProblem(`Connection problem (${error.message}). Retrying in ${wait} s…`);
+      next = error.retryAfterSeconds ?? Math.min(MAX_BACKOFF_SECONDS, POLL_SECONDS * 2 ** this.failures);
+      this.showProblem(`Connection problem (${error.message}). Retrying in ${next} s…`);
     } finally {
       this.inFlight = false;
     }
-    this.schedule(this.again ? 0 : wait);
+    if (this.again) next = 0;
     this.again = false;
+    if (next !== undefined) this.schedule(next);
   }
 
   private showProblem(text: string): void {
@@ -224,6 +266,8 @@ interface OpenChat {
  */
 export class ChatPanel {
   private chat: OpenChat | undefined;
+  /** The page's push channel is up: chats are pushed, not polled. */
+  private live = false;
   private typing = false;
   private pause: ReturnType<typeof setTimeout> | undefined;
 
@@ -284,10 +328,34 @@ export class ChatPanel {
       },
     });
     this.chat = { url, conversation };
+    conversation.setLive(this.live);
     if (answer !== undefined) conversation.apply(answer, 0);
-    // An answer already shows the transcript: the first refresh can wait its turn.
-    conversation.start(answer === undefined ? 0 : POLL_SECONDS);
+    // An answer already shows the transcript: the first refresh can wait its turn, or never come
+    // while the push channel is up.
+    if (answer === undefined) conversation.start(0);
+    else if (!this.live) conversation.start(POLL_SECONDS);
     ui.message.focus();
+  }
+
+  /** The position the chat shown has reached (undefined: no chat): where a subscription resumes. */
+  get position(): number | undefined {
+    return this.chat?.conversation.position;
+  }
+
+  /** The push channel is up (true: no polling) or down (false: polling, from a refresh at once). */
+  setLive(live: boolean): void {
+    this.live = live;
+    this.chat?.conversation.setLive(live);
+  }
+
+  /** A pushed update of the chat shown (the `message` of a `/_genesys` frame): see `Conversation.offer`. */
+  offer(view: ChatUpdate): void {
+    this.chat?.conversation.offer(view);
+  }
+
+  /** The push channel says to refresh (`/gms/refresh`): one refresh from the position reached. */
+  catchUp(): void {
+    this.chat?.conversation.refreshNow();
   }
 
   /** Stops everything this chat started: polling, a refresh under way, the typing timer. */
@@ -337,8 +405,7 @@ export class ChatPanel {
     this.typing = false;
     message.value = "";
     try {
-      await this.api.post(chat.url("send"), { message: text }, {}, this.options.signal);
-      chat.conversation.refreshNow();
+      chat.conversation.offer(await this.api.post<InteractionView>(chat.url("send"), { message: text }, {}, this.options.signal));
     } catch (error) {
       // Aborted: the panel is gone (signed out), and so is the chat.
       if (isAborted(error)) return;
@@ -353,8 +420,7 @@ export class ChatPanel {
     if (chat === undefined) return;
     this.ui.disconnect.disabled = true;
     try {
-      await this.api.post(chat.url("disconnect"), {}, {}, this.options.signal);
-      chat.conversation.refreshNow();
+      chat.conversation.offer(await this.api.post<InteractionView>(chat.url("disconnect"), {}, {}, this.options.signal));
     } catch (error) {
       if (!isAborted(error)) this.options.onError(error, "end the chat");
     } finally {

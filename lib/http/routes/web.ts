@@ -4,6 +4,7 @@ import type { StorageSequence } from "../../storage.ts";
 import { publicBasePath } from "../base-path.ts";
 import { type ConsoleIdentity, identityOrigin } from "../console-identity.ts";
 import { header } from "../decode.ts";
+import { pushOrigin } from "../push-url.ts";
 import { dispatch, type HttpOptions, type HttpResult, httpHandler } from "../respond.ts";
 
 /** A built web page (web/esbuild-pages.mjs): self-contained HTML and its inline code's CSP hashes. */
@@ -23,6 +24,8 @@ export interface WebDeps extends HttpOptions {
   readonly apiOrigins: readonly string[];
   /** Where the console signs agents in (lib/http/console-identity.ts), served as `/agent/config.json`. */
   readonly identity: ConsoleIdentity;
+  /** The push channel's address (PUSH_URL, lib/http/push-url.ts), served to both pages. */
+  readonly push: string;
 }
 
 /** The pages are static: no storage call at all. */
@@ -36,12 +39,13 @@ export const LONGEST_STORAGE_SEQUENCE: StorageSequence = [];
  * credential, and COOP does not concern frames anyway. The agent console holds an agent's tokens: it
  * is never framed (clickjacking), no window of another origin that opened it keeps a handle on it
  * (COOP), and it talks to the origin that served it and to the identity provider it is configured
- * with, and to no other, so no link can make it send a password or a token elsewhere.
+ * with, and to no other, so no link can make it send a password or a token elsewhere. Both open
+ * their WebSocket to the stage's push channel, and to no other.
  */
-function pagePolicy(apiOrigins: readonly string[], identity: ConsoleIdentity) {
+function pagePolicy(apiOrigins: readonly string[], identity: ConsoleIdentity, push: string) {
   return {
-    chat: { frameAncestors: "*", connectSrc: ["'self'", ...apiOrigins].join(" "), openerPolicy: "unsafe-none" },
-    agent: { frameAncestors: "'none'", connectSrc: `'self' ${identityOrigin(identity)}`, openerPolicy: "same-origin" },
+    chat: { frameAncestors: "*", connectSrc: ["'self'", ...apiOrigins, pushOrigin(push)].join(" "), openerPolicy: "unsafe-none" },
+    agent: { frameAncestors: "'none'", connectSrc: `'self' ${identityOrigin(identity)} ${pushOrigin(push)}`, openerPolicy: "same-origin" },
   } as const;
 }
 
@@ -54,26 +58,29 @@ function escapeAttribute(value: string): string {
 /**
  * The web function's routes (its Lambda entry is handlers/web.ts): the customer chat widget
  * (`GET /chat/`) and the agent console (`GET /agent/`), static pages that use only the public API,
- * and the console's sign-in settings (`GET /agent/config.json`: the user pool's region and id, the
- * console's app client, and the identity provider's endpoint when it is not Cognito's own).
+ * and their settings: the widget's (`GET /chat/config.json`: the push channel's address) and the
+ * console's (`GET /agent/config.json`: the user pool's region and id, the console's app client, the
+ * identity provider's endpoint when it is not Cognito's own, and the push channel's address).
  * Each is one HTML response with its script and styles inline, told the API's public path prefix
  * (`/<stage>` on the default endpoint) so its calls work wherever it is served, and (the widget)
  * the other API origins it may be pointed at. Revalidated on every load (ETag), so a deploy
  * applies at once.
  */
 export function webHandler(deps: WebDeps) {
-  const policy = pagePolicy(deps.apiOrigins, deps.identity);
-  // The console's sign-in settings: the same for every request, so built once.
+  const policy = pagePolicy(deps.apiOrigins, deps.identity, deps.push);
+  // The pages' settings: the same for every request, so built once.
   const consoleConfig = {
     region: deps.identity.region,
     userPoolId: deps.identity.userPoolId,
     clientId: deps.identity.clientId,
     ...(deps.identity.endpoint === undefined ? {} : { endpoint: deps.identity.endpoint }),
+    push: deps.push,
   };
-  const config = async (): Promise<HttpResult> => ({
+  const widgetConfig = { push: deps.push };
+  const config = (body: object) => async (): Promise<HttpResult> => ({
     status: 200,
-    body: consoleConfig,
-    // Revalidated on every load, like the pages, so a redeployed pool applies at once.
+    body,
+    // Revalidated on every load, like the pages, so a redeployed pool or push channel applies at once.
     headers: { "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff" },
   });
   const apiOrigins = escapeAttribute(deps.apiOrigins.join(" "));
@@ -112,7 +119,12 @@ export function webHandler(deps: WebDeps) {
       return { status: 200, text: view.html, headers };
     };
   return httpHandler(
-    dispatch({ "/chat": { GET: page("chat") }, "/agent": { GET: page("agent") }, "/agent/config.json": { GET: config } }),
+    dispatch({
+      "/chat": { GET: page("chat") },
+      "/chat/config.json": { GET: config(widgetConfig) },
+      "/agent": { GET: page("agent") },
+      "/agent/config.json": { GET: config(consoleConfig) },
+    }),
     deps,
   );
 }
