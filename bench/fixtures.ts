@@ -9,13 +9,17 @@ import { httpEvent } from "../scripts/local/events.ts";
 export const SESSION_ID = "6f1c2b1e-0c0a-4b8e-9d6a-2f7f0e6b5a41";
 const now = Math.floor(Date.now() / 1000);
 
-function event(overrides: Partial<APIGatewayProxyEvent>): APIGatewayProxyEvent {
+function event(overrides: Partial<APIGatewayProxyEvent>, authorizer?: Record<string, string>): APIGatewayProxyEvent {
   return httpEvent({
     headers: { "content-type": "application/x-www-form-urlencoded" },
-    requestContext: { requestId: "bench" } as APIGatewayProxyEvent["requestContext"],
+    requestContext: { requestId: "bench", ...(authorizer === undefined ? {} : { authorizer }) } as APIGatewayProxyEvent["requestContext"],
     ...overrides,
   });
 }
+
+/** What the authorizers (lib/http/authorizer.ts) pass on: a signed-in agent for an hour, a machine caller with the key. */
+const AGENT = { outcome: "person", userId: "sub-anna", username: "anna", groups: "agent", exp: String(now + 3600) };
+const MACHINE = { outcome: "machine" };
 
 const form = "firstName=Anna&lastName=Smith&email=anna%40example.com&subject=Billing&orderId=A-17";
 
@@ -38,16 +42,19 @@ export const REQUESTS: Record<string, { label: string; event: APIGatewayProxyEve
   },
   agent: {
     label: "GET queue (1 waiting)",
-    event: event({
-      resource: "/genesys/1/agent/{agentId}/queue",
-      httpMethod: "GET",
-      pathParameters: { agentId: "anna" },
-      queryStringParameters: { endpoint: "gms_builtin" },
-    }),
+    event: event(
+      {
+        resource: "/genesys/1/agent/{agentId}/queue",
+        httpMethod: "GET",
+        pathParameters: { agentId: "anna" },
+        queryStringParameters: { endpoint: "gms_builtin" },
+      },
+      AGENT,
+    ),
   },
   admin: {
     label: "GET service",
-    event: event({ resource: "/genesys/1/admin/services/{name}", httpMethod: "GET", pathParameters: { name: "request-chat" } }),
+    event: event({ resource: "/genesys/1/admin/services/{name}", httpMethod: "GET", pathParameters: { name: "request-chat" } }, MACHINE),
   },
   web: { label: "GET /chat/ (widget page)", event: event({ resource: "/chat", path: "/chat/", httpMethod: "GET" }) },
 };
