@@ -27,9 +27,14 @@ export function serviceNameOrUnknown(name: string): string {
   return name;
 }
 
+/** Whether `endpoint` can name a Chat Server endpoint. */
+export function isChatEndpoint(endpoint: string): boolean {
+  return CHAT_ENDPOINT.test(endpoint);
+}
+
 /** `what` names the field in the message: `_chat_endpoint`, `endpoint`, "The chat endpoint". */
 export function requireChatEndpoint(endpoint: string, what = "_chat_endpoint"): string {
-  if (!CHAT_ENDPOINT.test(endpoint)) {
+  if (!isChatEndpoint(endpoint)) {
     throw new InvalidInputError(`${what} must be 1-128 letters, digits, '.', '_', ':', '@' or '-', starting with a letter or digit`);
   }
   return endpoint;

@@ -6,6 +6,8 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { isChatEndpoint } from "../../lib/config/services.ts";
+import { ENDPOINT_GROUP } from "../../lib/http/caller.ts";
 import { killGroup, watchOutput } from "./processes.ts";
 
 /**
@@ -41,8 +43,8 @@ export interface DevUser {
 export const DEFAULT_DEV_USERS =
   "admin:Admin-local-1:admin,sam:Sam-local-1:supervisor+endpoint:gms_builtin,anna:Anna-local-1:agent,ben:Ben-local-1:agent";
 
-/** The group that names an endpoint a supervisor oversees (lib/http/caller.ts), and a chat endpoint's name. */
-const ENDPOINT_GROUP = /^endpoint:[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/;
+/** A group that names an endpoint a supervisor oversees (lib/http/caller.ts). */
+const isEndpointGroup = (group: string) => group.startsWith(ENDPOINT_GROUP) && isChatEndpoint(group.slice(ENDPOINT_GROUP.length));
 
 /**
  * Parses `GMS_DEV_USERS`: comma-separated `username:password:groups` entries, each optionally
@@ -56,7 +58,7 @@ export function parseDevUsers(text: string): DevUser[] {
     const temporary = rest.length > 1 && rest.at(-1) === "temporary";
     const groups = (temporary ? rest.slice(0, -1) : rest).join(":").split("+");
     const [role = "", ...endpoints] = groups;
-    const stray = endpoints.find((group) => !ENDPOINT_GROUP.test(group));
+    const stray = endpoints.find((group) => !isEndpointGroup(group));
     const problem =
       rest.length === 0
         ? "is not username:password:group (optionally :temporary)"
