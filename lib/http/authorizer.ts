@@ -1,6 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import { header } from "./decode.ts";
+import { HttpError } from "./errors.ts";
 
 /**
  * The API Gateway REQUEST authorizer in front of the agent, supervisor and admin routes
@@ -40,6 +41,13 @@ export type AuthorizerContext =
   | { readonly outcome: "machine" }
   | { readonly outcome: "refused"; readonly reason: string };
 
+/** Sign-in cannot be checked just now (the issuer's keys out of reach): try again shortly. */
+export class SignInUnavailableError extends HttpError {
+  constructor() {
+    super(503, "ServiceUnavailableException", "Sign-in cannot be checked just now: try again shortly", { "Retry-After": "2" });
+  }
+}
+
 /** RFC 6750: the scheme is case-insensitive; the token a JWT (three base64url parts). */
 const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i;
 
@@ -61,18 +69,7 @@ export async function authorize(deps: AuthorizerDeps, event: APIGatewayRequestAu
   if (authorization !== undefined) {
     const match = BEARER.exec(authorization.trim());
     if (!match?.[1]) return { outcome: "refused", reason: "malformed" };
-    const token = match[1];
-    const checked = await deps.verify(token);
-    // The issuer's keys not fetched is no verdict on the token: an error (API Gateway's 500, never
-    // cached), not a refusal that the cache would keep for this token for the whole TTL.
-    if (!checked.ok && checked.reason === "keys-unavailable") throw new Error("The issuer's signing keys could not be fetched");
-    if (!checked.ok) return { outcome: "refused", reason: checked.reason };
-    const { userId, username, groups, expiresAt } = checked.principal;
-    // The context is flat strings, so the groups travel comma-joined. No role or `endpoint:` group
-    // has a comma (chat endpoints cannot), but a pool's group may: such a group is dropped rather
-    // than split into names it is not.
-    const names = groups.filter((group) => !group.includes(","));
-    return { outcome: "person", userId, username, groups: names.join(","), exp: String(expiresAt) };
+    return authorizeToken(deps.verify, match[1]);
   }
   const key = header(event, "x-api-key");
   if (key !== undefined && deps.apiKey !== undefined) {
@@ -81,6 +78,24 @@ export async function authorize(deps: AuthorizerDeps, event: APIGatewayRequestAu
     return { outcome: "refused", reason: "api-key" };
   }
   return { outcome: "refused", reason: "missing" };
+}
+
+/**
+ * An access token's verdict, as the authorizers and the push function's subscriptions take it:
+ * the person it names, or why it was refused. The issuer's keys not fetched is no verdict on the
+ * token: an error (a 503; behind API Gateway, its never-cached AUTHORIZER_FAILURE), not a refusal
+ * that the cache would keep for this token for the whole TTL.
+ */
+export async function authorizeToken(verify: AuthorizerDeps["verify"], token: string): Promise<AuthorizerContext> {
+  const checked = await verify(token);
+  if (!checked.ok && checked.reason === "keys-unavailable") throw new SignInUnavailableError();
+  if (!checked.ok) return { outcome: "refused", reason: checked.reason };
+  const { userId, username, groups, expiresAt } = checked.principal;
+  // The context is flat strings, so the groups travel comma-joined. No role or `endpoint:` group
+  // has a comma (chat endpoints cannot), but a pool's group may: such a group is dropped rather
+  // than split into names it is not.
+  const names = groups.filter((group) => !group.includes(","));
+  return { outcome: "person", userId, username, groups: names.join(","), exp: String(expiresAt) };
 }
 
 /** The authorizer's Lambda entry: always Allow on the whole stage, with the outcome in the context. */

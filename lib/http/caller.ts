@@ -27,7 +27,11 @@ const REASONS: Readonly<Record<string, string>> = {
 
 /** The caller of a request, or the 401 its credentials earn. `now`: seconds since the epoch. */
 export function callerOf(event: APIGatewayProxyEvent, nowSeconds: number): Caller {
-  const context = (event.requestContext?.authorizer ?? {}) as Record<string, unknown>;
+  return callerOfContext((event.requestContext?.authorizer ?? {}) as Record<string, unknown>, nowSeconds);
+}
+
+/** The caller an authorizer's context (lib/http/authorizer.ts) names, or the 401 its credentials earn. */
+export function callerOfContext(context: Readonly<Record<string, unknown>>, nowSeconds: number): Caller {
   const outcome = context.outcome;
   if (outcome === "machine") return { kind: "machine" };
   if (outcome === "person") {

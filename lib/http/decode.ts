@@ -96,7 +96,8 @@ function bodyBytes(request: RawRequest): Uint8Array {
   return bytes;
 }
 
-function decodeUtf8(bytes: Uint8Array): string {
+/** The bytes as UTF-8 text; text that is not UTF-8 is a 400, never silently replaced. */
+export function decodeUtf8(bytes: Uint8Array): string {
   try {
     return utf8.decode(bytes);
   } catch {

@@ -14,7 +14,7 @@ import type { Fields } from "./decode.ts";
  */
 
 /** Refuses any key but `allowed`, so that a typo (`_tll`) is not silently ignored. */
-export function onlyKeys(fields: Fields, allowed: readonly string[], message: string): void {
+export function onlyKeys(fields: Readonly<Record<string, unknown>>, allowed: readonly string[], message: string): void {
   for (const key of Object.keys(fields)) {
     if (!allowed.includes(key)) throw new InvalidInputError(message);
   }

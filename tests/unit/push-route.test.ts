@@ -68,6 +68,7 @@ describe("the push function's messages", () => {
     ["an unknown field", `{"action":"subscribe","chat":"${id}","x":1}`, 400],
     ["a position that is no number", `{"action":"subscribe","chat":"${id}","transcriptPosition":"1e3"}`, 400],
     ["a negative position", `{"action":"subscribe","chat":"${id}","transcriptPosition":-1}`, 400],
+    ["a position of 11 digits", `{"action":"subscribe","chat":"${id}","transcriptPosition":12345678901}`, 400],
     ["a chat id that is no session id", '{"action":"subscribe","chat":"../x"}', 404],
     ["a chat id that is not a string", '{"action":"subscribe","chat":7}', 400],
     ["eleven endpoints", `{"action":"subscribe","agentId":"anna","token":"t","endpoints":${JSON.stringify(Array(11).fill("q"))}}`, 400],
@@ -80,11 +81,26 @@ describe("the push function's messages", () => {
     expect(subscribed).toEqual([]);
   });
 
-  it("reads a base64 body as API Gateway may hand it", async () => {
+  it("reads a base64 body as API Gateway may hand it, and refuses one that is not UTF-8", async () => {
     expect((await refusal(Buffer.from("{").toString("base64"), true)).status).toBe(400);
+    expect(await refusal(Buffer.from([0x7b, 0xff, 0x7d]).toString("base64"), true)).toMatchObject({
+      status: 400,
+      message: expect.stringMatching(/UTF-8/),
+    });
     frames.length = 0;
     await handler(message(Buffer.from('{"action":"ping"}').toString("base64"), true));
     expect(frames).toEqual(['{"channel":"/gms/pong","data":{}}']);
+  });
+
+  it("checks the token as the agent API does: an expired one is told so, a comma'd group grants nothing", async () => {
+    check = { ok: false, reason: "expired", message: "" };
+    expect(await refusal('{"action":"subscribe","agentId":"anna","token":"t"}')).toMatchObject({
+      status: 401,
+      message: expect.stringMatching(/expired/),
+    });
+    check = { ok: true, principal: { userId: "s", username: "sam", groups: ["x,agent"], expiresAt: 4_000_000_000 } };
+    expect(await refusal('{"action":"subscribe","agentId":"sam","token":"t"}')).toMatchObject({ status: 403 });
+    expect(subscribed).toEqual([]);
   });
 
   it("answers another agent's id 403, and the pool's keys out of reach 503 (no verdict on the token)", async () => {

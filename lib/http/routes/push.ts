@@ -14,10 +14,12 @@ import {
 } from "../../push/push.ts";
 import { sessionIdOrUnknown } from "../../session/session.ts";
 import type { StorageSequence } from "../../storage.ts";
-import type { TokenCheck } from "../authorizer.ts";
-import { requireAgentAccess } from "../caller.ts";
-import { errorAnswer, HttpError, UnauthorizedError } from "../errors.ts";
-import { parsePosition } from "../fields.ts";
+import { epochSeconds } from "../../time.ts";
+import { authorizeToken, type TokenCheck } from "../authorizer.ts";
+import { callerOfContext, requireAgentAccess } from "../caller.ts";
+import { decodeUtf8 } from "../decode.ts";
+import { errorAnswer } from "../errors.ts";
+import { onlyKeys, parsePosition } from "../fields.ts";
 import type { RequestScope } from "../respond.ts";
 
 /**
@@ -107,7 +109,12 @@ const ROUTES: Readonly<Record<string, string>> = { CONNECT: "$connect", DISCONNE
 type Message = Readonly<Record<string, unknown>>;
 
 function parseMessage(body: string | undefined, base64: boolean): Message {
-  const text = base64 ? Buffer.from(body ?? "", "base64").toString("utf8") : (body ?? "");
+  const raw = body ?? "";
+  // A message is at most MAX_MESSAGE_BYTES: larger text (or base64 of it) is refused before decoding.
+  if (raw.length > (base64 ? Math.ceil((MAX_MESSAGE_BYTES * 4) / 3) + 4 : MAX_MESSAGE_BYTES)) {
+    throw new InvalidInputError(`A message must be at most ${MAX_MESSAGE_BYTES} bytes`);
+  }
+  const text = base64 ? decodeUtf8(Buffer.from(raw, "base64")) : raw;
   if (Buffer.byteLength(text) > MAX_MESSAGE_BYTES) throw new InvalidInputError(`A message must be at most ${MAX_MESSAGE_BYTES} bytes`);
   let message: unknown;
   try {
@@ -120,21 +127,14 @@ function parseMessage(body: string | undefined, base64: boolean): Message {
   }
   const action = (message as Message).action;
   if (action !== "subscribe" && action !== "ping") throw new InvalidInputError("action must be subscribe or ping");
-  if (action === "ping") only(message as Message, ["action"]);
+  if (action === "ping") onlyKeys(message as Message, ["action"], "Unknown field; expected action");
   return message as Message;
 }
 
-function only(message: Message, keys: readonly string[]): void {
-  for (const key of Object.keys(message)) {
-    if (!keys.includes(key)) throw new InvalidInputError(`Unknown field; expected ${keys.join(", ")}`);
-  }
-}
-
-/** A position given as digits, in a string or a number. */
+/** A position given as digits, in a string or a number, as REST takes it (lib/http/fields.ts). */
 function position(value: unknown): number | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return value;
-  if (typeof value === "string") return parsePosition(value);
+  if (typeof value === "number" || typeof value === "string") return parsePosition(String(value));
   throw new InvalidInputError("transcriptPosition must be a whole number");
 }
 
@@ -144,33 +144,34 @@ function text(value: unknown, name: string): string {
 }
 
 function customerSubscribe(connectionId: string, message: Message): CustomerSubscribe {
-  only(message, ["action", "chat", "transcriptPosition"]);
+  onlyKeys(message, ["action", "chat", "transcriptPosition"], "Unknown field; expected action, chat and transcriptPosition");
   const transcriptPosition = position(message.transcriptPosition);
   return { connectionId, sessionId: sessionIdOrUnknown(text(message.chat, "chat")), position: transcriptPosition };
 }
 
-async function agentSubscribe(deps: PushOptions, connectionId: string, message: Message): Promise<AgentSubscribe> {
-  only(message, ["action", "agentId", "token", "endpoints", "chats"]);
+async function agentSubscribe(deps: PushOptions & Pick<PushDeps, "now">, connectionId: string, message: Message): Promise<AgentSubscribe> {
+  onlyKeys(
+    message,
+    ["action", "agentId", "token", "endpoints", "chats"],
+    "Unknown field; expected action, agentId, token, endpoints and chats",
+  );
   const endpoints = list(message.endpoints, "endpoints", MAX_ENDPOINTS).map((endpoint) =>
     requireChatEndpoint(text(endpoint, "endpoints"), "endpoints"),
   );
   const chats = list(message.chats, "chats", MAX_RESUMED_CHATS).map((chat) => {
     if (typeof chat !== "object" || chat === null) throw new InvalidInputError('chats must list {"id", "transcriptPosition"} objects');
-    only(chat as Message, ["id", "transcriptPosition"]);
+    onlyKeys(chat as Message, ["id", "transcriptPosition"], "Unknown field in chats; expected id and transcriptPosition");
     const { id, transcriptPosition } = chat as Message;
     return { sessionId: sessionIdOrUnknown(text(id, "chats[].id")), position: position(transcriptPosition) };
   });
   const agentId = requireAgentId(text(message.agentId, "agentId"));
   const token = text(message.token, "token");
-  const checked = await deps.verify(token);
-  // The pool's keys out of reach is no verdict on the token (as in lib/http/authorizer.ts).
-  if (!checked.ok && checked.reason === "keys-unavailable") {
-    throw new HttpError(503, "ServiceUnavailableException", "Sign-in cannot be checked just now: try again shortly");
-  }
-  if (!checked.ok) throw new UnauthorizedError("The access token is not valid here: sign in again");
-  const { userId, username, groups, expiresAt } = checked.principal;
-  requireAgentAccess({ kind: "person", userId, username, groups }, agentId, "act");
-  return { connectionId, agentId, endpoints: [...new Set(endpoints)], chats, until: expiresAt };
+  // The token checked as the agent API's authorizer checks it, and the caller as its routes take it.
+  const context = await authorizeToken(deps.verify, token);
+  requireAgentAccess(callerOfContext(context, epochSeconds(deps.now())), agentId, "act");
+  // A person, or callerOfContext refused it: the subscription lapses with the token.
+  const until = context.outcome === "person" ? Number(context.exp) : 0;
+  return { connectionId, agentId, endpoints: [...new Set(endpoints)], chats, until };
 }
 
 function list(value: unknown, name: string, max: number): readonly unknown[] {
