@@ -41,9 +41,9 @@ export const HOLD_TIMING: HoldTiming = { holdMs: 15_000, pollMs: 1_000 };
 /** A client not heard from for this long is gone (TTL removes it); each connect keeps it longer. */
 export const CLIENT_LIFETIME_SECONDS = 600;
 /** How many of the user's chats a connect looks at: the most recently started ones. */
-export const MAX_CHATS = 50;
+const MAX_CHATS = 50;
 /** How many chats one connect reads and pushes at most, side by side; the rest come with the next. */
-export const MAX_PUSHES = 10;
+const MAX_PUSHES = 10;
 
 export interface CometDeps extends ChatDeps {
   readonly comet: CometStore;
@@ -61,7 +61,7 @@ export interface BayeuxRequest {
 export type Reply = Readonly<Record<string, unknown>>;
 
 /** The push of a chat, in the envelope GMS async clients read. */
-export type GenesysPush = {
+type GenesysPush = {
   readonly channel: typeof GENESYS_CHANNEL;
   readonly data: { readonly id: string; readonly tag: string; readonly message: InteractionView };
 };
@@ -303,6 +303,6 @@ async function push(
   };
 }
 
-export function genesysPush(sessionId: string, message: InteractionView): GenesysPush {
+function genesysPush(sessionId: string, message: InteractionView): GenesysPush {
   return { channel: GENESYS_CHANNEL, data: { id: randomUUID(), tag: `service.chat.refresh.${sessionId}`, message } };
 }

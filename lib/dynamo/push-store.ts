@@ -16,7 +16,7 @@ const LISTENER_PREFIX = "c#";
 /** BatchWriteItem leaves items unprocessed under load; they are sent again this many times in all. */
 const BATCH_TRIES = 3;
 
-export function topicKey(topic: PushTopic): string {
+function topicKey(topic: PushTopic): string {
   switch (topic.kind) {
     case "chat":
       return `${PREFIX}chat#${topic.sessionId}`;

@@ -29,9 +29,9 @@ export const FAN_OUT_BUDGET_MS = 1_000;
  */
 export const MAX_LISTENERS: Readonly<Record<PushTopic["kind"], number>> = { chat: 10, agent: 10, queue: 500 };
 /** API Gateway closes a connection after 2 hours: its subscriptions lapse a little after. */
-export const CONNECTION_SECONDS = 2 * 3600 + 300;
+const CONNECTION_SECONDS = 2 * 3600 + 300;
 /** What one connection may listen to in all: a chat or an agent's chats, and a few endpoints. */
-export const MAX_TOPICS = 12;
+const MAX_TOPICS = 12;
 /** Endpoints whose queues one agent connection watches, and held chats it resumes, per subscribe. */
 export const MAX_ENDPOINTS = 10;
 export const MAX_RESUMED_CHATS = 20;
@@ -187,7 +187,7 @@ export interface AgentSubscribe {
  * bounds what one agent adds to every chat's fan-out; a further console takes over from the one
  * that subscribed longest ago, which is told so.
  */
-export const MAX_CONSOLES = 3;
+const MAX_CONSOLES = 3;
 
 export async function subscribeAgent(deps: PushDeps, command: AgentSubscribe): Promise<void> {
   const now = epochSeconds(deps.now());

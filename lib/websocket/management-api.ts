@@ -11,7 +11,7 @@ import type { ConnectionSender } from "../storage.ts";
 /** How long one post may take; the fan-out's own budget (lib/push/push.ts) bounds them all. */
 const POST_TIMEOUT_MS = 800;
 
-export class ManagementApiSender implements ConnectionSender {
+class ManagementApiSender implements ConnectionSender {
   private readonly client: ApiGatewayManagementApiClient;
 
   constructor(endpoint: string) {
@@ -50,7 +50,7 @@ export function senderFromEnv(env: NodeJS.ProcessEnv): ConnectionSender | undefi
 
 const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
-export function pushManagementUrl(value: string): string {
+function pushManagementUrl(value: string): string {
   let url: URL;
   try {
     url = new URL(value);
