@@ -56,6 +56,17 @@ export interface VerboseInteractionView extends InteractionView {
   readonly _chatIxnAPI_REFRESH_FROM_START_URL: string;
 }
 
+/** The push of a chat's new events, in the envelope GMS uses for its CometD pushes (WebSocket frames and Bayeux answers alike). */
+export type GenesysPush = {
+  readonly channel: "/_genesys";
+  readonly data: { readonly id: string; readonly tag: string; readonly message: InteractionView };
+};
+
+/** `id` tells one push from another; the message is exactly what refresh answers from the client's position. */
+export function genesysPush(sessionId: string, id: string, message: InteractionView): GenesysPush {
+  return { channel: "/_genesys", data: { id, tag: `service.chat.refresh.${sessionId}`, message } };
+}
+
 /** `YYYY-MM-DDTHH:MM:SSZ`, as GMS writes `startedAt`. */
 function gmsTime(iso: string): string {
   return `${iso.slice(0, 19)}Z`;

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { cometUserDigest } from "../chat/notify.ts";
 import { liveTranscript } from "../chat/transcript.ts";
-import { type InteractionView, interactionView } from "../chat/view.ts";
+import { type GenesysPush, genesysPush, interactionView } from "../chat/view.ts";
 import { UnknownSessionError } from "../errors.ts";
 import type { ChatDeps, CometClient, CometMailbox, CometStore } from "../storage.ts";
 import { epochSeconds } from "../time.ts";
@@ -59,12 +59,6 @@ export interface BayeuxRequest {
 }
 
 export type Reply = Readonly<Record<string, unknown>>;
-
-/** The push of a chat, in the envelope GMS async clients read. */
-type GenesysPush = {
-  readonly channel: typeof GENESYS_CHANNEL;
-  readonly data: { readonly id: string; readonly tag: string; readonly message: InteractionView };
-};
 
 const ADVICE_UNKNOWN_CLIENT = { reconnect: "handshake", interval: 0 } as const;
 const ADVICE_NONE = { reconnect: "none", interval: 0 } as const;
@@ -277,7 +271,7 @@ async function push(
         if (page.reached <= since) return { mailbox, reached: since };
         // Exactly what refresh answers from the client's position.
         const message = interactionView(chat, page, { verbose: false, basePath: "" });
-        return { mailbox, reached: page.reached, push: genesysPush(mailbox.sessionId, message) };
+        return { mailbox, reached: page.reached, push: genesysPush(mailbox.sessionId, randomUUID(), message) };
       } catch (error) {
         // Ended, cancelled or expired since: nothing more to push of it.
         if (error instanceof UnknownSessionError) return { mailbox, reached: mailbox.position };
@@ -301,8 +295,4 @@ async function push(
     client: { ...client, delivered, expiresAt },
     pushes: moved.flatMap(({ push }) => (push === undefined ? [] : [push])),
   };
-}
-
-function genesysPush(sessionId: string, message: InteractionView): GenesysPush {
-  return { channel: GENESYS_CHANNEL, data: { id: randomUUID(), tag: `service.chat.refresh.${sessionId}`, message } };
 }

@@ -1,4 +1,4 @@
-import type { InteractionView } from "../chat/view.ts";
+import { genesysPush, type InteractionView } from "../chat/view.ts";
 import type { ChatState } from "../storage.ts";
 
 /**
@@ -10,16 +10,9 @@ import type { ChatState } from "../storage.ts";
 /** API Gateway's limit for one WebSocket frame: a larger delta is sent as a "refresh now" notice. */
 export const MAX_FRAME_BYTES = 32 * 1024;
 
-/** `{"channel": "/_genesys", "data": {"id", "tag", "message"}}`: `id` names the chat and the position the frame reaches. */
+/** A chat's new events (lib/chat/view.ts genesysPush); `id` names the chat and the position the frame reaches. */
 export function chatFrame(chat: ChatState, message: InteractionView): string {
-  return JSON.stringify({
-    channel: "/_genesys",
-    data: {
-      id: `${chat.sessionId}:${message.transcriptPosition}`,
-      tag: `service.chat.refresh.${chat.sessionId}`,
-      message,
-    },
-  });
+  return JSON.stringify(genesysPush(chat.sessionId, `${chat.sessionId}:${message.transcriptPosition}`, message));
 }
 
 /** The chat has more than one frame can carry after `transcriptPosition`: refresh from there (or subscribe again with it). */
