@@ -251,6 +251,25 @@ async function connect(deps: CometDeps, clients: ClientCache, message: BayeuxMes
 }
 
 /**
+ * About what one connect answers at most: a chat's page is up to 128 KB of text, which JSON can
+ * double, so several chats far behind would make an answer of megabytes. The chats past the budget
+ * (never the first) are pushed by the next connect, from where the client was.
+ */
+const ANSWER_BUDGET_BYTES = 256 * 1024;
+
+function withinAnswerBudget<T extends { readonly push?: GenesysPush }>(moved: readonly T[]): T[] {
+  const kept: T[] = [];
+  let bytes = 0;
+  for (const chat of moved) {
+    const size = chat.push === undefined ? 0 : Buffer.byteLength(JSON.stringify(chat.push));
+    if (kept.length > 0 && bytes + size > ANSWER_BUDGET_BYTES) continue;
+    bytes += size;
+    kept.push(chat);
+  }
+  return kept;
+}
+
+/**
  * Reads the chats that are ahead from the client's position, side by side, and records what they
  * show before pushing it. Resolves "nothing" when none showed anything new (a position claimed and
  * not yet written stops a page), "refused" when the client is no longer subscribed or gone.
@@ -279,7 +298,7 @@ async function push(
       }
     }),
   );
-  const moved = read.filter(({ mailbox, reached }) => reached > sentOf(client, mailbox.sessionId));
+  const moved = withinAnswerBudget(read.filter(({ mailbox, reached }) => reached > sentOf(client, mailbox.sessionId)));
   if (moved.length === 0) return "nothing";
   // Only the chats the client can still be pushed: the map stays as small as the mailboxes read.
   const delivered: Record<string, number> = {};

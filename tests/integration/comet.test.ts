@@ -223,6 +223,38 @@ describe("CometD: pushes of comet chats", () => {
     expect(JSON.stringify(comet.Item)).not.toContain(user);
   });
 
+  it("keeps one connect's answer near 256 KB: chats far behind come one connect after another", async () => {
+    const user = `user-${crypto.randomUUID()}`;
+    const clientId = await newClient(user);
+    const chats = [await comChat(user), await comChat(user)];
+    // 30 messages of 4,000 quotes: a page of 120 KB of text, which JSON escapes to about 240 KB.
+    const quoted = '"'.repeat(4000);
+    for (const id of chats) {
+      for (let n = 0; n < 30; n += 1) {
+        const sent = await handlers.chat(
+          httpEvent({
+            resource: `${B}/send`,
+            pathParameters: { service: id },
+            headers: { "content-type": "application/x-www-form-urlencoded" },
+            body: `message=${encodeURIComponent(quoted)}`,
+          }),
+        );
+        expect(sent.statusCode).toBe(200);
+      }
+    }
+    const tags: string[] = [];
+    for (const _ of chats) {
+      const answer = await bayeux(user, [
+        { id: "c", channel: "/meta/connect", clientId, connectionType: "long-polling", advice: { timeout: 0 } },
+      ]);
+      expect(Buffer.byteLength(JSON.stringify(answer.body))).toBeLessThan(320 * 1024);
+      const pushes = (answer.body as Json[]).slice(0, -1);
+      expect(pushes).toHaveLength(1);
+      tags.push(String(pushes[0]?.data.tag));
+    }
+    expect(tags.sort()).toEqual(chats.map((id) => `service.chat.refresh.${id}`).sort());
+  });
+
   it("starts a client at its handshake's ext.transcriptPosition", async () => {
     const user = `user-${crypto.randomUUID()}`;
     const id = await comChat(user);
