@@ -63,20 +63,16 @@ type AttributeMap = Record<string, AttributeValue>;
 const S = (value: string): AttributeValue => ({ S: value });
 const N = (value: number): AttributeValue => ({ N: String(value) });
 
+/** The service, with the copy of its endpoint's availability that request-chat reads (lib/dynamo/config-store.ts). */
 const service: AttributeMap = {
-  pk: S("config"),
-  sk: S("service#request-chat"),
+  pk: S("service#request-chat"),
+  sk: S("service"),
   name: S("request-chat"),
   ttlSeconds: N(3600),
   chatEndpoint: S("gms_builtin"),
   updatedAt: S("2026-11-25T10:00:00.000Z"),
-};
-const availability: AttributeMap = {
-  pk: S("config"),
-  sk: S("availability#gms_builtin"),
-  endpoint: S("gms_builtin"),
-  available: { BOOL: true },
-  updatedAt: S("2026-11-25T10:00:00.000Z"),
+  availability: { M: { readyUntil: N(0), notification: { M: { available: { BOOL: true }, updatedAt: S("2026-11-25T10:00:00.000Z") } } } },
+  version: N(1),
 };
 const data = { M: { firstName: S("Anna"), lastName: S("Smith"), email: S("anna@example.com"), orderId: S("A-17") } };
 const session: AttributeMap = {
@@ -122,7 +118,6 @@ const eventItem = (position: number, text: string): AttributeMap => ({
 /** The items a seeded DynamoDB holds, as PutItem inputs (table by role). */
 export const SEED_ITEMS: { table: "config" | "sessions"; item: AttributeMap }[] = [
   { table: "config", item: service },
-  { table: "config", item: availability },
   { table: "sessions", item: session },
   { table: "sessions", item: state },
   { table: "sessions", item: eventItem(1, "Hello, I have a question about my bill.") },
@@ -136,7 +131,7 @@ export function standInAnswer(operation: string, input: { TableName?: string; In
   switch (operation) {
     case "Query":
       if (input.IndexName) return { Items: [state], Count: 1, ScannedCount: 1 };
-      if (configTable) return { Items: [availability, service], Count: 2, ScannedCount: 2 };
+      if (configTable) return { Items: [], Count: 0, ScannedCount: 0 };
       return {
         Items: [eventItem(2, "It was charged twice this month."), eventItem(3, "Order A-17."), session, state],
         Count: 4,

@@ -8,8 +8,9 @@ import { putToPresignedUrl, seedHandler } from "../lib/cloudformation/seed-resou
  */
 export const handler = seedHandler({
   wiring: async () => {
-    const { stores, now } = await import("../lib/runtime.ts");
-    return { config: stores.config, now };
+    const { stores, now, client, tables } = await import("../lib/runtime.ts");
+    const { migrateConfigLayout } = await import("../lib/dynamo/config-migration.ts");
+    return { config: stores.config, now, migrate: () => migrateConfigLayout(client, tables.config, stores.config) };
   },
   reply: putToPresignedUrl,
 });

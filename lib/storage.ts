@@ -187,15 +187,28 @@ export interface TimedEvent extends NewEvent {
   readonly at: string;
 }
 
-/** A service with the availability notification and agent presence of its chat endpoint, read together in one round. */
-export interface ServiceRoute {
-  readonly service: ServiceConfig | undefined;
+/**
+ * What decides whether a chat endpoint takes chats (lib/config/availability.ts): its notification,
+ * and until when at least one of its agents is ready (0: none). Every change is a new `version`.
+ */
+export interface EndpointAvailability {
   readonly notification: AvailabilityNotification | undefined;
-  readonly presence: readonly AgentPresence[];
+  /** Epoch seconds: no later than the last ready agent's presence lapses, and 0 once the last one goes not ready. */
+  readonly readyUntil: number;
 }
 
-/** Service configuration, availability notifications and agent presence. Reads are strongly
- * consistent: a change applies to the very next request. */
+/** A service with its endpoint's availability, read together in one round. */
+export interface ServiceRoute {
+  readonly service: ServiceConfig | undefined;
+  readonly availability: EndpointAvailability;
+}
+
+/**
+ * Service configuration, availability notifications and agent presence. Reads are strongly
+ * consistent: a change applies to the very next request. The store keeps each endpoint's
+ * availability with each of its services (lib/dynamo/config-store.ts), so that request-chat reads
+ * one small record whatever the number of services and agents.
+ */
 export interface ConfigStore {
   loadServiceRoute(serviceName: string): Promise<ServiceRoute>;
   getService(name: string): Promise<ServiceConfig | undefined>;
@@ -210,11 +223,21 @@ export interface ConfigStore {
   putNotification(notification: AvailabilityNotification): Promise<void>;
   /** Writes the notification only if the endpoint has none; resolves true when it was written. */
   createNotificationIfAbsent(notification: AvailabilityNotification): Promise<boolean>;
-  putPresence(presence: AgentPresence): Promise<void>;
-  deletePresence(endpoint: string, agentId: string): Promise<void>;
+  /** The agent is ready until `presence.expiresAt`, renewed at `now` (epoch seconds). */
+  putPresence(presence: AgentPresence, now: number): Promise<void>;
+  /** The agent is not ready: when it was the last one ready, the endpoint closes at once. */
+  deletePresence(endpoint: string, agentId: string, now: number): Promise<void>;
   getPresence(endpoint: string, agentId: string): Promise<AgentPresence | undefined>;
-  /** Presence records of an endpoint, lapsed ones included. */
-  listPresence(endpoint: string): Promise<AgentPresence[]>;
+  /** The endpoint's availability, and how many of its agents are ready at `now` (bounded: see the adapter). */
+  endpointAvailability(endpoint: string, now: number): Promise<EndpointAvailability & { readonly readyAgents: number }>;
+}
+
+/** What moving an older layout's configuration to the current one moved (lib/dynamo/config-migration.ts). */
+export interface MigrationOutcome {
+  readonly services: number;
+  readonly notifications: number;
+  /** Agents' presence is not moved: their consoles renew it within 20 s, in the new layout. */
+  readonly presenceDropped: number;
 }
 
 /** What one read of a session's records returns. */

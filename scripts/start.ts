@@ -15,6 +15,7 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { seedDefaults } from "../lib/config/defaults.ts";
+import { migrateConfigLayout } from "../lib/dynamo/config-migration.ts";
 import { DynamoConfigStore } from "../lib/dynamo/config-store.ts";
 import { DEFAULT_DEV_USERS, parseDevUsers, startIdentity } from "./local/identity.ts";
 import { killGroup, spawnOffline } from "./local/processes.ts";
@@ -61,7 +62,16 @@ async function main() {
   const created = await ensureTables(client, tables);
   if (created.length > 0) log(`created tables ${created.join(", ")}`);
   const seedAvailability = env.GMS_SEED_AVAILABILITY !== "false";
-  const seeded = await seedDefaults(new DynamoConfigStore(client, tables.config), { availability: seedAvailability, now: new Date() });
+  const configStore = new DynamoConfigStore(client, tables.config);
+  // Data kept from an older version: its configuration moves to the current layout (lib/dynamo/config-migration.ts).
+  const moved = await migrateConfigLayout(client, tables.config, configStore);
+  if (moved.services + moved.notifications + moved.presenceDropped > 0) {
+    log(
+      `moved ${moved.services} services and ${moved.notifications} availability notifications to the current config layout` +
+        (moved.presenceDropped > 0 ? `; ${moved.presenceDropped} agents' presence was dropped (consoles renew it within 20 s)` : ""),
+    );
+  }
+  const seeded = await seedDefaults(configStore, { availability: seedAvailability, now: new Date() });
   if (seeded.serviceCreated) log("seeded the request-chat service (_ttl 3600, _chat_endpoint gms_builtin)");
   if (seeded.availabilityCreated) log("seeded an availability notification for gms_builtin (GMS_SEED_AVAILABILITY=false to skip)");
   client.destroy();

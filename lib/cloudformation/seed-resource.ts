@@ -1,11 +1,13 @@
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
 import { seedDefaults } from "../config/defaults.ts";
-import type { ConfigStore, StorageSequence } from "../storage.ts";
+import type { ConfigStore, MigrationOutcome, StorageSequence } from "../storage.ts";
 
 /** What seeding writes with: loaded inside the handler, so a wiring that fails to load is answered too. */
 export interface SeedWiring {
   readonly config: Pick<ConfigStore, "createServiceIfAbsent" | "createNotificationIfAbsent">;
   readonly now: () => Date;
+  /** Moves an older layout's configuration to the current one (lib/dynamo/config-migration.ts). */
+  readonly migrate: () => Promise<MigrationOutcome>;
 }
 
 export interface SeedDeps {
@@ -14,7 +16,7 @@ export interface SeedDeps {
   readonly reply: (url: string, body: string) => Promise<void>;
 }
 
-/** The longest sequence of storage calls one event makes: the default service, created if absent. */
+/** The longest sequence of storage calls one event makes: the default service, created if absent (a migration, on a layout change only, is bounded by the seed's own timeout). */
 export const LONGEST_STORAGE_SEQUENCE: StorageSequence = ["config.createServiceIfAbsent"];
 
 export const SEED_RESOURCE_ID = "gms-default-service";
@@ -24,13 +26,14 @@ const MAX_REASON_LENGTH = 1000;
 
 /**
  * CloudFormation custom resource that creates the `request-chat` service when a stage is first
- * deployed. Only `Create` writes: an update or a stack deletion leaves administrators' data alone.
+ * deployed. Only `Create` seeds: an update or a stack deletion leaves administrators' data alone.
  * Deployed stages get no availability notification: the contact centre's notifier (or an admin)
- * opens the service.
+ * opens the service. The deploy that changes the resource's `ConfigLayout` (an `Update`) moves the
+ * older layout's services and notifications to the current one, keeping them as they are.
  *
  * Every event is answered, a wiring that cannot load (a malformed setting) included: an event
- * left unanswered holds the stack until the resource's ServiceTimeout. Only `Create` loads the
- * wiring, so a stage whose settings broke can still be updated and removed.
+ * left unanswered holds the stack until the resource's ServiceTimeout. Only `Create` and a layout
+ * change load the wiring, so a stage whose settings broke can still be updated and removed.
  */
 export function seedHandler(deps: SeedDeps) {
   return async (event: CloudFormationCustomResourceEvent): Promise<void> => {
@@ -39,11 +42,17 @@ export function seedHandler(deps: SeedDeps) {
     let data: Record<string, string> = {};
     let loaded = false;
     try {
-      if (event.RequestType === "Create") {
+      const layoutChanged =
+        event.RequestType === "Update" && event.OldResourceProperties.ConfigLayout !== event.ResourceProperties.ConfigLayout;
+      if (event.RequestType === "Create" || layoutChanged) {
         const wiring = await deps.wiring();
         loaded = true;
-        const outcome = await seedDefaults(wiring.config, { availability: false, now: wiring.now() });
-        data = { serviceCreated: String(outcome.serviceCreated) };
+        const moved = await wiring.migrate();
+        data = { servicesMoved: String(moved.services), notificationsMoved: String(moved.notifications) };
+        if (event.RequestType === "Create") {
+          const outcome = await seedDefaults(wiring.config, { availability: false, now: wiring.now() });
+          data = { ...data, serviceCreated: String(outcome.serviceCreated) };
+        }
       }
     } catch (error) {
       status = "FAILED";

@@ -1,6 +1,5 @@
-import type { AgentPresence, AvailabilityNotification, ConfigDeps } from "../storage.ts";
+import type { AvailabilityNotification, ConfigDeps, EndpointAvailability } from "../storage.ts";
 import { epochSeconds, isoTime } from "../time.ts";
-import { isPresent } from "./presence.ts";
 
 /** request-chat opens sessions on an endpoint only while a notification with `available: true` is in force. */
 export function isInForce(notification: AvailabilityNotification | undefined, now: Date): boolean {
@@ -9,8 +8,8 @@ export function isInForce(notification: AvailabilityNotification | undefined, no
 }
 
 /** An endpoint is available while a notification is in force or an agent is ready on it. */
-export function isAvailable(notification: AvailabilityNotification | undefined, presence: readonly AgentPresence[], now: Date): boolean {
-  return isInForce(notification, now) || presence.some((agent) => isPresent(agent, now));
+export function isAvailable(availability: EndpointAvailability, now: Date): boolean {
+  return isInForce(availability.notification, now) || availability.readyUntil > epochSeconds(now);
 }
 
 /** `PUT /genesys/1/admin/availability/{endpoint}`: open or close the endpoint, until further notice or for `ttlSeconds`. */
@@ -40,14 +39,14 @@ export interface AvailabilityView {
 
 export function availabilityView(
   endpoint: string,
-  notification: AvailabilityNotification | undefined,
-  presence: readonly AgentPresence[],
+  availability: EndpointAvailability & { readonly readyAgents: number },
   now: Date,
 ): AvailabilityView {
+  const { notification, readyAgents } = availability;
   return {
     endpoint,
-    available: isAvailable(notification, presence, now),
-    readyAgents: presence.filter((agent) => isPresent(agent, now)).length,
+    available: isAvailable(availability, now),
+    readyAgents,
     notification:
       notification === undefined
         ? null
@@ -61,14 +60,13 @@ export function availabilityView(
 }
 
 export async function availabilityOf(deps: ConfigDeps, endpoint: string): Promise<AvailabilityView> {
-  const [notification, presence] = await Promise.all([deps.config.getNotification(endpoint), deps.config.listPresence(endpoint)]);
-  return availabilityView(endpoint, notification, presence, deps.now());
+  const now = deps.now();
+  return availabilityView(endpoint, await deps.config.endpointAvailability(endpoint, epochSeconds(now)), now);
 }
 
 /** Replaces the endpoint's notification; the answer shows the state it leaves. */
 export async function notifyAvailability(deps: ConfigDeps, command: NotifyCommand): Promise<AvailabilityView> {
   const now = deps.now();
-  const notification = notificationFor(command, now);
-  const [, presence] = await Promise.all([deps.config.putNotification(notification), deps.config.listPresence(command.endpoint)]);
-  return availabilityView(command.endpoint, notification, presence, now);
+  await deps.config.putNotification(notificationFor(command, now));
+  return availabilityView(command.endpoint, await deps.config.endpointAvailability(command.endpoint, epochSeconds(now)), now);
 }

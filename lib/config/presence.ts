@@ -45,16 +45,17 @@ export type PresenceView =
 export async function setPresence(deps: ConfigDeps, command: PresenceCommand): Promise<PresenceView> {
   const { agentId, endpoint } = command;
   if (!command.ready) {
-    await deps.config.deletePresence(endpoint, agentId);
+    await deps.config.deletePresence(endpoint, agentId, epochSeconds(deps.now()));
     return { agentId, endpoint, state: "not_ready" };
   }
+  const now = epochSeconds(deps.now());
   const presence = {
     agentId,
     endpoint,
     nickname: command.nickname,
-    expiresAt: epochSeconds(deps.now()) + PRESENCE_SECONDS,
+    expiresAt: now + PRESENCE_SECONDS,
     ...(command.actor === undefined ? {} : { actor: command.actor }),
   };
-  await deps.config.putPresence(presence);
+  await deps.config.putPresence(presence, now);
   return { agentId, endpoint, state: "ready", nickname: presence.nickname, expiresAt: isoTime(presence.expiresAt) };
 }

@@ -14,10 +14,12 @@ import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
  *   their own (`key#<digest>`, `sk = idempotency`), and so do CometD users (`comet#<digest>`: each
  *   chat's mailbox `chat#<startedAt>#<session id>` and each client `client#<clientId>`,
  *   lib/dynamo/comet-store.ts).
- * - config: services (`sk = service#<name>`) and availability notifications
- *   (`sk = availability#<endpoint>`) share the partition `pk = config`, so request-chat reads a
- *   service and its endpoint's availability in a single strongly consistent Query. TTL on
- *   `expiresAt` removes lapsed notifications.
+ * - config: one partition per service (`service#<name>`: its options with a copy of its endpoint's
+ *   availability, the one item request-chat reads), per endpoint (`endpoint#<name>`: its
+ *   availability, its services and the roster of its ready agents) and per agent (`agent#<id>`: its
+ *   presence), and the admin API's list of services (`services`); lib/dynamo/config-store.ts.
+ *   TTL on `expiresAt` removes lapsed presence and roster entries. The first layout kept all of it
+ *   in the one partition `pk = config` (lib/dynamo/config-migration.ts moves it).
  */
 export interface TableNames {
   readonly sessions: string;
@@ -29,7 +31,6 @@ export const SESSION_SORT_KEY = "sk";
 export const QUEUE_INDEX = "queue";
 export const CONFIG_PARTITION_KEY = "pk";
 export const CONFIG_SORT_KEY = "sk";
-export const CONFIG_PARTITION = "config";
 
 export function tableNamesFromEnv(env: NodeJS.ProcessEnv = process.env): TableNames {
   const sessions = env.SESSIONS_TABLE;

@@ -34,7 +34,7 @@ export type OpenSessionDeps = {
 export async function openSession(deps: OpenSessionDeps, command: OpenSessionCommand): Promise<OpenSessionView> {
   const { serviceName, idempotency, verbose, basePath } = command;
   const digest = idempotency && idempotencyDigest(serviceName, idempotency);
-  const [{ service, notification, presence }, record] = await Promise.all([
+  const [{ service, availability }, record] = await Promise.all([
     deps.config.loadServiceRoute(serviceName),
     digest === undefined ? undefined : deps.sessions.getIdempotency(digest),
   ]);
@@ -46,7 +46,7 @@ export async function openSession(deps: OpenSessionDeps, command: OpenSessionCom
     if (recorded === undefined) throw new UnknownServiceError();
     return view(replayed(await deps.sessions.get(recorded), now));
   }
-  if (recorded === undefined && !isAvailable(notification, presence, now)) throw new NoAgentAvailableError();
+  if (recorded === undefined && !isAvailable(availability, now)) throw new NoAgentAvailableError();
 
   let session = newSession(recorded ?? uuidv4(), service, command, now, digest);
   if (recorded === undefined && digest !== undefined && idempotency !== undefined) {

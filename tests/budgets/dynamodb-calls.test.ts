@@ -78,12 +78,15 @@ beforeAll(async () => {
     admin: adminHandler(deps),
     comet: cometHandler(cometDeps),
   };
-  await db.config.putPresence({
-    agentId: "anna",
-    endpoint: "gms_builtin",
-    nickname: "Anna",
-    expiresAt: Math.floor(Date.now() / 1000) + 600,
-  });
+  await db.config.putPresence(
+    {
+      agentId: "anna",
+      endpoint: "gms_builtin",
+      nickname: "Anna",
+      expiresAt: Math.floor(Date.now() / 1000) + 600,
+    },
+    Math.floor(Date.now() / 1000),
+  );
 });
 afterAll(async () => {
   vi.restoreAllMocks();
@@ -108,6 +111,7 @@ async function cost(handler: keyof typeof handlers, event: APIGatewayProxyEvent)
 }
 
 const form = { "content-type": "application/x-www-form-urlencoded" };
+const nothingToMove = async () => ({ services: 0, notifications: 0, presenceDropped: 0 });
 const chatEvent = (op: string, body = "", id = SESSION_ID) =>
   httpEvent({
     resource: op === "" ? "/genesys/1/service/{service}/ixn/chat" : `/genesys/1/service/{service}/ixn/chat/${op}`,
@@ -275,23 +279,26 @@ describe("each route family's declared longest sequence of storage calls", () =>
       () => call("agent", agentEvent("disconnect", "", id)),
       () => call("agent", presence("not_ready")),
     ]);
-    await db.config.putPresence({
-      agentId: "anna",
-      endpoint: "gms_builtin",
-      nickname: "Anna",
-      expiresAt: Math.floor(Date.now() / 1000) + 600,
-    });
+    await db.config.putPresence(
+      {
+        agentId: "anna",
+        endpoint: "gms_builtin",
+        nickname: "Anna",
+        expiresAt: Math.floor(Date.now() / 1000) + 600,
+      },
+      Math.floor(Date.now() / 1000),
+    );
     expectLongest(AGENT_SEQUENCE, sequences[0] as StorageSequence, sequences);
   });
 
-  it("admin: a notification beside the endpoint's presence, and every other admin operation within it", async () => {
+  it("admin: a service written with its endpoint's availability, and every other admin operation within it", async () => {
     const admin = (method: string, resource: string, pathParameters: Record<string, string>, body = "") =>
       call("admin", httpEvent({ httpMethod: method, resource: `/genesys/1/admin/${resource}`, pathParameters, headers: form, body }));
     const sequences = await sequencesOf([
+      () => admin("PUT", "services/{name}", { name: "budget" }, "_ttl=60"),
       () => admin("PUT", "availability/{endpoint}", { endpoint: "budget_q" }, "available=true"),
       () => admin("GET", "availability/{endpoint}", { endpoint: "budget_q" }),
       () => admin("GET", "services", {}),
-      () => admin("PUT", "services/{name}", { name: "budget" }, "_ttl=60"),
       () => admin("GET", "services/{name}", { name: "budget" }),
       () => admin("DELETE", "services/{name}", { name: "budget" }),
     ]);
@@ -333,7 +340,10 @@ describe("each route family's declared longest sequence of storage calls", () =>
   it("seed: the default service, created if absent", async () => {
     const [created] = await sequencesOf([
       () =>
-        seedHandler({ wiring: async () => ({ config: stores.config, now: () => new Date() }), reply: async () => {} })({
+        seedHandler({
+          wiring: async () => ({ config: stores.config, now: () => new Date(), migrate: nothingToMove }),
+          reply: async () => {},
+        })({
           RequestType: "Create",
           ServiceToken: "x",
           ResponseURL: "http://127.0.0.1/",

@@ -1,8 +1,8 @@
 import { request as httpRequest } from "node:http";
-import { GetCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalStack } from "../../scripts/local/launch.ts";
-import { STACK_ADMIN_KEY, stageTableNames, toolingDocumentClient } from "../../scripts/local/stack.ts";
+import { ensureTables, STACK_ADMIN_KEY, stageTableNames, toolingDocumentClient } from "../../scripts/local/stack.ts";
 import { LOCAL_USERS, type SignedIn, signIn } from "../support/identity.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
 
@@ -14,12 +14,41 @@ let local: TestStack;
 let stack: LocalStack;
 const tables = stageTableNames("dev");
 
+/**
+ * The data folder of an older version: its config table in the first layout (everything in the
+ * partition `config`), which `npm start` moves to the current one.
+ */
+async function olderVersionData(endpoint: string) {
+  const client = toolingDocumentClient(endpoint);
+  await ensureTables(client, tables);
+  const updatedAt = "2026-01-02T03:04:05.000Z";
+  for (const item of [
+    { sk: "service#kept_from_before", name: "kept_from_before", ttlSeconds: 600, chatEndpoint: "before_q", updatedAt },
+    { sk: "availability#before_q", endpoint: "before_q", available: true, updatedAt },
+    { sk: "presence#before_q#kim", agentId: "kim", endpoint: "before_q", nickname: "Kim", expiresAt: 1_900_000_000 },
+  ]) {
+    await client.send(new PutCommand({ TableName: tables.config, Item: { pk: "config", ...item } }));
+  }
+  client.destroy();
+}
+
 beforeAll(async () => {
-  local = await startTestStack();
+  local = await startTestStack({}, olderVersionData);
   stack = local.stack;
 });
 afterAll(async () => {
   await local?.stop();
+});
+
+describe("data of an older version", () => {
+  it("moves the older config layout's services and notifications at start, says so, and serves them", async () => {
+    expect(stack.output()).toContain(
+      "moved 1 services and 1 availability notifications to the current config layout; 1 agents' presence was dropped",
+    );
+    const opened = await requestChat("kept_from_before");
+    expect(opened.status).toBe(200);
+    expect(await readJson(await admin("services/kept_from_before"))).toMatchObject({ _ttl: 600, _chat_endpoint: "before_q" });
+  });
 });
 
 function requestChat(service: string, form: Record<string, string> = {}) {

@@ -209,8 +209,18 @@ describe("serverless package", () => {
         }
       }
     }
+    // Presence and the admin API change an endpoint's availability: its state, roster and copies (lib/dynamo/config-store.ts).
+    const CONFIG_WRITER = [
+      "dynamodb:GetItem ConfigTable",
+      "dynamodb:BatchGetItem ConfigTable",
+      "dynamodb:Query ConfigTable",
+      "dynamodb:PutItem ConfigTable",
+      "dynamodb:UpdateItem ConfigTable",
+      "dynamodb:DeleteItem ConfigTable",
+    ];
     expect(grants).toEqual({
-      RequestChatRole: ["dynamodb:Query ConfigTable", "dynamodb:GetItem SessionsTable", "dynamodb:PutItem SessionsTable"],
+      // request-chat reads one item of the config table: its service, with the endpoint's availability.
+      RequestChatRole: ["dynamodb:GetItem ConfigTable", "dynamodb:GetItem SessionsTable", "dynamodb:PutItem SessionsTable"],
       ChatRole: [
         "dynamodb:Query SessionsTable",
         "dynamodb:GetItem SessionsTable",
@@ -226,17 +236,16 @@ describe("serverless package", () => {
         "dynamodb:UpdateItem SessionsTable",
         "dynamodb:BatchWriteItem SessionsTable",
         "dynamodb:Query SessionsTable/index/queue",
-        "dynamodb:GetItem ConfigTable",
-        "dynamodb:PutItem ConfigTable",
-        "dynamodb:DeleteItem ConfigTable",
+        ...CONFIG_WRITER,
       ],
-      AdminRole: [
+      AdminRole: CONFIG_WRITER,
+      SeedRole: [
         "dynamodb:GetItem ConfigTable",
-        "dynamodb:PutItem ConfigTable",
-        "dynamodb:DeleteItem ConfigTable",
         "dynamodb:Query ConfigTable",
+        "dynamodb:PutItem ConfigTable",
+        "dynamodb:UpdateItem ConfigTable",
+        "dynamodb:DeleteItem ConfigTable",
       ],
-      SeedRole: ["dynamodb:PutItem ConfigTable"],
       PushRole: [
         "dynamodb:Query SessionsTable",
         "dynamodb:GetItem SessionsTable",

@@ -281,7 +281,7 @@ describe("who did what", () => {
       new QueryCommand({
         TableName: db.tables.config,
         KeyConditionExpression: "pk = :pk AND sk = :sk",
-        ExpressionAttributeValues: { ":pk": "config", ":sk": "presence#auth_q#anna" },
+        ExpressionAttributeValues: { ":pk": "agent#anna", ":sk": "presence#auth_q" },
       }),
     );
     expect(presences.map((item) => item.actor)).toContain("sub-of-anna");

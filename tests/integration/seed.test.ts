@@ -1,9 +1,11 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { putToPresignedUrl, SEED_RESOURCE_ID, seedHandler } from "../../lib/cloudformation/seed-resource.ts";
-import { isInForce } from "../../lib/config/availability.ts";
+import { isAvailable, isInForce } from "../../lib/config/availability.ts";
+import { migrateConfigLayout } from "../../lib/dynamo/config-migration.ts";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
 
 const now = new Date("2026-11-25T10:00:00Z");
@@ -31,7 +33,7 @@ afterAll(async () => {
   await db?.close();
 });
 
-function cfnEvent(requestType: "Create" | "Update" | "Delete"): CloudFormationCustomResourceEvent {
+function cfnEvent(requestType: "Create" | "Update" | "Delete", layout?: { old: string; now: string }): CloudFormationCustomResourceEvent {
   return {
     RequestType: requestType,
     ServiceToken: "arn:aws:lambda:us-east-1:123456789012:function:gms-chat-dev-seed",
@@ -40,18 +42,26 @@ function cfnEvent(requestType: "Create" | "Update" | "Delete"): CloudFormationCu
     RequestId: `req-${requestType}`,
     LogicalResourceId: "DefaultServiceSeed",
     ResourceType: "Custom::GmsDefaultService",
-    ResourceProperties: { ServiceToken: "x" },
+    ResourceProperties: { ServiceToken: "x", ...(layout && { ConfigLayout: layout.now }) },
     ...(requestType === "Create" ? {} : { PhysicalResourceId: SEED_RESOURCE_ID }),
+    ...(requestType === "Update" ? { OldResourceProperties: { ServiceToken: "x", ...(layout && { ConfigLayout: layout.old }) } } : {}),
   } as CloudFormationCustomResourceEvent;
 }
+
+/** The seed's production wiring, on a test table. */
+const wiringOf = (target: TestDynamo) => ({
+  config: target.config,
+  now: () => now,
+  migrate: () => migrateConfigLayout(target.client, target.tables.config, target.config),
+});
 
 describe("the deploy-time seed (CloudFormation custom resource)", () => {
   it("creates request-chat with defaults on Create, opens no availability, and reports SUCCESS", async () => {
     vi.spyOn(console, "log").mockImplementation(() => {});
-    await seedHandler({ wiring: async () => ({ config: db.config, now: () => now }), reply: putToPresignedUrl })(cfnEvent("Create"));
+    await seedHandler({ wiring: async () => wiringOf(db), reply: putToPresignedUrl })(cfnEvent("Create"));
     const route = await db.config.loadServiceRoute("request-chat");
     expect(route.service).toMatchObject({ ttlSeconds: 3600, chatEndpoint: "gms_builtin" });
-    expect(isInForce(route.notification, now)).toBe(false);
+    expect(isInForce(route.availability.notification, now)).toBe(false);
     expect(replies.at(-1)).toEqual({
       method: "PUT",
       contentType: "",
@@ -61,7 +71,7 @@ describe("the deploy-time seed (CloudFormation custom resource)", () => {
 
   it("leaves the configuration alone on Update and Delete", async () => {
     await db.config.deleteService("request-chat");
-    const handler = seedHandler({ wiring: async () => ({ config: db.config, now: () => now }), reply: putToPresignedUrl });
+    const handler = seedHandler({ wiring: async () => wiringOf(db), reply: putToPresignedUrl });
     await handler(cfnEvent("Update"));
     await handler(cfnEvent("Delete"));
     expect(await db.config.getService("request-chat")).toBeUndefined();
@@ -71,7 +81,7 @@ describe("the deploy-time seed (CloudFormation custom resource)", () => {
   it("reports FAILED when the table cannot be written", async () => {
     const broken = await startTestDynamo();
     await broken.close();
-    await seedHandler({ wiring: async () => ({ config: broken.config, now: () => now }), reply: putToPresignedUrl })(cfnEvent("Create"));
+    await seedHandler({ wiring: async () => wiringOf(broken), reply: putToPresignedUrl })(cfnEvent("Create"));
     expect(replies.at(-1)?.body).toMatchObject({ Status: "FAILED", RequestId: "req-Create" });
   });
 
@@ -100,5 +110,44 @@ describe("the deploy-time seed (CloudFormation custom resource)", () => {
       ["req-Update", "SUCCESS"],
       ["req-Delete", "SUCCESS"],
     ]);
+  });
+
+  it("moves the first layout's services and notifications on the Update that changes the layout, keeping them, and drops presence", async () => {
+    vi.spyOn(console, "log").mockImplementation(() => {});
+    const old = (sk: string, item: Record<string, unknown>) =>
+      db.client.send(new PutCommand({ TableName: db.tables.config, Item: { pk: "config", sk, ...item } }));
+    const updatedAt = "2026-01-02T03:04:05.000Z";
+    await old("service#legacy", { name: "legacy", ttlSeconds: 120, chatEndpoint: "legacy_q", updatedAt });
+    await old("availability#legacy_q", { endpoint: "legacy_q", available: true, updatedAt });
+    await old("availability#lapsing_q", { endpoint: "lapsing_q", available: true, updatedAt, expiresAt: 1_700_000_000 });
+    await old("presence#legacy_q#kim", { agentId: "kim", endpoint: "legacy_q", nickname: "Kim", expiresAt: 1_900_000_000 });
+    const handler = seedHandler({ wiring: async () => wiringOf(db), reply: putToPresignedUrl });
+
+    await handler(cfnEvent("Update", { old: "2", now: "2" }));
+    expect(await db.config.getService("legacy")).toBeUndefined();
+    await handler(cfnEvent("Update", { old: "", now: "2" }));
+    expect(replies.at(-1)?.body).toMatchObject({ Status: "SUCCESS", Data: { servicesMoved: "1", notificationsMoved: "2" } });
+
+    const route = await db.config.loadServiceRoute("legacy");
+    expect(route.service).toEqual({ name: "legacy", ttlSeconds: 120, chatEndpoint: "legacy_q", updatedAt });
+    expect(isAvailable(route.availability, now)).toBe(true);
+    expect(await db.config.getNotification("lapsing_q")).toEqual({
+      endpoint: "lapsing_q",
+      available: true,
+      updatedAt,
+      expiresAt: 1_700_000_000,
+    });
+    expect(await db.config.getPresence("legacy_q", "kim")).toBeUndefined();
+    const { Items } = await db.client.send(
+      new QueryCommand({ TableName: db.tables.config, KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": "config" } }),
+    );
+    expect(Items).toEqual([]);
+    // Run again (a retried deploy): nothing left to move, nothing changed.
+    expect(await migrateConfigLayout(db.client, db.tables.config, db.config)).toEqual({
+      services: 0,
+      notifications: 0,
+      presenceDropped: 0,
+    });
+    expect((await db.config.loadServiceRoute("legacy")).service?.ttlSeconds).toBe(120);
   });
 });

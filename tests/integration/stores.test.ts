@@ -34,25 +34,32 @@ describe("DynamoConfigStore against dynalite", () => {
   it("reads a service with its own endpoint's notification, not another's", async () => {
     await db.config.putService({ name: "billing", ttlSeconds: 60, chatEndpoint: "billing_queue", updatedAt: now.toISOString() });
     await db.config.putNotification({ endpoint: "other_queue", available: true, updatedAt: now.toISOString() });
-    expect(await db.config.loadServiceRoute("billing")).toMatchObject({ service: { name: "billing" }, notification: undefined });
+    expect(await db.config.loadServiceRoute("billing")).toMatchObject({
+      service: { name: "billing" },
+      availability: { notification: undefined, readyUntil: 0 },
+    });
 
     await db.config.putNotification({ endpoint: "billing_queue", available: true, expiresAt: 1_900_000_000, updatedAt: now.toISOString() });
     const route = await db.config.loadServiceRoute("billing");
-    expect(route.notification).toEqual({
+    expect(route.availability.notification).toEqual({
       endpoint: "billing_queue",
       available: true,
       expiresAt: 1_900_000_000,
       updatedAt: now.toISOString(),
     });
-    expect(await db.config.loadServiceRoute("absent")).toEqual({ service: undefined, notification: undefined, presence: [] });
+    expect(await db.config.loadServiceRoute("absent")).toEqual({
+      service: undefined,
+      availability: { notification: undefined, readyUntil: 0 },
+    });
   });
 
-  it("stores a lapsing notification's expiry as a Number of epoch seconds", async () => {
+  it("keeps an endpoint's state without an expiry DynamoDB's TTL would act on", async () => {
     await db.config.putNotification({ endpoint: "lapsing", available: true, expiresAt: 1_800_000_000, updatedAt: now.toISOString() });
     const { Item } = await db.client.send(
-      new GetItemCommand({ TableName: db.tables.config, Key: { pk: { S: "config" }, sk: { S: "availability#lapsing" } } }),
+      new GetItemCommand({ TableName: db.tables.config, Key: { pk: { S: "endpoint#lapsing" }, sk: { S: "state" } } }),
     );
-    expect(Item?.expiresAt).toEqual({ N: "1800000000" });
+    expect(Item?.expiresAt).toBeUndefined();
+    expect(Item?.notification?.M?.expiresAt).toEqual({ N: "1800000000" });
   });
 
   it("seeds the default service and availability once, never overwriting", async () => {
@@ -62,7 +69,7 @@ describe("DynamoConfigStore against dynalite", () => {
     expect(await seedDefaults(db.config, { availability: true, now })).toEqual({ serviceCreated: false, availabilityCreated: false });
     const route = await db.config.loadServiceRoute("request-chat");
     expect(route.service?.ttlSeconds).toBe(120);
-    expect(isInForce(route.notification, now)).toBe(true);
+    expect(isInForce(route.availability.notification, now)).toBe(true);
   });
 });
 

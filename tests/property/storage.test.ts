@@ -69,7 +69,10 @@ describe(`generated requests on the chat and agent routes against dynalite (${RU
     const requestChat = requestChatHandler(deps());
     const chat = chatHandler(deps());
     const agent = agentHandler(deps());
-    await db.config.putPresence({ agentId: "fuzz", endpoint: "gms_builtin", nickname: "Fuzz", expiresAt: now.getTime() / 1000 + 3600 });
+    await db.config.putPresence(
+      { agentId: "fuzz", endpoint: "gms_builtin", nickname: "Fuzz", expiresAt: now.getTime() / 1000 + 3600 },
+      now.getTime() / 1000,
+    );
     const opened = JSON.parse((await requestChat(httpEvent({ pathParameters: { service: "request-chat" } }))).body)._id as string;
     const ids = fc.constantFrom(opened, "00000000-0000-4000-8000-000000000000", "not-an-id", "");
     const customerOps = fc.constantFrom("", "/refresh", "/send", "/startTyping", "/stopTyping", "/disconnect");

@@ -22,8 +22,19 @@ export class MemoryConfigStore implements ConfigStore {
 
   async loadServiceRoute(serviceName: string): Promise<ServiceRoute> {
     const service = this.services.get(serviceName);
-    if (service === undefined) return { service, notification: undefined, presence: [] };
-    return { service, notification: this.notifications.get(service.chatEndpoint), presence: await this.listPresence(service.chatEndpoint) };
+    return { service, availability: this.availability(service?.chatEndpoint) };
+  }
+  /** Exact: until the latest presence of the endpoint lapses. */
+  private availability(endpoint: string | undefined) {
+    const presence = [...this.presence.values()].filter((p) => p.endpoint === endpoint);
+    return {
+      notification: endpoint === undefined ? undefined : this.notifications.get(endpoint),
+      readyUntil: Math.max(0, ...presence.map((p) => p.expiresAt)),
+    };
+  }
+  async endpointAvailability(endpoint: string, now: number) {
+    const readyAgents = [...this.presence.values()].filter((p) => p.endpoint === endpoint && p.expiresAt > now).length;
+    return { ...this.availability(endpoint), readyAgents };
   }
   async putPresence(presence: AgentPresence) {
     this.presence.set(`${presence.endpoint}#${presence.agentId}`, presence);
@@ -33,9 +44,6 @@ export class MemoryConfigStore implements ConfigStore {
   }
   async getPresence(endpoint: string, agentId: string) {
     return this.presence.get(`${endpoint}#${agentId}`);
-  }
-  async listPresence(endpoint: string) {
-    return [...this.presence.values()].filter((p) => p.endpoint === endpoint);
   }
   async getService(name: string) {
     return this.services.get(name);

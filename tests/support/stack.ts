@@ -17,9 +17,13 @@ export interface TestStack {
 
 /**
  * The real `serverless offline start`, launched by `npm start`'s script on free ports, against a
- * dynalite the test owns (AWS_ENDPOINT_URL_DYNAMODB) in a temporary folder. `env` adds settings.
+ * dynalite the test owns (AWS_ENDPOINT_URL_DYNAMODB) in a temporary folder. `env` adds settings;
+ * `prepare` writes what the DynamoDB holds before the script starts (data of an older version).
  */
-export async function startTestStack(env: Record<string, string> = {}): Promise<TestStack> {
+export async function startTestStack(
+  env: Record<string, string> = {},
+  prepare: (dynamoEndpoint: string) => Promise<void> = async () => {},
+): Promise<TestStack> {
   const dataDir = await mkdtemp(join(tmpdir(), "gms-chat-stack-"));
   let dynamo: LocalDynamo = await startDynalite({ port: 0, path: dataDir });
   const cleanUp = async () => {
@@ -28,6 +32,7 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
   };
   let stack: LocalStack;
   try {
+    await prepare(dynamo.endpoint);
     stack = await startLocalStack({ AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, ...env });
   } catch (error) {
     await cleanUp();

@@ -76,7 +76,8 @@ describe("availability notifications", () => {
     expect(isInForce(undefined, now)).toBe(false);
   });
   it("shows a lapsed notification as not available", () => {
-    const view = availabilityView("e", parseNotification("e", { available: "true", _ttl: "5" }, now), [], new Date(now.getTime() + 6000));
+    const notification = parseNotification("e", { available: "true", _ttl: "5" }, now);
+    const view = availabilityView("e", { notification, readyUntil: 0, readyAgents: 0 }, new Date(now.getTime() + 6000));
     expect(view).toMatchObject({ endpoint: "e", available: false, notification: { available: true, lapsed: true } });
   });
   it.each([{}, { available: "maybe" }, { available: "true", _ttl: "x" }, { available: "true", extra: "1" }])("refuses %j", (fields) => {

@@ -19,8 +19,8 @@ import { decodeFields, type Fields } from "../decode.ts";
 import { onlyKeys, parseTtlSeconds, pathParameter } from "../fields.ts";
 import { dispatch, type HttpHandler, type HttpOptions, httpHandler } from "../respond.ts";
 
-/** The longest sequence of storage calls one request makes: a notification written beside the endpoint's presence read. */
-export const LONGEST_STORAGE_SEQUENCE: StorageSequence = [["config.putNotification", "config.listPresence"]];
+/** The longest sequence of storage calls one request makes: a service written, with its endpoint's availability. */
+export const LONGEST_STORAGE_SEQUENCE: StorageSequence = ["config.putService"];
 
 /**
  * The admin function's routes under `/genesys/1/admin/` (its Lambda entry is handlers/admin.ts).

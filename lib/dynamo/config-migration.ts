@@ -1,0 +1,64 @@
+import { DeleteCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { MigrationOutcome } from "../storage.ts";
+import { queryAll, storageCall } from "./client.ts";
+import type { DynamoConfigStore } from "./config-store.ts";
+import { CONFIG_PARTITION_KEY as PK, CONFIG_SORT_KEY as SK } from "./tables.ts";
+
+/** Where the first layout kept everything: one partition, read whole by every request-chat. */
+const OLD_PARTITION = "config";
+/** Items moved side by side. */
+const CONCURRENCY = 20;
+
+/**
+ * Moves what the first layout of the config table holds (services, notifications and presence in
+ * the single partition `pk = config`) to the current one (lib/dynamo/config-store.ts), then deletes
+ * the old items. The key schema is the same, so the table stays. Each item is moved without
+ * overwriting what the new layout already holds (a change made through the new code wins), and only
+ * then deleted: a migration cut short is simply run again. `npm start` runs it before seeding; on a
+ * deployed stage the seed custom resource runs it on the deploy that brings this layout
+ * (docs/deploying.md#upgrading-the-config-table).
+ */
+export async function migrateConfigLayout(
+  client: DynamoDBDocumentClient,
+  table: string,
+  store: DynamoConfigStore,
+): Promise<MigrationOutcome> {
+  const items = await queryAll(client, {
+    TableName: table,
+    ConsistentRead: true,
+    KeyConditionExpression: "#pk = :pk",
+    ExpressionAttributeNames: { "#pk": PK },
+    ExpressionAttributeValues: { ":pk": OLD_PARTITION },
+  });
+  const kind = (item: Record<string, unknown>) => String(item[SK]).split("#")[0];
+  const services = items.filter((item) => kind(item) === "service");
+  const notifications = items.filter((item) => kind(item) === "availability");
+  await inBatches(services, (item) =>
+    store.createServiceIfAbsent({
+      name: String(item.name),
+      ttlSeconds: Number(item.ttlSeconds),
+      chatEndpoint: String(item.chatEndpoint),
+      updatedAt: String(item.updatedAt),
+    }),
+  );
+  await inBatches(notifications, (item) =>
+    store.createNotificationIfAbsent({
+      endpoint: String(item.endpoint),
+      available: item.available === true,
+      updatedAt: String(item.updatedAt),
+      ...(typeof item.expiresAt === "number" ? { expiresAt: item.expiresAt } : {}),
+    }),
+  );
+  await inBatches(items, (item) =>
+    storageCall(() => client.send(new DeleteCommand({ TableName: table, Key: { [PK]: item[PK], [SK]: item[SK] } }))),
+  );
+  return {
+    services: services.length,
+    notifications: notifications.length,
+    presenceDropped: items.filter((item) => kind(item) === "presence").length,
+  };
+}
+
+async function inBatches<T>(items: readonly T[], work: (item: T) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < items.length; i += CONCURRENCY) await Promise.all(items.slice(i, i + CONCURRENCY).map(work));
+}
