@@ -206,7 +206,8 @@ export class DynamoConfigStore implements ConfigStore {
         state = await this.state(endpoint);
       }
     } finally {
-      await Promise.all(cleanup);
+      // Nothing left running once the request answers (a failure here was already thrown above, or is housekeeping's).
+      await Promise.all([...cleanup, members?.catch(() => [])]);
     }
   }
 

@@ -155,6 +155,65 @@ describe("DynamoDB calls per request", () => {
   });
 });
 
+describe("costs that must not grow with the contact centre", () => {
+  const admin = (method: string, resource: string, pathParameters: Record<string, string>, body = "") =>
+    call("admin", httpEvent({ httpMethod: method, resource: `/genesys/1/admin/${resource}`, pathParameters, headers: form, body }));
+  const openOn = async (service: string) => {
+    const { _id: id } = await call("requestChat", httpEvent({ pathParameters: { service }, headers: form, body: "firstName=Ann" }));
+    return id as string;
+  };
+
+  it("request-chat reads 1 unit in one GetItem and writes 1, with 1,000 agents ready and 100 services as with none", async () => {
+    await admin("PUT", "services/{name}", { name: "grow" }, "_chat_endpoint=grow_q");
+    await admin("PUT", "availability/{endpoint}", { endpoint: "grow_q" }, "available=true");
+    const alone = await cost("requestChat", httpEvent({ pathParameters: { service: "grow" }, headers: form, body: "firstName=Ann" }));
+    expect(alone).toEqual({ calls: 2, readUnits: 1, writeUnits: 1 });
+    const now = Math.floor(Date.now() / 1000);
+    for (let i = 0; i < 100; i += 1)
+      await db.config.putService({ name: `grow${i}`, ttlSeconds: 3600, chatEndpoint: `grow_q${i % 10}`, updatedAt: "" });
+    for (let i = 0; i < 1000; i += 50) {
+      await Promise.all(
+        Array.from({ length: 50 }, (_, j) =>
+          db.config.putPresence(
+            { agentId: `agent${i + j}`, endpoint: (i + j) % 2 ? "grow_q" : `grow_q${(i + j) % 10}`, nickname: "A", expiresAt: now + 600 },
+            now,
+          ),
+        ),
+      );
+    }
+    const crowded = await cost("requestChat", httpEvent({ pathParameters: { service: "grow" }, headers: form, body: "firstName=Ann" }));
+    expect(crowded).toEqual(alone);
+    expect(db.proxy.operations).toEqual(["GetItem", "PutItem"]);
+  });
+
+  it("a queue page reads as much with 300 chats waiting as with 25, and carries no attached data unless asked", async () => {
+    await admin("PUT", "services/{name}", { name: "crowd" }, "_chat_endpoint=crowd_q");
+    await admin("PUT", "availability/{endpoint}", { endpoint: "crowd_q" }, "available=true");
+    const wait = async (count: number) => {
+      for (let i = 0; i < count; i += 25) {
+        await Promise.all(
+          Array.from({ length: 25 }, async () => call("chat", chatEvent("", "firstName=Ann&subject=Billing", await openOn("crowd")))),
+        );
+      }
+    };
+    const page = () =>
+      httpEvent({
+        httpMethod: "GET",
+        resource: "/genesys/1/agent/{agentId}/queue",
+        pathParameters: { agentId: "anna" },
+        queryStringParameters: { endpoint: "crowd_q" },
+      });
+    await wait(25);
+    const few = await cost("agent", page());
+    await wait(275);
+    const many = await cost("agent", page());
+    expect(many).toEqual(few);
+    const answer = await call("agent", page());
+    expect(answer.chats).toHaveLength(20);
+    expect(answer.chats[0]).not.toHaveProperty("attachedData");
+  });
+});
+
 describe("DynamoDB calls of CometD", () => {
   const gmsUser = { gms_user: "budget-user" };
   const bayeux = (messages: object[]) =>
