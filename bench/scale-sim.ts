@@ -592,6 +592,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       }
     }
 
+    const chats = completed;
     // Chats one call at a time, each call timed alone.
     book = undefined;
     timings = new Map();
@@ -612,7 +613,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const { progress: _progress, ...recorded } = settings;
     return {
       options: recorded,
-      chats: completed - settings.timingChats,
+      chats,
       operations: figuresOf(simulated),
       setup: figuresOf(setup),
       failureSamples,

@@ -204,7 +204,7 @@ ${table(operationHeader, operationRows(result.setup))}
 
 The most units a single partition key received in one simulated second, against DynamoDB's per-partition limits (${units(PARTITION_LIMITS.readUnits)} read units, ${units(PARTITION_LIMITS.writeUnits)} write units a second): the busiest key of each table and index (\`table/index\`, an index's partitions being its own). All partitions together: at most ${units(result.busiestSecond.readUnits)} read units and ${units(result.busiestSecond.writeUnits)} write units in a second.
 
-${table(["units", "table and partition key", "second", "units in that second", "of the limit"], [...peakRows("read"), ...peakRows("write")])}
+${table(["capacity", "table and partition key", "second", "units in that second", "of the limit"], [...peakRows("read"), ...peakRows("write")])}
 
 ### request-chat's latency
 

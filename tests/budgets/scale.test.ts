@@ -39,10 +39,10 @@ describe("request-chat's reads", () => {
    * then withdraws the notification (`available=false`, an item of the same size): the endpoint
    * is open through its ready agents alone, which a layout reading presence only when no
    * notification is in force must also answer without reading more. 100 of the agents are ready on
-   * the service's own endpoint and 900 on nine others, so neither a read of the whole presence nor
-   * one of the endpoint's presence is equal. (dynalite bills an empty Query page 0 units where
-   * DynamoDB bills at least one: the notification keeps a read of the endpoint's items from being
-   * empty in the first state.)
+   * the service's own endpoint and 900 on nine others, so a layout that reads every agent's
+   * presence, or every presence on the service's endpoint, reads more with them. (dynalite bills an
+   * empty Query page 0 units where DynamoDB bills at least one: the notification keeps a read of
+   * the endpoint's items from being empty in the first state.)
    */
   it(`costs as many read units with ${AGENTS.toLocaleString("en")} ready agents and ${SERVICES} services as with none`, async () => {
     const endpoint = "budget_ep_0";
@@ -77,7 +77,7 @@ describe("a short simulated run", () => {
    * 1,000 agents on 10 endpoints and 100 services, 100 new chats in one simulated second, each
    * created, accepted, given six messages and closed, the agents renewing their presence. Large
    * enough that a layout in which every request-chat reads one partition holding every agent's
-   * presence (100 reads of about 130 KB, some 3,500 read units in that second) is refused, small
+   * presence (100 reads of about 140 KB, some 3,600 read units in that second) is refused, small
    * enough to run in well under a minute here (`npm run bench:scale` runs the steady state at full size).
    */
   it("keeps every partition key under half of DynamoDB's per-partition limits in every simulated second", async () => {
