@@ -4,14 +4,13 @@
  * against a DynamoDB stand-in that answers instantly, DynamoDB calls and capacity per request on
  * dynalite, peak RSS after 10,000 requests, and request-chat's throughput through the whole local
  * stack beside the baseline served the same way, and push beside polling on that stack (bench/push.ts).
- * Prints a table and writes BENCHMARKS.md.
+ * Prints a table and writes BENCHMARKS.md, keeping its scale section (`npm run bench:scale`'s) as it is.
  */
 import { execFile, fork } from "node:child_process";
 import { once } from "node:events";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -25,6 +24,7 @@ import { killGroup, spawnOffline, watchOutput } from "../scripts/local/processes
 import { ensureTables, LOCAL_AWS_ENV, stageTableNames, startDynalite, toolingDocumentClient } from "../scripts/local/stack.ts";
 import { REQUESTS, SEED_ITEMS, standInAnswer } from "./fixtures.ts";
 import { measurePush, pushSection } from "./push.ts";
+import { machineDescription, scaleSectionOf, today } from "./report.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const out = join(root, ".esbuild/bench");
@@ -288,14 +288,17 @@ async function measure() {
     "local stack, 50 connections",
   ];
   const table = [header, header.map(() => "---"), ...rows].map((row) => `| ${row.join(" | ")} |`).join("\n");
-  const machine = `${cpus().length} x ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}/${process.arch}`;
-  const date = new Date().toISOString().slice(0, 10);
+  const machine = machineDescription();
+  const date = today();
   console.log(table);
   console.log(`\n${machine}, ${date}`);
   console.log(`\n${pushSection(pushed)}`);
+  // The scale section is `npm run bench:scale`'s (bench/scale.ts): kept as it is.
+  const file = join(root, "BENCHMARKS.md");
+  const scale = scaleSectionOf(await readFile(file, "utf8").catch(() => ""));
   await writeFile(
-    join(root, "BENCHMARKS.md"),
-    `${BENCHMARKS_HEAD}\n\nMeasured ${date} on ${machine}.\n\n${table}\n\n${BENCHMARKS_NOTES}\n\n${pushSection(pushed)}\n`,
+    file,
+    `${BENCHMARKS_HEAD}\n\nMeasured ${date} on ${machine}.\n\n${table}\n\n${BENCHMARKS_NOTES}\n\n${pushSection(pushed)}\n${scale === "" ? "" : `\n${scale}\n`}`,
   );
   log("wrote BENCHMARKS.md");
 }
