@@ -57,6 +57,9 @@ import { DynamoProxy, type ProxiedCall } from "../scripts/local/dynamo-proxy.ts"
 import { httpEvent } from "../scripts/local/events.ts";
 import { ensureTables, startDynalite, toolingDocumentClient } from "../scripts/local/stack.ts";
 
+/** request-chats made and not measured before each latency measurement. */
+const LATENCY_WARM_UP = 100;
+
 /** DynamoDB's throughput limits per partition, per second. */
 export const PARTITION_LIMITS = { readUnits: 3_000, writeUnits: 1_000 } as const;
 
@@ -482,6 +485,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
         book = undefined;
         const samples: number[] = [];
         let last: Answer | undefined;
+        // Unmeasured calls first, so that no figure carries the JIT's warm-up (the first one would).
+        for (let i = 0; i < LATENCY_WARM_UP; i++) await centre.requestChat("request-chat", `warm-up-${i}`);
         for (let i = 0; i < settings.latencySamples; i++) {
           last = await centre.requestChat("request-chat", `latency-${i}`);
           if (last.status !== 200)

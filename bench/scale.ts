@@ -8,7 +8,8 @@
  * BENCHMARKS.md, replacing the scale section only.
  *
  * Sizes can be changed for a shorter run: SCALE_AGENTS, SCALE_ENDPOINTS, SCALE_SERVICES,
- * SCALE_CHATS_PER_SECOND, SCALE_SECONDS, SCALE_TIMING_CHATS, SCALE_LATENCY_SAMPLES, SCALE_CONCURRENCY;
+ * SCALE_CHATS_PER_SECOND, SCALE_SECONDS, SCALE_TIMING_CHATS, SCALE_LATENCY_SAMPLES, SCALE_CONCURRENCY,
+ * SCALE_LATENCY_AT;
  * SCALE_WRITE=false prints the section without writing BENCHMARKS.md.
  */
 import { readFile, writeFile } from "node:fs/promises";
@@ -31,7 +32,8 @@ const SIZE = {
   latencySamples: env("SCALE_LATENCY_SAMPLES", 300),
   concurrency: env("SCALE_CONCURRENCY", 16),
 };
-const LATENCY_AT = [0, 1_000, 10_000];
+/** The numbers of ready agents request-chat's latency is measured at (SCALE_LATENCY_AT: a comma-separated list). */
+const LATENCY_AT = (process.env.SCALE_LATENCY_AT ?? "0,1000,10000").split(",").map(Number);
 
 /** Lambda x86_64's compute price (bench/push.ts's PRICES has arm64's), us-east-1. */
 const LAMBDA_X86_PER_GB_SECOND = 0.0000166667;
@@ -208,7 +210,7 @@ ${table(["capacity", "table and partition key", "second", "units in that second"
 
 ### request-chat's latency
 
-${units(o.latencySamples)} sequential request-chats on the built-in \`request-chat\` service (its endpoint open by the built-in notification) with the agents ready on the simulation's endpoints, the ${units(o.services)} services configured; in process against dynalite, so the local emulation's time is most of it.
+${units(o.latencySamples)} sequential request-chats (after 100 unmeasured ones) on the built-in \`request-chat\` service (its endpoint open by the built-in notification) with the agents ready on the simulation's endpoints, the ${units(o.services)} services configured; in process against dynalite, so the local emulation's time is most of it.
 
 ${table(
   ["agents ready", "median", "p90", "read units per call"],

@@ -362,17 +362,21 @@ export class DynamoConfigStore implements ConfigStore {
     const [old] = await Promise.all([this.get(serviceKey(config.name)), this.put(memberKey(endpoint, config.name))]);
     if (onlyIfAbsent && old !== undefined) return false;
     const state = await this.state(endpoint);
+    // Created only if absent: the service's item, and its entry in the list (a racing PUT's stays).
+    const absent = onlyIfAbsent ? { ConditionExpression: "attribute_not_exists(#sk)", ExpressionAttributeNames: { "#sk": SK } } : {};
     const [written] = await Promise.all([
       conditionalWrite(() =>
         this.client.send(
           new PutCommand({
             TableName: this.table,
             Item: { ...serviceKey(config.name), ...config, availability: copyOf(state), version: state.version },
-            ...(onlyIfAbsent ? { ConditionExpression: "attribute_not_exists(#sk)", ExpressionAttributeNames: { "#sk": SK } } : {}),
+            ...absent,
           }),
         ),
       ),
-      this.put({ ...registryKey(config.name), ...config }),
+      conditionalWrite(() =>
+        this.client.send(new PutCommand({ TableName: this.table, Item: { ...registryKey(config.name), ...config }, ...absent })),
+      ),
       old !== undefined && old.chatEndpoint !== endpoint && this.delete(memberKey(String(old.chatEndpoint), config.name)),
     ]);
     if (!written) return false;

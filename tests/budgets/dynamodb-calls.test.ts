@@ -78,16 +78,14 @@ beforeAll(async () => {
     admin: adminHandler(deps),
     comet: cometHandler(cometDeps),
   };
-  await db.config.putPresence(
-    {
-      agentId: "anna",
-      endpoint: "gms_builtin",
-      nickname: "Anna",
-      expiresAt: Math.floor(Date.now() / 1000) + 600,
-    },
-    Math.floor(Date.now() / 1000),
-  );
+  await annaReady();
 });
+/** Anna ready on gms_builtin for ten minutes (written straight to the store: not a request measured here). */
+function annaReady() {
+  const now = Math.floor(Date.now() / 1000);
+  return db.config.putPresence({ agentId: "anna", endpoint: "gms_builtin", nickname: "Anna", expiresAt: now + 600 }, now);
+}
+
 afterAll(async () => {
   vi.restoreAllMocks();
   await db?.close();
@@ -338,15 +336,7 @@ describe("each route family's declared longest sequence of storage calls", () =>
       () => call("agent", agentEvent("disconnect", "", id)),
       () => call("agent", presence("not_ready")),
     ]);
-    await db.config.putPresence(
-      {
-        agentId: "anna",
-        endpoint: "gms_builtin",
-        nickname: "Anna",
-        expiresAt: Math.floor(Date.now() / 1000) + 600,
-      },
-      Math.floor(Date.now() / 1000),
-    );
+    await annaReady();
     expectLongest(AGENT_SEQUENCE, sequences[0] as StorageSequence, sequences);
   });
 
