@@ -503,10 +503,15 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
       await entry(customer, "Still here").waitFor();
 
       expect(customerCalls.length).toBeGreaterThan(3);
+      let answered = 0;
       for (const call of customerCalls) {
         expect(call.request.url(), call.path).toMatch(new RegExp(`^${gatewayOrigin}/`));
+        // A request the reload cancelled (a typing notice on its way) has no headers to read.
+        if ((await call.request.response()) === null) continue;
+        answered += 1;
         expect(await call.origin, call.path).toBe(siteOrigin);
       }
+      expect(answered).toBeGreaterThan(3);
       expect(answers.length).toBeGreaterThan(3);
       for (const answer of answers) expect(answer.allowOrigin, answer.url).toBeDefined();
       expect(errors).toEqual([]);
