@@ -238,6 +238,8 @@ export interface MigrationOutcome {
   readonly notifications: number;
   /** Agents' presence is not moved: their consoles renew it within 20 s, in the new layout. */
   readonly presenceDropped: number;
+  /** Items of the older layout it could not read (not written by this service's code): left in place. */
+  readonly unreadable: number;
 }
 
 /** What one read of a session's records returns. */

@@ -71,6 +71,9 @@ async function main() {
         (moved.presenceDropped > 0 ? `; ${moved.presenceDropped} agents' presence was dropped (consoles renew it within 20 s)` : ""),
     );
   }
+  if (moved.unreadable > 0) {
+    log(`left ${moved.unreadable} items of the older config layout that it could not read in ${tables.config} (pk = "config")`);
+  }
   const seeded = await seedDefaults(configStore, { availability: seedAvailability, now: new Date() });
   if (seeded.serviceCreated) log("seeded the request-chat service (_ttl 3600, _chat_endpoint gms_builtin)");
   if (seeded.availabilityCreated) log("seeded an availability notification for gms_builtin (GMS_SEED_AVAILABILITY=false to skip)");

@@ -10,7 +10,7 @@ const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 /** Chat Server endpoints look like `gms_builtin` or `Environment:default`. */
 const CHAT_ENDPOINT = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/;
 
-function isServiceName(name: string): boolean {
+export function isServiceName(name: string): boolean {
   return SERVICE_NAME.test(name);
 }
 

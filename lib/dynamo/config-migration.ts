@@ -1,4 +1,5 @@
 import { DeleteCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { isChatEndpoint, isServiceName } from "../config/services.ts";
 import type { MigrationOutcome } from "../storage.ts";
 import { queryAll, storageCall } from "./client.ts";
 import type { DynamoConfigStore } from "./config-store.ts";
@@ -30,9 +31,12 @@ export async function migrateConfigLayout(
     ExpressionAttributeNames: { "#pk": PK },
     ExpressionAttributeValues: { ":pk": OLD_PARTITION },
   });
-  const kind = (item: Record<string, unknown>) => String(item[SK]).split("#")[0];
-  const services = items.filter((item) => kind(item) === "service");
-  const notifications = items.filter((item) => kind(item) === "availability");
+  const kind = (item: Item) => String(item[SK]).split("#")[0];
+  const services = items.filter((item) => kind(item) === "service" && isService(item));
+  const notifications = items.filter((item) => kind(item) === "availability" && isNotification(item));
+  const presence = items.filter((item) => kind(item) === "presence");
+  // What it cannot read stays where it is, for a person to look at; the rest goes once moved.
+  const moved = new Set([...services, ...notifications, ...presence]);
   await inBatches(services, (item) =>
     store.createServiceIfAbsent({
       name: String(item.name),
@@ -49,14 +53,42 @@ export async function migrateConfigLayout(
       ...(typeof item.expiresAt === "number" ? { expiresAt: item.expiresAt } : {}),
     }),
   );
-  await inBatches(items, (item) =>
+  await inBatches([...moved], (item) =>
     storageCall(() => client.send(new DeleteCommand({ TableName: table, Key: { [PK]: item[PK], [SK]: item[SK] } }))),
   );
   return {
     services: services.length,
     notifications: notifications.length,
-    presenceDropped: items.filter((item) => kind(item) === "presence").length,
+    presenceDropped: presence.length,
+    unreadable: items.length - moved.size,
   };
+}
+
+type Item = Record<string, unknown>;
+
+/** An item the first layout's code wrote for a service, and nothing else. */
+function isService(item: Item): boolean {
+  return (
+    typeof item.name === "string" &&
+    isServiceName(item.name) &&
+    item[SK] === `service#${item.name}` &&
+    Number.isInteger(item.ttlSeconds) &&
+    Number(item.ttlSeconds) > 0 &&
+    typeof item.chatEndpoint === "string" &&
+    isChatEndpoint(item.chatEndpoint) &&
+    typeof item.updatedAt === "string"
+  );
+}
+
+function isNotification(item: Item): boolean {
+  return (
+    typeof item.endpoint === "string" &&
+    isChatEndpoint(item.endpoint) &&
+    item[SK] === `availability#${item.endpoint}` &&
+    typeof item.available === "boolean" &&
+    typeof item.updatedAt === "string" &&
+    (item.expiresAt === undefined || typeof item.expiresAt === "number")
+  );
 }
 
 async function inBatches<T>(items: readonly T[], work: (item: T) => Promise<unknown>): Promise<void> {

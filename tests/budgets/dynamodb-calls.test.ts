@@ -109,7 +109,7 @@ async function cost(handler: keyof typeof handlers, event: APIGatewayProxyEvent)
 }
 
 const form = { "content-type": "application/x-www-form-urlencoded" };
-const nothingToMove = async () => ({ services: 0, notifications: 0, presenceDropped: 0 });
+const nothingToMove = async () => ({ services: 0, notifications: 0, presenceDropped: 0, unreadable: 0 });
 const chatEvent = (op: string, body = "", id = SESSION_ID) =>
   httpEvent({
     resource: op === "" ? "/genesys/1/service/{service}/ixn/chat" : `/genesys/1/service/{service}/ixn/chat/${op}`,

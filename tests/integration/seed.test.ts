@@ -121,6 +121,9 @@ describe("the deploy-time seed (CloudFormation custom resource)", () => {
     await old("availability#legacy_q", { endpoint: "legacy_q", available: true, updatedAt });
     await old("availability#lapsing_q", { endpoint: "lapsing_q", available: true, updatedAt, expiresAt: 1_700_000_000 });
     await old("presence#legacy_q#kim", { agentId: "kim", endpoint: "legacy_q", nickname: "Kim", expiresAt: 1_900_000_000 });
+    // Not what the first layout's code wrote: left where it is, moved nowhere.
+    await old("service#broken", { name: "broken", ttlSeconds: "soon", chatEndpoint: "legacy_q", updatedAt });
+    await old("availability#odd_q", { endpoint: "other_q", available: true, updatedAt });
     const handler = seedHandler({ wiring: async () => wiringOf(db), reply: putToPresignedUrl });
 
     await handler(cfnEvent("Update", { old: "2", now: "2" }));
@@ -141,12 +144,15 @@ describe("the deploy-time seed (CloudFormation custom resource)", () => {
     const { Items } = await db.client.send(
       new QueryCommand({ TableName: db.tables.config, KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": "config" } }),
     );
-    expect(Items).toEqual([]);
+    expect(Items?.map((item) => item.sk).sort()).toEqual(["availability#odd_q", "service#broken"]);
+    expect(await db.config.getService("broken")).toBeUndefined();
+    expect(await db.config.getNotification("other_q")).toBeUndefined();
     // Run again (a retried deploy): nothing left to move, nothing changed.
     expect(await migrateConfigLayout(db.client, db.tables.config, db.config)).toEqual({
       services: 0,
       notifications: 0,
       presenceDropped: 0,
+      unreadable: 2,
     });
     expect((await db.config.loadServiceRoute("legacy")).service?.ttlSeconds).toBe(120);
   });
