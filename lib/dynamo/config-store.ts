@@ -7,6 +7,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { v4 as uuidv4 } from "uuid";
 import type {
   AgentPresence,
   AvailabilityNotification,
@@ -118,7 +119,7 @@ export class DynamoConfigStore implements ConfigStore {
   async deleteService(name: string): Promise<boolean> {
     const old = await this.delete(serviceKey(name));
     if (old === undefined) return false;
-    await Promise.all([this.delete(registryKey(name)), this.delete(memberKey(String(old.chatEndpoint), name))]);
+    await Promise.all([this.delete(registryKey(name)), this.leave(old)]);
     return true;
   }
 
@@ -197,7 +198,7 @@ export class DynamoConfigStore implements ConfigStore {
       for (let attempt = 0; attempt < CLOSE_ATTEMPTS && state.readyUntil > now; attempt += 1) {
         // Needed if it closes: read beside the roster.
         members ??= this.members(endpoint);
-        if (await this.anyoneReady(endpoint, agentId, now, cleanup)) return;
+        if (await this.anyoneReady(endpoint, now, cleanup)) return;
         const closed = await this.updateState(endpoint, "SET readyUntil = :zero ADD version :one", {
           condition: "version = :version",
           values: { ":zero": 0, ":version": state.version },
@@ -224,8 +225,8 @@ export class DynamoConfigStore implements ConfigStore {
     return { ...state, readyAgents: ready + current.length - checked.length };
   }
 
-  /** Whether an agent other than `except` is ready on the endpoint; the removals of others' roster entries go into `cleanup`. */
-  private async anyoneReady(endpoint: string, except: string, now: number, cleanup: Promise<unknown>[]): Promise<boolean> {
+  /** Whether an agent is ready on the endpoint; the removals of roster entries of agents who are not go into `cleanup`. */
+  private async anyoneReady(endpoint: string, now: number, cleanup: Promise<unknown>[]): Promise<boolean> {
     let start: Item | undefined;
     do {
       const { Items = [], LastEvaluatedKey } = await storageCall(() =>
@@ -242,11 +243,12 @@ export class DynamoConfigStore implements ConfigStore {
         ),
       );
       start = LastEvaluatedKey;
-      const entries = Items.filter((entry) => entry.agentId !== except);
+      // The caller's own entry too: its items were deleted before, so an entry of its own found
+      // here is a "ready" of another of its consoles, made since.
       const ready = new Set(
-        (await this.presenceOf(endpoint, entries)).filter((presence) => presence.expiresAt > now).map((presence) => presence.agentId),
+        (await this.presenceOf(endpoint, Items)).filter((presence) => presence.expiresAt > now).map((presence) => presence.agentId),
       );
-      const gone = entries.filter((entry) => !ready.has(String(entry.agentId)));
+      const gone = Items.filter((entry) => !ready.has(String(entry.agentId)));
       // Only the entry as read: an agent who came back since has written a new one.
       cleanup.push(
         ...gone.map((entry) =>
@@ -356,10 +358,16 @@ export class DynamoConfigStore implements ConfigStore {
    * A service with its endpoint's availability. Its membership is written before the state is read,
    * and the state is read again after the service is written: a change made in between either
    * finds the membership (and copies itself) or is seen by the second read (and copied here).
+   *
+   * Each write of the service carries a random `writeId`, on its item and on its membership. A
+   * membership is removed (on a move, a delete) only if it still holds the writeId of the item that
+   * was replaced: a write racing this one to that endpoint has put its own, which stays. A
+   * membership left behind by a race is harmless: copies check the service's endpoint.
    */
   private async writeService(config: ServiceConfig, onlyIfAbsent: boolean): Promise<boolean> {
     const endpoint = config.chatEndpoint;
-    const [old] = await Promise.all([this.get(serviceKey(config.name)), this.put(memberKey(endpoint, config.name))]);
+    const writeId = uuidv4();
+    const [old] = await Promise.all([this.get(serviceKey(config.name)), this.put({ ...memberKey(endpoint, config.name), writeId })]);
     if (onlyIfAbsent && old !== undefined) return false;
     const state = await this.state(endpoint);
     // Created only if absent: the service's item, and its entry in the list (a racing PUT's stays).
@@ -369,7 +377,7 @@ export class DynamoConfigStore implements ConfigStore {
         this.client.send(
           new PutCommand({
             TableName: this.table,
-            Item: { ...serviceKey(config.name), ...config, availability: copyOf(state), version: state.version },
+            Item: { ...serviceKey(config.name), ...config, availability: copyOf(state), version: state.version, writeId },
             ...absent,
           }),
         ),
@@ -377,12 +385,26 @@ export class DynamoConfigStore implements ConfigStore {
       conditionalWrite(() =>
         this.client.send(new PutCommand({ TableName: this.table, Item: { ...registryKey(config.name), ...config }, ...absent })),
       ),
-      old !== undefined && old.chatEndpoint !== endpoint && this.delete(memberKey(String(old.chatEndpoint), config.name)),
+      old !== undefined && old.chatEndpoint !== endpoint && this.leave(old),
     ]);
     if (!written) return false;
     const now = await this.state(endpoint);
     if (now.version !== state.version) await this.copyTo(config.name, endpoint, now);
     return old === undefined;
+  }
+
+  /** Removes the membership that the service item `replaced` was written with, unless a later write replaced it. */
+  private leave(replaced: Item): Promise<boolean> {
+    return conditionalWrite(() =>
+      this.client.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: memberKey(String(replaced.chatEndpoint), String(replaced.name)),
+          ConditionExpression: "writeId = :writeId",
+          ExpressionAttributeValues: { ":writeId": replaced.writeId ?? "" },
+        }),
+      ),
+    );
   }
 
   private async putRoster(endpoint: string, agentId: string, until: number): Promise<void> {

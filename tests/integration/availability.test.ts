@@ -125,6 +125,61 @@ describe("an endpoint's availability, kept with each of its services", () => {
   });
 });
 
+describe("races that must leave every service right", () => {
+  it("keeps a service's copies coming when two admins move it to two endpoints at once", async () => {
+    for (let trial = 0; trial < 8; trial += 1) {
+      const name = `${endpoint}-m${trial}`;
+      const [first, second] = [`${endpoint}-a${trial}`, `${endpoint}-b${trial}`];
+      await service(name, first);
+      await Promise.all([service(name, second), service(name, first)]);
+      const on = (await db.config.getService(name))?.chatEndpoint ?? "";
+      await db.config.putNotification({ endpoint: on, available: true, updatedAt: at(0).toISOString() });
+      expect(await open(name, 0), `${name} on ${on}`).toBe(true);
+      await db.config.putNotification({ endpoint: on, available: false, updatedAt: at(1).toISOString() });
+      expect(await open(name, 1), `${name} on ${on}`).toBe(false);
+    }
+  });
+
+  it("keeps a service's copies coming when it is deleted and put again at once", async () => {
+    for (let trial = 0; trial < 8; trial += 1) {
+      const name = `${endpoint}-d${trial}`;
+      await service(name);
+      await Promise.all([db.config.deleteService(name), service(name)]);
+      if ((await db.config.getService(name)) === undefined) continue;
+      await ready(`agent${trial}`, trial * 100);
+      expect(await open(name, trial * 100), name).toBe(true);
+      await notReady(`agent${trial}`, trial * 100 + 1);
+      expect(await open(name, trial * 100 + 1), name).toBe(false);
+    }
+  });
+
+  it("is open exactly while someone is ready when the same agents go ready and not ready from several consoles at once", async () => {
+    // A fixed sequence of pseudo-random choices, the same on every run.
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const wrong: string[] = [];
+    for (let round = 0; round < 15; round += 1) {
+      const where = `${endpoint}-r${round}`;
+      await service(`${where}-s`, where);
+      await Promise.all(["ann", "bob"].map((agent) => ready(agent, 0, where)));
+      await Promise.all(
+        Array.from({ length: 24 }, () => {
+          const agent = next() < 0.5 ? "ann" : "bob";
+          return next() < 0.5 ? notReady(agent, 1, where) : ready(agent, 1, where);
+        }),
+      );
+      const readyNow = (await Promise.all(["ann", "bob"].map((agent) => db.config.getPresence(where, agent)))).filter(
+        (presence) => presence !== undefined && presence.expiresAt > T + 2,
+      ).length;
+      if ((await open(`${where}-s`, 2)) !== readyNow > 0) wrong.push(`${where}: ${readyNow} ready`);
+    }
+    expect(wrong).toEqual([]);
+  });
+});
+
 describe("what a renewal costs", () => {
   it("writes only the agent's own item when the endpoint is not due, and the endpoint's items about once per 15 s however many agents renew", async () => {
     await service(`${endpoint}-s`);
