@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import {
   BatchGetCommand,
   DeleteCommand,
@@ -7,7 +8,6 @@ import {
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { v4 as uuidv4 } from "uuid";
 import type {
   AgentPresence,
   AvailabilityNotification,
@@ -366,7 +366,7 @@ export class DynamoConfigStore implements ConfigStore {
    */
   private async writeService(config: ServiceConfig, onlyIfAbsent: boolean): Promise<boolean> {
     const endpoint = config.chatEndpoint;
-    const writeId = uuidv4();
+    const writeId = randomUUID();
     const [old] = await Promise.all([this.get(serviceKey(config.name)), this.put({ ...memberKey(endpoint, config.name), writeId })]);
     if (onlyIfAbsent && old !== undefined) return false;
     const state = await this.state(endpoint);
