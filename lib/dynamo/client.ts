@@ -1,5 +1,5 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, paginateQuery, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import { BatchGetCommand, DynamoDBDocumentClient, paginateQuery, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { ConfiguredRetryStrategy } from "@smithy/core/retry";
 import { StorageUnavailableError } from "../errors.ts";
 import { RETRY_DELAYS_MS, STORAGE_LIMITS } from "./limits.ts";
@@ -84,4 +84,44 @@ export function queryAll(client: DynamoDBDocumentClient, input: QueryCommandInpu
     for await (const page of paginateQuery({ client }, input)) items.push(...(page.Items ?? []));
     return items;
   });
+}
+
+/** A batch call leaves work unprocessed under load; what it left is sent again, this many calls in all. */
+export const BATCH_TRIES = 3;
+
+/**
+ * The items of `keys` that exist in `table`, strongly consistent, 100 keys per BatchGetItem (its
+ * limit), keys left unprocessed asked for again up to BATCH_TRIES calls in all; beyond, storage is
+ * unavailable. `projection` names the attributes to read (with their `#names`), all by default.
+ */
+export async function batchGetAll(
+  client: DynamoDBDocumentClient,
+  table: string,
+  keys: readonly Record<string, unknown>[],
+  projection?: { readonly expression: string; readonly names: Record<string, string> },
+): Promise<Record<string, unknown>[]> {
+  const found: Record<string, unknown>[] = [];
+  for (let i = 0; i < keys.length; i += 100) {
+    let pending = keys.slice(i, i + 100);
+    for (let tries = 0; pending.length > 0; tries += 1) {
+      if (tries === BATCH_TRIES) throw new StorageUnavailableError(new Error("Keys left unprocessed by BatchGetItem"));
+      const asked = pending;
+      const { Responses, UnprocessedKeys } = await storageCall(() =>
+        client.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [table]: {
+                Keys: [...asked],
+                ConsistentRead: true,
+                ...(projection && { ProjectionExpression: projection.expression, ExpressionAttributeNames: projection.names }),
+              },
+            },
+          }),
+        ),
+      );
+      found.push(...(Responses?.[table] ?? []));
+      pending = UnprocessedKeys?.[table]?.Keys ?? [];
+    }
+  }
+  return found;
 }

@@ -1,13 +1,5 @@
 import { randomUUID } from "node:crypto";
-import {
-  BatchGetCommand,
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type {
   AgentPresence,
   AvailabilityNotification,
@@ -16,7 +8,7 @@ import type {
   ServiceConfig,
   ServiceRoute,
 } from "../storage.ts";
-import { conditionalWrite, queryAll, storageCall } from "./client.ts";
+import { batchGetAll, conditionalWrite, queryAll, storageCall } from "./client.ts";
 import { CONFIG_PARTITION_KEY as PK, CONFIG_SORT_KEY as SK } from "./tables.ts";
 
 type Item = Record<string, unknown>;
@@ -270,21 +262,10 @@ export class DynamoConfigStore implements ConfigStore {
     return false;
   }
 
-  /** The presence items of the agents of `entries` (roster entries), one strongly consistent BatchGet per 100. */
+  /** The presence items of the agents of `entries` (roster entries). */
   private async presenceOf(endpoint: string, entries: readonly Item[]): Promise<AgentPresence[]> {
-    const found: AgentPresence[] = [];
-    for (let i = 0; i < entries.length; i += 100) {
-      let keys: Item[] = entries.slice(i, i + 100).map((entry) => presenceKey(endpoint, String(entry.agentId)));
-      while (keys.length > 0) {
-        const pending = keys;
-        const { Responses, UnprocessedKeys } = await storageCall(() =>
-          this.client.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } })),
-        );
-        found.push(...(Responses?.[this.table] ?? []).map(toPresence));
-        keys = (UnprocessedKeys?.[this.table]?.Keys as Item[] | undefined) ?? [];
-      }
-    }
-    return found;
+    const keys = entries.map((entry) => presenceKey(endpoint, String(entry.agentId)));
+    return (await batchGetAll(this.client, this.table, keys)).map(toPresence);
   }
 
   /**

@@ -1,7 +1,7 @@
 import { BatchWriteCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { StorageUnavailableError } from "../errors.ts";
 import type { PushStore, PushSubscription, PushTopic } from "../storage.ts";
-import { conditionalWrite, storageCall } from "./client.ts";
+import { BATCH_TRIES, conditionalWrite, storageCall } from "./client.ts";
 import { SESSION_KEY, SESSION_SORT_KEY } from "./tables.ts";
 
 /**
@@ -13,8 +13,6 @@ import { SESSION_KEY, SESSION_SORT_KEY } from "./tables.ts";
 const PREFIX = "push#";
 const CONNECTION_SK = "connection";
 const LISTENER_PREFIX = "c#";
-/** BatchWriteItem leaves items unprocessed under load; they are sent again this many times in all. */
-const BATCH_TRIES = 3;
 
 function topicKey(topic: PushTopic): string {
   switch (topic.kind) {

@@ -1,8 +1,8 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { type AttributeValue, type ConditionalCheckFailedException, PutItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
-import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import { InvalidInputError, StorageUnavailableError } from "../errors.ts";
+import { InvalidInputError } from "../errors.ts";
 import type {
   ChatPhase,
   ChatState,
@@ -20,14 +20,12 @@ import type {
   WriteOutcome,
 } from "../storage.ts";
 import type { TextMap } from "../text.ts";
-import { conditionalWrite, storageCall, storageFailure } from "./client.ts";
+import { batchGetAll, conditionalWrite, storageCall, storageFailure } from "./client.ts";
 import { QUEUE_INDEX, SESSION_KEY, SESSION_SORT_KEY } from "./tables.ts";
 
 const SESSION_SK = "session";
 const STATE_SK = "state";
 const IDEMPOTENCY_SK = "idempotency";
-/** BatchGetItem leaves keys unprocessed under load; they are asked for again this many times in all. */
-const BATCH_TRIES = 3;
 const EVENT_PREFIX = "e#";
 /** Idempotency records have partitions of their own, named so that no session id can be one. */
 const IDEMPOTENCY_PREFIX = "key#";
@@ -169,31 +167,13 @@ export class DynamoSessionStore implements SessionStore {
   }
 
   async attachedData(sessionIds: readonly string[]): Promise<ReadonlyMap<string, TextMap>> {
-    const found = new Map<string, TextMap>();
-    let keys: Item[] = sessionIds.map((id) => this.keyOf(id, SESSION_SK));
-    for (let tries = 0; keys.length > 0; tries += 1) {
-      if (tries === BATCH_TRIES) throw new StorageUnavailableError(new Error("Keys left unprocessed by BatchGetItem"));
-      const asked = keys;
-      const { Responses, UnprocessedKeys } = await storageCall(() =>
-        this.client.send(
-          new BatchGetCommand({
-            RequestItems: {
-              [this.table]: {
-                Keys: asked,
-                ConsistentRead: true,
-                ProjectionExpression: "#id, #data, attached",
-                ExpressionAttributeNames: { "#id": SESSION_KEY, "#data": "data" },
-              },
-            },
-          }),
-        ),
-      );
-      for (const item of Responses?.[this.table] ?? []) {
-        found.set(String(item[SESSION_KEY]), { ...toTextMap(item.data), ...toTextMap(item.attached) });
-      }
-      keys = UnprocessedKeys?.[this.table]?.Keys ?? [];
-    }
-    return found;
+    const items = await batchGetAll(
+      this.client,
+      this.table,
+      sessionIds.map((id) => this.keyOf(id, SESSION_SK)),
+      { expression: "#id, #data, attached", names: { "#id": SESSION_KEY, "#data": "data" } },
+    );
+    return new Map(items.map((item) => [String(item[SESSION_KEY]), { ...toTextMap(item.data), ...toTextMap(item.attached) }]));
   }
 
   async claim(sessionId: string, claim: Claim, now: number): Promise<ClaimedPosition | undefined> {
