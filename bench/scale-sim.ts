@@ -38,14 +38,9 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
-import { allListeners } from "../lib/chat/listeners.ts";
-import { cometListener } from "../lib/comet/listener.ts";
 import { seedDefaults } from "../lib/config/defaults.ts";
-import { DynamoCometStore } from "../lib/dynamo/comet-store.ts";
-import { DynamoConfigStore } from "../lib/dynamo/config-store.ts";
-import { DynamoPushStore } from "../lib/dynamo/push-store.ts";
 import { capacityUnits, READ_OPERATIONS } from "../lib/dynamo/request-scope.ts";
-import { DynamoSessionStore } from "../lib/dynamo/session-store.ts";
+import { dynamoStores } from "../lib/dynamo/stores.ts";
 import { tableDefinitions } from "../lib/dynamo/tables.ts";
 import { corsPolicy } from "../lib/http/cors.ts";
 import { adminHandler } from "../lib/http/routes/admin.ts";
@@ -53,6 +48,8 @@ import { agentHandler } from "../lib/http/routes/agent.ts";
 import { chatHandler } from "../lib/http/routes/chat.ts";
 import { requestChatHandler } from "../lib/http/routes/request-chat.ts";
 import { pushListener } from "../lib/push/push.ts";
+import type { ConfigStore } from "../lib/storage.ts";
+import { wire } from "../lib/wire.ts";
 import { DynamoProxy, type ProxiedCall } from "../scripts/local/dynamo-proxy.ts";
 import { httpEvent } from "../scripts/local/events.ts";
 import { ensureTables, startDynalite, toolingDocumentClient } from "../scripts/local/stack.ts";
@@ -113,28 +110,24 @@ export class ContactCentre {
     const tables = { sessions: "scale-sessions", config: "scale-config" };
     proxy.learnTables(tableDefinitions(tables));
     meter(client, this.meters);
-    const now = () => new Date(this.clock * 1000);
-    const stores = {
-      config: new DynamoConfigStore(client, tables.config),
-      sessions: new DynamoSessionStore(client, tables.sessions),
-      comet: new DynamoCometStore(client, tables.sessions),
-    };
-    this.config = stores.config;
-    const listeners = allListeners(
-      cometListener(stores.comet),
-      pushListener({ push: new DynamoPushStore(client, tables.sessions), sender: { send: async () => "gone" as const }, now }),
-    );
+    // The production composition, on the bench's clock, with every connection gone.
+    const service = wire(dynamoStores(client, tables), {
+      now: () => new Date(this.clock * 1000),
+      sender: { send: async () => "gone" as const },
+      listen: [pushListener],
+    });
+    this.config = service.config;
     const cors = corsPolicy("*");
     this.handlers = {
-      requestChat: requestChatHandler({ ...stores, now, cors }),
-      chat: chatHandler({ ...stores, now, listeners, cors }),
-      agent: agentHandler({ ...stores, now, listeners, cors }),
-      admin: adminHandler({ ...stores, now, cors }),
+      requestChat: requestChatHandler({ ...service, cors }),
+      chat: chatHandler({ ...service, cors }),
+      agent: agentHandler({ ...service, cors }),
+      admin: adminHandler({ ...service, cors }),
     };
   }
 
   /** The config store, for what only the deployment itself writes (the built-in defaults). */
-  readonly config: DynamoConfigStore;
+  readonly config: ConfigStore;
 
   /** Starts dynalite on a free port, the proxy in front of it, and the tables. */
   static async start(): Promise<ContactCentre> {

@@ -1,5 +1,5 @@
 import { adminHandler } from "../lib/http/routes/admin.ts";
-import { http, now, stores } from "../lib/runtime.ts";
+import { http, service } from "../lib/runtime.ts";
 
 /** The admin function: lib/http/routes/admin.ts on the production wiring. */
-export const handler = adminHandler({ ...stores, now, ...http });
+export const handler = adminHandler({ ...service, ...http });

@@ -1,20 +1,13 @@
 import { pushHandler } from "../lib/http/routes/push.ts";
 import { tokenVerifierFromEnv } from "../lib/identity/tokens.ts";
-import { push } from "../lib/push-runtime.ts";
-import { http, now, stores } from "../lib/runtime.ts";
+import { pushService, sender } from "../lib/push-runtime.ts";
+import { http } from "../lib/runtime.ts";
 
 /**
  * The push function (the WebSocket API's routes): lib/http/routes/push.ts on the production wiring,
  * with the agents' token verifier, built once per instance like the authorizer's.
  */
 const verifier = tokenVerifierFromEnv(process.env);
-if (push.sender === undefined) throw new Error("PUSH_MANAGEMENT_URL must be set for the push function");
+if (sender === undefined) throw new Error("PUSH_MANAGEMENT_URL must be set for the push function");
 
-export const handler = pushHandler({
-  ...stores,
-  ...push,
-  sender: push.sender,
-  now,
-  verify: (token) => verifier.verify(token),
-  scope: http.scope,
-});
+export const handler = pushHandler({ ...pushService, sender, verify: (token) => verifier.verify(token), scope: http.scope });

@@ -8,9 +8,9 @@ import { putToPresignedUrl, seedHandler } from "../lib/cloudformation/seed-resou
  */
 export const handler = seedHandler({
   wiring: async () => {
-    const { stores, now, client, tables } = await import("../lib/runtime.ts");
+    const { service, client, tables } = await import("../lib/runtime.ts");
     const { migrateConfigLayout } = await import("../lib/dynamo/config-migration.ts");
-    return { config: stores.config, now, migrate: () => migrateConfigLayout(client, tables.config, stores.config) };
+    return { config: service.config, now: service.now, migrate: () => migrateConfigLayout(client, tables.config, service.config) };
   },
   reply: putToPresignedUrl,
 });

@@ -421,6 +421,14 @@ export interface CometStore {
   deleteClient(user: string, clientId: string): Promise<void>;
 }
 
+/** Every store the service keeps its state in (lib/dynamo/stores.ts on DynamoDB, lib/memory/stores.ts in memory). */
+export interface Stores {
+  readonly config: ConfigStore;
+  readonly sessions: SessionStore;
+  readonly push: PushStore;
+  readonly comet: CometStore;
+}
+
 /** Both stores, and the clock: what the domain's operations run on. */
 export interface Deps {
   readonly config: ConfigStore;

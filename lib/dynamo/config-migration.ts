@@ -1,8 +1,8 @@
 import { DeleteCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { isChatEndpoint, isServiceName } from "../config/services.ts";
-import type { MigrationOutcome } from "../storage.ts";
+import type { ConfigStore, MigrationOutcome } from "../storage.ts";
 import { queryAll, storageCall } from "./client.ts";
-import type { DynamoConfigStore } from "./config-store.ts";
+
 import { CONFIG_PARTITION_KEY as PK, CONFIG_SORT_KEY as SK } from "./tables.ts";
 
 /** Where the first layout kept everything: one partition, read whole by every request-chat. */
@@ -22,7 +22,7 @@ const CONCURRENCY = 20;
 export async function migrateConfigLayout(
   client: DynamoDBDocumentClient,
   table: string,
-  store: DynamoConfigStore,
+  store: Pick<ConfigStore, "createServiceIfAbsent" | "createNotificationIfAbsent">,
 ): Promise<MigrationOutcome> {
   const items = await queryAll(client, {
     TableName: table,

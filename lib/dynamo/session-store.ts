@@ -176,6 +176,10 @@ export class DynamoSessionStore implements SessionStore {
     return new Map(items.map((item) => [String(item[SESSION_KEY]), { ...toTextMap(item.data), ...toTextMap(item.attached) }]));
   }
 
+  /**
+   * The claim's rule (lib/chat/claims.ts: claimAllowed, applyClaim) said as one conditional update:
+   * the condition is claimAllowed, the update applyClaim.
+   */
   async claim(sessionId: string, claim: Claim, now: number): Promise<ClaimedPosition | undefined> {
     // The claim's token tells a retried claim that an attempt which timed out was applied: it
     // finds its own token and takes that position instead of a second one.

@@ -29,6 +29,9 @@ import { authorized, httpEvent } from "../support/events.ts";
  * Management API client (about 37 KB); request-chat, admin and seed leave it out
  * (lib/push-runtime.ts). The push function (the WebSocket API: 285 KB) holds that client, the
  * stores and the token verifier.
+ * request-chat, admin and comet rose by 3.6 KB on 2026-12-07 (246.7, 246.4 and 250.3 KB measured):
+ * every function is wired by the one composition (lib/wire.ts) with the whole set of stores
+ * (lib/dynamo/stores.ts), the push subscriptions' included; comet's budget went to 260 KB.
  * And the bundles as deployed (minified, wired by lib/runtime.ts) keep the request scope and name
  * their failures.
  */
@@ -42,7 +45,7 @@ const BUDGET_KB: Record<string, number> = {
   authorizer: 40,
   adminAuthorizer: 300,
   push: 300,
-  comet: 250,
+  comet: 260,
 };
 let dir: string;
 let bundles: Bundle[];

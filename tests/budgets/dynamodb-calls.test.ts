@@ -4,7 +4,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vites
 import { REQUESTS, SEED_ITEMS, SESSION_ID } from "../../bench/fixtures.ts";
 import { LONGEST_STORAGE_SEQUENCE as SEED_SEQUENCE, seedHandler } from "../../lib/cloudformation/seed-resource.ts";
 import { HOLD_TIMING } from "../../lib/comet/bayeux.ts";
-import { cometListener } from "../../lib/comet/listener.ts";
 import { DynamoConfigStore } from "../../lib/dynamo/config-store.ts";
 import { worstCaseMs } from "../../lib/dynamo/worst-case.ts";
 import { corsPolicy } from "../../lib/http/cors.ts";
@@ -14,6 +13,7 @@ import { LONGEST_STORAGE_SEQUENCE as CHAT_SEQUENCE, chatHandler } from "../../li
 import { LONGEST_STORAGE_SEQUENCE as COMET_SEQUENCE, cometHandler } from "../../lib/http/routes/comet.ts";
 import { LONGEST_STORAGE_SEQUENCE as REQUEST_CHAT_SEQUENCE, requestChatHandler } from "../../lib/http/routes/request-chat.ts";
 import type { CometStore, ConfigStore, SessionStore, StorageSequence, StorageStep } from "../../lib/storage.ts";
+import { wire } from "../../lib/wire.ts";
 import { toolingDocumentClient } from "../../scripts/local/stack.ts";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
 import { authorized, httpEvent } from "../support/events.ts";
@@ -65,7 +65,7 @@ beforeAll(async () => {
   }
   stores = { config: recording(db.config, "config"), sessions: recording(db.sessions, "sessions"), comet: recording(db.comet, "comet") };
   // The chat's events reach the CometD listener, as in production: a comet chat's cost it (polling chats not).
-  const deps = { ...stores, now: () => new Date(), cors: corsPolicy("*"), listeners: cometListener(stores.comet) };
+  const deps = { ...wire({ ...stores, push: db.push }), cors: corsPolicy("*") };
   const cometDeps = {
     ...deps,
     now: () => new Date(cometClock),

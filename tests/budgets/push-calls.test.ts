@@ -6,6 +6,7 @@ import { LONGEST_STORAGE_SEQUENCE as PUSH_SEQUENCE, pushHandler } from "../../li
 import { requestChatHandler } from "../../lib/http/routes/request-chat.ts";
 import { MAX_LISTENERS, pushListener } from "../../lib/push/push.ts";
 import type { ConnectionSender } from "../../lib/storage.ts";
+import { wire } from "../../lib/wire.ts";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
 import { callRoute } from "../support/events.ts";
 
@@ -34,14 +35,14 @@ let handlers: {
 beforeAll(async () => {
   vi.spyOn(console, "log").mockImplementation(() => {});
   db = await startTestDynamo();
-  const now = () => new Date();
-  const deps = { config: db.config, sessions: db.sessions, now, cors: corsPolicy("*") };
+  const service = wire(db, { sender, listen: [pushListener] });
+  const now = service.now;
+  const deps = { ...service, cors: corsPolicy("*") };
   handlers = {
     requestChat: requestChatHandler(deps),
-    chat: chatHandler({ ...deps, listeners: pushListener({ push: db.push, sender, now }) }),
+    chat: chatHandler(deps),
     push: pushHandler({
       ...deps,
-      push: db.push,
       sender,
       // Any token is anna's: the subscription's own checks are tests/unit/push-route.test.ts's.
       verify: async () => ({ ok: true, principal: { userId: "sub-anna", username: "anna", groups: ["agent"], expiresAt: 4_000_000_000 } }),

@@ -5,11 +5,12 @@ import { corsPolicy } from "../../lib/http/cors.ts";
 import { agentHandler } from "../../lib/http/routes/agent.ts";
 import { chatHandler } from "../../lib/http/routes/chat.ts";
 import { requestChatHandler } from "../../lib/http/routes/request-chat.ts";
+import { MemoryConfigStore } from "../../lib/memory/config-store.ts";
+import { MemorySessionStore } from "../../lib/memory/session-store.ts";
 import { openSession } from "../../lib/session/open.ts";
 import type { SessionStore } from "../../lib/storage.ts";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
 import { callRoute, httpEvent } from "../support/events.ts";
-import { MemoryConfigStore, MemorySessionStore } from "../support/memory-stores.ts";
 
 /**
  * What a stranger can send, alone or many times over, against the real handlers and dynalite:

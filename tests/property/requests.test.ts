@@ -5,8 +5,9 @@ import { decodeFields } from "../../lib/http/decode.ts";
 import { HttpError } from "../../lib/http/errors.ts";
 import { adminHandler } from "../../lib/http/routes/admin.ts";
 import { requestChatHandler } from "../../lib/http/routes/request-chat.ts";
+import { MemoryConfigStore } from "../../lib/memory/config-store.ts";
+import { MemorySessionStore } from "../../lib/memory/session-store.ts";
 import { expectGmsAnswer, generatedRequest as request } from "../support/arbitraries.ts";
-import { MemoryConfigStore, MemorySessionStore } from "../support/memory-stores.ts";
 
 /**
  * Whatever arrives (see tests/support/arbitraries.ts), the handlers answer: never a thrown error,
@@ -58,7 +59,7 @@ describe(`generated requests (${RUNS} runs each)`, () => {
         expectGmsAnswer(response);
         if (response.statusCode === 200) {
           const { _id } = JSON.parse(response.body);
-          expect(sessions.sessions.has(_id)).toBe(true);
+          expect(await sessions.get(_id)).toBeDefined();
         }
       }),
       { numRuns: RUNS },

@@ -1,9 +1,7 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { DynamoCometStore } from "../../lib/dynamo/comet-store.ts";
-import { DynamoConfigStore } from "../../lib/dynamo/config-store.ts";
-import { DynamoPushStore } from "../../lib/dynamo/push-store.ts";
-import { DynamoSessionStore } from "../../lib/dynamo/session-store.ts";
+import { dynamoStores } from "../../lib/dynamo/stores.ts";
 import type { TableNames } from "../../lib/dynamo/tables.ts";
+import type { CometStore, ConfigStore, PushStore, SessionStore } from "../../lib/storage.ts";
 import { DynamoProxy } from "../../scripts/local/dynamo-proxy.ts";
 import { ensureTables, type LocalDynamo, localDocumentClient, startDynalite } from "../../scripts/local/stack.ts";
 
@@ -17,11 +15,11 @@ export interface TestDynamo {
   readonly client: DynamoDBDocumentClient;
   readonly tables: TableNames;
   /** The adapters on the service's own client configuration (bounded retries and timeouts), through the proxy. */
-  readonly config: DynamoConfigStore;
-  readonly sessions: DynamoSessionStore;
+  readonly config: ConfigStore;
+  readonly sessions: SessionStore;
   /** The push channels' subscriptions, in the sessions table, through the proxy. */
-  readonly push: DynamoPushStore;
-  readonly comet: DynamoCometStore;
+  readonly push: PushStore;
+  readonly comet: CometStore;
   close(): Promise<void>;
 }
 
@@ -36,15 +34,13 @@ export async function startTestDynamo(): Promise<TestDynamo> {
   counter += 1;
   const tables = { sessions: `test-${counter}-sessions`, config: `test-${counter}-config` };
   await ensureTables(client, tables);
+  const stores = dynamoStores(storeClient, tables);
   return {
     dynamo,
     proxy,
     client,
     tables,
-    config: new DynamoConfigStore(storeClient, tables.config),
-    sessions: new DynamoSessionStore(storeClient, tables.sessions),
-    push: new DynamoPushStore(storeClient, tables.sessions),
-    comet: new DynamoCometStore(storeClient, tables.sessions),
+    ...stores,
     close: async () => {
       client.destroy();
       storeClient.destroy();

@@ -8,7 +8,8 @@ import { describe, expect, it } from "vitest";
  * The layers of lib/ (docs/architecture.md): the domain imports neither the edge nor the adapters,
  * the edge and the adapters import the domain but not each other (nor one adapter another), only
  * the composition root and the handlers import both, and no folder imports another that imports
- * it back. The adapters are lib/dynamo (DynamoDB) and lib/identity (the agents' tokens). The pages may use
+ * it back. The adapters are lib/dynamo (DynamoDB), lib/memory (the same stores in memory),
+ * lib/identity (the agents' tokens) and lib/websocket (frames to connections). The pages may use
  * the domain's types and nothing else of it.
  */
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -18,7 +19,7 @@ type Layer = "domain" | "edge" | "adapter" | "root";
 /** Which layer a module of lib/ belongs to; every folder not named here is domain. */
 function layerOf(file: string): Layer {
   const path = relative(join(root, "lib"), file);
-  if (path === "runtime.ts" || path === "push-runtime.ts") return "root";
+  if (path === "runtime.ts" || path === "push-runtime.ts" || path === "wire.ts") return "root";
   if (path.startsWith("http/") || path.startsWith("cloudformation/")) return "edge";
   if (adapterOf(file) !== undefined) return "adapter";
   return "domain";
@@ -31,6 +32,8 @@ const ADAPTERS: Record<string, RegExp> = {
   identity: /^(node:|aws-jwt-verify(\/[\w-]+)?$|@aws-sdk\/client-api-gateway$)/,
   // Frames to WebSocket connections: API Gateway's Management API.
   websocket: /^(node:|@aws-sdk\/client-apigatewaymanagementapi$)/,
+  // The stores in memory, for tests and benchmarks of the domain: nothing but the platform.
+  memory: /^node:/,
 };
 
 function adapterOf(file: string): string | undefined {

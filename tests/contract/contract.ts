@@ -1,0 +1,384 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ChatState, Claim, Session, Stores, TimedEvent } from "../../lib/storage.ts";
+
+/**
+ * The store contract: what the domain relies on from every store, run against the stores in memory
+ * (lib/memory/) and on dynalite (lib/dynamo/) alike, so that a race or a rule tested in memory in
+ * milliseconds holds on DynamoDB too. Each test makes its own ids, so the tests share one set of
+ * stores.
+ */
+export interface StoreFixture {
+  readonly stores: Stores;
+  close(): Promise<void>;
+}
+
+const NOW = 1_900_000_000;
+const LATER = NOW + 3600;
+
+function newSession(overrides: Partial<Session> = {}): Session {
+  return {
+    id: randomUUID(),
+    serviceName: "request-chat",
+    chatEndpoint: `ep-${randomBytes(4).toString("hex")}`,
+    data: { topic: "billing" },
+    createdAt: "2030-03-17T17:46:40.000Z",
+    ttlSeconds: 3600,
+    expiresAt: LATER,
+    ...overrides,
+  };
+}
+
+function newChat(session: Session, overrides: Partial<ChatState> = {}): ChatState {
+  return {
+    sessionId: session.id,
+    chatSessionId: randomBytes(8).toString("hex").toUpperCase(),
+    phase: "WAITING",
+    startedAt: "2030-03-17T17:46:40.000Z",
+    endpoint: session.chatEndpoint,
+    customerNickname: "Anna",
+    customer: { firstName: "Anna", subject: "Billing" },
+    userId: "U1",
+    secureKey: "K1",
+    queuedAt: "2030-03-17T17:46:40.000Z",
+    expiresAt: session.expiresAt,
+    transcriptKey: randomBytes(32),
+    ...overrides,
+  };
+}
+
+const event = (text: string, party: "CLIENT" | "AGENT" = "CLIENT"): TimedEvent => ({
+  type: "Message.Text",
+  nickname: party === "CLIENT" ? "Anna" : "Ben",
+  text,
+  party,
+  offset: 1,
+  at: "2030-03-17T17:46:41.000Z",
+});
+
+const post = (party: "CLIENT" | "AGENT", agentId = "ben", bytes = 600): Claim => ({
+  kind: "post",
+  by: party === "CLIENT" ? { party } : { party, agentId },
+  bytes,
+  maxEvents: 1000,
+  maxBytes: 512 * 1024,
+});
+const accept = (agentId: string): Claim => ({
+  kind: "change",
+  from: ["WAITING"],
+  change: { phase: "ACCEPTED", agentId, agentNickname: agentId },
+});
+
+export function storeContract(name: string, start: () => Promise<StoreFixture>): void {
+  describe(`the store contract: ${name}`, () => {
+    let fixture: StoreFixture;
+    let stores: Stores;
+    beforeAll(async () => {
+      fixture = await start();
+      stores = fixture.stores;
+    });
+    afterAll(async () => {
+      await fixture?.close();
+    });
+
+    /** A session with a chat whose opening notice is written, waiting. */
+    async function waitingChat(overrides: Partial<ChatState> = {}) {
+      const session = newSession();
+      await stores.sessions.create(session);
+      const chat = newChat(session, overrides);
+      expect(await stores.sessions.createChat(chat)).toBe(true);
+      expect(await stores.sessions.write(chat, 1, { ...event("has joined"), type: "Notice.Joined" })).toBe("written");
+      return { session, chat };
+    }
+
+    describe("sessions", () => {
+      it("creates a session once: a second create with the same id finds the first", async () => {
+        const session = newSession();
+        expect(await stores.sessions.create(session)).toEqual({ stored: true });
+        expect(await stores.sessions.get(session.id)).toEqual(session);
+        const other = { ...session, data: { other: "1" }, createdAt: "2030-03-17T17:50:00.000Z" };
+        expect(await stores.sessions.create(other)).toEqual({ stored: false, existing: session });
+        expect(await stores.sessions.get(randomUUID())).toBeUndefined();
+      });
+
+      it("keeps the first record of an Idempotency-Key", async () => {
+        const key = randomBytes(16).toString("base64url");
+        const first = { key, sessionId: randomUUID(), requestHash: "h1", expiresAt: LATER };
+        expect(await stores.sessions.putIdempotency(first)).toEqual(first);
+        expect(await stores.sessions.putIdempotency({ ...first, sessionId: randomUUID(), requestHash: "h2" })).toEqual(first);
+        expect(await stores.sessions.getIdempotency(key)).toEqual(first);
+        await stores.sessions.endIdempotency(key, NOW);
+        expect(await stores.sessions.getIdempotency(key)).toMatchObject({ sessionId: first.sessionId, expiresAt: NOW });
+      });
+
+      it("attaches a chat's other keys to a live session only, and reads them with its context data", async () => {
+        const session = newSession();
+        await stores.sessions.create(session);
+        expect(await stores.sessions.attach(session.id, { order: "42" }, NOW)).toBe(true);
+        expect(await stores.sessions.attach(session.id, { order: "43" }, LATER)).toBe(false);
+        expect(await stores.sessions.attach(randomUUID(), { order: "1" }, NOW)).toBe(false);
+        const data = await stores.sessions.attachedData([session.id, randomUUID()]);
+        expect([...data]).toEqual([[session.id, { topic: "billing", order: "42" }]]);
+      });
+
+      it("ends a session: its data goes, and it expires at once", async () => {
+        const session = newSession();
+        await stores.sessions.create(session);
+        await stores.sessions.attach(session.id, { order: "42" }, NOW);
+        await stores.sessions.endSession(session.id, NOW);
+        const ended = await stores.sessions.get(session.id);
+        expect(ended).toMatchObject({ id: session.id, data: {}, expiresAt: NOW });
+        expect(ended?.attached).toBeUndefined();
+        // Nothing is created for an id that has no session.
+        const absent = randomUUID();
+        await stores.sessions.endSession(absent, NOW);
+        expect(await stores.sessions.get(absent)).toBeUndefined();
+      });
+    });
+
+    describe("chats and their transcripts", () => {
+      it("opens one chat per session, and reads it with its session and transcript", async () => {
+        const { session, chat } = await waitingChat();
+        expect(await stores.sessions.createChat({ ...chat, chatSessionId: "OTHER" })).toBe(false);
+        const head = await stores.sessions.head(session.id);
+        expect(head).toMatchObject({ session: { id: session.id }, chat: { chatSessionId: chat.chatSessionId, phase: "WAITING" } });
+        expect(head.lastPosition).toBe(1);
+        const read = await stores.sessions.read(session.id, 0, 10);
+        expect(read.entries).toEqual([expect.objectContaining({ position: 1, type: "Notice.Joined", text: "has joined" })]);
+        expect(read.more).toBe(false);
+      });
+
+      it("gives every concurrent claim its own position, in order", async () => {
+        const { session, chat } = await waitingChat();
+        const claims = await Promise.all(Array.from({ length: 20 }, () => stores.sessions.claim(session.id, post("CLIENT"), NOW)));
+        const positions = claims.map((claimed) => claimed?.position).sort((a, b) => Number(a) - Number(b));
+        expect(positions).toEqual(Array.from({ length: 20 }, (_, i) => i + 2));
+        await Promise.all(positions.map((position) => stores.sessions.write(chat, Number(position), event(`m${position}`))));
+        const page = await stores.sessions.read(session.id, 1, 5);
+        expect(page.entries.map((entry) => entry.position)).toEqual([2, 3, 4, 5, 6]);
+        expect(page.more).toBe(true);
+        expect((await stores.sessions.head(session.id)).lastPosition).toBe(21);
+      });
+
+      it("lets exactly one of several racing agents accept, and only that agent post", async () => {
+        const { session } = await waitingChat();
+        const agents = ["ann", "ben", "cat", "dan", "eve"];
+        expect(await stores.sessions.claim(session.id, post("AGENT", "ann"), NOW)).toBeUndefined();
+        const outcomes = await Promise.all(agents.map((agentId) => stores.sessions.claim(session.id, accept(agentId), NOW)));
+        const winners = outcomes.filter((outcome) => outcome !== undefined);
+        expect(winners).toHaveLength(1);
+        const winner = winners[0]?.chat.agentId as string;
+        expect(winners[0]?.chat).toMatchObject({ phase: "ACCEPTED", agentNickname: winner });
+        expect(winners[0]?.chat.queuedAt).toBeUndefined();
+        expect(await stores.sessions.claim(session.id, post("AGENT", winner), NOW)).toBeDefined();
+        expect(await stores.sessions.claim(session.id, post("AGENT", agents.find((a) => a !== winner) as string), NOW)).toBeUndefined();
+        expect(await stores.sessions.claim(session.id, post("CLIENT"), NOW)).toBeDefined();
+      });
+
+      it("refuses claims on an ended or expired chat, but a position taken again", async () => {
+        const { session } = await waitingChat();
+        expect(await stores.sessions.claim(session.id, post("CLIENT"), LATER)).toBeUndefined();
+        const ended = await stores.sessions.claim(
+          session.id,
+          { kind: "change", from: ["WAITING", "ACCEPTED"], change: { phase: "ENDED" } },
+          NOW,
+        );
+        expect(ended?.chat.phase).toBe("ENDED");
+        expect(await stores.sessions.claim(session.id, post("CLIENT"), NOW)).toBeUndefined();
+        expect(await stores.sessions.claim(session.id, accept("ann"), NOW)).toBeUndefined();
+        expect(await stores.sessions.claim(session.id, { kind: "again" }, NOW)).toMatchObject({ position: (ended?.position ?? 0) + 1 });
+        expect(await stores.sessions.claim(randomUUID(), { kind: "again" }, NOW)).toBeUndefined();
+      });
+
+      it("refuses posts past the caps of events and bytes", async () => {
+        const { session } = await waitingChat();
+        const capped = (maxEvents: number, maxBytes: number): Claim => ({
+          kind: "post",
+          by: { party: "CLIENT" },
+          bytes: 100,
+          maxEvents,
+          maxBytes,
+        });
+        expect(await stores.sessions.claim(session.id, capped(2, 10_000), NOW)).toMatchObject({ position: 2 });
+        expect(await stores.sessions.claim(session.id, capped(2, 10_000), NOW)).toBeUndefined();
+        expect(await stores.sessions.claim(session.id, capped(100, 200), NOW)).toMatchObject({ position: 3 });
+        expect(await stores.sessions.claim(session.id, capped(100, 200), NOW)).toBeUndefined();
+      });
+
+      it("fills a claimed position once: a reader may give it up first, a second write finds it taken", async () => {
+        const { session, chat } = await waitingChat();
+        const first = await stores.sessions.claim(session.id, post("CLIENT"), NOW);
+        const second = await stores.sessions.claim(session.id, post("CLIENT"), NOW);
+        expect(await stores.sessions.giveUp(chat, first?.position as number)).toBe(true);
+        expect(await stores.sessions.write(chat, first?.position as number, event("late"))).toBe("givenUp");
+        expect(await stores.sessions.write(chat, second?.position as number, event("on time"))).toBe("written");
+        expect(await stores.sessions.write(chat, second?.position as number, event("again"))).toBe("taken");
+        expect(await stores.sessions.giveUp(chat, second?.position as number)).toBe(false);
+        const { entries } = await stores.sessions.read(session.id, 1, 10);
+        expect(entries).toEqual([{ position: 2, givenUp: true }, expect.objectContaining({ position: 3, text: "on time" })]);
+      });
+
+      it("moves a chat's counter up, never down", async () => {
+        const { session } = await waitingChat();
+        await stores.sessions.advance(session.id, 10);
+        await stores.sessions.advance(session.id, 5);
+        expect(await stores.sessions.claim(session.id, post("CLIENT"), NOW)).toMatchObject({ position: 11 });
+      });
+
+      it("lists an endpoint's waiting chats oldest first, a page at a time, until they are taken", async () => {
+        const endpoint = `q-${randomBytes(4).toString("hex")}`;
+        const chats: ChatState[] = [];
+        for (let i = 0; i < 5; i += 1) {
+          const { chat } = await waitingChat({ endpoint, queuedAt: `2030-03-17T17:4${i}:00.000Z` });
+          chats.push(chat);
+        }
+        const first = await stores.sessions.queue(endpoint, { limit: 3 });
+        expect(first.chats.map((chat) => chat.sessionId)).toEqual(chats.slice(0, 3).map((chat) => chat.sessionId));
+        const second = await stores.sessions.queue(endpoint, { limit: 3, ...(first.next === undefined ? {} : { after: first.next }) });
+        expect(second.chats.map((chat) => chat.sessionId)).toEqual(chats.slice(3).map((chat) => chat.sessionId));
+        expect(second.next).toBeUndefined();
+        await stores.sessions.claim(chats[0]?.sessionId as string, accept("ann"), NOW);
+        expect((await stores.sessions.queue(endpoint, { limit: 10 })).chats).toHaveLength(4);
+        await expect(stores.sessions.queue(endpoint, { limit: 3, after: "not-a-cursor" })).rejects.toThrow(/after/);
+      });
+
+      it("erases a chat: ended, off the queue, its customer and transcript unreadable", async () => {
+        const { session, chat } = await waitingChat();
+        const claimed = await stores.sessions.claim(session.id, post("CLIENT"), NOW);
+        await stores.sessions.write(chat, claimed?.position as number, event("my card number"));
+        await stores.sessions.eraseChat(session.id, NOW);
+        const read = await stores.sessions.read(session.id, 0, 10);
+        expect(read.chat).toMatchObject({ phase: "ENDED", expiresAt: NOW, customerNickname: "" });
+        expect(read.chat?.customer).toEqual({});
+        expect(read.chat?.transcriptKey).toBeUndefined();
+        expect(read.entries.map((entry) => ("text" in entry ? entry.text : ""))).toEqual(["", ""]);
+        expect((await stores.sessions.queue(chat.endpoint, { limit: 10 })).chats).toEqual([]);
+        // A session that had no chat gets an ended one, so that a late create cannot open it.
+        const bare = newSession();
+        await stores.sessions.create(bare);
+        await stores.sessions.eraseChat(bare.id, NOW);
+        expect(await stores.sessions.createChat(newChat(bare))).toBe(false);
+      });
+    });
+
+    describe("push subscriptions", () => {
+      const chatTopic = () => ({ kind: "chat" as const, sessionId: randomUUID() });
+
+      it("lists a topic's listeners, forgets one, and forgets a connection's every topic", async () => {
+        const topic = chatTopic();
+        const queue = { kind: "queue" as const, endpoint: `q-${randomBytes(4).toString("hex")}` };
+        expect(await stores.push.subscribe("c1", [topic, queue], LATER, 12)).toBe(true);
+        expect(await stores.push.subscribe("c2", [topic], NOW, 12)).toBe(true);
+        expect((await stores.push.listening(topic, 10)).sort((a, b) => (a.connectionId < b.connectionId ? -1 : 1))).toEqual([
+          { connectionId: "c1", expiresAt: LATER },
+          { connectionId: "c2", expiresAt: NOW },
+        ]);
+        expect(await stores.push.listening(topic, 1)).toHaveLength(1);
+        await stores.push.unsubscribe(topic, "c2");
+        expect((await stores.push.listening(topic, 10)).map((s) => s.connectionId)).toEqual(["c1"]);
+        await stores.push.forget("c1");
+        expect(await stores.push.listening(topic, 10)).toEqual([]);
+        expect(await stores.push.listening(queue, 10)).toEqual([]);
+      });
+
+      it("holds a connection to its number of topics, but a renewal always fits", async () => {
+        const connection = `c-${randomUUID()}`;
+        const topics = [chatTopic(), chatTopic(), chatTopic()];
+        expect(await stores.push.subscribe(connection, topics, LATER, 3)).toBe(true);
+        expect(await stores.push.subscribe(connection, [chatTopic()], LATER, 3)).toBe(false);
+        expect(await stores.push.subscribe(connection, topics, LATER + 60, 3)).toBe(true);
+        expect(await stores.push.listening(topics[0] as never, 10)).toEqual([{ connectionId: connection, expiresAt: LATER + 60 }]);
+      });
+    });
+
+    describe("CometD clients and mailboxes", () => {
+      const user = () => randomBytes(16).toString("base64url");
+      const chatOf = (startedAt: string) => ({ sessionId: randomUUID(), startedAt, expiresAt: LATER });
+
+      it("raises a chat's mailbox, never lowers it, and lists the newest chats first", async () => {
+        const someone = user();
+        const older = chatOf("2030-03-17T17:00:00.000Z");
+        const newer = chatOf("2030-03-17T18:00:00.000Z");
+        await stores.comet.bump(someone, older, 3);
+        await stores.comet.bump(someone, older, 2);
+        await stores.comet.bump(someone, newer, 1);
+        expect(await stores.comet.mailboxes(someone, 10)).toEqual([
+          { sessionId: newer.sessionId, position: 1, expiresAt: LATER },
+          { sessionId: older.sessionId, position: 3, expiresAt: LATER },
+        ]);
+        expect(await stores.comet.mailboxes(someone, 1)).toHaveLength(1);
+        expect(await stores.comet.mailboxes(user(), 10)).toEqual([]);
+      });
+
+      it("keeps a user's clients apart from another user's, and changes only live ones", async () => {
+        const someone = user();
+        const client = { user: someone, clientId: "k1", subscribed: false, start: 4, delivered: {}, expiresAt: NOW + 60 };
+        await stores.comet.putClient(client);
+        expect(await stores.comet.getClient(someone, "k1")).toEqual(client);
+        expect(await stores.comet.getClient(user(), "k1")).toBeUndefined();
+        expect(
+          await stores.comet.record(someone, "k1", { now: NOW, expiresAt: NOW + 120, delivered: { a: 1 }, requireSubscribed: true }),
+        ).toBe(false);
+        expect(await stores.comet.subscribe(someone, "k1", true, { now: NOW, expiresAt: NOW + 120 })).toBe(true);
+        expect(
+          await stores.comet.record(someone, "k1", { now: NOW, expiresAt: NOW + 180, delivered: { a: 1 }, requireSubscribed: true }),
+        ).toBe(true);
+        expect(await stores.comet.getClient(someone, "k1")).toEqual({
+          ...client,
+          subscribed: true,
+          delivered: { a: 1 },
+          expiresAt: NOW + 180,
+        });
+        expect(await stores.comet.subscribe(someone, "k1", false, { now: NOW + 180, expiresAt: NOW + 240 })).toBe(false);
+        await stores.comet.deleteClient(someone, "k1");
+        expect(await stores.comet.getClient(someone, "k1")).toBeUndefined();
+      });
+    });
+
+    describe("services and availability", () => {
+      const named = (prefix: string) => `${prefix}-${randomBytes(4).toString("hex")}`;
+
+      it("replaces, lists and deletes services", async () => {
+        const name = named("svc");
+        const service = { name, ttlSeconds: 60, chatEndpoint: named("ep"), updatedAt: "2030-03-17T17:46:40.000Z" };
+        expect(await stores.config.putService(service)).toBe(true);
+        expect(await stores.config.putService({ ...service, ttlSeconds: 90 })).toBe(false);
+        expect(await stores.config.createServiceIfAbsent({ ...service, ttlSeconds: 5 })).toBe(false);
+        expect(await stores.config.getService(name)).toEqual({ ...service, ttlSeconds: 90 });
+        expect((await stores.config.listServices()).map((s) => s.name)).toContain(name);
+        expect(await stores.config.deleteService(name)).toBe(true);
+        expect(await stores.config.deleteService(name)).toBe(false);
+        expect(await stores.config.loadServiceRoute(name)).toEqual({
+          service: undefined,
+          availability: { notification: undefined, readyUntil: 0 },
+        });
+      });
+
+      it("opens a service's endpoint by notification, and by an agent ready on it until the last one goes not ready", async () => {
+        const endpoint = named("ep");
+        const name = named("svc");
+        await stores.config.putService({ name, ttlSeconds: 60, chatEndpoint: endpoint, updatedAt: "" });
+        expect(await stores.config.createNotificationIfAbsent({ endpoint, available: true, updatedAt: "t1" })).toBe(true);
+        expect(await stores.config.createNotificationIfAbsent({ endpoint, available: false, updatedAt: "t2" })).toBe(false);
+        expect((await stores.config.loadServiceRoute(name)).availability.notification).toEqual({
+          endpoint,
+          available: true,
+          updatedAt: "t1",
+        });
+        await stores.config.putNotification({ endpoint, available: false, updatedAt: "t3" });
+        expect(await stores.config.getNotification(endpoint)).toEqual({ endpoint, available: false, updatedAt: "t3" });
+
+        await stores.config.putPresence({ agentId: "ann", endpoint, nickname: "Ann", expiresAt: NOW + 60 }, NOW);
+        await stores.config.putPresence({ agentId: "ben", endpoint, nickname: "Ben", expiresAt: NOW + 60 }, NOW);
+        expect((await stores.config.loadServiceRoute(name)).availability.readyUntil).toBeGreaterThan(NOW);
+        expect(await stores.config.endpointAvailability(endpoint, NOW)).toMatchObject({ readyAgents: 2 });
+        expect(await stores.config.getPresence(endpoint, "ann")).toMatchObject({ agentId: "ann", nickname: "Ann", expiresAt: NOW + 60 });
+        await stores.config.deletePresence(endpoint, "ann", NOW);
+        expect((await stores.config.loadServiceRoute(name)).availability.readyUntil).toBeGreaterThan(NOW);
+        await stores.config.deletePresence(endpoint, "ben", NOW);
+        expect((await stores.config.loadServiceRoute(name)).availability.readyUntil).toBeLessThanOrEqual(NOW);
+        expect(await stores.config.endpointAvailability(endpoint, NOW)).toMatchObject({ readyAgents: 0 });
+      });
+    });
+  });
+}

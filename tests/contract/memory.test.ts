@@ -1,0 +1,4 @@
+import { memoryStores } from "../../lib/memory/stores.ts";
+import { storeContract } from "./contract.ts";
+
+storeContract("in memory", async () => ({ stores: memoryStores(), close: async () => {} }));
