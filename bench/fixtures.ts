@@ -1,5 +1,6 @@
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import type { APIGatewayProxyEvent } from "aws-lambda";
+import { chatIdOf } from "../lib/session/ids.ts";
 import { httpEvent } from "../scripts/local/events.ts";
 
 /**
@@ -7,6 +8,8 @@ import { httpEvent } from "../scripts/local/events.ts";
  * items a DynamoDB stand-in answers with so that each request takes its normal, successful path.
  */
 export const SESSION_ID = "6f1c2b1e-0c0a-4b8e-9d6a-2f7f0e6b5a41";
+/** Where the session is kept, and what agents name its chat by (lib/session/ids.ts). */
+export const CHAT_ID = chatIdOf(SESSION_ID);
 const now = Math.floor(Date.now() / 1000);
 
 function event(overrides: Partial<APIGatewayProxyEvent>, authorizer?: Record<string, string>): APIGatewayProxyEvent {
@@ -76,8 +79,9 @@ const service: AttributeMap = {
 };
 const data = { M: { firstName: S("Anna"), lastName: S("Smith"), email: S("anna@example.com"), orderId: S("A-17") } };
 const session: AttributeMap = {
-  id: S(SESSION_ID),
+  id: S(CHAT_ID),
   sk: S("session"),
+  sessionId: S(SESSION_ID),
   serviceName: S("request-chat"),
   chatEndpoint: S("gms_builtin"),
   data,
@@ -86,8 +90,9 @@ const session: AttributeMap = {
   expiresAt: N(now + 86_400),
 };
 const state: AttributeMap = {
-  id: S(SESSION_ID),
+  id: S(CHAT_ID),
   sk: S("state"),
+  sessionId: S(SESSION_ID),
   chatSessionId: S("A7C7F3CC37B18260"),
   phase: S("WAITING"),
   startedAt: S("2026-11-25T10:00:00.000Z"),
@@ -97,13 +102,24 @@ const state: AttributeMap = {
   attachedData: data,
   userId: S("3D2C1B0A99887766"),
   secureKey: S("0f9e8d7c6b5a49382716051423324150"),
-  queueEndpoint: S("gms_builtin"),
   queuedAt: S("2026-11-25T10:00:00.000Z"),
   expiresAt: N(now + 86_400),
   lastPosition: N(3),
 };
+/** The chat's entry in its endpoint's queue (lib/dynamo/routing-store.ts). */
+const waiting: AttributeMap = {
+  id: S("waiting#gms_builtin"),
+  sk: S(`2026-11-25T10:00:00.000Z#${CHAT_ID}`),
+  chatId: S(CHAT_ID),
+  queuedAt: S("2026-11-25T10:00:00.000Z"),
+  chatSessionId: S("A7C7F3CC37B18260"),
+  nickname: S("Anna Smith"),
+  customer: { M: { firstName: S("Anna"), lastName: S("Smith"), subject: S("Billing") } },
+  startedAt: S("2026-11-25T10:00:00.000Z"),
+  expiresAt: N(now + 86_400),
+};
 const eventItem = (position: number, text: string): AttributeMap => ({
-  id: S(SESSION_ID),
+  id: S(CHAT_ID),
   sk: S(`e#${String(position).padStart(10, "0")}`),
   position: N(position),
   type: S("Message.Text"),
@@ -120,17 +136,21 @@ export const SEED_ITEMS: { table: "config" | "sessions"; item: AttributeMap }[] 
   { table: "config", item: service },
   { table: "sessions", item: session },
   { table: "sessions", item: state },
+  { table: "sessions", item: waiting },
   { table: "sessions", item: eventItem(1, "Hello, I have a question about my bill.") },
   { table: "sessions", item: eventItem(2, "It was charged twice this month.") },
   { table: "sessions", item: eventItem(3, "Order A-17.") },
 ];
 
 /** The DynamoDB stand-in's answer to one call: what the seeded table would return. */
-export function standInAnswer(operation: string, input: { TableName?: string; IndexName?: string }): unknown {
+export function standInAnswer(
+  operation: string,
+  input: { TableName?: string; ExpressionAttributeValues?: Record<string, AttributeValue> },
+): unknown {
   const configTable = String(input.TableName).endsWith("-config");
   switch (operation) {
     case "Query":
-      if (input.IndexName) return { Items: [state], Count: 1, ScannedCount: 1 };
+      if (input.ExpressionAttributeValues?.[":id"]?.S?.startsWith("waiting#")) return { Items: [waiting], Count: 1, ScannedCount: 1 };
       if (configTable) return { Items: [], Count: 0, ScannedCount: 0 };
       return {
         Items: [eventItem(2, "It was charged twice this month."), eventItem(3, "Order A-17."), session, state],

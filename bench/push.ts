@@ -7,6 +7,7 @@
  * Both renew the agent's presence every 20 s, which is the agent's and not the chat's.
  */
 import WebSocket from "ws";
+import { chatIdOf } from "../lib/session/ids.ts";
 import type { LocalStack } from "../scripts/local/launch.ts";
 
 const SAMPLES = Number(process.env.BENCH_PUSH_SAMPLES ?? 40);
@@ -176,7 +177,7 @@ export async function measurePush(stack: LocalStack, log: (message: string) => v
         })
       ).json()) as Json,
     );
-    const agent = new Client(stack.baseUrl, `/genesys/1/agent/anna/chats/${id}`, bearer);
+    const agent = new Client(stack.baseUrl, `/genesys/1/agent/anna/chats/${chatIdOf(id)}`, bearer);
     agent.show(await agent.post("accept", { transcriptPosition: "0" }));
     return { id, customer, agent };
   }

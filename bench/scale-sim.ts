@@ -48,6 +48,7 @@ import { agentHandler } from "../lib/http/routes/agent.ts";
 import { chatHandler } from "../lib/http/routes/chat.ts";
 import { requestChatHandler } from "../lib/http/routes/request-chat.ts";
 import { pushListener } from "../lib/push/push.ts";
+import { chatIdOf } from "../lib/session/ids.ts";
 import type { ConfigStore } from "../lib/storage.ts";
 import { wire } from "../lib/wire.ts";
 import { DynamoProxy, type ProxiedCall } from "../scripts/local/dynamo-proxy.ts";
@@ -244,7 +245,7 @@ export class ContactCentre {
     return this.call(
       op,
       "agent",
-      { resource: `/genesys/1/agent/{agentId}/chats/{service}${path}`, pathParameters: { agentId, service: id }, body },
+      { resource: `/genesys/1/agent/{agentId}/chats/{chatId}${path}`, pathParameters: { agentId, chatId: chatIdOf(id) }, body },
       { authorizer: this.agentContext(agentId) },
     );
   }

@@ -9,8 +9,8 @@ import { putToPresignedUrl, seedHandler } from "../lib/cloudformation/seed-resou
 export const handler = seedHandler({
   wiring: async () => {
     const { service, client, tables } = await import("../lib/runtime.ts");
-    const { migrateConfigLayout } = await import("../lib/dynamo/config-migration.ts");
-    return { config: service.config, now: service.now, migrate: () => migrateConfigLayout(client, tables.config, service.config) };
+    const { migrateLayouts } = await import("../lib/dynamo/migrations.ts");
+    return { config: service.config, now: service.now, migrate: () => migrateLayouts(client, tables, service, service.now()) };
   },
   reply: putToPresignedUrl,
 });

@@ -29,6 +29,14 @@ export class UnknownSessionError extends DomainError {
   }
 }
 
+/** A chat id that no chat has, or a chat that has expired or was erased (the agent API). */
+export class UnknownChatError extends DomainError {
+  override readonly name = "UnknownChatError";
+  constructor() {
+    super("No such chat: it may have ended and expired, or been erased");
+  }
+}
+
 /** No availability notification is in force and no agent is ready on the service's endpoint. */
 export class NoAgentAvailableError extends DomainError {
   override readonly name = "NoAgentAvailableError";

@@ -41,6 +41,11 @@ export interface AgentPresence {
 /** A created basic chat service instance (the GMS "service id"), live until `expiresAt`. */
 export interface Session {
   readonly id: string;
+  /**
+   * Where its records are kept, and what agents name its chat by: the chat id of its id
+   * (lib/session/ids.ts), or its id itself for a session opened before chat ids.
+   */
+  readonly chatId: string;
   readonly serviceName: string;
   readonly chatEndpoint: string;
   /** The business context data request-chat was sent. */
@@ -65,6 +70,9 @@ export type Party = "CLIENT" | "AGENT";
 export type EventType = "Message.Text" | "Notice.Joined" | "Notice.Left" | "Notice.TypingStarted" | "Notice.TypingStopped";
 
 export interface ChatState {
+  /** What agents name the chat by, and the key of its records (Session.chatId). */
+  readonly chatId: string;
+  /** The customer's session: the Chat API's credential, which no agent-facing answer shows. */
   readonly sessionId: string;
   readonly chatSessionId: string;
   readonly phase: ChatPhase;
@@ -82,8 +90,13 @@ export interface ChatState {
   readonly secureKey: string;
   readonly agentId?: string;
   readonly agentNickname?: string;
-  /** Present while waiting: the queue's order. */
+  /** When it came into its endpoint's queue: the queue's order (absent on chats that never queued). */
   readonly queuedAt?: string;
+  /**
+   * The WebSocket connections of the customer's tabs that listen to the chat (lib/push/), kept with
+   * the chat so that each write's claim reads them: a write tells them without another read.
+   */
+  readonly listeners?: readonly string[];
   /** The session's expiry: a chat and its transcript go with their session. */
   readonly expiresAt: number;
   /**
@@ -161,13 +174,6 @@ export interface ClaimedPosition {
 /** What writing a claimed position found: it holds the event now; a reader gave it up first; another writer's event is there. */
 export type WriteOutcome = "written" | "givenUp" | "taken";
 
-/** A page of a queue, oldest first, and where the next page starts. */
-export interface QueuePage {
-  readonly chats: readonly ChatState[];
-  /** Opaque: hand it back to read the next page; absent on the last page. */
-  readonly next?: string;
-}
-
 /**
  * An Idempotency-Key in use: the session its first request opened. `key` is a digest of the
  * service, the client's `gms_user` and its key; the session id itself is random, so knowing a
@@ -176,6 +182,8 @@ export interface QueuePage {
 export interface IdempotencyRecord {
   readonly key: string;
   readonly sessionId: string;
+  /** Where the session is kept (Session.chatId); absent on records made before chat ids, whose sessions are kept under their id. */
+  readonly chatId?: string;
   /** Fingerprint of the request that used the key first. */
   readonly requestHash: string;
   readonly expiresAt: number;
@@ -240,6 +248,8 @@ export interface MigrationOutcome {
   readonly presenceDropped: number;
   /** Items of the older layout it could not read (not written by this service's code): left in place. */
   readonly unreadable: number;
+  /** Chats that waited in the sessions table's queue index, moved into their endpoints' queues (lib/dynamo/queue-migration.ts). */
+  readonly waitingChats: number;
 }
 
 /** What one read of a session's records returns. */
@@ -248,7 +258,10 @@ export interface SessionRecords {
   readonly chat: ChatState | undefined;
 }
 
-/** Sessions, their chats and transcripts, and the queue of chats waiting for an agent. */
+/**
+ * Sessions, their chats and transcripts. Everything of a session is kept under its chat id
+ * (Session.chatId), which every call but the Idempotency-Key's names.
+ */
 export interface SessionStore {
   /**
    * Insert-only: never overwrites. Resolves `stored` when this call stored the session (including
@@ -257,19 +270,19 @@ export interface SessionStore {
    */
   create(session: Session): Promise<{ readonly stored: true } | { readonly stored: false; readonly existing: Session | undefined }>;
   /** Strongly consistent read of a session, expired or not. */
-  get(id: string): Promise<Session | undefined>;
+  get(chatId: string): Promise<Session | undefined>;
   /** The Idempotency-Key's record, expired or not. */
   getIdempotency(key: string): Promise<IdempotencyRecord | undefined>;
   /** Insert-only; resolves the key's record in force: this one, or another request's that was there first. */
   putIdempotency(record: IdempotencyRecord): Promise<IdempotencyRecord>;
   /** The session, its chat and the last event's position: one small read. */
-  head(sessionId: string): Promise<SessionRecords & { readonly lastPosition: number }>;
+  head(chatId: string): Promise<SessionRecords & { readonly lastPosition: number }>;
   /**
    * The session, its chat and at most `limit` transcript entries after `afterPosition`, in order;
    * `more` when there are further entries. One read, whose cost grows with the entries only.
    */
   read(
-    sessionId: string,
+    chatId: string,
     afterPosition: number,
     limit: number,
   ): Promise<SessionRecords & { readonly entries: TranscriptEntry[]; readonly more: boolean }>;
@@ -280,37 +293,40 @@ export interface SessionStore {
    * live at `now` (epoch seconds); resolves false otherwise. Once the session has ended nothing is
    * added, so a create racing a DELETE cannot store them after the erasure.
    */
-  attach(sessionId: string, attached: TextMap, now: number): Promise<boolean>;
-  /** The attached data (context data and the create's other keys) of up to 25 sessions, by session id. */
-  attachedData(sessionIds: readonly string[]): Promise<ReadonlyMap<string, TextMap>>;
+  attach(chatId: string, attached: TextMap, now: number): Promise<boolean>;
+  /**
+   * The chats of up to 100 chat ids (those that have one), by chat id, read eventually (a view: a
+   * chat changed within the last second may show as it was, or, just opened, not at all).
+   */
+  chats(chatIds: readonly string[]): Promise<ReadonlyMap<string, ChatState>>;
+  /** The attached data (context data and the create's other keys) of up to 25 chats, by chat id. */
+  attachedData(chatIds: readonly string[]): Promise<ReadonlyMap<string, TextMap>>;
   /** Ends an Idempotency-Key's record at `endedAt` and drops the request's fingerprint from it. */
   endIdempotency(key: string, endedAt: number): Promise<void>;
   /**
    * Takes the chat's next transcript position in one atomic step, if the chat allows the claim (and
    * is live at `now`, epoch seconds); undefined otherwise. Concurrent claims never share a position.
    */
-  claim(sessionId: string, claim: Claim, now: number): Promise<ClaimedPosition | undefined>;
+  claim(chatId: string, claim: Claim, now: number): Promise<ClaimedPosition | undefined>;
   /** Fills a claimed position with its event, unless a reader gave it up first. */
   write(chat: ChatState, position: number, event: TimedEvent): Promise<WriteOutcome>;
   /** Gives up a position nobody filled; resolves false when an event is there after all. */
   giveUp(chat: ChatState, position: number): Promise<boolean>;
   /** Moves the chat's position counter up to `lastPosition` (chats whose events were written before the counter existed). */
-  advance(sessionId: string, lastPosition: number): Promise<void>;
-  /** A page of the chats waiting on an endpoint, oldest first, from where `after` (a page's `next`) left off. */
-  queue(endpoint: string, page: { readonly limit: number; readonly after?: string }): Promise<QueuePage>;
+  advance(chatId: string, lastPosition: number): Promise<void>;
   /**
    * Ends the session at `endedAt` (epoch seconds) and drops its context data, the create's other
    * keys and the request's fingerprint: from then on the id answers as unknown. The record stays
    * (until its expiry) so a retry with its Idempotency-Key is refused instead of opening a new
    * session on the old chat's records.
    */
-  endSession(sessionId: string, endedAt: number): Promise<void>;
+  endSession(chatId: string, endedAt: number): Promise<void>;
   /**
    * Ends the session's chat at `endedAt` and erases what it holds about the customer: the fields,
    * the attached data, and the transcript's key (every event becomes unreadable). Leaves an ended,
    * empty chat where there was none, so a create racing the erasure cannot store the fields again.
    */
-  eraseChat(sessionId: string, endedAt: number): Promise<void>;
+  eraseChat(chatId: string, endedAt: number): Promise<void>;
 }
 
 /**
@@ -331,7 +347,7 @@ export interface ChatListeners {
  * holds; the waiting chats of an endpoint.
  */
 export type PushTopic =
-  | { readonly kind: "chat"; readonly sessionId: string }
+  | { readonly kind: "chat"; readonly chatId: string }
   | { readonly kind: "agent"; readonly agentId: string }
   | { readonly kind: "queue"; readonly endpoint: string };
 
@@ -341,10 +357,23 @@ export interface PushSubscription {
   readonly expiresAt: number;
 }
 
-/** Who listens to what: one record per topic and connection, and one per connection naming its topics. */
+/**
+ * Who listens to what: one record per connection naming its topics, one per topic and connection,
+ * but a chat's listeners, which are kept with the chat (ChatState.listeners) so that a write's
+ * claim reads them.
+ */
 export interface PushStore {
-  /** The connection listens to the topics until `expiresAt`; resolves false when it would hold more than `maxTopics` in all. */
-  subscribe(connectionId: string, topics: readonly PushTopic[], expiresAt: number, maxTopics: number): Promise<boolean>;
+  /**
+   * The connection listens to the topics until `expiresAt` (a chat's listeners: while the chat
+   * lives); resolves false when it would hold more than `limits.topics` in all, or a chat would
+   * have more than `limits.chatListeners`, or is not there.
+   */
+  subscribe(
+    connectionId: string,
+    topics: readonly PushTopic[],
+    expiresAt: number,
+    limits: { readonly topics: number; readonly chatListeners: number },
+  ): Promise<boolean>;
   /** Up to `limit` connections listening to the topic, lapsed ones included. */
   listening(topic: PushTopic, limit: number): Promise<PushSubscription[]>;
   /** Forgets one connection's subscription to one topic (the connection turned out gone). */
@@ -421,12 +450,15 @@ export interface CometStore {
   deleteClient(user: string, clientId: string): Promise<void>;
 }
 
-/** Every store the service keeps its state in (lib/dynamo/stores.ts on DynamoDB, lib/memory/stores.ts in memory). */
-export interface Stores {
-  readonly config: ConfigStore;
-  readonly sessions: SessionStore;
-  readonly push: PushStore;
-  readonly comet: CometStore;
+/**
+ * What routes chats to agents (lib/routing/), as the chat's operations tell it: a chat that needs
+ * an agent, and one that no longer waits. The chat's operations know no queue; the router keeps it.
+ */
+export interface ChatRouter {
+  /** The chat waits for an agent (it was just opened): it is queued on its endpoint. */
+  waiting(chat: ChatState): Promise<void>;
+  /** The chat no longer waits (an agent took it, it ended, it was erased): it leaves its endpoint's queue. */
+  left(chat: ChatState): Promise<void>;
 }
 
 /** Both stores, and the clock: what the domain's operations run on. */
@@ -436,25 +468,10 @@ export interface Deps {
   readonly now: () => Date;
   /** Told of every event written; absent where nothing listens (tests of the domain alone). */
   readonly listeners?: ChatListeners;
+  readonly router: ChatRouter;
 }
 
 /** What the configuration's operations run on (services, availability, presence). */
 export type ConfigDeps = Pick<Deps, "config" | "now">;
 /** What a chat's operations run on, but accept, which also reads the agent's presence. */
-export type ChatDeps = Pick<Deps, "sessions" | "now" | "listeners">;
-
-/** A store call, named by its store and method. */
-export type StorageStep =
-  | `sessions.${keyof SessionStore}`
-  | `config.${keyof ConfigStore}`
-  | `push.${keyof PushStore}`
-  | `comet.${keyof CometStore}`;
-
-/**
- * The longest sequence of store calls an operation makes, one after another; an inner list is a
- * round of calls made side by side. Each function declares its own (`LONGEST_STORAGE_SEQUENCE` in
- * lib/http/routes/ and lib/cloudformation/); tests/budgets/dynamodb-calls.test.ts runs the
- * function's operations and checks the declaration, and tests/e2e/package.test.ts checks it
- * against the function's timeout with the adapter's worst case per call (lib/dynamo/worst-case.ts).
- */
-export type StorageSequence = readonly (StorageStep | readonly StorageStep[])[];
+export type ChatDeps = Pick<Deps, "sessions" | "now" | "listeners" | "router">;

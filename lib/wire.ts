@@ -1,11 +1,24 @@
 import { allListeners } from "./chat/listeners.ts";
 import { cometListener } from "./comet/listener.ts";
-import type { ChatListeners, ConnectionSender, Stores } from "./storage.ts";
+import { queueRouter } from "./routing/queue.ts";
+import type { RoutingStore } from "./routing/store.ts";
+import type { ChatListeners, ChatRouter, CometStore, ConfigStore, ConnectionSender, PushStore, SessionStore } from "./storage.ts";
+
+/** Every store the service keeps its state in (lib/dynamo/stores.ts on DynamoDB, lib/memory/stores.ts in memory). */
+export interface Stores {
+  readonly config: ConfigStore;
+  readonly sessions: SessionStore;
+  readonly push: PushStore;
+  readonly comet: CometStore;
+  readonly routing: RoutingStore;
+}
 
 /** The service before its listeners: what a listener is made from. */
 export interface Wired extends Stores {
   readonly now: () => Date;
   readonly sender?: ConnectionSender;
+  /** What the chat's operations tell of chats that come into and leave their endpoints' queues. */
+  readonly router: ChatRouter;
 }
 
 /** What the service runs on besides its stores. */
@@ -36,7 +49,7 @@ export interface Service extends Wired {
 export function wire(stores: Stores, options: WireOptions = {}): Service {
   const now = options.now ?? (() => new Date());
   const { sender } = options;
-  const wired: Wired = { ...stores, now, ...(sender === undefined ? {} : { sender }) };
+  const wired: Wired = { ...stores, now, router: queueRouter(stores), ...(sender === undefined ? {} : { sender }) };
   const more = sender === undefined ? [] : (options.listen ?? []).map((make) => make({ ...wired, sender }));
   return { ...wired, listeners: allListeners(cometListener(stores.comet), ...more) };
 }

@@ -15,8 +15,8 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { seedDefaults } from "../lib/config/defaults.ts";
-import { migrateConfigLayout } from "../lib/dynamo/config-migration.ts";
-import { DynamoConfigStore } from "../lib/dynamo/config-store.ts";
+import { migrateLayouts } from "../lib/dynamo/migrations.ts";
+import { dynamoStores } from "../lib/dynamo/stores.ts";
 import { DEFAULT_DEV_USERS, parseDevUsers, startIdentity } from "./local/identity.ts";
 import { killGroup, spawnOffline } from "./local/processes.ts";
 import {
@@ -62,15 +62,17 @@ async function main() {
   const created = await ensureTables(client, tables);
   if (created.length > 0) log(`created tables ${created.join(", ")}`);
   const seedAvailability = env.GMS_SEED_AVAILABILITY !== "false";
-  const configStore = new DynamoConfigStore(client, tables.config);
-  // Data kept from an older version: its configuration moves to the current layout (lib/dynamo/config-migration.ts).
-  const moved = await migrateConfigLayout(client, tables.config, configStore);
+  const stores = dynamoStores(client, tables);
+  const configStore = stores.config;
+  // Data kept from an older version moves to the current layouts (lib/dynamo/migrations.ts).
+  const moved = await migrateLayouts(client, tables, stores, new Date());
   if (moved.services + moved.notifications + moved.presenceDropped > 0) {
     log(
       `moved ${moved.services} services and ${moved.notifications} availability notifications to the current config layout` +
         (moved.presenceDropped > 0 ? `; ${moved.presenceDropped} agents' presence was dropped (consoles renew it within 20 s)` : ""),
     );
   }
+  if (moved.waitingChats > 0) log(`moved ${moved.waitingChats} waiting chats from the queue index to their endpoints' queues`);
   if (moved.unreadable > 0) {
     log(`left ${moved.unreadable} items of the older config layout that it could not read in ${tables.config} (pk = "config")`);
   }

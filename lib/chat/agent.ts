@@ -1,29 +1,32 @@
 import { isPresent } from "../config/presence.ts";
-import { ChatStateError, ChatTakenError, NotSupervisedError } from "../errors.ts";
+import { ChatStateError, ChatTakenError, NotSupervisedError, UnknownChatError, UnknownSessionError } from "../errors.ts";
 import type { ChatDeps, Deps, NewEvent } from "../storage.ts";
-import { epochSeconds } from "../time.ts";
 import {
-  type ChatCall,
+  type ChatPage,
   claimAndWrite,
   liveHead,
   liveTranscript,
   notice,
-  type PostCommand,
+  type Position,
+  type Post,
+  pageOfPost,
+  pageSince,
   postEvent,
   requireChat,
   requireOwner,
-  viewOfPost,
-  viewSince,
 } from "./transcript.ts";
-import { type InteractionView, interactionView, type QueueView, queueItem } from "./view.ts";
+import { type AgentChatView, agentChatView } from "./view.ts";
 
 /**
- * The agent side under `/genesys/1/agent/{agentId}`: the queue of an endpoint, accept (exactly one
- * of several agents racing for a chat wins), and the conversation on the agent's own chats.
+ * The agent side under `/genesys/1/agent/{agentId}`: accept (exactly one of several agents racing
+ * for a chat wins), and the conversation on the agent's own chats. Chats are named by their chat
+ * id (lib/session/ids.ts), never by the customer's session id, and answered with the agent's view of
+ * the chat, which shows nothing of the session.
  */
 
 /** A call an agent makes on a chat. */
-export interface AgentCall extends ChatCall {
+export interface AgentCall extends Position {
+  readonly chatId: string;
   readonly agentId: string;
   /** Who made the call (an opaque id of the person), recorded with what it writes. */
   readonly actor?: string;
@@ -31,92 +34,92 @@ export interface AgentCall extends ChatCall {
   readonly supervises?: ReadonlySet<string>;
 }
 
-/** Which page of a queue, and whether with each chat's attached data. */
-export interface QueueQuery {
-  readonly endpoint: string;
-  readonly limit: number;
-  readonly after: string | undefined;
-  readonly attachedData: boolean;
+/** A message or typing notice from an agent. */
+export type AgentPost = AgentCall & Post;
+
+/** A chat an agent cannot find is unknown to it as a chat, not as a session (which agents never name). */
+async function onChat<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw error instanceof UnknownSessionError ? new UnknownChatError() : error;
+  }
 }
 
-/** Queue pages: 20 chats unless asked otherwise, at most 50, and 10 with attached data (up to 32 KB each). */
-export const QUEUE_PAGE = { default: 20, max: 50, maxWithAttachedData: 10 } as const;
-
-/**
- * A page of the chats waiting on the endpoint, oldest first, with where the next page starts. A page
- * reads a bounded number of chats, however many wait; chats that left the queue since the index was
- * written are dropped, so a page can show fewer.
- */
-export async function waitingChats(deps: ChatDeps, query: QueueQuery): Promise<QueueView> {
-  const now = epochSeconds(deps.now());
-  const page = await deps.sessions.queue(query.endpoint, {
-    limit: query.limit,
-    ...(query.after === undefined ? {} : { after: query.after }),
-  });
-  const waiting = page.chats.filter((chat) => chat.phase === "WAITING" && chat.expiresAt > now);
-  // Kept apart from the chats' records (which the queue reads): one more read, only when asked for.
-  const attached = query.attachedData ? await deps.sessions.attachedData(waiting.map((chat) => chat.sessionId)) : undefined;
-  const chats = waiting.map((chat) => queueItem(chat, attached && (chat.attachedData ?? attached.get(chat.sessionId) ?? {})));
-  return { endpoint: query.endpoint, chats, ...(page.next === undefined ? {} : { next: page.next }) };
+function view({ chat, page }: ChatPage): AgentChatView {
+  return agentChatView(chat, page);
 }
 
 /** Takes a waiting chat: the agent must be ready on its endpoint, and the first of racing agents wins. */
-export async function accept(deps: Deps, call: AgentCall): Promise<InteractionView> {
-  const { agentId } = call;
-  const since = call.position ?? 0;
-  const head = await liveHead(deps, call.sessionId);
-  const chat = requireChat(head.chat);
-  if (chat.agentId === agentId && chat.phase === "ACCEPTED") return viewSince(deps, call, since);
-  const presence = await deps.config.getPresence(chat.endpoint, agentId);
-  if (presence === undefined || !isPresent(presence, deps.now())) {
-    throw new ChatStateError("Go ready on the chat's endpoint before accepting its chats");
-  }
-  const change = { phase: "ACCEPTED", agentId, agentNickname: presence.nickname } as const;
-  const joined = await claimAndWrite(deps, call.sessionId, { kind: "change", from: ["WAITING"], change }, () =>
-    withActor(notice("Notice.Joined", presence.nickname, "AGENT"), call.actor),
-  );
-  if (joined === undefined) {
-    // Refused: say why, from what the chat is now (it may have ended since it was read).
-    const now = requireChat((await liveHead(deps, call.sessionId)).chat);
-    if (now.phase === "ACCEPTED" && now.agentId === agentId) return viewSince(deps, call, since);
-    throw now.phase === "ENDED" ? new ChatStateError("This chat has ended") : new ChatTakenError();
-  }
-  return viewSince(deps, call, since);
+export function accept(deps: Deps, call: AgentCall): Promise<AgentChatView> {
+  return onChat(async () => {
+    const { agentId, chatId } = call;
+    const since = call.position ?? 0;
+    const head = await liveHead(deps, chatId);
+    const chat = requireChat(head.chat);
+    if (chat.agentId === agentId && chat.phase === "ACCEPTED") return view(await pageSince(deps, chatId, since));
+    const presence = await deps.config.getPresence(chat.endpoint, agentId);
+    if (presence === undefined || !isPresent(presence, deps.now())) {
+      throw new ChatStateError("Go ready on the chat's endpoint before accepting its chats");
+    }
+    const change = { phase: "ACCEPTED", agentId, agentNickname: presence.nickname } as const;
+    const joined = await claimAndWrite(deps, chatId, { kind: "change", from: ["WAITING"], change }, () =>
+      withActor(notice("Notice.Joined", presence.nickname, "AGENT"), call.actor),
+    );
+    if (joined === undefined) {
+      // Refused: say why, from what the chat is now (it may have ended since it was read).
+      const now = requireChat((await liveHead(deps, chatId)).chat);
+      if (now.phase === "ACCEPTED" && now.agentId === agentId) return view(await pageSince(deps, chatId, since));
+      // A queue entry left behind by a write that failed after the chat left the queue goes now.
+      await deps.router.left(now);
+      throw now.phase === "ENDED" ? new ChatStateError("This chat has ended") : new ChatTakenError();
+    }
+    const [, answer] = await Promise.all([deps.router.left(joined.chat), pageSince(deps, chatId, since)]);
+    return view(answer);
+  });
 }
 
 async function ownChat(deps: ChatDeps, call: AgentCall) {
-  const head = await liveHead(deps, call.sessionId);
+  const head = await liveHead(deps, call.chatId);
   const chat = requireChat(head.chat);
   return { chat, nickname: requireOwner(chat, call.agentId), lastPosition: head.lastPosition };
 }
 
 /** A message or typing notice on the agent's own chat. */
-export async function agentEvent(deps: ChatDeps, command: AgentCall & PostCommand): Promise<InteractionView> {
-  return viewOfPost(
-    deps,
-    command,
-    await postEvent(deps, command.sessionId, { party: "AGENT", agentId: command.agentId }, command.type, command.text, command.actor),
+export function agentEvent(deps: ChatDeps, command: AgentPost): Promise<AgentChatView> {
+  return onChat(async () =>
+    view(
+      await pageOfPost(
+        deps,
+        command.position,
+        await postEvent(deps, command.chatId, { party: "AGENT", agentId: command.agentId }, command.type, command.text, command.actor),
+      ),
+    ),
   );
 }
 
 /** The events after `transcriptPosition` of the agent's own chat. */
-export async function agentRefresh(deps: ChatDeps, call: AgentCall): Promise<InteractionView> {
-  const since = call.position ?? 0;
-  const { chat, page } = await liveTranscript(deps, call.sessionId, since);
-  const own = requireChat(chat);
-  // First, so that what lies outside a supervisor's endpoints answers the same whoever holds it.
-  if (call.supervises !== undefined && !call.supervises.has(own.endpoint)) throw new NotSupervisedError();
-  requireOwner(own, call.agentId);
-  return interactionView(own, page, call.view);
+export function agentRefresh(deps: ChatDeps, call: AgentCall): Promise<AgentChatView> {
+  return onChat(async () => {
+    const since = call.position ?? 0;
+    const { chat, page } = await liveTranscript(deps, call.chatId, since);
+    const own = requireChat(chat);
+    // First, so that what lies outside a supervisor's endpoints answers the same whoever holds it.
+    if (call.supervises !== undefined && !call.supervises.has(own.endpoint)) throw new NotSupervisedError();
+    requireOwner(own, call.agentId);
+    return agentChatView(own, page);
+  });
 }
 
 /** The agent leaves and the chat ends. */
-export async function agentDisconnect(deps: ChatDeps, call: AgentCall): Promise<InteractionView> {
-  const { nickname, lastPosition } = await ownChat(deps, call);
-  const ended = await claimAndWrite(deps, call.sessionId, { kind: "change", from: ["ACCEPTED"], change: { phase: "ENDED" } }, () =>
-    withActor(notice("Notice.Left", nickname, "AGENT"), call.actor),
-  );
-  return viewSince(deps, call, call.position ?? (ended === undefined ? lastPosition : ended.position - 1));
+export function agentDisconnect(deps: ChatDeps, call: AgentCall): Promise<AgentChatView> {
+  return onChat(async () => {
+    const { nickname, lastPosition } = await ownChat(deps, call);
+    const ended = await claimAndWrite(deps, call.chatId, { kind: "change", from: ["ACCEPTED"], change: { phase: "ENDED" } }, () =>
+      withActor(notice("Notice.Left", nickname, "AGENT"), call.actor),
+    );
+    return view(await pageSince(deps, call.chatId, call.position ?? (ended === undefined ? lastPosition : ended.position - 1)));
+  });
 }
 
 function withActor(event: NewEvent, actor: string | undefined): NewEvent {

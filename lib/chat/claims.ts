@@ -41,8 +41,6 @@ export function applyClaim(chat: StoredChat, claim: Claim): StoredChat {
   if (claim.kind === "post") return { ...next, transcriptBytes: (chat.transcriptBytes ?? 0) + claim.bytes };
   if (claim.kind === "again") return next;
   const { change } = claim;
-  // Leaving WAITING takes the chat off its endpoint's queue.
-  const { queuedAt: _left, ...rest } = next;
-  if (change.phase === "ENDED") return { ...rest, phase: "ENDED" };
-  return { ...rest, phase: "ACCEPTED", agentId: change.agentId, agentNickname: change.agentNickname };
+  if (change.phase === "ENDED") return { ...next, phase: "ENDED" };
+  return { ...next, phase: "ACCEPTED", agentId: change.agentId, agentNickname: change.agentNickname };
 }

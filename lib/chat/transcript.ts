@@ -13,39 +13,38 @@ import type {
   TranscriptEvent,
 } from "../storage.ts";
 import { epochSeconds } from "../time.ts";
-import { type InteractionView, interactionView, type ViewOptions } from "./view.ts";
 
 /**
- * Reading and writing a live session's chat. A write claims the next position of the transcript
- * on the chat's record (one atomic update, which also checks the chat allows it) and then writes
- * its event there; a read takes the records and a page of the events after a position (one read,
- * which also proves the session live).
+ * Reading and writing a live session's chat, by its chat id (lib/session/ids.ts). A write claims the
+ * next position of the transcript on the chat's record (one atomic update, which also checks the
+ * chat allows it) and then writes its event there; a read takes the records and a page of the
+ * events after a position (one read, which also proves the session live).
  */
 
-/** A Chat API call on one session, checked: the id is a session id and the position a number. */
-export interface ChatCall {
-  readonly sessionId: string;
-  /** The client's `transcriptPosition`: the last position it has seen, when it sent one. */
+/** Where a client has got to in a chat: the last position it has seen (`transcriptPosition`), when it sent one. */
+export interface Position {
   readonly position: number | undefined;
-  readonly view: ViewOptions;
 }
 
 /** A message or typing notice, from the customer or an agent: what the event says. */
-export interface PostCommand extends ChatCall {
+export interface Post {
   readonly type: Extract<EventType, "Message.Text" | "Notice.TypingStarted" | "Notice.TypingStopped">;
   /** The message; "" for typing notices. */
   readonly text: string;
 }
 
 /** The live session, its chat if it has one, and the last event's position. */
-export async function liveHead(deps: ChatDeps, sessionId: string) {
-  const head = await deps.sessions.head(sessionId);
+/** What reading a chat needs: its store and the clock. */
+export type ReadDeps = Pick<ChatDeps, "sessions" | "now">;
+
+export async function liveHead(deps: ReadDeps, chatId: string) {
+  const head = await deps.sessions.head(chatId);
   return { ...head, session: requireLive(head.session, deps.now()) };
 }
 
 /** The live session, its chat if it has one, and a page of the events after `since`. */
-export async function liveTranscript(deps: ChatDeps, sessionId: string, since: number) {
-  const { session, chat, entries } = await deps.sessions.read(sessionId, since, PAGE_LIMITS.events);
+export async function liveTranscript(deps: ReadDeps, chatId: string, since: number) {
+  const { session, chat, entries } = await deps.sessions.read(chatId, since, PAGE_LIMITS.events);
   const live = requireLive(session, deps.now());
   const page = chat === undefined ? { events: [], reached: since } : await pageOf(deps, chat, since, entries);
   return { session: live, chat, page };
@@ -117,14 +116,14 @@ export interface Written extends ClaimedPosition {
  */
 export async function claimAndWrite(
   deps: ChatDeps,
-  sessionId: string,
+  chatId: string,
   claim: Claim,
   event: (chat: ChatState) => NewEvent,
 ): Promise<Written | undefined> {
   for (let tries = 0; tries < MAX_CLAIMS; tries += 1) {
     // Only the first claim checks what the chat allows: once granted (an accept won, the end
     // reached), the event is owed whatever happened since.
-    const claimed = await deps.sessions.claim(sessionId, tries === 0 ? claim : { kind: "again" }, epochSeconds(deps.now()));
+    const claimed = await deps.sessions.claim(chatId, tries === 0 ? claim : { kind: "again" }, epochSeconds(deps.now()));
     if (claimed === undefined) return undefined;
     const stored = timed(claimed.chat, event(claimed.chat), deps.now());
     const outcome = await deps.sessions.write(claimed.chat, claimed.position, stored);
@@ -134,8 +133,7 @@ export async function claimAndWrite(
       return written;
     }
     // Taken: a chat whose events were written before it had a counter; the counter catches up.
-    if (outcome === "taken" && tries + 1 < MAX_CLAIMS)
-      await deps.sessions.advance(sessionId, (await deps.sessions.head(sessionId)).lastPosition);
+    if (outcome === "taken" && tries + 1 < MAX_CLAIMS) await deps.sessions.advance(chatId, (await deps.sessions.head(chatId)).lastPosition);
   }
   throw new StorageUnavailableError(new Error(`No transcript position after ${MAX_CLAIMS} claims`));
 }
@@ -148,16 +146,16 @@ export async function tellListeners(deps: ChatDeps, chat: ChatState, event: Tran
 /** A message or typing notice: claims a position if the chat takes posts from this party and has room. */
 export async function postEvent(
   deps: ChatDeps,
-  sessionId: string,
+  chatId: string,
   by: Extract<Claim, { kind: "post" }>["by"],
-  type: PostCommand["type"],
+  type: Post["type"],
   text: string,
   actor?: string,
 ): Promise<Written> {
   const nicknameOf = (chat: ChatState) => (by.party === "CLIENT" ? chat.customerNickname : (chat.agentNickname ?? ""));
   // The nickname is the chat's, known once claimed: the claim counts an allowance for it.
   const bytes = Buffer.byteLength(text) + EVENT_ALLOWANCE_BYTES;
-  const claimed = await claimAndWrite(deps, sessionId, { kind: "post", by, bytes, ...TRANSCRIPT_LIMITS }, (chat) => ({
+  const claimed = await claimAndWrite(deps, chatId, { kind: "post", by, bytes, ...TRANSCRIPT_LIMITS }, (chat) => ({
     type,
     nickname: nicknameOf(chat),
     text,
@@ -166,7 +164,7 @@ export async function postEvent(
   }));
   if (claimed !== undefined) return claimed;
   // Refused: say why, from what the chat is now.
-  const head = await liveHead(deps, sessionId);
+  const head = await liveHead(deps, chatId);
   const chat = requireRunning(requireChat(head.chat));
   if (by.party === "AGENT") requireOwner(chat, by.agentId);
   throw new TranscriptFullError();
@@ -192,7 +190,7 @@ export interface TranscriptPage {
  * would lose it); one left unwritten for too long is given up and passed over. Cut to the page's
  * byte budget.
  */
-async function pageOf(deps: ChatDeps, chat: ChatState, since: number, entries: readonly TranscriptEntry[]): Promise<TranscriptPage> {
+async function pageOf(deps: ReadDeps, chat: ChatState, since: number, entries: readonly TranscriptEntry[]): Promise<TranscriptPage> {
   const events: TranscriptEvent[] = [];
   let reached = since;
   let bytes = 0;
@@ -217,17 +215,23 @@ async function pageOf(deps: ChatDeps, chat: ChatState, since: number, entries: r
   return { events, reached };
 }
 
+/** A chat and a page of its transcript: what an answer shows. */
+export interface ChatPage {
+  readonly chat: ChatState;
+  readonly page: TranscriptPage;
+}
+
 /**
  * The answer to a post: with the client's `transcriptPosition`, the events after it; without, the
  * new event alone (later ones come with the next refresh), which costs no read.
  */
-export function viewOfPost(deps: ChatDeps, call: ChatCall, written: Written): Promise<InteractionView> | InteractionView {
-  if (call.position !== undefined) return viewSince(deps, call, call.position);
-  return interactionView(written.chat, { events: [written.event], reached: written.position }, call.view);
+export async function pageOfPost(deps: ChatDeps, position: number | undefined, written: Written): Promise<ChatPage> {
+  if (position !== undefined) return pageSince(deps, written.chat.chatId, position);
+  return { chat: written.chat, page: { events: [written.event], reached: written.position } };
 }
 
-/** The chat as the client asked to see it: the events after `since`. One read, which also proves the session live and the chat created. */
-export async function viewSince(deps: ChatDeps, call: ChatCall, since: number): Promise<InteractionView> {
-  const { chat, page } = await liveTranscript(deps, call.sessionId, since);
-  return interactionView(requireChat(chat), page, call.view);
+/** The chat and its events after `since`. One read, which also proves the session live and the chat created. */
+export async function pageSince(deps: ReadDeps, chatId: string, since: number): Promise<ChatPage> {
+  const { chat, page } = await liveTranscript(deps, chatId, since);
+  return { chat: requireChat(chat), page };
 }

@@ -107,12 +107,28 @@ export function interactionView(
 }
 
 /**
+ * A chat as the agent API and an agent's frames show it: the chat interaction object, without the
+ * follow-up URLs `_verbose` adds for customers (they carry the customer's session id, which no
+ * agent-facing answer shows), and the chat's id.
+ */
+export interface AgentChatView extends InteractionView {
+  readonly chatId: string;
+}
+
+export function agentChatView(
+  chat: ChatState,
+  page: { readonly events: readonly TranscriptEvent[]; readonly reached: number },
+): AgentChatView {
+  return { ...interactionView(chat, page, { verbose: false, basePath: "" }), chatId: chat.chatId };
+}
+
+/**
  * A chat waiting in an endpoint's queue, as an agent sees it: a few hundred bytes to about 5 KB (the
  * customer fields are capped, lib/chat/customer-fields.ts), plus the attached data (up to 32 KB) only when
  * the agent asks for it.
  */
 export interface QueueItem {
-  /** The session id: what the agent API's chat URLs take. */
+  /** The chat id (lib/session/ids.ts): what the agent API's chat URLs take. */
   readonly id: string;
   readonly chatSessionId: string;
   readonly nickname: string;
@@ -132,7 +148,7 @@ export interface QueueView {
 /** A waiting chat, with its attached data when the agent asked for it. */
 export function queueItem(chat: ChatState, attachedData: TextMap | undefined): QueueItem {
   return {
-    id: chat.sessionId,
+    id: chat.chatId,
     chatSessionId: chat.chatSessionId,
     nickname: chat.customerNickname,
     customer: chat.customer,

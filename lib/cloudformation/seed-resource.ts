@@ -1,12 +1,13 @@
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
 import { seedDefaults } from "../config/defaults.ts";
-import type { ConfigStore, MigrationOutcome, StorageSequence } from "../storage.ts";
+import type { StorageSequence } from "../sequence.ts";
+import type { ConfigStore, MigrationOutcome } from "../storage.ts";
 
 /** What seeding writes with: loaded inside the handler, so a wiring that fails to load is answered too. */
 export interface SeedWiring {
   readonly config: Pick<ConfigStore, "createServiceIfAbsent" | "createNotificationIfAbsent">;
   readonly now: () => Date;
-  /** Moves an older layout's configuration to the current one (lib/dynamo/config-migration.ts). */
+  /** Moves what older layouts hold to the current ones (lib/dynamo/migrations.ts). */
   readonly migrate: () => Promise<MigrationOutcome>;
 }
 
@@ -48,7 +49,11 @@ export function seedHandler(deps: SeedDeps) {
         const wiring = await deps.wiring();
         loaded = true;
         const moved = await wiring.migrate();
-        data = { servicesMoved: String(moved.services), notificationsMoved: String(moved.notifications) };
+        data = {
+          servicesMoved: String(moved.services),
+          notificationsMoved: String(moved.notifications),
+          waitingChatsMoved: String(moved.waitingChats),
+        };
         if (event.RequestType === "Create") {
           const outcome = await seedDefaults(wiring.config, { availability: false, now: wiring.now() });
           data = { ...data, serviceCreated: String(outcome.serviceCreated) };

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import { onSession } from "../chat/locate.ts";
 import { cometUserDigest } from "../chat/notify.ts";
 import { liveTranscript } from "../chat/transcript.ts";
 import { type GenesysPush, genesysPush, interactionView } from "../chat/view.ts";
@@ -45,7 +46,7 @@ const MAX_CHATS = 50;
 /** How many chats one connect reads and pushes at most, side by side; the rest come with the next. */
 const MAX_PUSHES = 10;
 
-export interface CometDeps extends ChatDeps {
+export interface CometDeps extends Pick<ChatDeps, "sessions" | "now" | "listeners"> {
   readonly comet: CometStore;
   readonly timing?: HoldTiming;
   /** Waits between two polls of a held connect (tests pass one that moves their clock instead). */
@@ -284,7 +285,7 @@ async function push(
     ahead.map(async (mailbox) => {
       const since = sentOf(client, mailbox.sessionId);
       try {
-        const { chat, page } = await liveTranscript(deps, mailbox.sessionId, since);
+        const { chat, page } = await onSession(deps, mailbox.sessionId, (chatId) => liveTranscript(deps, chatId, since));
         // A mailbox is raised only after an event is written, so its chat exists; should it not, nothing is pushed of it.
         if (chat === undefined) return { mailbox, reached: mailbox.position };
         if (page.reached <= since) return { mailbox, reached: since };

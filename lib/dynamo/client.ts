@@ -90,15 +90,17 @@ export function queryAll(client: DynamoDBDocumentClient, input: QueryCommandInpu
 export const BATCH_TRIES = 3;
 
 /**
- * The items of `keys` that exist in `table`, strongly consistent, 100 keys per BatchGetItem (its
- * limit), keys left unprocessed asked for again up to BATCH_TRIES calls in all; beyond, storage is
- * unavailable. `projection` names the attributes to read (with their `#names`), all by default.
+ * The items of `keys` that exist in `table`, strongly consistent unless `consistent` is false, 100
+ * keys per BatchGetItem (its limit), keys left unprocessed asked for again up to BATCH_TRIES calls
+ * in all; beyond, storage is unavailable. `projection` names the attributes to read (with their
+ * `#names`), all by default.
  */
 export async function batchGetAll(
   client: DynamoDBDocumentClient,
   table: string,
   keys: readonly Record<string, unknown>[],
   projection?: { readonly expression: string; readonly names: Record<string, string> },
+  consistent = true,
 ): Promise<Record<string, unknown>[]> {
   const found: Record<string, unknown>[] = [];
   for (let i = 0; i < keys.length; i += 100) {
@@ -112,7 +114,7 @@ export async function batchGetAll(
             RequestItems: {
               [table]: {
                 Keys: [...asked],
-                ConsistentRead: true,
+                ConsistentRead: consistent,
                 ...(projection && { ProjectionExpression: projection.expression, ExpressionAttributeNames: projection.names }),
               },
             },

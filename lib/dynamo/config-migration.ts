@@ -23,7 +23,7 @@ export async function migrateConfigLayout(
   client: DynamoDBDocumentClient,
   table: string,
   store: Pick<ConfigStore, "createServiceIfAbsent" | "createNotificationIfAbsent">,
-): Promise<MigrationOutcome> {
+): Promise<Omit<MigrationOutcome, "waitingChats">> {
   const items = await queryAll(client, {
     TableName: table,
     ConsistentRead: true,

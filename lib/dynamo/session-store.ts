@@ -2,7 +2,6 @@ import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { type AttributeValue, type ConditionalCheckFailedException, PutItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import { InvalidInputError } from "../errors.ts";
 import type {
   ChatPhase,
   ChatState,
@@ -11,7 +10,6 @@ import type {
   EventType,
   IdempotencyRecord,
   Party,
-  QueuePage,
   Session,
   SessionRecords,
   SessionStore,
@@ -21,7 +19,7 @@ import type {
 } from "../storage.ts";
 import type { TextMap } from "../text.ts";
 import { batchGetAll, conditionalWrite, storageCall, storageFailure } from "./client.ts";
-import { QUEUE_INDEX, SESSION_KEY, SESSION_SORT_KEY } from "./tables.ts";
+import { SESSION_KEY, SESSION_SORT_KEY } from "./tables.ts";
 
 const SESSION_SK = "session";
 const STATE_SK = "state";
@@ -38,7 +36,11 @@ const TAG_BYTES = 16;
 
 type Item = Record<string, unknown>;
 
-/** Sessions, their chats and transcripts: one partition per session id in the sessions table. */
+/**
+ * Sessions, their chats and transcripts: one partition per session in the sessions table, keyed by
+ * its chat id (Session.chatId: the chat id of the session id, or, for sessions opened before chat
+ * ids, the session id itself).
+ */
 export class DynamoSessionStore implements SessionStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -56,9 +58,9 @@ export class DynamoSessionStore implements SessionStore {
     return ours ? { stored: true } : { stored: false, existing };
   }
 
-  async get(id: string): Promise<Session | undefined> {
+  async get(chatId: string): Promise<Session | undefined> {
     const { Item } = await storageCall(() =>
-      this.client.send(new GetCommand({ TableName: this.table, Key: this.keyOf(id, SESSION_SK), ConsistentRead: true })),
+      this.client.send(new GetCommand({ TableName: this.table, Key: this.keyOf(chatId, SESSION_SK), ConsistentRead: true })),
     );
     return Item && toSession(Item);
   }
@@ -77,6 +79,7 @@ export class DynamoSessionStore implements SessionStore {
       [SESSION_KEY]: { S: IDEMPOTENCY_PREFIX + record.key },
       [SESSION_SORT_KEY]: { S: IDEMPOTENCY_SK },
       sessionId: { S: record.sessionId },
+      ...(record.chatId === undefined ? {} : { chatId: { S: record.chatId } }),
       requestHash: { S: record.requestHash },
       expiresAt: { N: String(record.expiresAt) },
     };
@@ -86,14 +89,14 @@ export class DynamoSessionStore implements SessionStore {
     return found === undefined || found.sessionId === undefined ? record : toIdempotency(found);
   }
 
-  async head(sessionId: string) {
+  async head(chatId: string) {
     const { Items = [] } = await storageCall(() =>
       this.client.send(
         new QueryCommand({
           TableName: this.table,
           KeyConditionExpression: "#id = :id",
           ExpressionAttributeNames: { "#id": SESSION_KEY },
-          ExpressionAttributeValues: { ":id": sessionId },
+          ExpressionAttributeValues: { ":id": chatId },
           // The state and session records sort after the events: the last three items are them and the last event.
           ScanIndexForward: false,
           Limit: 3,
@@ -105,14 +108,14 @@ export class DynamoSessionStore implements SessionStore {
     return { ...records(Items), lastPosition: last ? Number(last.position) : 0 };
   }
 
-  async read(sessionId: string, afterPosition: number, limit: number) {
+  async read(chatId: string, afterPosition: number, limit: number) {
     const page = await storageCall(() =>
       this.client.send(
         new QueryCommand({
           TableName: this.table,
           KeyConditionExpression: "#id = :id AND #sk > :after",
           ExpressionAttributeNames: { "#id": SESSION_KEY, "#sk": SESSION_SORT_KEY },
-          ExpressionAttributeValues: { ":id": sessionId, ":after": eventKey(afterPosition) },
+          ExpressionAttributeValues: { ":id": chatId, ":after": eventKey(afterPosition) },
           // The entries, then the session and state records, which sort after them.
           Limit: limit + 2,
           ConsistentRead: true,
@@ -125,20 +128,20 @@ export class DynamoSessionStore implements SessionStore {
     const more = eventItems.length > limit || (page.LastEvaluatedKey !== undefined && isEvent(page.LastEvaluatedKey));
     // A page cut before the state record lacks the records: they take a second, small read.
     const complete = page.LastEvaluatedKey === undefined || items.some((item) => item[SESSION_SORT_KEY] === STATE_SK);
-    const recordItems = complete ? items : await this.records(sessionId);
+    const recordItems = complete ? items : await this.records(chatId);
     const found = records(recordItems);
     return { ...found, entries: entryItems.map((item) => toEntry(item, found.chat?.transcriptKey)), more };
   }
 
   /** The session and state records alone. */
-  private async records(sessionId: string): Promise<Record<string, unknown>[]> {
+  private async records(chatId: string): Promise<Record<string, unknown>[]> {
     const { Items = [] } = await storageCall(() =>
       this.client.send(
         new QueryCommand({
           TableName: this.table,
           KeyConditionExpression: "#id = :id AND #sk BETWEEN :session AND :state",
           ExpressionAttributeNames: { "#id": SESSION_KEY, "#sk": SESSION_SORT_KEY },
-          ExpressionAttributeValues: { ":id": sessionId, ":session": SESSION_SK, ":state": STATE_SK },
+          ExpressionAttributeValues: { ":id": chatId, ":session": SESSION_SK, ":state": STATE_SK },
           ConsistentRead: true,
         }),
       ),
@@ -150,13 +153,13 @@ export class DynamoSessionStore implements SessionStore {
     return (await this.insert(stateItem(chat))) === undefined;
   }
 
-  attach(sessionId: string, attached: TextMap, now: number): Promise<boolean> {
+  attach(chatId: string, attached: TextMap, now: number): Promise<boolean> {
     return conditionalWrite(() =>
       this.client.send(
         // In DynamoDB's own format, as stringMap explains.
         new UpdateItemCommand({
           TableName: this.table,
-          Key: { [SESSION_KEY]: { S: sessionId }, [SESSION_SORT_KEY]: { S: SESSION_SK } },
+          Key: { [SESSION_KEY]: { S: chatId }, [SESSION_SORT_KEY]: { S: SESSION_SK } },
           UpdateExpression: "SET attached = :attached",
           ConditionExpression: "attribute_exists(#sk) AND expiresAt > :now",
           ExpressionAttributeNames: { "#sk": SESSION_SORT_KEY },
@@ -166,11 +169,23 @@ export class DynamoSessionStore implements SessionStore {
     );
   }
 
-  async attachedData(sessionIds: readonly string[]): Promise<ReadonlyMap<string, TextMap>> {
+  async chats(chatIds: readonly string[]): Promise<ReadonlyMap<string, ChatState>> {
+    // Eventually consistent, at half the price (see the interface).
     const items = await batchGetAll(
       this.client,
       this.table,
-      sessionIds.map((id) => this.keyOf(id, SESSION_SK)),
+      chatIds.map((id) => this.keyOf(id, STATE_SK)),
+      undefined,
+      false,
+    );
+    return new Map(items.map((item) => [String(item[SESSION_KEY]), toChat(item)]));
+  }
+
+  async attachedData(chatIds: readonly string[]): Promise<ReadonlyMap<string, TextMap>> {
+    const items = await batchGetAll(
+      this.client,
+      this.table,
+      chatIds.map((id) => this.keyOf(id, SESSION_SK)),
       { expression: "#id, #data, attached", names: { "#id": SESSION_KEY, "#data": "data" } },
     );
     return new Map(items.map((item) => [String(item[SESSION_KEY]), { ...toTextMap(item.data), ...toTextMap(item.attached) }]));
@@ -180,7 +195,7 @@ export class DynamoSessionStore implements SessionStore {
    * The claim's rule (lib/chat/claims.ts: claimAllowed, applyClaim) said as one conditional update:
    * the condition is claimAllowed, the update applyClaim.
    */
-  async claim(sessionId: string, claim: Claim, now: number): Promise<ClaimedPosition | undefined> {
+  async claim(chatId: string, claim: Claim, now: number): Promise<ClaimedPosition | undefined> {
     // The claim's token tells a retried claim that an attempt which timed out was applied: it
     // finds its own token and takes that position instead of a second one.
     const token = randomBytes(12).toString("base64url");
@@ -216,14 +231,14 @@ export class DynamoSessionStore implements SessionStore {
         values[":agentId"] = change.agentId;
         values[":agentNickname"] = change.agentNickname;
       }
-      // Leaving WAITING takes the chat off the queue index.
-      removes.push("queueEndpoint", "queuedAt");
+      // Leaving WAITING takes a chat queued before chat ids off the queue index it was kept in then.
+      removes.push("queueEndpoint");
       from.forEach((phase, i) => {
         values[`:from${i}`] = phase;
       });
       conditions.push(`#phase IN (${from.map((_, i) => `:from${i}`).join(", ")})`);
     }
-    const key = this.keyOf(sessionId, STATE_SK);
+    const key = this.keyOf(chatId, STATE_SK);
     let state: Item;
     try {
       const { Attributes } = await this.client.send(
@@ -258,7 +273,7 @@ export class DynamoSessionStore implements SessionStore {
 
   async giveUp(chat: ChatState, position: number): Promise<boolean> {
     const found = await this.insert({
-      [SESSION_KEY]: { S: chat.sessionId },
+      [SESSION_KEY]: { S: chat.chatId },
       [SESSION_SORT_KEY]: { S: eventKey(position) },
       position: { N: String(position) },
       givenUp: { BOOL: true },
@@ -267,12 +282,12 @@ export class DynamoSessionStore implements SessionStore {
     return found === undefined;
   }
 
-  async advance(sessionId: string, lastPosition: number): Promise<void> {
+  async advance(chatId: string, lastPosition: number): Promise<void> {
     await conditionalWrite(() =>
       this.client.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: this.keyOf(sessionId, STATE_SK),
+          Key: this.keyOf(chatId, STATE_SK),
           UpdateExpression: "SET lastPosition = :last",
           ConditionExpression: "attribute_exists(#sk) AND (attribute_not_exists(lastPosition) OR lastPosition < :last)",
           ExpressionAttributeNames: { "#sk": SESSION_SORT_KEY },
@@ -282,31 +297,13 @@ export class DynamoSessionStore implements SessionStore {
     );
   }
 
-  async queue(endpoint: string, page: { readonly limit: number; readonly after?: string }): Promise<QueuePage> {
-    const { Items = [], LastEvaluatedKey } = await storageCall(() =>
-      this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: QUEUE_INDEX,
-          KeyConditionExpression: "queueEndpoint = :endpoint",
-          ExpressionAttributeValues: { ":endpoint": endpoint },
-          ScanIndexForward: true,
-          Limit: page.limit,
-          ...(page.after === undefined ? {} : { ExclusiveStartKey: queueStart(endpoint, page.after) }),
-        }),
-      ),
-    );
-    const chats = Items.map(toChat);
-    return LastEvaluatedKey === undefined ? { chats } : { chats, next: queueCursor(LastEvaluatedKey) };
-  }
-
-  async endSession(sessionId: string, endedAt: number): Promise<void> {
+  async endSession(chatId: string, endedAt: number): Promise<void> {
     // Only an existing record: an update would otherwise create one.
     await conditionalWrite(() =>
       this.client.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: this.keyOf(sessionId, SESSION_SK),
+          Key: this.keyOf(chatId, SESSION_SK),
           UpdateExpression: "SET expiresAt = :now, #data = :none REMOVE attached, requestHash",
           ConditionExpression: "attribute_exists(#sk)",
           ExpressionAttributeNames: { "#data": "data", "#sk": SESSION_SORT_KEY },
@@ -316,14 +313,14 @@ export class DynamoSessionStore implements SessionStore {
     );
   }
 
-  async eraseChat(sessionId: string, endedAt: number): Promise<void> {
+  async eraseChat(chatId: string, endedAt: number): Promise<void> {
     await storageCall(() =>
       this.client.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: this.keyOf(sessionId, STATE_SK),
+          Key: this.keyOf(chatId, STATE_SK),
           UpdateExpression:
-            "SET #phase = :ended, expiresAt = :now, customerNickname = :none REMOVE customer, attachedData, transcriptKey, cometUser, queueEndpoint, queuedAt",
+            "SET #phase = :ended, expiresAt = :now, customerNickname = :none REMOVE customer, attachedData, transcriptKey, cometUser, queueEndpoint",
           ExpressionAttributeNames: { "#phase": "phase" },
           ExpressionAttributeValues: { ":ended": "ENDED", ":now": endedAt, ":none": "" },
         }),
@@ -386,28 +383,6 @@ function isConditionFailure(error: unknown): error is ConditionalCheckFailedExce
   return error instanceof Error && error.name === "ConditionalCheckFailedException";
 }
 
-/** Where a queue page starts: the oldest chat after the one the cursor names. */
-function queueCursor(lastKey: Item): string {
-  return Buffer.from(JSON.stringify([lastKey.queuedAt, lastKey[SESSION_KEY]])).toString("base64url");
-}
-
-const CURSOR_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
-const CURSOR_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** A cursor this store handed out, checked: anything else is the client's mistake, not a key to pass to DynamoDB. */
-function queueStart(endpoint: string, cursor: string): Item {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-  } catch {
-    parsed = undefined;
-  }
-  if (!Array.isArray(parsed) || parsed.length !== 2 || !CURSOR_TIME.test(String(parsed[0])) || !CURSOR_ID.test(String(parsed[1]))) {
-    throw new InvalidInputError("after must be the next value of a queue page");
-  }
-  return { queueEndpoint: endpoint, queuedAt: String(parsed[0]), [SESSION_KEY]: String(parsed[1]), [SESSION_SORT_KEY]: STATE_SK };
-}
-
 function isEvent(item: Item): boolean {
   return String(item[SESSION_SORT_KEY]).startsWith(EVENT_PREFIX);
 }
@@ -430,8 +405,9 @@ function stringMap(fields: TextMap): AttributeValue {
 
 function sessionItem(session: Session): Record<string, AttributeValue> {
   return {
-    [SESSION_KEY]: { S: session.id },
+    [SESSION_KEY]: { S: session.chatId },
     [SESSION_SORT_KEY]: { S: SESSION_SK },
+    sessionId: { S: session.id },
     serviceName: { S: session.serviceName },
     chatEndpoint: { S: session.chatEndpoint },
     data: stringMap(session.data),
@@ -445,8 +421,9 @@ function sessionItem(session: Session): Record<string, AttributeValue> {
 
 function stateItem(chat: ChatState): Record<string, AttributeValue> {
   return {
-    [SESSION_KEY]: { S: chat.sessionId },
+    [SESSION_KEY]: { S: chat.chatId },
     [SESSION_SORT_KEY]: { S: STATE_SK },
+    sessionId: { S: chat.sessionId },
     chatSessionId: { S: chat.chatSessionId },
     phase: { S: chat.phase },
     startedAt: { S: chat.startedAt },
@@ -460,7 +437,7 @@ function stateItem(chat: ChatState): Record<string, AttributeValue> {
     lastPosition: { N: "1" },
     ...(chat.transcriptKey === undefined ? {} : { transcriptKey: { B: chat.transcriptKey } }),
     ...(chat.cometUser === undefined ? {} : { cometUser: { S: chat.cometUser } }),
-    ...(chat.queuedAt === undefined ? {} : { queueEndpoint: { S: chat.endpoint }, queuedAt: { S: chat.queuedAt } }),
+    ...(chat.queuedAt === undefined ? {} : { queuedAt: { S: chat.queuedAt } }),
   };
 }
 
@@ -475,7 +452,7 @@ function eventItem(chat: ChatState, position: number, event: TimedEvent, writeId
       ? { nickname: { S: event.nickname }, text: { S: event.text } }
       : { sealed: { B: seal(chat.transcriptKey, position, [event.nickname, event.text]) } };
   return {
-    [SESSION_KEY]: { S: chat.sessionId },
+    [SESSION_KEY]: { S: chat.chatId },
     [SESSION_SORT_KEY]: { S: eventKey(position) },
     position: { N: String(position) },
     type: { S: event.type },
@@ -525,9 +502,11 @@ function storedName<Name extends string>(value: unknown): Name {
   return String(value) as Name;
 }
 
+/** Sessions opened before chat ids are kept under their own id, and carry no `sessionId`. */
 function toSession(item: Item): Session {
   return {
-    id: String(item[SESSION_KEY]),
+    id: String(item.sessionId ?? item[SESSION_KEY]),
+    chatId: String(item[SESSION_KEY]),
     serviceName: String(item.serviceName),
     chatEndpoint: String(item.chatEndpoint),
     data: toTextMap(item.data),
@@ -542,7 +521,8 @@ function toSession(item: Item): Session {
 
 function toChat(item: Item): ChatState {
   return {
-    sessionId: String(item[SESSION_KEY]),
+    chatId: String(item[SESSION_KEY]),
+    sessionId: String(item.sessionId ?? item[SESSION_KEY]),
     chatSessionId: String(item.chatSessionId),
     phase: storedName<ChatPhase>(item.phase),
     startedAt: String(item.startedAt),
@@ -558,6 +538,7 @@ function toChat(item: Item): ChatState {
     ...(item.queuedAt === undefined ? {} : { queuedAt: String(item.queuedAt) }),
     ...(item.transcriptKey instanceof Uint8Array ? { transcriptKey: item.transcriptKey } : {}),
     ...(item.cometUser === undefined ? {} : { cometUser: String(item.cometUser) }),
+    ...(item.listeners instanceof Set ? { listeners: [...(item.listeners as Set<string>)] } : {}),
   };
 }
 
@@ -565,7 +546,9 @@ function toIdempotency(item: Item): IdempotencyRecord {
   return {
     key: String(item[SESSION_KEY]).slice(IDEMPOTENCY_PREFIX.length),
     sessionId: String(item.sessionId),
-    requestHash: String(item.requestHash),
+    ...(item.chatId === undefined ? {} : { chatId: String(item.chatId) }),
+    // An ended key's record keeps no fingerprint.
+    requestHash: item.requestHash === undefined ? "" : String(item.requestHash),
     expiresAt: Number(item.expiresAt),
   };
 }

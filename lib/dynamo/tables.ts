@@ -4,16 +4,20 @@ import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
  * Table layout. serverless.yml declares the same tables for AWS; `npm start` and the tests create
  * them from these definitions, and a test checks that both agree.
  *
- * - sessions: everything of one session shares its partition `id`, sorted by `sk`: the transcript
- *   events (`e#0000000001`, ...), then the session record (`session`, with the chat's attached
- *   data), then the chat state (`state`, which also keeps the last position taken).
- *   One Query for `sk > e#<position>` returns the events a client has not seen plus both records: a
- *   refresh is one cheap read. All items carry the session's expiry; TTL on `expiresAt`. The
- *   sparse index `queue` (`queueEndpoint`, `queuedAt`) holds the chats waiting for an agent (their
- *   state records, small: the attached data is kept apart). Idempotency-Keys have partitions of
- *   their own (`key#<digest>`, `sk = idempotency`), and so do CometD users (`comet#<digest>`: each
- *   chat's mailbox `chat#<startedAt>#<session id>` and each client `client#<clientId>`,
- *   lib/dynamo/comet-store.ts).
+ * - sessions: everything of one session shares its partition `id`, the session's chat id
+ *   (lib/session/ids.ts; a session opened before chat ids keeps its session id), sorted by `sk`: the
+ *   transcript events (`e#0000000001`, ...), then the session record (`session`, with the chat's
+ *   attached data), then the chat state (`state`, which also keeps the last position taken and the
+ *   customer tabs listening). One Query for `sk > e#<position>` returns the events a client has not
+ *   seen plus both records: a refresh is one cheap read. All items carry the session's expiry; TTL
+ *   on `expiresAt`. Each endpoint's queue has its own partition (`waiting#<endpoint>`, one small
+ *   entry per waiting chat, sorted by `<queuedAt>#<chat id>`, lib/dynamo/routing-store.ts).
+ *   Idempotency-Keys have partitions of their own (`key#<digest>`, `sk = idempotency`), and so do
+ *   CometD users (`comet#<digest>`: each chat's mailbox `chat#<startedAt>#<session id>` and each
+ *   client `client#<clientId>`, lib/dynamo/comet-store.ts) and push subscriptions (`push#...`). The
+ *   sparse index `queue` (`queueEndpoint`, `queuedAt`) is where versions before the endpoints'
+ *   queues kept the waiting chats: nothing writes it now, and lib/dynamo/queue-migration.ts moves
+ *   what it holds; a later version removes it.
  * - config: one partition per service (`service#<name>`: its options with a copy of its endpoint's
  *   availability, the one item request-chat reads), per endpoint (`endpoint#<name>`: its
  *   availability, its services and the roster of its ready agents) and per agent (`agent#<id>`: its

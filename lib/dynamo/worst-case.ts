@@ -1,4 +1,4 @@
-import type { StorageSequence, StorageStep } from "../storage.ts";
+import type { StorageSequence, StorageStep } from "../sequence.ts";
 import { WORST_CASE_CALL_MS } from "./limits.ts";
 
 /**

@@ -9,6 +9,7 @@ import {
   NotYourChatError,
   StorageUnavailableError,
   TranscriptFullError,
+  UnknownChatError,
   UnknownServiceError,
   UnknownSessionError,
 } from "../errors.ts";
@@ -98,6 +99,7 @@ export const DOMAIN_ERROR_ANSWERS: ReadonlyArray<readonly [DomainErrorClass, Err
   [InvalidInputError, { status: 400, exception: "BadRequestException" }],
   [UnknownServiceError, { status: 404, exception: "NotFoundException" }],
   [UnknownSessionError, { status: 404, exception: "NotFoundException" }],
+  [UnknownChatError, { status: 404, exception: "NotFoundException" }],
   [NotYourChatError, { status: 403, exception: "NotYourChatException" }],
   [NotSupervisedError, { status: 403, exception: "AccessDeniedException" }],
   [IdempotencyConflictError, { status: 409, exception: "IdempotencyKeyConflictException" }],

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEvent } from "aws-lambda";
+import type { CustomerCall, CustomerPost } from "../chat/customer.ts";
 import { requireMessage } from "../chat/message.ts";
-import type { ChatCall, PostCommand } from "../chat/transcript.ts";
+import type { Post } from "../chat/transcript.ts";
 import { InvalidInputError } from "../errors.ts";
 import { sessionIdOrUnknown } from "../session/session.ts";
 import { MAX_TTL_SECONDS } from "../time.ts";
@@ -50,7 +51,7 @@ export function parsePosition(raw: string | undefined): number | undefined {
  * A Chat API call: its position, then the operation's own fields (`own` reads them), then the
  * session id from the path. In that order: a bad field is a 400 even on an unknown id.
  */
-export function chatCall<Own extends object>(event: APIGatewayProxyEvent, fields: Fields, own: () => Own): ChatCall & Own {
+export function chatCall<Own extends object>(event: APIGatewayProxyEvent, fields: Fields, own: () => Own): CustomerCall & Own {
   const position = parsePosition(fields.transcriptPosition);
   const ownFields = own();
   return {
@@ -64,7 +65,12 @@ export function chatCall<Own extends object>(event: APIGatewayProxyEvent, fields
 /** A call with no fields of its own (disconnect, accept, an agent's refresh). */
 export const noFields = () => ({});
 
-/** A message (send) or a typing notice, from the customer or an agent. */
-export function parsePost(event: APIGatewayProxyEvent, fields: Fields, type: PostCommand["type"]): PostCommand {
-  return chatCall(event, fields, () => ({ type, text: type === "Message.Text" ? requireMessage(fields.message) : "" }));
+/** What a message (send) or a typing notice says, from the customer or an agent. */
+export function parsePostText(fields: Fields, type: Post["type"]): Post {
+  return { type, text: type === "Message.Text" ? requireMessage(fields.message) : "" };
+}
+
+/** A customer's message (send) or typing notice. */
+export function parsePost(event: APIGatewayProxyEvent, fields: Fields, type: Post["type"]): CustomerPost {
+  return chatCall(event, fields, () => parsePostText(fields, type));
 }

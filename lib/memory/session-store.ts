@@ -1,11 +1,9 @@
 import { applyClaim, claimAllowed, type StoredChat } from "../chat/claims.ts";
-import { InvalidInputError } from "../errors.ts";
 import type {
   ChatState,
   Claim,
   ClaimedPosition,
   IdempotencyRecord,
-  QueuePage,
   Session,
   SessionRecords,
   SessionStore,
@@ -25,32 +23,33 @@ interface Partition {
 }
 
 /**
- * Sessions, chats and transcripts in memory, with the DynamoDB adapter's semantics (the store
- * contract suite, tests/contract/, runs against both): for tests of the domain that need thousands
- * of operations in milliseconds, and races decided by the same rules (lib/chat/claims.ts).
+ * Sessions, chats and transcripts in memory, keyed by chat id as on DynamoDB, with the DynamoDB
+ * adapter's semantics (the store contract suite, tests/contract/, runs against both): for tests of
+ * the domain that need thousands of operations in milliseconds, and races decided by the same
+ * rules (lib/chat/claims.ts). It also keeps each chat's listeners, for the memory push store.
  */
 export class MemorySessionStore implements SessionStore {
   private readonly partitions = new Map<string, Partition>();
   private readonly keys = new Map<string, IdempotencyRecord>();
 
-  private partition(id: string): Partition {
-    let found = this.partitions.get(id);
+  private partition(chatId: string): Partition {
+    let found = this.partitions.get(chatId);
     if (found === undefined) {
       found = { events: new Map() };
-      this.partitions.set(id, found);
+      this.partitions.set(chatId, found);
     }
     return found;
   }
 
   async create(session: Session): ReturnType<SessionStore["create"]> {
-    const partition = this.partition(session.id);
+    const partition = this.partition(session.chatId);
     if (partition.session !== undefined) return { stored: false, existing: structuredClone(partition.session) };
     partition.session = structuredClone(session);
     return { stored: true };
   }
 
-  async get(id: string): Promise<Session | undefined> {
-    return copy(this.partitions.get(id)?.session);
+  async get(chatId: string): Promise<Session | undefined> {
+    return copy(this.partitions.get(chatId)?.session);
   }
 
   async getIdempotency(key: string): Promise<IdempotencyRecord | undefined> {
@@ -64,14 +63,14 @@ export class MemorySessionStore implements SessionStore {
     return record;
   }
 
-  async head(sessionId: string): Promise<SessionRecords & { readonly lastPosition: number }> {
-    const partition = this.partitions.get(sessionId);
+  async head(chatId: string): Promise<SessionRecords & { readonly lastPosition: number }> {
+    const partition = this.partitions.get(chatId);
     const positions = [...(partition?.events.keys() ?? [])];
     return { ...this.records(partition), lastPosition: positions.length === 0 ? 0 : Math.max(...positions) };
   }
 
-  async read(sessionId: string, afterPosition: number, limit: number) {
-    const partition = this.partitions.get(sessionId);
+  async read(chatId: string, afterPosition: number, limit: number) {
+    const partition = this.partitions.get(chatId);
     const after = [...(partition?.events.values() ?? [])].filter((entry) => entry.position > afterPosition);
     after.sort((a, b) => a.position - b.position);
     const chat = partition?.chat;
@@ -83,31 +82,40 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async createChat(chat: ChatState): Promise<boolean> {
-    const partition = this.partition(chat.sessionId);
+    const partition = this.partition(chat.chatId);
     if (partition.chat !== undefined) return false;
     // Position 1 is the opening notice's, written next by the chat's creator.
     partition.chat = { ...structuredClone(chat), lastPosition: 1 };
     return true;
   }
 
-  async attach(sessionId: string, attached: TextMap, now: number): Promise<boolean> {
-    const session = this.partitions.get(sessionId)?.session;
+  async attach(chatId: string, attached: TextMap, now: number): Promise<boolean> {
+    const session = this.partitions.get(chatId)?.session;
     if (session === undefined || !(session.expiresAt > now)) return false;
-    this.partition(sessionId).session = { ...session, attached: { ...attached } };
+    this.partition(chatId).session = { ...session, attached: { ...attached } };
     return true;
   }
 
-  async attachedData(sessionIds: readonly string[]): Promise<ReadonlyMap<string, TextMap>> {
+  async chats(chatIds: readonly string[]): Promise<ReadonlyMap<string, ChatState>> {
+    const found = new Map<string, ChatState>();
+    for (const id of chatIds) {
+      const chat = this.partitions.get(id)?.chat;
+      if (chat !== undefined) found.set(id, chatOf(chat));
+    }
+    return found;
+  }
+
+  async attachedData(chatIds: readonly string[]): Promise<ReadonlyMap<string, TextMap>> {
     const found = new Map<string, TextMap>();
-    for (const id of sessionIds) {
+    for (const id of chatIds) {
       const session = this.partitions.get(id)?.session;
       if (session !== undefined) found.set(id, { ...session.data, ...session.attached });
     }
     return found;
   }
 
-  async claim(sessionId: string, claim: Claim, now: number): Promise<ClaimedPosition | undefined> {
-    const partition = this.partitions.get(sessionId);
+  async claim(chatId: string, claim: Claim, now: number): Promise<ClaimedPosition | undefined> {
+    const partition = this.partitions.get(chatId);
     const chat = partition?.chat;
     if (partition === undefined || !claimAllowed(chat, claim, now)) return undefined;
     partition.chat = applyClaim(chat, claim);
@@ -115,7 +123,7 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async write(chat: ChatState, position: number, event: TimedEvent): Promise<WriteOutcome> {
-    const events = this.partition(chat.sessionId).events;
+    const events = this.partition(chat.chatId).events;
     const found = events.get(position);
     if (found !== undefined) return "givenUp" in found ? "givenUp" : "taken";
     events.set(position, { ...structuredClone(event), position, ...(chat.transcriptKey === undefined ? {} : { sealed: true }) });
@@ -123,46 +131,30 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async giveUp(chat: ChatState, position: number): Promise<boolean> {
-    const events = this.partition(chat.sessionId).events;
+    const events = this.partition(chat.chatId).events;
     if (events.has(position)) return false;
     events.set(position, { position, givenUp: true });
     return true;
   }
 
-  async advance(sessionId: string, lastPosition: number): Promise<void> {
-    const partition = this.partitions.get(sessionId);
+  async advance(chatId: string, lastPosition: number): Promise<void> {
+    const partition = this.partitions.get(chatId);
     const chat = partition?.chat;
     if (partition === undefined || chat === undefined) return;
     if (chat.lastPosition === undefined || chat.lastPosition < lastPosition) partition.chat = { ...chat, lastPosition };
   }
 
-  async queue(endpoint: string, page: { readonly limit: number; readonly after?: string }): Promise<QueuePage> {
-    const waiting = [...this.partitions.values()]
-      .map((partition) => partition.chat)
-      .filter((chat): chat is StoredChat => chat?.queuedAt !== undefined && chat.endpoint === endpoint)
-      .sort((a, b) => order(a).localeCompare(order(b)));
-    let start = 0;
-    if (page.after !== undefined) {
-      const cursor = decodeCursor(page.after);
-      start = waiting.findIndex((chat) => order(chat) > cursor);
-      if (start === -1) start = waiting.length;
-    }
-    const chats = waiting.slice(start, start + page.limit).map(chatOf);
-    const last = chats.at(-1);
-    return start + page.limit < waiting.length && last !== undefined ? { chats, next: encodeCursor(order(last)) } : { chats };
-  }
-
-  async endSession(sessionId: string, endedAt: number): Promise<void> {
-    const session = this.partitions.get(sessionId)?.session;
+  async endSession(chatId: string, endedAt: number): Promise<void> {
+    const session = this.partitions.get(chatId)?.session;
     if (session === undefined) return;
     const { attached: _attached, requestHash: _hash, ...kept } = session;
-    this.partition(sessionId).session = { ...kept, expiresAt: endedAt, data: {} };
+    this.partition(chatId).session = { ...kept, expiresAt: endedAt, data: {} };
   }
 
-  async eraseChat(sessionId: string, endedAt: number): Promise<void> {
-    const partition = this.partition(sessionId);
-    const chat: StoredChat = partition.chat ?? emptyChat(sessionId);
-    const { customer: _customer, attachedData: _attached, transcriptKey: _key, cometUser: _user, queuedAt: _queued, ...kept } = chat;
+  async eraseChat(chatId: string, endedAt: number): Promise<void> {
+    const partition = this.partition(chatId);
+    const chat: StoredChat = partition.chat ?? emptyChat(chatId);
+    const { customer: _customer, attachedData: _attached, transcriptKey: _key, cometUser: _user, ...kept } = chat;
     partition.chat = { ...kept, customer: {}, phase: "ENDED", expiresAt: endedAt, customerNickname: "" };
   }
 
@@ -171,6 +163,33 @@ export class MemorySessionStore implements SessionStore {
     if (record === undefined) return;
     // The fingerprint goes: only its digest's record stays, refusing a retry.
     this.keys.set(key, { ...record, requestHash: "", expiresAt: endedAt });
+  }
+
+  /** The chat's connection joins its listeners, if the chat is there and has room (or has it already). */
+  listen(chatId: string, connectionId: string, max: number): boolean {
+    const partition = this.partitions.get(chatId);
+    const chat = partition?.chat;
+    if (partition === undefined || chat === undefined) return false;
+    const listeners = chat.listeners ?? [];
+    if (listeners.includes(connectionId)) return true;
+    if (listeners.length >= max) return false;
+    partition.chat = { ...chat, listeners: [...listeners, connectionId] };
+    return true;
+  }
+
+  unlisten(chatId: string, connectionId: string): void {
+    const partition = this.partitions.get(chatId);
+    const chat = partition?.chat;
+    if (partition === undefined || chat?.listeners === undefined) return;
+    const listeners = chat.listeners.filter((id) => id !== connectionId);
+    const { listeners: _old, ...rest } = chat;
+    partition.chat = listeners.length === 0 ? rest : { ...chat, listeners };
+  }
+
+  /** The chat's listeners, and its expiry. */
+  listenersOf(chatId: string): { readonly listeners: readonly string[]; readonly expiresAt: number } {
+    const chat = this.partitions.get(chatId)?.chat;
+    return { listeners: chat?.listeners ?? [], expiresAt: chat?.expiresAt ?? 0 };
   }
 
   private records(partition: Partition | undefined): SessionRecords {
@@ -196,9 +215,10 @@ function readable(entry: StoredEntry, chat: StoredChat | undefined): TranscriptE
 }
 
 /** What an erasure leaves where there was no chat: an ended, empty one. */
-function emptyChat(sessionId: string): StoredChat {
+function emptyChat(chatId: string): StoredChat {
   return {
-    sessionId,
+    chatId,
+    sessionId: chatId,
     chatSessionId: "",
     phase: "ENDED",
     startedAt: "",
@@ -209,15 +229,4 @@ function emptyChat(sessionId: string): StoredChat {
     secureKey: "",
     expiresAt: 0,
   };
-}
-
-const order = (chat: ChatState) => `${chat.queuedAt}#${chat.sessionId}`;
-const encodeCursor = (value: string) => Buffer.from(value).toString("base64url");
-
-function decodeCursor(cursor: string): string {
-  const value = Buffer.from(cursor, "base64url").toString("utf8");
-  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z#[0-9a-f-]{36}$/.test(value)) {
-    throw new InvalidInputError("after must be the next value of a queue page");
-  }
-  return value;
 }

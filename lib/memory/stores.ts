@@ -1,15 +1,17 @@
-import type { Stores } from "../storage.ts";
 import { MemoryCometStore } from "./comet-store.ts";
 import { MemoryConfigStore } from "./config-store.ts";
 import { MemoryPushStore } from "./push-store.ts";
+import { MemoryRoutingStore } from "./routing-store.ts";
 import { MemorySessionStore } from "./session-store.ts";
 
-/** Every store in memory: a fresh, empty set. */
-export function memoryStores(): Stores {
+/** Every store in memory (lib/wire.ts Stores): a fresh, empty set. */
+export function memoryStores() {
+  const sessions = new MemorySessionStore();
   return {
     config: new MemoryConfigStore(),
-    sessions: new MemorySessionStore(),
-    push: new MemoryPushStore(),
+    sessions,
+    push: new MemoryPushStore(sessions),
     comet: new MemoryCometStore(),
+    routing: new MemoryRoutingStore(),
   };
 }

@@ -1,4 +1,4 @@
-import { genesysPush, type InteractionView } from "../chat/view.ts";
+import { type AgentChatView, genesysPush, type InteractionView } from "../chat/view.ts";
 import type { ChatState } from "../storage.ts";
 
 /**
@@ -10,19 +10,32 @@ import type { ChatState } from "../storage.ts";
 /** API Gateway's limit for one WebSocket frame: a larger delta is sent as a "refresh now" notice. */
 export const MAX_FRAME_BYTES = 32 * 1024;
 
-/** A chat's new events (lib/chat/view.ts genesysPush); `id` names the chat and the position the frame reaches. */
+/** A chat's new events, to its customer (lib/chat/view.ts genesysPush); `id` names the session and the position the frame reaches. */
 export function chatFrame(chat: ChatState, message: InteractionView): string {
   return JSON.stringify(genesysPush(chat.sessionId, `${chat.sessionId}:${message.transcriptPosition}`, message));
 }
 
-/** The chat has more than one frame can carry after `transcriptPosition`: refresh from there (or subscribe again with it). */
-export function refreshFrame(sessionId: string, transcriptPosition: number): string {
-  return JSON.stringify({ channel: "/gms/refresh", data: { id: sessionId, transcriptPosition: String(transcriptPosition) } });
+/**
+ * A chat's new events, to the consoles of the agent holding it: the same envelope, naming the chat by
+ * its chat id (in `id` and `tag`), with the agent's view of the chat, which shows nothing of the
+ * customer's session. A console knows its chats by their chat ids, so it matches the tag as a
+ * customer does.
+ */
+export function agentChatFrame(message: AgentChatView): string {
+  return JSON.stringify(genesysPush(message.chatId, `${message.chatId}:${message.transcriptPosition}`, message));
+}
+
+/**
+ * The chat has more than one frame can carry after `transcriptPosition`: refresh from there (or
+ * subscribe again with it). `id`: the session id to its customer, the chat id to agents.
+ */
+export function refreshFrame(id: string, transcriptPosition: number): string {
+  return JSON.stringify({ channel: "/gms/refresh", data: { id, transcriptPosition: String(transcriptPosition) } });
 }
 
 /** An endpoint's queue changed: a chat came, was accepted or left. Read the queue again. */
 export function queueFrame(chat: ChatState): string {
-  return JSON.stringify({ channel: "/gms/queue", data: { endpoint: chat.endpoint, id: chat.sessionId, phase: chat.phase } });
+  return JSON.stringify({ channel: "/gms/queue", data: { endpoint: chat.endpoint, id: chat.chatId, phase: chat.phase } });
 }
 
 /** A subscription in force: what it listens to, and until when (epoch seconds). */
@@ -39,7 +52,7 @@ export function errorFrame(status: number, message: string, exception: string): 
   return JSON.stringify({ channel: "/gms/error", data: { status, message, exception } });
 }
 
-/** The frame, or the "refresh now" notice when the frame would pass API Gateway's limit. */
-export function fitting(frame: string, sessionId: string, since: number): string {
-  return Buffer.byteLength(frame) <= MAX_FRAME_BYTES ? frame : refreshFrame(sessionId, since);
+/** The frame, or the "refresh now" notice (for `id`) when the frame would pass API Gateway's limit. */
+export function fitting(frame: string, id: string, since: number): string {
+  return Buffer.byteLength(frame) <= MAX_FRAME_BYTES ? frame : refreshFrame(id, since);
 }

@@ -1,21 +1,25 @@
-import { type ChatCall, liveHead, liveTranscript, requireOwner } from "../chat/transcript.ts";
-import { interactionView } from "../chat/view.ts";
-import { InvalidInputError } from "../errors.ts";
+import { onSession } from "../chat/locate.ts";
+import { liveHead, liveTranscript, type Position, requireChat, requireOwner } from "../chat/transcript.ts";
+import { agentChatView, interactionView } from "../chat/view.ts";
+import { ChatStateError, InvalidInputError } from "../errors.ts";
 import type { ChatDeps, ChatListeners, ChatState, ConnectionSender, PushStore, PushTopic, TranscriptEvent } from "../storage.ts";
 import { epochSeconds } from "../time.ts";
-import { chatFrame, errorFrame, fitting, queueFrame, refreshFrame, subscribedFrame } from "./frames.ts";
+import { agentChatFrame, chatFrame, errorFrame, fitting, queueFrame, refreshFrame, subscribedFrame } from "./frames.ts";
 
 /**
  * Push: the chat's events sent to the WebSocket connections that listen, as they are written.
  *
  * The function that writes an event tells the connections itself (DynamoDB Streams would need a
- * second function and do not exist locally): one query per topic the event concerns (the chat,
- * the agent holding it, and its endpoint's queue when the queue changed), one Management API post
- * per connection, all side by side and within FAN_OUT_BUDGET_MS. Push is best-effort: a post that
- * fails is not retried, a connection found gone is forgotten, and clients recover from positions
- * (each frame carries the position it reaches; a gap is refreshed) and by subscribing again.
+ * second function and do not exist locally). The customer's tabs are kept with the chat
+ * (ChatState.listeners), so the write's own claim has read them; the consoles of the agent holding
+ * the chat, and its endpoint's queue when the queue changed, take one query each. One Management API
+ * post per connection, all side by side and within FAN_OUT_BUDGET_MS. Push is best-effort: a post
+ * that fails is not retried, a connection found gone is forgotten, and clients recover from
+ * positions (each frame carries the position it reaches; a gap is refreshed) and by subscribing
+ * again. Both hear the chat in GMS's envelope: customers by their session id, agents by the chat id,
+ * with the agent's view of the chat, which shows nothing of the customer's session.
  */
-export interface PushDeps extends ChatDeps {
+export interface PushDeps extends Pick<ChatDeps, "sessions" | "now"> {
   readonly push: PushStore;
   readonly sender: ConnectionSender;
 }
@@ -23,9 +27,9 @@ export interface PushDeps extends ChatDeps {
 /** The longest a fan-out holds the call that wrote the event; what is not sent by then is not sent. */
 export const FAN_OUT_BUDGET_MS = 1_000;
 /**
- * Connections told per topic and event: a topic's listeners are read in one bounded query. A chat
- * is heard by its customer's tabs and an agent's chats by its consoles, so a few; a queue by every
- * agent watching its endpoint. A fan-out never posts more than these, however many subscribed.
+ * Connections told per topic and event. A chat is heard by its customer's tabs and an agent's chats
+ * by its consoles, so a few; a queue by every agent watching its endpoint. A fan-out never posts
+ * more than these, however many subscribed; a chat takes no more listeners than this.
  */
 export const MAX_LISTENERS: Readonly<Record<PushTopic["kind"], number>> = { chat: 10, agent: 10, queue: 500 };
 /** API Gateway closes a connection after 2 hours: its subscriptions lapse a little after. */
@@ -38,6 +42,8 @@ export const MAX_RESUMED_CHATS = 20;
 
 const PUSH_VIEW = { verbose: false, basePath: "" } as const;
 
+type Delivery = readonly [PushTopic, readonly string[] | undefined, string];
+
 /** The listener that fans each written event (and each erasure) out to the connections listening. */
 export function pushListener(deps: Pick<PushDeps, "push" | "sender" | "now">): ChatListeners {
   return {
@@ -45,17 +51,24 @@ export function pushListener(deps: Pick<PushDeps, "push" | "sender" | "now">): C
     // Erased (DELETE): no event says so, and refresh now answers 404: each listener is told to refresh.
     erased: (chat, lastPosition) =>
       withinBudget((signal) => {
-        const deliveries: [PushTopic, string][] = [
-          [{ kind: "chat", sessionId: chat.sessionId }, refreshFrame(chat.sessionId, lastPosition)],
-        ];
+        const deliveries: Delivery[] = [[chatTopic(chat), listenersOf(chat), refreshFrame(chat.sessionId, lastPosition)]];
         if (chat.agentId !== undefined)
-          deliveries.push([{ kind: "agent", agentId: chat.agentId }, refreshFrame(chat.sessionId, lastPosition)]);
-        if (chat.phase === "WAITING")
-          deliveries.push([{ kind: "queue", endpoint: chat.endpoint }, queueFrame({ ...chat, phase: "ENDED" })]);
+          deliveries.push([{ kind: "agent", agentId: chat.agentId }, undefined, refreshFrame(chat.chatId, lastPosition)]);
+        if (chat.phase === "WAITING") deliveries.push([queueTopic(chat), undefined, queueFrame({ ...chat, phase: "ENDED" })]);
         return deliverAll(deps, deliveries, signal);
       }),
   };
 }
+
+const chatTopic = (chat: ChatState): PushTopic => ({ kind: "chat", chatId: chat.chatId });
+
+/**
+ * The customer's tabs, as the chat's record names them; for a chat opened before chat ids (kept under
+ * its session id), read from the store, which also knows the subscriptions made before them.
+ */
+const listenersOf = (chat: ChatState): readonly string[] | undefined =>
+  chat.chatId === chat.sessionId ? undefined : (chat.listeners ?? []);
+const queueTopic = (chat: ChatState): PushTopic => ({ kind: "queue", endpoint: chat.endpoint });
 
 /** Runs `work` for at most FAN_OUT_BUDGET_MS, then aborts what it has not finished (no post outlives the call). */
 async function withinBudget(work: (signal: AbortSignal) => Promise<void>): Promise<void> {
@@ -76,24 +89,28 @@ async function fanOut(
   signal: AbortSignal,
 ): Promise<void> {
   // What `refresh` answers from the position before this event: the event alone.
-  const frame = fitting(
-    chatFrame(chat, interactionView(chat, { events: [event], reached: event.position }, PUSH_VIEW)),
-    chat.sessionId,
-    event.position - 1,
-  );
-  const deliveries: [PushTopic, string][] = [[{ kind: "chat", sessionId: chat.sessionId }, frame]];
-  if (chat.agentId !== undefined) deliveries.push([{ kind: "agent", agentId: chat.agentId }, frame]);
-  if (changesQueue(chat, event)) deliveries.push([{ kind: "queue", endpoint: chat.endpoint }, queueFrame(chat)]);
+  const page = { events: [event], reached: event.position };
+  const since = event.position - 1;
+  const deliveries: Delivery[] = [
+    [chatTopic(chat), listenersOf(chat), fitting(chatFrame(chat, interactionView(chat, page, PUSH_VIEW)), chat.sessionId, since)],
+  ];
+  if (chat.agentId !== undefined)
+    deliveries.push([
+      { kind: "agent", agentId: chat.agentId },
+      undefined,
+      fitting(agentChatFrame(agentChatView(chat, page)), chat.chatId, since),
+    ]);
+  if (changesQueue(chat, event)) deliveries.push([queueTopic(chat), undefined, queueFrame(chat)]);
   await deliverAll(deps, deliveries, signal);
 }
 
 async function deliverAll(
   deps: Pick<PushDeps, "push" | "sender" | "now">,
-  deliveries: readonly [PushTopic, string][],
+  deliveries: readonly Delivery[],
   signal: AbortSignal,
 ): Promise<void> {
   const now = epochSeconds(deps.now());
-  await Promise.all(deliveries.map(([topic, text]) => deliver(deps, topic, text, now, signal)));
+  await Promise.all(deliveries.map(([topic, known, text]) => deliver(deps, topic, known, text, now, signal)));
 }
 
 /** A chat came into its endpoint's queue (its first event), was taken (the agent's Joined), or left it unanswered. */
@@ -103,21 +120,24 @@ function changesQueue(chat: ChatState, event: TranscriptEvent): boolean {
   return chat.phase === "ENDED" && chat.agentId === undefined;
 }
 
+/** Posts the frame to the topic's connections: `known` when the chat's record named them, else read. */
 async function deliver(
   deps: Pick<PushDeps, "push" | "sender">,
   topic: PushTopic,
+  known: readonly string[] | undefined,
   frame: string,
   now: number,
   signal: AbortSignal,
 ): Promise<void> {
-  const listening = await deps.push.listening(topic, MAX_LISTENERS[topic.kind]);
+  const listening =
+    known === undefined
+      ? (await deps.push.listening(topic, MAX_LISTENERS[topic.kind])).filter((s) => s.expiresAt > now).map((s) => s.connectionId)
+      : known.slice(0, MAX_LISTENERS[topic.kind]);
   await Promise.all(
-    listening
-      .filter((subscription) => subscription.expiresAt > now)
-      .map(async ({ connectionId }) => {
-        const outcome = await deps.sender.send(connectionId, frame, signal).catch(() => "failed" as const);
-        if (outcome === "gone") await deps.push.unsubscribe(topic, connectionId).catch(() => undefined);
-      }),
+    listening.map(async (connectionId) => {
+      const outcome = await deps.sender.send(connectionId, frame, signal).catch(() => "failed" as const);
+      if (outcome === "gone") await deps.push.unsubscribe(topic, connectionId).catch(() => undefined);
+    }),
   );
 }
 
@@ -133,42 +153,43 @@ async function reply(deps: Pick<PushDeps, "sender">, connectionId: string, frame
 }
 
 async function listen(deps: PushDeps, connectionId: string, topics: readonly PushTopic[], expiresAt: number): Promise<void> {
-  if (!(await deps.push.subscribe(connectionId, topics, expiresAt, MAX_TOPICS))) {
-    throw new InvalidInputError(`One connection listens to at most ${MAX_TOPICS} chats, agents and queues: open another`);
+  if (!(await deps.push.subscribe(connectionId, topics, expiresAt, { topics: MAX_TOPICS, chatListeners: MAX_LISTENERS.chat }))) {
+    throw new InvalidInputError(
+      `One connection listens to at most ${MAX_TOPICS} chats, agents and queues, and a chat to ${MAX_LISTENERS.chat} connections: open another, or close one`,
+    );
   }
 }
 
-/**
- * The chat's events after `since` as one frame (or the notice to refresh when they do not fit one),
- * read after the connection listens; undefined while the session has no chat. `owner`: the agent
- * that must hold it.
- */
-async function catchUp(deps: ChatDeps, sessionId: string, since: number, owner?: string): Promise<string | undefined> {
-  const { chat, page } = await liveTranscript(deps, sessionId, since);
-  if (chat === undefined) return undefined;
-  if (owner !== undefined) requireOwner(chat, owner);
-  return fitting(chatFrame(chat, interactionView(chat, page, PUSH_VIEW)), sessionId, since);
-}
-
 /** A customer's subscription: the session id, which is the Chat API's credential, and the last position it has. */
-export interface CustomerSubscribe {
+export interface CustomerSubscribe extends Position {
   readonly connectionId: string;
   readonly sessionId: string;
-  readonly position: number | undefined;
 }
 
 /**
  * The connection hears the chat's events from now on, and gets at once what followed `position`
  * (nothing without one). It listens before it reads, so no event falls between the two: one that
- * comes in both is dropped by the client by its position.
+ * comes in both is dropped by the client by its position. The chat must exist (it keeps its
+ * listeners): a client subscribes once it has created it.
  */
-export async function subscribeCustomer(deps: PushDeps, command: CustomerSubscribe): Promise<void> {
-  const { session } = await liveHead(deps, command.sessionId);
-  const expiresAt = Math.min(session.expiresAt, epochSeconds(deps.now()) + CONNECTION_SECONDS);
-  await listen(deps, command.connectionId, [{ kind: "chat", sessionId: session.id }], expiresAt);
-  const frames = [subscribedFrame({ chat: session.id }, expiresAt)];
-  const caughtUp = command.position === undefined ? undefined : await catchUp(deps, session.id, command.position);
-  await reply(deps, command.connectionId, caughtUp === undefined ? frames : [...frames, caughtUp]);
+export function subscribeCustomer(deps: PushDeps, command: CustomerSubscribe): Promise<void> {
+  return onSession(deps, command.sessionId, async (chatId) => {
+    const { session, chat } = await liveHead(deps, chatId);
+    if (chat === undefined) throw new ChatStateError("No chat on this service id yet: create it, then subscribe");
+    const expiresAt = Math.min(session.expiresAt, epochSeconds(deps.now()) + CONNECTION_SECONDS);
+    await listen(deps, command.connectionId, [chatTopic(chat)], expiresAt);
+    const frames = [subscribedFrame({ chat: session.id }, expiresAt)];
+    if (command.position !== undefined) {
+      const { chat: now, page } = await liveTranscript(deps, chatId, command.position);
+      frames.push(fitting(chatFrame(requireChat(now), interactionView(requireChat(now), page, PUSH_VIEW)), session.id, command.position));
+    }
+    await reply(deps, command.connectionId, frames);
+  });
+}
+
+/** A held chat an agent's console resumes: its chat id, and the last position the console has. */
+export interface ResumedChat extends Position {
+  readonly chatId: string;
 }
 
 /** An agent's subscription, the token's owner checked by the edge: its chats, the queues it watches, the chats it resumes. */
@@ -176,10 +197,17 @@ export interface AgentSubscribe {
   readonly connectionId: string;
   readonly agentId: string;
   readonly endpoints: readonly string[];
-  /** Held chats and the last position the console has of each. */
-  readonly chats: readonly Pick<ChatCall, "sessionId" | "position">[];
+  readonly chats: readonly ResumedChat[];
   /** When the credential lapses (epoch seconds): the subscription lapses with it. */
   readonly until: number;
+}
+
+/** The agent's chat's events after `since` as one frame (or the notice to refresh when they do not fit one). */
+async function catchUp(deps: Pick<ChatDeps, "sessions" | "now">, chatId: string, since: number, owner: string): Promise<string> {
+  const { chat, page } = await liveTranscript(deps, chatId, since);
+  const own = requireChat(chat);
+  requireOwner(own, owner);
+  return fitting(agentChatFrame(agentChatView(own, page)), chatId, since);
 }
 
 /**
@@ -215,10 +243,9 @@ export async function subscribeAgent(deps: PushDeps, command: AgentSubscribe): P
   const frames = [subscribedFrame({ agentId: command.agentId, endpoints: command.endpoints }, expiresAt)];
   // A chat that cannot be resumed here (gone, another agent's) is handed to REST, which says why.
   const resumed = await Promise.all(
-    command.chats.map(({ sessionId, position }) =>
-      catchUp(deps, sessionId, position ?? 0, command.agentId).catch(() => refreshFrame(sessionId, position ?? 0)),
+    command.chats.map(({ chatId, position }) =>
+      catchUp(deps, chatId, position ?? 0, command.agentId).catch(() => refreshFrame(chatId, position ?? 0)),
     ),
   );
-  for (const frame of resumed) if (frame !== undefined) frames.push(frame);
-  await reply(deps, command.connectionId, frames);
+  await reply(deps, command.connectionId, [...frames, ...resumed]);
 }

@@ -37,15 +37,22 @@ export function requestFingerprint(serviceName: string, fields: TextMap): string
     .digest("base64url");
 }
 
-/** The session id of the key's record, if this request may be its retry: the same request, and a session still live. */
-export function requireRetry(record: IdempotencyRecord, idempotency: Idempotency | undefined, now: Date): string {
+/**
+ * The session of the key's record, if this request may be its retry: the same request, and a
+ * session still live. Where it is kept: its chat id, or, for a record made before chat ids, its id.
+ */
+export function requireRetry(
+  record: IdempotencyRecord,
+  idempotency: Idempotency | undefined,
+  now: Date,
+): { readonly sessionId: string; readonly chatId: string } {
   if (record.expiresAt <= epochSeconds(now)) {
     throw new IdempotencyConflictError("This Idempotency-Key was used for a session that has ended; send a new key");
   }
   if (record.requestHash !== idempotency?.fingerprint) {
     throw new IdempotencyConflictError("This Idempotency-Key was used with a different request; send a new key");
   }
-  return record.sessionId;
+  return { sessionId: record.sessionId, chatId: record.chatId ?? record.sessionId };
 }
 
 /** The session an earlier request with the same key opened. */

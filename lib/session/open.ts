@@ -5,6 +5,7 @@ import type { Deps, ServiceConfig, Session } from "../storage.ts";
 import type { TextMap } from "../text.ts";
 import { epochSeconds } from "../time.ts";
 import { type Idempotency, idempotencyDigest, replayed, requireRetry } from "./idempotency.ts";
+import { chatIdOf } from "./ids.ts";
 import { type OpenSessionView, openSessionView } from "./session.ts";
 
 /** request-chat (`POST /genesys/1/service/{service-name}`), checked: every field is valid, only storage can still say no. */
@@ -44,15 +45,21 @@ export async function openSession(deps: OpenSessionDeps, command: OpenSessionCom
   const recorded = record && requireRetry(record, idempotency, now);
   if (service === undefined) {
     if (recorded === undefined) throw new UnknownServiceError();
-    return view(replayed(await deps.sessions.get(recorded), now));
+    return view(replayed(await deps.sessions.get(recorded.chatId), now));
   }
   if (recorded === undefined && !isAvailable(availability, now)) throw new NoAgentAvailableError();
 
-  let session = newSession(recorded ?? uuidv4(), service, command, now, digest);
+  let session = newSession(recorded ?? newIds(), service, command, now, digest);
   if (recorded === undefined && digest !== undefined && idempotency !== undefined) {
     // The key first: of requests racing with one key, only the one that records it opens a session
     // under its own id; the others open (or find) that one.
-    const key = { key: digest, sessionId: session.id, requestHash: idempotency.fingerprint, expiresAt: session.expiresAt };
+    const key = {
+      key: digest,
+      sessionId: session.id,
+      chatId: session.chatId,
+      requestHash: idempotency.fingerprint,
+      expiresAt: session.expiresAt,
+    };
     const inForce = await deps.sessions.putIdempotency(key);
     if (inForce.sessionId !== session.id) session = newSession(requireRetry(inForce, idempotency, now), service, command, now, digest);
   }
@@ -63,12 +70,25 @@ export async function openSession(deps: OpenSessionDeps, command: OpenSessionCom
   return view(outcome.stored ? session : replayed(outcome.existing, now));
 }
 
-function newSession(id: string, service: ServiceConfig, command: OpenSessionCommand, now: Date, key: string | undefined): Session {
+/** A new session's random id, and its chat id (lib/session/ids.ts), where it is kept. */
+function newIds(): { readonly sessionId: string; readonly chatId: string } {
+  const sessionId = uuidv4();
+  return { sessionId, chatId: chatIdOf(sessionId) };
+}
+
+function newSession(
+  { sessionId: id, chatId }: { readonly sessionId: string; readonly chatId: string },
+  service: ServiceConfig,
+  command: OpenSessionCommand,
+  now: Date,
+  key: string | undefined,
+): Session {
   // A client may ask for a shorter life than its service's `_ttl`, never a longer one: the service's
   // option is the longest a stranger's request can keep data (and a queue entry) stored.
   const ttlSeconds = Math.min(command.ttlSeconds ?? service.ttlSeconds, service.ttlSeconds);
   return {
     id,
+    chatId,
     serviceName: service.name,
     chatEndpoint: service.chatEndpoint,
     data: command.data,

@@ -5,6 +5,7 @@ import { chatHandler } from "../../lib/http/routes/chat.ts";
 import { LONGEST_STORAGE_SEQUENCE as PUSH_SEQUENCE, pushHandler } from "../../lib/http/routes/push.ts";
 import { requestChatHandler } from "../../lib/http/routes/request-chat.ts";
 import { MAX_LISTENERS, pushListener } from "../../lib/push/push.ts";
+import { chatIdOf } from "../../lib/session/ids.ts";
 import type { ConnectionSender } from "../../lib/storage.ts";
 import { wire } from "../../lib/wire.ts";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
@@ -83,51 +84,48 @@ async function cost(run: () => Promise<unknown>) {
 }
 
 describe("push: DynamoDB calls", () => {
-  it("a customer's subscribe with a position: the session's head, the connection's record and its topic, the catch-up", async () => {
+  it("a customer's subscribe with a position: the session's head, the connection's record, the chat's listeners, the catch-up", async () => {
     const id = await chatWith(0);
     const spent = await cost(() => handlers.push(ws("$default", "c-1", { action: "subscribe", chat: id, transcriptPosition: "0" })));
-    expect(spent.operations).toEqual(["Query", "UpdateItem", "BatchWriteItem", "Query"]);
+    expect(spent.operations).toEqual(["Query", "UpdateItem", "UpdateItem", "Query"]);
     expect(PUSH_SEQUENCE).toEqual(["push.listening", "push.forget", "push.subscribe", "sessions.read"]);
     expect(posted.map((p) => JSON.parse(p.frame).channel)).toEqual(["/gms/subscribed", "/_genesys"]);
   });
 
-  it("a $connect stores nothing, a ping reads nothing, a $disconnect reads its record and deletes in one batch", async () => {
+  it("a $connect stores nothing, a ping reads nothing, a $disconnect reads its record, leaves the chat and deletes the record", async () => {
     expect((await cost(() => handlers.push(ws("$connect", "c-2")))).calls).toBe(0);
     expect((await cost(() => handlers.push(ws("$default", "c-2", { action: "ping" })))).calls).toBe(0);
     const id = await chatWith(0);
     await handlers.push(ws("$default", "c-2", { action: "subscribe", chat: id }));
-    expect((await cost(() => handlers.push(ws("$disconnect", "c-2")))).operations).toEqual(["GetItem", "BatchWriteItem"]);
+    expect((await cost(() => handlers.push(ws("$disconnect", "c-2")))).operations.sort()).toEqual([
+      "BatchWriteItem",
+      "GetItem",
+      "UpdateItem",
+    ]);
+    expect(await db.push.listening({ kind: "chat", chatId: chatIdOf(id) }, 10)).toEqual([]);
   });
 
-  it("a fan-out reads each topic's listeners in one bounded query (a read unit per 4 KB: 1 for one, 1 for ten) and writes nothing", async () => {
-    const base = await cost(async () => {
-      const id = await chatWith(0);
-      db.proxy.reset();
-      await callRoute(handlers.chat, "/genesys/1/service/{service}/ixn/chat/send", "POST", { service: id }, { message: "hi" });
-    });
-    for (const [listeners, readUnits] of [
-      [1, 1],
-      [10, 1],
-    ] as const) {
+  it("a customer's message reaches every tab of the chat in two calls, its claim and its write: the claim reads the listeners", async () => {
+    for (const listeners of [0, 1, 10]) {
       const id = await chatWith(listeners);
       posted.length = 0;
       const spent = await cost(() =>
         callRoute(handlers.chat, "/genesys/1/service/{service}/ixn/chat/send", "POST", { service: id }, { message: "hi" }),
       );
-      // The send's claim and write, and one Query: the chat's topic (no agent holds it, the queue is unchanged).
-      expect(spent.operations, `${listeners}`).toEqual(["UpdateItem", "PutItem", "Query"]);
-      expect(spent.writeUnits).toBe(base.writeUnits);
-      expect(spent.readUnits - base.readUnits, `${listeners}`).toBe(readUnits);
-      expect(posted).toHaveLength(listeners);
+      // No agent holds the chat and the queue is unchanged: nothing else to read.
+      expect(spent.operations, `${listeners}`).toEqual(["UpdateItem", "PutItem"]);
+      expect(spent.readUnits, `${listeners}`).toBe(0);
+      expect(posted.map((p) => p.connectionId).sort(), `${listeners}`).toEqual(
+        Array.from({ length: listeners }, (_, n) => `conn-${id}-${n}`).sort(),
+      );
     }
-    // Past the bound, the query stops: a chat's eleventh listener costs nothing and hears nothing.
-    const crowded = await chatWith(MAX_LISTENERS.chat + 1);
+    // A chat takes no more listeners than a fan-out posts to: the eleventh is refused, and told so.
+    const crowded = await chatWith(MAX_LISTENERS.chat);
     posted.length = 0;
-    const spent = await cost(() =>
-      callRoute(handlers.chat, "/genesys/1/service/{service}/ixn/chat/send", "POST", { service: crowded }, { message: "hi" }),
-    );
-    expect(spent.readUnits - base.readUnits).toBe(1);
-    expect(posted).toHaveLength(MAX_LISTENERS.chat);
+    await handlers.push(ws("$default", "one-too-many", { action: "subscribe", chat: crowded }));
+    expect(posted.map((p) => JSON.parse(p.frame))).toEqual([
+      { channel: "/gms/error", data: expect.objectContaining({ status: 400, exception: "BadRequestException" }) },
+    ]);
   });
 
   it("a fan-out forgets a connection found gone: one delete, once", async () => {
@@ -136,8 +134,8 @@ describe("push: DynamoDB calls", () => {
     const spent = await cost(() =>
       callRoute(handlers.chat, "/genesys/1/service/{service}/ixn/chat/send", "POST", { service: id }, { message: "hi" }),
     );
-    expect(spent.operations).toEqual(["UpdateItem", "PutItem", "Query", "BatchWriteItem"]);
-    expect((await db.push.listening({ kind: "chat", sessionId: id }, 10)).map((s) => s.connectionId)).toEqual([`conn-${id}-1`]);
+    expect(spent.operations).toEqual(["UpdateItem", "PutItem", "UpdateItem"]);
+    expect((await db.push.listening({ kind: "chat", chatId: chatIdOf(id) }, 10)).map((s) => s.connectionId)).toEqual([`conn-${id}-1`]);
   });
 
   it("renews an agent's subscription of ten queues on the same connection, as a token refresh does", async () => {
@@ -195,6 +193,6 @@ describe("push: DynamoDB calls", () => {
       ["$default", 200],
       ["$default", 400],
     ]);
-    expect((await db.push.listening({ kind: "chat", sessionId: id }, 10)).map((s) => s.connectionId)).toEqual(["slow-answer"]);
+    expect((await db.push.listening({ kind: "chat", chatId: chatIdOf(id) }, 10)).map((s) => s.connectionId)).toEqual(["slow-answer"]);
   });
 });

@@ -1,6 +1,8 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ChatState, Claim, Session, Stores, TimedEvent } from "../../lib/storage.ts";
+import { chatIdOf } from "../../lib/session/ids.ts";
+import type { ChatState, Claim, Session, TimedEvent } from "../../lib/storage.ts";
+import type { Stores } from "../../lib/wire.ts";
 
 /**
  * The store contract: what the domain relies on from every store, run against the stores in memory
@@ -17,8 +19,10 @@ const NOW = 1_900_000_000;
 const LATER = NOW + 3600;
 
 function newSession(overrides: Partial<Session> = {}): Session {
+  const id = randomUUID();
   return {
-    id: randomUUID(),
+    id,
+    chatId: chatIdOf(id),
     serviceName: "request-chat",
     chatEndpoint: `ep-${randomBytes(4).toString("hex")}`,
     data: { topic: "billing" },
@@ -31,6 +35,7 @@ function newSession(overrides: Partial<Session> = {}): Session {
 
 function newChat(session: Session, overrides: Partial<ChatState> = {}): ChatState {
   return {
+    chatId: session.chatId,
     sessionId: session.id,
     chatSessionId: randomBytes(8).toString("hex").toUpperCase(),
     phase: "WAITING",
@@ -95,10 +100,10 @@ export function storeContract(name: string, start: () => Promise<StoreFixture>):
       it("creates a session once: a second create with the same id finds the first", async () => {
         const session = newSession();
         expect(await stores.sessions.create(session)).toEqual({ stored: true });
-        expect(await stores.sessions.get(session.id)).toEqual(session);
+        expect(await stores.sessions.get(session.chatId)).toEqual(session);
         const other = { ...session, data: { other: "1" }, createdAt: "2030-03-17T17:50:00.000Z" };
         expect(await stores.sessions.create(other)).toEqual({ stored: false, existing: session });
-        expect(await stores.sessions.get(randomUUID())).toBeUndefined();
+        expect(await stores.sessions.get(chatIdOf(randomUUID()))).toBeUndefined();
       });
 
       it("keeps the first record of an Idempotency-Key", async () => {
@@ -114,23 +119,23 @@ export function storeContract(name: string, start: () => Promise<StoreFixture>):
       it("attaches a chat's other keys to a live session only, and reads them with its context data", async () => {
         const session = newSession();
         await stores.sessions.create(session);
-        expect(await stores.sessions.attach(session.id, { order: "42" }, NOW)).toBe(true);
-        expect(await stores.sessions.attach(session.id, { order: "43" }, LATER)).toBe(false);
+        expect(await stores.sessions.attach(session.chatId, { order: "42" }, NOW)).toBe(true);
+        expect(await stores.sessions.attach(session.chatId, { order: "43" }, LATER)).toBe(false);
         expect(await stores.sessions.attach(randomUUID(), { order: "1" }, NOW)).toBe(false);
-        const data = await stores.sessions.attachedData([session.id, randomUUID()]);
-        expect([...data]).toEqual([[session.id, { topic: "billing", order: "42" }]]);
+        const data = await stores.sessions.attachedData([session.chatId, chatIdOf(randomUUID())]);
+        expect([...data]).toEqual([[session.chatId, { topic: "billing", order: "42" }]]);
       });
 
       it("ends a session: its data goes, and it expires at once", async () => {
         const session = newSession();
         await stores.sessions.create(session);
-        await stores.sessions.attach(session.id, { order: "42" }, NOW);
-        await stores.sessions.endSession(session.id, NOW);
-        const ended = await stores.sessions.get(session.id);
+        await stores.sessions.attach(session.chatId, { order: "42" }, NOW);
+        await stores.sessions.endSession(session.chatId, NOW);
+        const ended = await stores.sessions.get(session.chatId);
         expect(ended).toMatchObject({ id: session.id, data: {}, expiresAt: NOW });
         expect(ended?.attached).toBeUndefined();
         // Nothing is created for an id that has no session.
-        const absent = randomUUID();
+        const absent = chatIdOf(randomUUID());
         await stores.sessions.endSession(absent, NOW);
         expect(await stores.sessions.get(absent)).toBeUndefined();
       });
@@ -140,54 +145,60 @@ export function storeContract(name: string, start: () => Promise<StoreFixture>):
       it("opens one chat per session, and reads it with its session and transcript", async () => {
         const { session, chat } = await waitingChat();
         expect(await stores.sessions.createChat({ ...chat, chatSessionId: "OTHER" })).toBe(false);
-        const head = await stores.sessions.head(session.id);
+        const head = await stores.sessions.head(session.chatId);
         expect(head).toMatchObject({ session: { id: session.id }, chat: { chatSessionId: chat.chatSessionId, phase: "WAITING" } });
         expect(head.lastPosition).toBe(1);
-        const read = await stores.sessions.read(session.id, 0, 10);
+        const read = await stores.sessions.read(session.chatId, 0, 10);
         expect(read.entries).toEqual([expect.objectContaining({ position: 1, type: "Notice.Joined", text: "has joined" })]);
         expect(read.more).toBe(false);
       });
 
+      it("reads many chats in one call, those that exist", async () => {
+        const [first, second] = [await waitingChat(), await waitingChat({ customerNickname: "Ben" })];
+        const found = await stores.sessions.chats([first.chat.chatId, chatIdOf(randomUUID()), second.chat.chatId]);
+        expect([...found.keys()].sort()).toEqual([first.chat.chatId, second.chat.chatId].sort());
+        expect(found.get(second.chat.chatId)).toMatchObject({ customerNickname: "Ben", phase: "WAITING", sessionId: second.session.id });
+      });
+
       it("gives every concurrent claim its own position, in order", async () => {
         const { session, chat } = await waitingChat();
-        const claims = await Promise.all(Array.from({ length: 20 }, () => stores.sessions.claim(session.id, post("CLIENT"), NOW)));
+        const claims = await Promise.all(Array.from({ length: 20 }, () => stores.sessions.claim(session.chatId, post("CLIENT"), NOW)));
         const positions = claims.map((claimed) => claimed?.position).sort((a, b) => Number(a) - Number(b));
         expect(positions).toEqual(Array.from({ length: 20 }, (_, i) => i + 2));
         await Promise.all(positions.map((position) => stores.sessions.write(chat, Number(position), event(`m${position}`))));
-        const page = await stores.sessions.read(session.id, 1, 5);
+        const page = await stores.sessions.read(session.chatId, 1, 5);
         expect(page.entries.map((entry) => entry.position)).toEqual([2, 3, 4, 5, 6]);
         expect(page.more).toBe(true);
-        expect((await stores.sessions.head(session.id)).lastPosition).toBe(21);
+        expect((await stores.sessions.head(session.chatId)).lastPosition).toBe(21);
       });
 
       it("lets exactly one of several racing agents accept, and only that agent post", async () => {
         const { session } = await waitingChat();
         const agents = ["ann", "ben", "cat", "dan", "eve"];
-        expect(await stores.sessions.claim(session.id, post("AGENT", "ann"), NOW)).toBeUndefined();
-        const outcomes = await Promise.all(agents.map((agentId) => stores.sessions.claim(session.id, accept(agentId), NOW)));
+        expect(await stores.sessions.claim(session.chatId, post("AGENT", "ann"), NOW)).toBeUndefined();
+        const outcomes = await Promise.all(agents.map((agentId) => stores.sessions.claim(session.chatId, accept(agentId), NOW)));
         const winners = outcomes.filter((outcome) => outcome !== undefined);
         expect(winners).toHaveLength(1);
         const winner = winners[0]?.chat.agentId as string;
         expect(winners[0]?.chat).toMatchObject({ phase: "ACCEPTED", agentNickname: winner });
-        expect(winners[0]?.chat.queuedAt).toBeUndefined();
-        expect(await stores.sessions.claim(session.id, post("AGENT", winner), NOW)).toBeDefined();
-        expect(await stores.sessions.claim(session.id, post("AGENT", agents.find((a) => a !== winner) as string), NOW)).toBeUndefined();
-        expect(await stores.sessions.claim(session.id, post("CLIENT"), NOW)).toBeDefined();
+        expect(await stores.sessions.claim(session.chatId, post("AGENT", winner), NOW)).toBeDefined();
+        expect(await stores.sessions.claim(session.chatId, post("AGENT", agents.find((a) => a !== winner) as string), NOW)).toBeUndefined();
+        expect(await stores.sessions.claim(session.chatId, post("CLIENT"), NOW)).toBeDefined();
       });
 
       it("refuses claims on an ended or expired chat, but a position taken again", async () => {
         const { session } = await waitingChat();
-        expect(await stores.sessions.claim(session.id, post("CLIENT"), LATER)).toBeUndefined();
+        expect(await stores.sessions.claim(session.chatId, post("CLIENT"), LATER)).toBeUndefined();
         const ended = await stores.sessions.claim(
-          session.id,
+          session.chatId,
           { kind: "change", from: ["WAITING", "ACCEPTED"], change: { phase: "ENDED" } },
           NOW,
         );
         expect(ended?.chat.phase).toBe("ENDED");
-        expect(await stores.sessions.claim(session.id, post("CLIENT"), NOW)).toBeUndefined();
-        expect(await stores.sessions.claim(session.id, accept("ann"), NOW)).toBeUndefined();
-        expect(await stores.sessions.claim(session.id, { kind: "again" }, NOW)).toMatchObject({ position: (ended?.position ?? 0) + 1 });
-        expect(await stores.sessions.claim(randomUUID(), { kind: "again" }, NOW)).toBeUndefined();
+        expect(await stores.sessions.claim(session.chatId, post("CLIENT"), NOW)).toBeUndefined();
+        expect(await stores.sessions.claim(session.chatId, accept("ann"), NOW)).toBeUndefined();
+        expect(await stores.sessions.claim(session.chatId, { kind: "again" }, NOW)).toMatchObject({ position: (ended?.position ?? 0) + 1 });
+        expect(await stores.sessions.claim(chatIdOf(randomUUID()), { kind: "again" }, NOW)).toBeUndefined();
       });
 
       it("refuses posts past the caps of events and bytes", async () => {
@@ -199,95 +210,121 @@ export function storeContract(name: string, start: () => Promise<StoreFixture>):
           maxEvents,
           maxBytes,
         });
-        expect(await stores.sessions.claim(session.id, capped(2, 10_000), NOW)).toMatchObject({ position: 2 });
-        expect(await stores.sessions.claim(session.id, capped(2, 10_000), NOW)).toBeUndefined();
-        expect(await stores.sessions.claim(session.id, capped(100, 200), NOW)).toMatchObject({ position: 3 });
-        expect(await stores.sessions.claim(session.id, capped(100, 200), NOW)).toBeUndefined();
+        expect(await stores.sessions.claim(session.chatId, capped(2, 10_000), NOW)).toMatchObject({ position: 2 });
+        expect(await stores.sessions.claim(session.chatId, capped(2, 10_000), NOW)).toBeUndefined();
+        expect(await stores.sessions.claim(session.chatId, capped(100, 200), NOW)).toMatchObject({ position: 3 });
+        expect(await stores.sessions.claim(session.chatId, capped(100, 200), NOW)).toBeUndefined();
       });
 
       it("fills a claimed position once: a reader may give it up first, a second write finds it taken", async () => {
         const { session, chat } = await waitingChat();
-        const first = await stores.sessions.claim(session.id, post("CLIENT"), NOW);
-        const second = await stores.sessions.claim(session.id, post("CLIENT"), NOW);
+        const first = await stores.sessions.claim(session.chatId, post("CLIENT"), NOW);
+        const second = await stores.sessions.claim(session.chatId, post("CLIENT"), NOW);
         expect(await stores.sessions.giveUp(chat, first?.position as number)).toBe(true);
         expect(await stores.sessions.write(chat, first?.position as number, event("late"))).toBe("givenUp");
         expect(await stores.sessions.write(chat, second?.position as number, event("on time"))).toBe("written");
         expect(await stores.sessions.write(chat, second?.position as number, event("again"))).toBe("taken");
         expect(await stores.sessions.giveUp(chat, second?.position as number)).toBe(false);
-        const { entries } = await stores.sessions.read(session.id, 1, 10);
+        const { entries } = await stores.sessions.read(session.chatId, 1, 10);
         expect(entries).toEqual([{ position: 2, givenUp: true }, expect.objectContaining({ position: 3, text: "on time" })]);
       });
 
       it("moves a chat's counter up, never down", async () => {
         const { session } = await waitingChat();
-        await stores.sessions.advance(session.id, 10);
-        await stores.sessions.advance(session.id, 5);
-        expect(await stores.sessions.claim(session.id, post("CLIENT"), NOW)).toMatchObject({ position: 11 });
-      });
-
-      it("lists an endpoint's waiting chats oldest first, a page at a time, until they are taken", async () => {
-        const endpoint = `q-${randomBytes(4).toString("hex")}`;
-        const chats: ChatState[] = [];
-        for (let i = 0; i < 5; i += 1) {
-          const { chat } = await waitingChat({ endpoint, queuedAt: `2030-03-17T17:4${i}:00.000Z` });
-          chats.push(chat);
-        }
-        const first = await stores.sessions.queue(endpoint, { limit: 3 });
-        expect(first.chats.map((chat) => chat.sessionId)).toEqual(chats.slice(0, 3).map((chat) => chat.sessionId));
-        const second = await stores.sessions.queue(endpoint, { limit: 3, ...(first.next === undefined ? {} : { after: first.next }) });
-        expect(second.chats.map((chat) => chat.sessionId)).toEqual(chats.slice(3).map((chat) => chat.sessionId));
-        expect(second.next).toBeUndefined();
-        await stores.sessions.claim(chats[0]?.sessionId as string, accept("ann"), NOW);
-        expect((await stores.sessions.queue(endpoint, { limit: 10 })).chats).toHaveLength(4);
-        await expect(stores.sessions.queue(endpoint, { limit: 3, after: "not-a-cursor" })).rejects.toThrow(/after/);
+        await stores.sessions.advance(session.chatId, 10);
+        await stores.sessions.advance(session.chatId, 5);
+        expect(await stores.sessions.claim(session.chatId, post("CLIENT"), NOW)).toMatchObject({ position: 11 });
       });
 
       it("erases a chat: ended, off the queue, its customer and transcript unreadable", async () => {
         const { session, chat } = await waitingChat();
-        const claimed = await stores.sessions.claim(session.id, post("CLIENT"), NOW);
+        const claimed = await stores.sessions.claim(session.chatId, post("CLIENT"), NOW);
         await stores.sessions.write(chat, claimed?.position as number, event("my card number"));
-        await stores.sessions.eraseChat(session.id, NOW);
-        const read = await stores.sessions.read(session.id, 0, 10);
+        await stores.sessions.eraseChat(session.chatId, NOW);
+        const read = await stores.sessions.read(session.chatId, 0, 10);
         expect(read.chat).toMatchObject({ phase: "ENDED", expiresAt: NOW, customerNickname: "" });
         expect(read.chat?.customer).toEqual({});
         expect(read.chat?.transcriptKey).toBeUndefined();
         expect(read.entries.map((entry) => ("text" in entry ? entry.text : ""))).toEqual(["", ""]);
-        expect((await stores.sessions.queue(chat.endpoint, { limit: 10 })).chats).toEqual([]);
         // A session that had no chat gets an ended one, so that a late create cannot open it.
         const bare = newSession();
         await stores.sessions.create(bare);
-        await stores.sessions.eraseChat(bare.id, NOW);
+        await stores.sessions.eraseChat(bare.chatId, NOW);
         expect(await stores.sessions.createChat(newChat(bare))).toBe(false);
       });
     });
 
     describe("push subscriptions", () => {
-      const chatTopic = () => ({ kind: "chat" as const, sessionId: randomUUID() });
+      const LIMITS = { topics: 12, chatListeners: 3 };
+      const queueTopic = () => ({ kind: "queue" as const, endpoint: `q-${randomBytes(4).toString("hex")}` });
+      const chatTopic = async () => ({ kind: "chat" as const, chatId: (await waitingChat()).chat.chatId });
 
       it("lists a topic's listeners, forgets one, and forgets a connection's every topic", async () => {
-        const topic = chatTopic();
-        const queue = { kind: "queue" as const, endpoint: `q-${randomBytes(4).toString("hex")}` };
-        expect(await stores.push.subscribe("c1", [topic, queue], LATER, 12)).toBe(true);
-        expect(await stores.push.subscribe("c2", [topic], NOW, 12)).toBe(true);
-        expect((await stores.push.listening(topic, 10)).sort((a, b) => (a.connectionId < b.connectionId ? -1 : 1))).toEqual([
+        const chat = await chatTopic();
+        const queue = queueTopic();
+        expect(await stores.push.subscribe("c1", [chat, queue], LATER, LIMITS)).toBe(true);
+        expect(await stores.push.subscribe("c2", [chat, queue], NOW, LIMITS)).toBe(true);
+        expect((await stores.push.listening(chat, 10)).map((s) => s.connectionId)).toEqual(["c1", "c2"]);
+        // A chat's listeners live as long as the chat; the others as their subscription.
+        expect((await stores.push.listening(chat, 10))[0]?.expiresAt).toBe(LATER);
+        expect((await stores.push.listening(queue, 10)).sort((a, b) => (a.connectionId < b.connectionId ? -1 : 1))).toEqual([
           { connectionId: "c1", expiresAt: LATER },
           { connectionId: "c2", expiresAt: NOW },
         ]);
-        expect(await stores.push.listening(topic, 1)).toHaveLength(1);
-        await stores.push.unsubscribe(topic, "c2");
-        expect((await stores.push.listening(topic, 10)).map((s) => s.connectionId)).toEqual(["c1"]);
+        expect(await stores.push.listening(queue, 1)).toHaveLength(1);
+        // The chat's record names its listeners, for the claims that write its events.
+        expect((await stores.sessions.claim(chat.chatId, post("CLIENT"), NOW))?.chat.listeners?.slice().sort()).toEqual(["c1", "c2"]);
+        await stores.push.unsubscribe(chat, "c2");
+        await stores.push.unsubscribe(queue, "c2");
+        expect((await stores.push.listening(chat, 10)).map((s) => s.connectionId)).toEqual(["c1"]);
+        expect((await stores.push.listening(queue, 10)).map((s) => s.connectionId)).toEqual(["c1"]);
         await stores.push.forget("c1");
-        expect(await stores.push.listening(topic, 10)).toEqual([]);
+        expect(await stores.push.listening(chat, 10)).toEqual([]);
         expect(await stores.push.listening(queue, 10)).toEqual([]);
       });
 
       it("holds a connection to its number of topics, but a renewal always fits", async () => {
         const connection = `c-${randomUUID()}`;
-        const topics = [chatTopic(), chatTopic(), chatTopic()];
-        expect(await stores.push.subscribe(connection, topics, LATER, 3)).toBe(true);
-        expect(await stores.push.subscribe(connection, [chatTopic()], LATER, 3)).toBe(false);
-        expect(await stores.push.subscribe(connection, topics, LATER + 60, 3)).toBe(true);
+        const topics = [queueTopic(), queueTopic(), queueTopic()];
+        expect(await stores.push.subscribe(connection, topics, LATER, { ...LIMITS, topics: 3 })).toBe(true);
+        expect(await stores.push.subscribe(connection, [queueTopic()], LATER, { ...LIMITS, topics: 3 })).toBe(false);
+        expect(await stores.push.subscribe(connection, topics, LATER + 60, { ...LIMITS, topics: 3 })).toBe(true);
         expect(await stores.push.listening(topics[0] as never, 10)).toEqual([{ connectionId: connection, expiresAt: LATER + 60 }]);
+      });
+
+      it("holds a chat to its number of listeners, and takes none for a chat that is not there", async () => {
+        const chat = await chatTopic();
+        for (const id of ["a", "b", "c"]) expect(await stores.push.subscribe(`${chat.chatId}-${id}`, [chat], LATER, LIMITS)).toBe(true);
+        expect(await stores.push.subscribe(`${chat.chatId}-d`, [chat], LATER, LIMITS)).toBe(false);
+        expect(await stores.push.subscribe(`${chat.chatId}-a`, [chat], LATER, LIMITS)).toBe(true);
+        expect(await stores.push.listening(chat, 10)).toHaveLength(3);
+        expect(await stores.push.subscribe("nobody", [{ kind: "chat", chatId: chatIdOf(randomUUID()) }], LATER, LIMITS)).toBe(false);
+      });
+    });
+
+    describe("the endpoints' queues", () => {
+      const entry = (endpoint: string, minute: number) => ({
+        endpoint,
+        chatId: chatIdOf(randomUUID()),
+        queuedAt: `2030-03-17T17:4${minute}:00.000Z`,
+        expiresAt: LATER,
+      });
+
+      it("lists an endpoint's waiting chats oldest first, a page at a time, until they leave", async () => {
+        const endpoint = `q-${randomBytes(4).toString("hex")}`;
+        const entries = [3, 1, 4, 0, 2].map((minute) => entry(endpoint, minute));
+        for (const waiting of entries) await stores.routing.putWaiting(waiting);
+        await stores.routing.putWaiting(entry(`${endpoint}-other`, 0));
+        const oldestFirst = [...entries].sort((a, b) => (a.queuedAt < b.queuedAt ? -1 : 1));
+        const first = await stores.routing.waiting(endpoint, { limit: 3 });
+        expect(first.entries).toEqual(oldestFirst.slice(0, 3));
+        const second = await stores.routing.waiting(endpoint, { limit: 3, ...(first.next === undefined ? {} : { after: first.next }) });
+        expect(second.entries).toEqual(oldestFirst.slice(3));
+        expect(second.next).toBeUndefined();
+        await stores.routing.dropWaiting(oldestFirst[0] as never);
+        await stores.routing.dropWaiting(oldestFirst[0] as never);
+        expect((await stores.routing.waiting(endpoint, { limit: 10 })).entries).toEqual(oldestFirst.slice(1));
+        await expect(stores.routing.waiting(endpoint, { limit: 3, after: "not-a-cursor" })).rejects.toThrow(/after/);
       });
     });
 

@@ -1,5 +1,6 @@
 import { createSign, generateKeyPairSync, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chatIdOf } from "../../lib/session/ids.ts";
 import { DEFAULT_DEV_USERS } from "../../scripts/local/identity.ts";
 import type { LocalStack } from "../../scripts/local/launch.ts";
 import { STACK_ADMIN_KEY } from "../../scripts/local/stack.ts";
@@ -82,24 +83,30 @@ describe("npm start: agents act only as themselves", () => {
     await expectForbidden(
       await call("agent/ben/presence", anna.authorization, { method: "PUT", form: { endpoint: "auth_desk", state: "ready" } }),
     );
-    await expectForbidden(await call(`agent/ben/chats/${id}/accept`, anna.authorization, { method: "POST" }));
+    await expectForbidden(await call(`agent/ben/chats/${chatIdOf(id)}/accept`, anna.authorization, { method: "POST" }));
     await expectForbidden(await call("agent/ben/queue?endpoint=auth_desk", anna.authorization));
-    expect((await call(`agent/anna/chats/${id}/accept`, anna.authorization, { method: "POST" })).status).toBe(200);
-    await expectForbidden(await call(`agent/ben/chats/${id}/send`, anna.authorization, { method: "POST", form: { message: "hi" } }));
-    // Ben, as himself, cannot write in anna's chat either (the chat's own check).
-    expect((await call(`agent/ben/chats/${id}/send`, ben.authorization, { method: "POST", form: { message: "hi" } })).status).toBe(403);
-    expect((await call(`agent/anna/chats/${id}/send`, anna.authorization, { method: "POST", form: { message: "Hello" } })).status).toBe(
-      200,
+    expect((await call(`agent/anna/chats/${chatIdOf(id)}/accept`, anna.authorization, { method: "POST" })).status).toBe(200);
+    await expectForbidden(
+      await call(`agent/ben/chats/${chatIdOf(id)}/send`, anna.authorization, { method: "POST", form: { message: "hi" } }),
     );
+    // Ben, as himself, cannot write in anna's chat either (the chat's own check).
+    expect(
+      (await call(`agent/ben/chats/${chatIdOf(id)}/send`, ben.authorization, { method: "POST", form: { message: "hi" } })).status,
+    ).toBe(403);
+    expect(
+      (await call(`agent/anna/chats/${chatIdOf(id)}/send`, anna.authorization, { method: "POST", form: { message: "Hello" } })).status,
+    ).toBe(200);
   });
 
   it("lets a supervisor read anyone's queue and chat on its endpoints, but not act for them", async () => {
     const id = await waitingChat("auth_watch");
     expect((await call("agent/anna/queue?endpoint=auth_watch", sam.authorization)).status).toBe(200);
     await expectForbidden(await call("agent/anna/queue?endpoint=gms_builtin", sam.authorization));
-    expect((await call(`agent/anna/chats/${id}/accept`, anna.authorization, { method: "POST" })).status).toBe(200);
-    expect((await call(`agent/anna/chats/${id}/refresh`, sam.authorization, { method: "POST" })).status).toBe(200);
-    await expectForbidden(await call(`agent/anna/chats/${id}/send`, sam.authorization, { method: "POST", form: { message: "x" } }));
+    expect((await call(`agent/anna/chats/${chatIdOf(id)}/accept`, anna.authorization, { method: "POST" })).status).toBe(200);
+    expect((await call(`agent/anna/chats/${chatIdOf(id)}/refresh`, sam.authorization, { method: "POST" })).status).toBe(200);
+    await expectForbidden(
+      await call(`agent/anna/chats/${chatIdOf(id)}/send`, sam.authorization, { method: "POST", form: { message: "x" } }),
+    );
     await expectForbidden(
       await call("agent/anna/presence", sam.authorization, { method: "PUT", form: { endpoint: "auth_watch", state: "not_ready" } }),
     );

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page, Request, Route } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { chatIdOf } from "../../lib/session/ids.ts";
 import { DEFAULT_DEV_USERS } from "../../scripts/local/identity.ts";
 import type { LocalStack } from "../../scripts/local/launch.ts";
 import { STACK_ADMIN_KEY } from "../../scripts/local/stack.ts";
@@ -480,7 +481,7 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
       // An agent answers through the API; the widget on the other origin shows it.
       const create = customerCalls.find((call) => call.path.endsWith("/ixn/chat"))!;
       const id = create.path.split("/")[1]!;
-      const agentChat = `${stack.baseUrl}/genesys/1/agent/ben/chats/${id}`;
+      const agentChat = `${stack.baseUrl}/genesys/1/agent/ben/chats/${chatIdOf(id)}`;
       expect((await fetch(`${agentChat}/accept`, { method: "POST", headers: agentKey })).status).toBe(200);
       expect(
         (await fetch(`${agentChat}/send`, { method: "POST", headers: agentKey, body: new URLSearchParams({ message: "Hello from Finn" }) }))

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { CometD, type Message } from "cometd";
 import { adapt } from "cometd-nodejs-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chatIdOf } from "../../lib/session/ids.ts";
 import type { LocalStack } from "../../scripts/local/launch.ts";
 import { LOCAL_USERS, type SignedIn, signIn } from "../support/identity.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
@@ -123,8 +124,8 @@ describe("CometD: the official JavaScript client over long-polling", () => {
 
     // The agent takes the chat and answers: the answer arrives as a push, exactly what refresh answers from the last push.
     expect((await agent("/presence", { endpoint: "gms_builtin", state: "ready", nickname: "Anna" }, "PUT")).status).toBe(200);
-    expect((await agent(`/chats/${id}/accept`)).status).toBe(200);
-    expect((await agent(`/chats/${id}/send`, { message: "Hello Max" })).status).toBe(200);
+    expect((await agent(`/chats/${chatIdOf(id)}/accept`)).status).toBe(200);
+    expect((await agent(`/chats/${chatIdOf(id)}/send`, { message: "Hello Max" })).status).toBe(200);
     const hello = await pushes.next(says("Hello Max"));
     expect(hello.data.message.chatIxnState).toBe("TRANSCRIPT");
     const before = pushes.all()[pushes.all().indexOf(hello) - 1]?.data.message.transcriptPosition;
@@ -138,7 +139,7 @@ describe("CometD: the official JavaScript client over long-polling", () => {
     // The app goes to the background with its position; the agent writes meanwhile.
     const position = hello.data.message.transcriptPosition as string;
     expect(await disconnect(first, { ext: { transcriptPosition: position } })).toMatchObject({ successful: true });
-    expect((await agent(`/chats/${id}/send`, { message: "Are you still there?" })).status).toBe(200);
+    expect((await agent(`/chats/${chatIdOf(id)}/send`, { message: "Are you still there?" })).status).toBe(200);
 
     // Back: a new handshake from that position gets what followed, and only that.
     const resumed = client(gmsUser);
@@ -150,7 +151,7 @@ describe("CometD: the official JavaScript client over long-polling", () => {
     expect(Number(missed.data.message.transcriptPosition)).toBe(Number(position) + 1);
 
     // The end of the chat is pushed too.
-    expect((await agent(`/chats/${id}/disconnect`)).status).toBe(200);
+    expect((await agent(`/chats/${chatIdOf(id)}/disconnect`)).status).toBe(200);
     const ended = await later.next((push) => push.data.message.chatIxnState === "DISCONNECTED");
     expect(ended.data.message.transcriptToShow.at(-1)).toEqual([
       "Notice.Left",

@@ -1,6 +1,7 @@
 import { request as httpRequest } from "node:http";
 import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chatIdOf } from "../../lib/session/ids.ts";
 import type { LocalStack } from "../../scripts/local/launch.ts";
 import { ensureTables, STACK_ADMIN_KEY, stageTableNames, toolingDocumentClient } from "../../scripts/local/stack.ts";
 import { LOCAL_USERS, type SignedIn, signIn } from "../support/identity.ts";
@@ -71,7 +72,7 @@ async function readJson(response: Response): Promise<Json> {
 
 async function storedSession(id: string) {
   const client = toolingDocumentClient(local.dynamoEndpoint);
-  const { Item } = await client.send(new GetCommand({ TableName: tables.sessions, Key: { id, sk: "session" } }));
+  const { Item } = await client.send(new GetCommand({ TableName: tables.sessions, Key: { id: chatIdOf(id), sk: "session" } }));
   client.destroy();
   return Item;
 }
@@ -104,7 +105,8 @@ describe("npm start: the seeded request-chat service", () => {
     const after = Math.floor(Date.now() / 1000);
     const item = await storedSession(_id);
     expect(item).toMatchObject({
-      id: _id,
+      id: chatIdOf(_id),
+      sessionId: _id,
       serviceName: "request-chat",
       chatEndpoint: "gms_builtin",
       data: { firstName: "Anna" },
@@ -395,21 +397,21 @@ describe("npm start: a chat between a customer and an agent", () => {
     expect(created).toMatchObject({ chatIxnState: "CONNECTED", transcriptPosition: "1" });
 
     const queue = await readJson(await agentCall("/queue?endpoint=helpdesk"));
-    expect(queue.chats.map((c: Json) => c.id)).toContain(id);
-    const accepted = await readJson(await agentCall(`/chats/${id}/accept`, { method: "POST" }));
+    expect(queue.chats.map((c: Json) => c.id)).toContain(chatIdOf(id));
+    const accepted = await readJson(await agentCall(`/chats/${chatIdOf(id)}/accept`, { method: "POST" }));
     expect(accepted.chatIxnState).toBe("TRANSCRIPT");
 
     await post(`${createUrl}/startTyping`);
     await post(`${createUrl}/send`, { message: "I want a refund" });
     const seenByAgent = await readJson(
-      await agentCall(`/chats/${id}/refresh`, { method: "POST", body: new URLSearchParams({ transcriptPosition: "2" }) }),
+      await agentCall(`/chats/${chatIdOf(id)}/refresh`, { method: "POST", body: new URLSearchParams({ transcriptPosition: "2" }) }),
     );
     expect(seenByAgent.transcriptToShow).toEqual([
       ["Notice.TypingStarted", "Max", "", expect.any(String), "CLIENT"],
       ["Message.Text", "Max", "I want a refund", expect.any(String), "CLIENT"],
     ]);
-    await agentCall(`/chats/${id}/startTyping`, { method: "POST" });
-    await agentCall(`/chats/${id}/send`, { method: "POST", body: new URLSearchParams({ message: "Done." }) });
+    await agentCall(`/chats/${chatIdOf(id)}/startTyping`, { method: "POST" });
+    await agentCall(`/chats/${chatIdOf(id)}/send`, { method: "POST", body: new URLSearchParams({ message: "Done." }) });
     const seenByCustomer = await readJson(await fetch(`${stack.baseUrl}${createUrl}/refresh?transcriptPosition=4`, { method: "POST" }));
     expect(seenByCustomer.transcriptToShow).toEqual([
       ["Notice.TypingStarted", "Zoe", "", expect.any(String), "AGENT"],
@@ -417,7 +419,7 @@ describe("npm start: a chat between a customer and an agent", () => {
     ]);
     expect(seenByCustomer.transcriptPosition).toBe("6");
 
-    const ended = await readJson(await agentCall(`/chats/${id}/disconnect`, { method: "POST" }));
+    const ended = await readJson(await agentCall(`/chats/${chatIdOf(id)}/disconnect`, { method: "POST" }));
     expect(ended.chatIxnState).toBe("DISCONNECTED");
     const after = await post(`${createUrl}/refresh`, { transcriptPosition: "6" });
     expect(after.status).toBe(200);

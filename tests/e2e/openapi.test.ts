@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chatIdOf } from "../../lib/session/ids.ts";
 import { DEFAULT_DEV_USERS } from "../../scripts/local/identity.ts";
 import type { LocalStack } from "../../scripts/local/launch.ts";
 import { STACK_ADMIN_KEY } from "../../scripts/local/stack.ts";
@@ -138,7 +139,7 @@ const SESSION_GET = "GET /genesys/1/service/{service}";
 const SESSION_DELETE = "DELETE /genesys/1/service/{service}";
 const B = "/genesys/1/service/{service}/ixn/chat";
 const A = "/genesys/1/agent/{agentId}";
-const C = `${A}/chats/{service}`;
+const C = `${A}/chats/{chatId}`;
 const SERVICES = "/genesys/1/admin/services";
 const SERVICE = "/genesys/1/admin/services/{name}";
 const AVAILABILITY = "/genesys/1/admin/availability/{endpoint}";
@@ -334,10 +335,11 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
     expect(session.status).toBe(200);
     const id: string = session.body._id;
     const s = { service: id };
+    const c = { chatId: chatIdOf(id) };
     expect((await call(SESSION_GET, { params: s })).body).toEqual({ firstName: "Max", orderId: "A-17" });
     const early = await call(`POST ${B}/refresh`, { params: s });
     expect([early.status, early.body.exception]).toEqual([409, "InvalidChatStateException"]);
-    expect((await call(`POST ${C}/accept`, { params: { agentId: "zoe", ...s } })).status).toBe(409);
+    expect((await call(`POST ${C}/accept`, { params: { agentId: "zoe", chatId: chatIdOf(id) } })).status).toBe(409);
 
     // Invalid fields are refused before the chat exists (a second create just answers with it).
     expect((await call(`POST ${B}`, { params: s, form: { "bad\u0001key": "x" } })).status).toBe(400);
@@ -355,7 +357,11 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
 
     const queue = await call(`GET ${A}/queue`, { params: { agentId: "zoe" }, query: { endpoint: DESK.endpoint } });
     expect(queue.body.chats).toEqual([
-      expect.objectContaining({ id, nickname: "Max Muster", customer: { firstName: "Max", lastName: "Muster", subject: "Refund" } }),
+      expect.objectContaining({
+        id: chatIdOf(id),
+        nickname: "Max Muster",
+        customer: { firstName: "Max", lastName: "Muster", subject: "Refund" },
+      }),
     ]);
     expect(queue.body.chats[0]).not.toHaveProperty("attachedData");
     const detailed = await call(`GET ${A}/queue`, {
@@ -363,7 +369,7 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
       query: { endpoint: DESK.endpoint, attachedData: "true", limit: "10" },
     });
     expect(detailed.body.chats).toEqual([
-      expect.objectContaining({ id, attachedData: { firstName: "Max", orderId: "A-17", topic: "late" } }),
+      expect.objectContaining({ id: chatIdOf(id), attachedData: { firstName: "Max", orderId: "A-17", topic: "late" } }),
     ]);
     expect((await call(`GET ${A}/queue`, { params: { agentId: "zoe" }, query: { endpoint: DESK.endpoint, limit: "51" } })).status).toBe(
       400,
@@ -372,18 +378,18 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
     expect((await call(`GET ${A}/queue`, { params: { agentId: "zoe" }, key: false, query: { endpoint: DESK.endpoint } })).status).toBe(401);
 
     // Accept: carl is not ready, zoe wins, bob is too late.
-    const notReady = await call(`POST ${C}/accept`, { params: { agentId: "carl", ...s } });
+    const notReady = await call(`POST ${C}/accept`, { params: { agentId: "carl", ...c } });
     expect([notReady.status, notReady.body.exception]).toEqual([409, "InvalidChatStateException"]);
-    const accepted = await call(`POST ${C}/accept`, { params: { agentId: "zoe", ...s }, form: { transcriptPosition: "1" } });
+    const accepted = await call(`POST ${C}/accept`, { params: { agentId: "zoe", ...c }, form: { transcriptPosition: "1" } });
     expect(accepted.body).toMatchObject({
       chatIxnState: "TRANSCRIPT",
       transcriptToShow: [["Notice.Joined", "Zoe", "has joined the session", expect.any(String), "AGENT"]],
     });
-    const late = await call(`POST ${C}/accept`, { params: { agentId: "bob", ...s } });
+    const late = await call(`POST ${C}/accept`, { params: { agentId: "bob", ...c } });
     expect([late.status, late.body.exception]).toEqual([409, "ChatAlreadyAcceptedException"]);
-    expect((await call(`POST ${C}/accept`, { params: { agentId: "zoe", ...s }, key: false })).status).toBe(401);
-    expect((await call(`POST ${C}/accept`, { params: { agentId: "zoe", service: UNKNOWN_ID } })).status).toBe(404);
-    expect((await call(`POST ${C}/accept`, { params: { agentId: "-bad id", ...s } })).status).toBe(400);
+    expect((await call(`POST ${C}/accept`, { params: { agentId: "zoe", ...c }, key: false })).status).toBe(401);
+    expect((await call(`POST ${C}/accept`, { params: { agentId: "zoe", chatId: chatIdOf(UNKNOWN_ID) } })).status).toBe(404);
+    expect((await call(`POST ${C}/accept`, { params: { agentId: "-bad id", ...c } })).status).toBe(400);
 
     // The customer talks.
     expect((await call(`POST ${B}/startTyping`, { params: s })).body.transcriptToShow).toEqual([
@@ -399,30 +405,34 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
     expect((await call(`POST ${B}/refresh`, { params: s, form: { transcriptPosition: "soon" } })).status).toBe(400);
 
     // The agent reads and answers; bob may not touch zoe's chat.
-    const seen = await call(`POST ${C}/refresh`, { params: { agentId: "zoe", ...s }, form: { transcriptPosition: "2" } });
+    const seen = await call(`POST ${C}/refresh`, { params: { agentId: "zoe", ...c }, form: { transcriptPosition: "2" } });
     expect(seen.body.transcriptToShow.map((event: string[]) => event[0])).toEqual([
       "Notice.TypingStarted",
       "Notice.TypingStopped",
       "Message.Text",
     ]);
-    expect((await call(`POST ${C}/startTyping`, { params: { agentId: "zoe", ...s } })).status).toBe(200);
-    expect((await call(`POST ${C}/stopTyping`, { params: { agentId: "zoe", ...s } })).status).toBe(200);
-    const answered = await call(`POST ${C}/send`, { params: { agentId: "zoe", ...s }, json: { message: "Done.", _verbose: true } });
-    expect(answered.body).toMatchObject({ transcriptPosition: "8", secureKey: expect.any(String) });
-    const notYours = await call(`POST ${C}/send`, { params: { agentId: "bob", ...s }, form: { message: "Hi" } });
+    expect((await call(`POST ${C}/startTyping`, { params: { agentId: "zoe", ...c } })).status).toBe(200);
+    expect((await call(`POST ${C}/stopTyping`, { params: { agentId: "zoe", ...c } })).status).toBe(200);
+    const answered = await call(`POST ${C}/send`, { params: { agentId: "zoe", ...c }, json: { message: "Done.", _verbose: true } });
+    // The agent's view: by the chat id; `_verbose`'s fields are the customer's (its URLs carry the session id).
+    expect(answered.body).toMatchObject({ transcriptPosition: "8", chatId: chatIdOf(id) });
+    expect(JSON.stringify(answered.body)).not.toContain(id);
+    expect(answered.body).not.toHaveProperty("secureKey");
+    const notYours = await call(`POST ${C}/send`, { params: { agentId: "bob", ...c }, form: { message: "Hi" } });
     expect([notYours.status, notYours.body.exception]).toEqual([403, "NotYourChatException"]);
     for (const op of ["startTyping", "stopTyping", "refresh", "disconnect"]) {
-      expect((await call(`POST ${C}/${op}`, { params: { agentId: "bob", ...s } })).status, op).toBe(403);
+      expect((await call(`POST ${C}/${op}`, { params: { agentId: "bob", ...c } })).status, op).toBe(403);
     }
     for (const op of ["send", "startTyping", "stopTyping", "refresh", "disconnect"]) {
-      expect((await call(`POST ${C}/${op}`, { params: { agentId: "zoe", ...s }, key: false, form: { message: "Hi" } })).status, op).toBe(
+      expect((await call(`POST ${C}/${op}`, { params: { agentId: "zoe", ...c }, key: false, form: { message: "Hi" } })).status, op).toBe(
         401,
       );
-      expect((await call(`POST ${C}/${op}`, { params: { agentId: "zoe", service: UNKNOWN_ID }, form: { message: "Hi" } })).status, op).toBe(
-        404,
-      );
+      expect(
+        (await call(`POST ${C}/${op}`, { params: { agentId: "zoe", chatId: chatIdOf(UNKNOWN_ID) }, form: { message: "Hi" } })).status,
+        op,
+      ).toBe(404);
     }
-    expect((await call(`POST ${C}/send`, { params: { agentId: "zoe", ...s }, form: { message: "" } })).status).toBe(400);
+    expect((await call(`POST ${C}/send`, { params: { agentId: "zoe", ...c }, form: { message: "" } })).status).toBe(400);
 
     const customerSees = await call(`POST ${B}/refresh`, { params: s, query: { transcriptPosition: "5" } });
     expect(customerSees.body).toMatchObject({ chatIxnState: "TRANSCRIPT", transcriptPosition: "8" });
@@ -431,12 +441,12 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
     expect(alsoPosting.body.transcriptToShow).toEqual([["Message.Text", "Max Muster", "Thanks", expect.any(String), "CLIENT"]]);
 
     // The agent ends it; afterwards writes are 409 and reads still 200.
-    const ended = await call(`POST ${C}/disconnect`, { params: { agentId: "zoe", ...s } });
+    const ended = await call(`POST ${C}/disconnect`, { params: { agentId: "zoe", ...c } });
     expect(ended.body).toMatchObject({ chatIxnState: "DISCONNECTED", chatServiceMessage: "Chat session has ended" });
-    expect((await call(`POST ${C}/disconnect`, { params: { agentId: "zoe", ...s } })).status).toBe(200);
-    expect((await call(`POST ${C}/send`, { params: { agentId: "zoe", ...s }, form: { message: "Hello?" } })).status).toBe(409);
+    expect((await call(`POST ${C}/disconnect`, { params: { agentId: "zoe", ...c } })).status).toBe(200);
+    expect((await call(`POST ${C}/send`, { params: { agentId: "zoe", ...c }, form: { message: "Hello?" } })).status).toBe(409);
     expect(
-      (await call(`POST ${C}/refresh`, { params: { agentId: "zoe", ...s }, form: { transcriptPosition: "9" } })).body.chatIxnState,
+      (await call(`POST ${C}/refresh`, { params: { agentId: "zoe", ...c }, form: { transcriptPosition: "9" } })).body.chatIxnState,
     ).toBe("DISCONNECTED");
     for (const op of ["send", "startTyping", "stopTyping"]) {
       expect((await call(`POST ${B}/${op}`, { params: s, form: { message: "Hello?" } })).status, op).toBe(409);
@@ -458,6 +468,7 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
     const start = problems.length;
     const { body } = await call(REQUEST_CHAT, { params: { service: DESK.service } });
     const s = { service: body._id as string };
+    const c = { chatId: chatIdOf(body._id as string) };
     for (const op of ["send", "startTyping", "stopTyping", "disconnect"]) {
       expect((await call(`POST ${B}/${op}`, { params: s, form: { message: "Hi" } })).status, op).toBe(409);
     }
@@ -465,11 +476,11 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
       ["Notice.Joined", "Customer", "has joined the session", "0", "CLIENT"],
     ]);
     for (const op of ["send", "startTyping", "stopTyping", "refresh", "disconnect"]) {
-      const answer = await call(`POST ${C}/${op}`, { params: { agentId: "zoe", ...s }, form: { message: "Hi" } });
+      const answer = await call(`POST ${C}/${op}`, { params: { agentId: "zoe", ...c }, form: { message: "Hi" } });
       expect([answer.status, answer.body.exception], op).toEqual([409, "InvalidChatStateException"]);
     }
     expect((await call(`POST ${B}/disconnect`, { params: s })).body.chatIxnState).toBe("DISCONNECTED");
-    const ended = await call(`POST ${C}/accept`, { params: { agentId: "zoe", ...s } });
+    const ended = await call(`POST ${C}/accept`, { params: { agentId: "zoe", ...c } });
     expect([ended.status, ended.body.exception]).toEqual([409, "InvalidChatStateException"]);
     // A session with a running chat: DELETE ends it first.
     const other = await call(REQUEST_CHAT, { params: { service: DESK.service } });
@@ -597,7 +608,13 @@ function validInput(op: { method: string; path: string }, sessionId: string): Ca
   for (const [, name = ""] of op.path.matchAll(/\{([^}]+)\}/g)) {
     const isRequestChat = `${op.method} ${op.path}` === REQUEST_CHAT;
     params[name] =
-      { agentId: "zoe", name: DESK.service, endpoint: CLOSED.endpoint, service: isRequestChat ? "request-chat" : sessionId }[name] ?? name;
+      {
+        agentId: "zoe",
+        name: DESK.service,
+        endpoint: CLOSED.endpoint,
+        service: isRequestChat ? "request-chat" : sessionId,
+        chatId: chatIdOf(sessionId),
+      }[name] ?? name;
   }
   const fields: Record<string, Record<string, string>> = {
     [`PUT ${A}/presence`]: { endpoint: DESK.endpoint, state: "ready" },

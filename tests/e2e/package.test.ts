@@ -226,6 +226,7 @@ describe("serverless package", () => {
         "dynamodb:GetItem SessionsTable",
         "dynamodb:PutItem SessionsTable",
         "dynamodb:UpdateItem SessionsTable",
+        "dynamodb:DeleteItem SessionsTable",
         "dynamodb:BatchWriteItem SessionsTable",
       ],
       AgentRole: [
@@ -234,17 +235,21 @@ describe("serverless package", () => {
         "dynamodb:BatchGetItem SessionsTable",
         "dynamodb:PutItem SessionsTable",
         "dynamodb:UpdateItem SessionsTable",
+        "dynamodb:DeleteItem SessionsTable",
         "dynamodb:BatchWriteItem SessionsTable",
-        "dynamodb:Query SessionsTable/index/queue",
         ...CONFIG_WRITER,
       ],
       AdminRole: CONFIG_WRITER,
+      // Seeding, and moving what older versions left: the config table's first layout, the queue index's chats.
       SeedRole: [
         "dynamodb:GetItem ConfigTable",
         "dynamodb:Query ConfigTable",
         "dynamodb:PutItem ConfigTable",
         "dynamodb:UpdateItem ConfigTable",
         "dynamodb:DeleteItem ConfigTable",
+        "dynamodb:Scan SessionsTable/index/queue",
+        "dynamodb:PutItem SessionsTable",
+        "dynamodb:UpdateItem SessionsTable",
       ],
       PushRole: [
         "dynamodb:Query SessionsTable",

@@ -1,5 +1,6 @@
 import type { Browser, BrowserContext, Page, Request, WebSocketRoute } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { chatIdOf } from "../../lib/session/ids.ts";
 import type { LocalStack } from "../../scripts/local/launch.ts";
 import { STACK_ADMIN_KEY } from "../../scripts/local/stack.ts";
 import { findChromium, launchChromium, watchForErrors } from "../support/browser.ts";
@@ -228,7 +229,7 @@ describe.skipIf(chromiumPath === undefined)("the pages on the push channel", () 
     const renewed = agent.waitForRequest((request) => request.method() === "PUT" && request.url().endsWith("/agent/rosa/presence"));
     await Promise.all([agent.clock.runFor(30_000), customer.clock.runFor(30_000)]);
     await renewed;
-    const answered = agent.waitForResponse((response) => response.url().endsWith(`/chats/${id}/send`));
+    const answered = agent.waitForResponse((response) => response.url().endsWith(`/chats/${chatIdOf(id)}/send`));
     await say(agent, "Yes, every word.");
     await answered;
     await entry(customer, "Yes, every word.").waitFor();

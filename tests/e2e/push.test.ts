@@ -1,6 +1,7 @@
-import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_FRAME_BYTES } from "../../lib/push/frames.ts";
+import { chatIdOf } from "../../lib/session/ids.ts";
 import type { LocalStack } from "../../scripts/local/launch.ts";
 import { stageTableNames, toolingDocumentClient } from "../../scripts/local/stack.ts";
 import { describedAs } from "../support/asyncapi.ts";
@@ -75,7 +76,7 @@ async function session(chat = true): Promise<string> {
 
 const customer = (id: string, op: string, form: Record<string, string> = {}) => json(api(`service/${id}/ixn/chat/${op}`, form));
 const agent = (who: SignedIn, name: string, id: string, op: string, form: Record<string, string> = {}) =>
-  json(api(`agent/${name}/chats/${id}/${op}`, form, who.authorization));
+  json(api(`agent/${name}/chats/${chatIdOf(id)}/${op}`, form, who.authorization));
 
 const subscribed = (client: PushClient) => client.next((frame) => frame.channel === "/gms/subscribed" || frame.channel === "/gms/error");
 const refused = (client: PushClient) => client.next((frame) => frame.channel === "/gms/error");
@@ -84,10 +85,13 @@ describe("npm start: a customer's socket", () => {
   it("hears each event as refresh answers it from the position before, in GMS's CometD envelope", async () => {
     const id = await session(false);
     const client = await socket();
+    // The chat keeps its listeners: there is none to listen to before the create.
     client.send({ action: "subscribe", chat: id });
-    expect((await subscribed(client)).data).toMatchObject({ chat: id, expiresAt: expect.any(Number) });
+    expect((await refused(client)).data).toMatchObject({ status: 409, exception: "InvalidChatStateException" });
 
     await json(api(`service/${id}/ixn/chat`, { firstName: "Max" }));
+    client.send({ action: "subscribe", chat: id, transcriptPosition: "0" });
+    expect((await subscribed(client)).data).toMatchObject({ chat: id, expiresAt: expect.any(Number) });
     const first = await client.chat(id);
     expect(first).toEqual({
       channel: "/_genesys",
@@ -169,16 +173,23 @@ describe("npm start: a customer's socket", () => {
     const id = await session();
     const documents = toolingDocumentClient(local.dynamoEndpoint);
     const { sessions } = stageTableNames("dev");
-    const key = { id: `push#chat#${id}`, sk: "c#gone0connection0=" };
+    // The chat's listeners are kept with the chat, on its state record.
+    const key = { id: chatIdOf(id), sk: "state" };
     await documents.send(
-      new PutCommand({ TableName: sessions, Item: { ...key, connectionId: "gone0connection0=", expiresAt: 4_000_000_000 } }),
+      new UpdateCommand({
+        TableName: sessions,
+        Key: key,
+        UpdateExpression: "ADD listeners :gone",
+        ExpressionAttributeValues: { ":gone": new Set(["gone0connection0="]) },
+      }),
     );
     const listener = await socket();
     listener.send({ action: "subscribe", chat: id });
     await subscribed(listener);
     await customer(id, "send", { message: "anyone?" });
     await listener.chat(id);
-    expect((await documents.send(new GetCommand({ TableName: sessions, Key: key, ConsistentRead: true }))).Item).toBeUndefined();
+    const { Item } = await documents.send(new GetCommand({ TableName: sessions, Key: key, ConsistentRead: true }));
+    expect([...((Item?.listeners as Set<string> | undefined) ?? [])]).toEqual([expect.not.stringMatching(/^gone0connection0=$/)]);
     documents.destroy();
   });
 });
@@ -194,25 +205,28 @@ describe("npm start: an agent's socket", () => {
     client.send({ action: "subscribe", agentId: "anna", token: anna.accessToken, endpoints: ["gms_builtin"] });
     expect((await subscribed(client)).data).toMatchObject({ agentId: "anna", endpoints: ["gms_builtin"] });
     const id = await session();
+    const chatId = chatIdOf(id);
     const queued = (phase: string) => (frame: Frame) =>
-      frame.channel === "/gms/queue" && frame.data.id === id && frame.data.phase === phase;
-    expect((await client.next(queued("WAITING"))).data).toEqual({ endpoint: "gms_builtin", id, phase: "WAITING" });
+      frame.channel === "/gms/queue" && frame.data.id === chatId && frame.data.phase === phase;
+    expect((await client.next(queued("WAITING"))).data).toEqual({ endpoint: "gms_builtin", id: chatId, phase: "WAITING" });
     await agent(anna, "anna", id, "accept");
-    expect((await client.chat(id)).data.message).toMatchObject({ chatIxnState: "TRANSCRIPT", transcriptPosition: "2" });
+    expect((await client.chat(chatId)).data.message).toMatchObject({ chatIxnState: "TRANSCRIPT", transcriptPosition: "2", chatId });
     await customer(id, "send", { message: "Is my order late?" });
-    const heard = await client.chat(id);
+    const heard = await client.chat(chatId);
     expect(heard.data.message).toEqual(await agent(anna, "anna", id, "refresh", { transcriptPosition: "2" }));
+    // The agent hears the chat by its chat id: nothing it is sent names the customer's session.
+    expect(JSON.stringify(client.frames)).not.toContain(id);
 
     // Ben's socket hears the queue but none of anna's chat.
     const bens = await socket();
-    bens.send({ action: "subscribe", agentId: "ben", token: ben.accessToken, chats: [{ id, transcriptPosition: "0" }] });
+    bens.send({ action: "subscribe", agentId: "ben", token: ben.accessToken, chats: [{ id: chatId, transcriptPosition: "0" }] });
     await subscribed(bens);
     expect(await bens.next((frame) => frame.channel !== "/gms/subscribed")).toEqual({
       channel: "/gms/refresh",
-      data: { id, transcriptPosition: "0" },
+      data: { id: chatId, transcriptPosition: "0" },
     });
     await agent(anna, "anna", id, "send", { message: "Let me check." });
-    await client.chat(id);
+    await client.chat(chatId);
     expect(JSON.stringify(bens.frames)).not.toContain("Let me check.");
   });
 });

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chatIdOf } from "../../lib/session/ids.ts";
 import { allClosed, type LocalStack, startLocalStack } from "../../scripts/local/launch.ts";
 import { STACK_ADMIN_KEY, stageTableNames, toolingDocumentClient } from "../../scripts/local/stack.ts";
 import { expectCleanStop } from "../support/stack.ts";
@@ -64,9 +65,11 @@ describe("npm start with the embedded DynamoDB", () => {
     );
     // Standard DynamoDB tools can reach the embedded server on DYNAMODB_PORT.
     const client = toolingDocumentClient(`http://localhost:${second.ports.dynamo}`);
-    const { Item } = await client.send(new GetCommand({ TableName: stageTableNames("dev").sessions, Key: { id: _id, sk: "session" } }));
+    const { Item } = await client.send(
+      new GetCommand({ TableName: stageTableNames("dev").sessions, Key: { id: chatIdOf(_id), sk: "session" } }),
+    );
     client.destroy();
-    expect(Item).toMatchObject({ id: _id, ttlSeconds: 99, data: { firstName: "Anna" } });
+    expect(Item).toMatchObject({ id: chatIdOf(_id), sessionId: _id, ttlSeconds: 99, data: { firstName: "Anna" } });
     // The seed does not undo an administrator's change.
     const service = await call(second, "/genesys/1/admin/services/request-chat");
     expect(await service.json()).toMatchObject({ _ttl: 99 });

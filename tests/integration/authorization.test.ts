@@ -10,6 +10,8 @@ import { chatHandler } from "../../lib/http/routes/chat.ts";
 import { requestChatHandler } from "../../lib/http/routes/request-chat.ts";
 import type { IdentityConfig } from "../../lib/identity/config.ts";
 import { createTokenVerifier } from "../../lib/identity/tokens.ts";
+import { chatIdOf } from "../../lib/session/ids.ts";
+import { wire } from "../../lib/wire.ts";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
 import { callRoute, httpEvent } from "../support/events.ts";
 import { startTestIssuer, type TestIssuer } from "../support/test-issuer.ts";
@@ -70,7 +72,7 @@ beforeAll(async () => {
     logs.push(String(line));
   });
   db = await startTestDynamo();
-  const deps = { config: db.config, sessions: db.sessions, now: () => clock, cors: corsPolicy("*") };
+  const deps = { ...wire(db, { now: () => clock }), cors: corsPolicy("*") };
   agent = agentHandler(deps);
   admin = adminHandler(deps);
   customer = { requestChat: requestChatHandler(deps), chat: chatHandler(deps) };
@@ -157,9 +159,9 @@ describe("the authorizer and the agent function together", () => {
     await callRoute(customer.chat, "/genesys/1/service/{service}/ixn/chat", "POST", { service: id }, { firstName: "Max" });
     const chatEvent = (op: string, agentId: string, headers: Record<string, string>) =>
       httpEvent({
-        resource: `/genesys/1/agent/{agentId}/chats/{service}/${op}`,
+        resource: `/genesys/1/agent/{agentId}/chats/{chatId}/${op}`,
         httpMethod: "POST",
-        pathParameters: { agentId, service: id },
+        pathParameters: { agentId, chatId: chatIdOf(id) },
         headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
         body: "",
       });
@@ -255,9 +257,9 @@ describe("who did what", () => {
     ).toBe(200);
     const chatEvent = (op: string, body = "") =>
       httpEvent({
-        resource: `/genesys/1/agent/{agentId}/chats/{service}/${op}`,
+        resource: `/genesys/1/agent/{agentId}/chats/{chatId}/${op}`,
         httpMethod: "POST",
-        pathParameters: { agentId: "anna", service: id },
+        pathParameters: { agentId: "anna", chatId: chatIdOf(id) },
         headers: { ...form, ...anna },
         body,
       });
@@ -269,7 +271,11 @@ describe("who did what", () => {
       expect((await through("agent", chatEvent(op, body))).status, op).toBe(200);
     }
     const { Items = [] } = await db.client.send(
-      new QueryCommand({ TableName: db.tables.sessions, KeyConditionExpression: "id = :id", ExpressionAttributeValues: { ":id": id } }),
+      new QueryCommand({
+        TableName: db.tables.sessions,
+        KeyConditionExpression: "id = :id",
+        ExpressionAttributeValues: { ":id": chatIdOf(id) },
+      }),
     );
     const agentEvents = Items.filter((item) => item.party === "AGENT");
     expect(agentEvents.map((item) => [item.type, item.actor])).toEqual([

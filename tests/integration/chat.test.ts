@@ -1,13 +1,17 @@
-import { QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { DEADLINE_MARGIN_MS, WORST_CASE_CALL_MS } from "../../lib/dynamo/limits.ts";
+import { migrateLayouts } from "../../lib/dynamo/migrations.ts";
 import { dynamoScope } from "../../lib/dynamo/request-scope.ts";
 import { corsPolicy } from "../../lib/http/cors.ts";
 import { adminHandler } from "../../lib/http/routes/admin.ts";
 import { agentHandler } from "../../lib/http/routes/agent.ts";
 import { chatHandler } from "../../lib/http/routes/chat.ts";
 import { requestChatHandler } from "../../lib/http/routes/request-chat.ts";
+import { idempotencyDigest, requestFingerprint } from "../../lib/session/idempotency.ts";
+import { chatIdOf } from "../../lib/session/ids.ts";
+import { wire } from "../../lib/wire.ts";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
 import { callRoute, httpEvent, type RouteAnswer } from "../support/events.ts";
 
@@ -23,7 +27,7 @@ let handlers: {
 beforeAll(async () => {
   vi.spyOn(console, "log").mockImplementation(() => {});
   db = await startTestDynamo();
-  const deps = { config: db.config, sessions: db.sessions, now: () => clock, cors: corsPolicy("*") };
+  const deps = { ...wire(db, { now: () => clock }), cors: corsPolicy("*") };
   handlers = { requestChat: requestChatHandler(deps), chat: chatHandler(deps), agent: agentHandler(deps) };
   // A service whose endpoint has no availability notification: only ready agents open it.
   await db.config.putService({ name: "support", ttlSeconds: 3600, chatEndpoint: "support_q", updatedAt: start.toISOString() });
@@ -42,7 +46,7 @@ const B = "/genesys/1/service/{service}/ixn/chat";
 const customer = (op: string, id: string, form: Record<string, string> = {}, query: Record<string, string> | null = null) =>
   call(handlers.chat, op === "" ? B : `${B}/${op}`, "POST", { service: id }, form, query);
 const agent = (agentId: string, op: string, id: string, form: Record<string, string> = {}) =>
-  call(handlers.agent, `/genesys/1/agent/{agentId}/chats/{service}/${op}`, "POST", { agentId, service: id }, form);
+  call(handlers.agent, `/genesys/1/agent/{agentId}/chats/{chatId}/${op}`, "POST", { agentId, chatId: chatIdOf(id) }, form);
 const presence = (agentId: string, form: Record<string, string>) =>
   call(handlers.agent, "/genesys/1/agent/{agentId}/presence", "PUT", { agentId }, form);
 const queue = (agentId: string, endpoint: string, page: Record<string, string> = {}) =>
@@ -76,7 +80,11 @@ describe("a whole conversation, in process against dynalite", () => {
 
     const waiting = await queue("anna", "support_q", { attachedData: "true" });
     expect(waiting.body.chats).toEqual([
-      expect.objectContaining({ id, nickname: "Bob Smith", attachedData: { firstName: "Bob", orderId: "A-17", topic: "late" } }),
+      expect.objectContaining({
+        id: chatIdOf(id),
+        nickname: "Bob Smith",
+        attachedData: { firstName: "Bob", orderId: "A-17", topic: "late" },
+      }),
     ]);
 
     clock = new Date(start.getTime() + 5000);
@@ -205,15 +213,23 @@ describe("a whole conversation, in process against dynalite", () => {
     expect(JSON.parse(retry.body).exception).toBe("IdempotencyKeyConflictException");
     expect((await service("GET", id)).status).toBe(404);
     expect((await customer("refresh", id)).status).toBe(404);
-    expect((await db.sessions.get(id))?.data).toEqual({});
+    expect((await db.sessions.get(chatIdOf(id)))?.data).toEqual({});
   });
 
-  it("answers ids that are not session ids with 404 before any DynamoDB call", async () => {
+  it("answers ids that are not session ids, or chat ids, with 404 before any DynamoDB call", async () => {
     db.proxy.reset();
-    for (const id of ["x".repeat(3000), "not-a-session", "6F1C2B1E-0C0A-4B8E-9D6A-2F7F0E6B5A41x"]) {
+    for (const id of [
+      "x".repeat(3000),
+      "not-a-session",
+      "6F1C2B1E-0C0A-4B8E-9D6A-2F7F0E6B5A41x",
+      "x".repeat(21),
+      "x".repeat(23),
+      "a+b/c=d".repeat(3),
+    ]) {
       expect((await service("GET", id)).status).toBe(404);
       expect((await customer("refresh", id)).status).toBe(404);
-      expect((await agent("kim", "accept", id)).status).toBe(404);
+      const accept = await call(handlers.agent, "/genesys/1/agent/{agentId}/chats/{chatId}/accept", "POST", { agentId: "kim", chatId: id });
+      expect([accept.status, accept.body.message]).toEqual([404, "No such chat: it may have ended and expired, or been erased"]);
     }
     expect(db.proxy.calls).toEqual([]);
   });
@@ -306,14 +322,14 @@ describe("a whole conversation, in process against dynalite", () => {
       new QueryCommand({
         TableName: db.tables.sessions,
         KeyConditionExpression: "id = :id AND begins_with(sk, :e)",
-        ExpressionAttributeValues: { ":id": id, ":e": "e#" },
+        ExpressionAttributeValues: { ":id": chatIdOf(id), ":e": "e#" },
       }),
     );
     expect(position).toBe(String(Items.length));
     expect(Items.map((item) => item.position)).toEqual(Array.from({ length: Items.length }, (_, i) => i + 1));
     expect(Items.filter((item) => item.givenUp !== true)).toHaveLength(42);
     // The transcript expires with its session: every event carries the session's TTL attribute.
-    const session = await db.sessions.get(id);
+    const session = await db.sessions.get(chatIdOf(id));
     expect(new Set(Items.map((item) => item.expiresAt))).toEqual(new Set([session!.expiresAt]));
     // Each writer's answer starts at its own message (later ones may follow).
     for (const [i, a] of answers.entries()) expect(a.body.transcriptToShow[0][2]).toBe(`${i % 2 === 0 ? "c" : "a"}${Math.floor(i / 2)}`);
@@ -355,7 +371,7 @@ describe("a whole conversation, in process against dynalite", () => {
     await presence("kim", { endpoint: "support_q", state: "ready" });
     const id = await openSession();
     await customer("", id);
-    const metered = chatHandler({ sessions: db.sessions, now: () => clock, cors: corsPolicy("*"), scope: dynamoScope });
+    const metered = chatHandler({ ...wire(db, { now: () => clock }), cors: corsPolicy("*"), scope: dynamoScope });
     // Time for one call and 300 ms more; DynamoDB takes 600 ms to answer the first (the position's claim).
     const lambda = { awsRequestId: "deadline", getRemainingTimeInMillis: () => WORST_CASE_CALL_MS + DEADLINE_MARGIN_MS + 300 } as Context;
     db.proxy.reset();
@@ -396,7 +412,7 @@ describe("a whole conversation, in process against dynalite", () => {
   });
 
   it("logs what each request cost in DynamoDB, as the proxy in front of it counted, whatever the operations", async () => {
-    const scoped = { config: db.config, sessions: db.sessions, now: () => clock, cors: corsPolicy("*"), scope: dynamoScope };
+    const scoped = { ...wire(db, { now: () => clock }), cors: corsPolicy("*"), scope: dynamoScope };
     const wired = { chat: chatHandler(scoped), agent: agentHandler(scoped), admin: adminHandler(scoped) };
     const id = await openSession();
     const log = vi.mocked(console.log);
@@ -412,7 +428,7 @@ describe("a whole conversation, in process against dynalite", () => {
       call(wired.agent, "/genesys/1/agent/{agentId}/presence", "PUT", { agentId: "nia" }, { endpoint: "support_q", state: "ready" }),
     );
     await expectLoggedCost(() =>
-      call(wired.agent, "/genesys/1/agent/{agentId}/chats/{service}/accept", "POST", { agentId: "nia", service: id }),
+      call(wired.agent, "/genesys/1/agent/{agentId}/chats/{chatId}/accept", "POST", { agentId: "nia", chatId: chatIdOf(id) }),
     );
     await expectLoggedCost(() => call(wired.chat, `${B}/send`, "POST", { service: id }, { message: "hello" }));
     await expectLoggedCost(() => call(wired.chat, "/genesys/1/service/{service}", "DELETE", { service: id }));
@@ -431,5 +447,96 @@ describe("a whole conversation, in process against dynalite", () => {
     expect((await open()).status).toBe(200);
     clock = new Date(start.getTime() + 60_000);
     expect((await open()).status).toBe(503);
+  });
+});
+
+describe("sessions opened before chat ids (kept under their session id)", () => {
+  /** A session, its waiting chat and its opening event, as versions before chat ids wrote them. */
+  async function legacyChat(): Promise<string> {
+    const id = crypto.randomUUID();
+    const expiresAt = Math.floor(start.getTime() / 1000) + 3600;
+    const put = (Item: Record<string, unknown>) => db.client.send(new PutCommand({ TableName: db.tables.sessions, Item }));
+    await put({
+      id,
+      sk: "session",
+      serviceName: "support",
+      chatEndpoint: "support_q",
+      data: { orderId: "L-1" },
+      createdAt: start.toISOString(),
+      ttlSeconds: 3600,
+      expiresAt,
+    });
+    await put({
+      id,
+      sk: "state",
+      chatSessionId: "0123456789ABCDEF",
+      phase: "WAITING",
+      startedAt: start.toISOString(),
+      endpoint: "support_q",
+      customerNickname: "Lea",
+      customer: { firstName: "Lea" },
+      userId: "U",
+      secureKey: "K",
+      queueEndpoint: "support_q",
+      queuedAt: start.toISOString(),
+      expiresAt,
+      lastPosition: 1,
+    });
+    await put({
+      id,
+      sk: "e#0000000001",
+      position: 1,
+      type: "Notice.Joined",
+      nickname: "Lea",
+      text: "has joined the session",
+      party: "CLIENT",
+      offset: 0,
+      at: start.toISOString(),
+      expiresAt,
+    });
+    return id;
+  }
+
+  it("keep working for the customer and, by the session id as chat id, for the agent", async () => {
+    const id = await legacyChat();
+    await migrateLayouts(db.client, db.tables, db, start);
+    await presence("leo", { endpoint: "support_q", state: "ready", nickname: "Leo" });
+    // The queue names it by the id it had: its session id, which is its chat id.
+    expect((await queue("leo", "support_q")).body.chats.map((chat: { id: string }) => chat.id)).toContain(id);
+    const take = (op: string, form: Record<string, string> = {}) =>
+      call(handlers.agent, `/genesys/1/agent/{agentId}/chats/{chatId}/${op}`, "POST", { agentId: "leo", chatId: id }, form);
+    expect((await take("accept")).body).toMatchObject({ chatIxnState: "TRANSCRIPT", chatId: id });
+    expect((await customer("send", id, { message: "Still there?" })).status).toBe(200);
+    expect((await take("send", { message: "Yes." })).status).toBe(200);
+    const seen = await customer("refresh", id, { transcriptPosition: "2" });
+    expect(seen.body.transcriptToShow.map((event: string[]) => event[2])).toEqual(["Still there?", "Yes."]);
+    expect((await service("GET", id)).body).toEqual({ orderId: "L-1" });
+    expect((await service("DELETE", id)).status).toBe(204);
+    expect((await customer("refresh", id)).status).toBe(404);
+  });
+
+  it("answers a retry of a key recorded before chat ids with the session it opened then", async () => {
+    const id = await legacyChat();
+    const headers = { "content-type": "application/x-www-form-urlencoded", "Idempotency-Key": `legacy-${id}` };
+    const event = httpEvent({ pathParameters: { service: "support" }, headers, body: "orderId=L-1" });
+    const digest = idempotencyDigest("support", { key: `legacy-${id}`, user: undefined });
+    const fingerprint = requestFingerprint("support", { orderId: "L-1" });
+    // The record as versions before chat ids wrote it: no chat id, so the session is under its id.
+    await db.client.send(
+      new PutCommand({
+        TableName: db.tables.sessions,
+        Item: {
+          id: `key#${digest}`,
+          sk: "idempotency",
+          sessionId: id,
+          requestHash: fingerprint,
+          expiresAt: Math.floor(start.getTime() / 1000) + 3600,
+        },
+      }),
+    );
+    const retried = await handlers.requestChat(event);
+    expect(JSON.parse(retried.body)._id).toBe(id);
+    // Nothing was opened beside it under its chat id.
+    expect(await db.sessions.get(chatIdOf(id))).toBeUndefined();
   });
 });

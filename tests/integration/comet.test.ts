@@ -9,7 +9,9 @@ import { agentHandler } from "../../lib/http/routes/agent.ts";
 import { chatHandler } from "../../lib/http/routes/chat.ts";
 import { cometHandler } from "../../lib/http/routes/comet.ts";
 import { requestChatHandler } from "../../lib/http/routes/request-chat.ts";
+import { chatIdOf } from "../../lib/session/ids.ts";
 import type { CometStore } from "../../lib/storage.ts";
+import { wire } from "../../lib/wire.ts";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
 import { callRoute, httpEvent } from "../support/events.ts";
 
@@ -41,15 +43,8 @@ type Json = Record<string, any>;
 beforeAll(async () => {
   vi.spyOn(console, "log").mockImplementation(() => {});
   db = await startTestDynamo();
-  const deps = {
-    config: db.config,
-    sessions: db.sessions,
-    comet: db.comet,
-    now,
-    wait,
-    cors: corsPolicy("*"),
-    listeners: cometListener(db.comet),
-  };
+  // The production composition, CometD's listener included, on the test's clock.
+  const deps = { ...wire(db, { now }), wait, cors: corsPolicy("*") };
   handlers = { requestChat: requestChatHandler(deps), chat: chatHandler(deps), agent: agentHandler(deps), comet: cometHandler(deps) };
   await db.config.putService({ name: "pushed", ttlSeconds: 3600, chatEndpoint: "pushed_q", updatedAt: now().toISOString() });
   await db.config.putNotification({ endpoint: "pushed_q", available: true, updatedAt: now().toISOString() });
@@ -125,7 +120,7 @@ async function comChat(gmsUser: string | undefined, notifyBy = "comet"): Promise
 }
 
 const agent = (op: string, id: string, form: Record<string, string> = {}) =>
-  callRoute(handlers.agent, `/genesys/1/agent/{agentId}/chats/{service}/${op}`, "POST", { agentId: "anna", service: id }, form);
+  callRoute(handlers.agent, `/genesys/1/agent/{agentId}/chats/{chatId}/${op}`, "POST", { agentId: "anna", chatId: chatIdOf(id) }, form);
 
 async function ready() {
   await callRoute(
@@ -215,10 +210,10 @@ describe("CometD: pushes of comet chats", () => {
         .map((push) => push.data.tag)
         .sort(),
     ).toEqual([`service.chat.refresh.${first}`, `service.chat.refresh.${second}`].sort());
-    const state = await db.client.send(new GetCommand({ TableName: db.tables.sessions, Key: { id: polled, sk: "state" } }));
+    const state = await db.client.send(new GetCommand({ TableName: db.tables.sessions, Key: { id: chatIdOf(polled), sk: "state" } }));
     expect(state.Item).not.toHaveProperty("cometUser");
     // The chat keeps the digest, never the header.
-    const comet = await db.client.send(new GetCommand({ TableName: db.tables.sessions, Key: { id: first, sk: "state" } }));
+    const comet = await db.client.send(new GetCommand({ TableName: db.tables.sessions, Key: { id: chatIdOf(first), sk: "state" } }));
     expect(comet.Item?.cometUser).toBe(cometUserDigest(user));
     expect(JSON.stringify(comet.Item)).not.toContain(user);
   });
@@ -328,7 +323,7 @@ describe("CometD: pushes of comet chats", () => {
     );
     expect(deleted.statusCode).toBe(204);
     expect(await connect(user, clientId, 0)).toEqual([expect.objectContaining({ successful: true })]);
-    const { Item } = await db.client.send(new GetCommand({ TableName: db.tables.sessions, Key: { id, sk: "state" } }));
+    const { Item } = await db.client.send(new GetCommand({ TableName: db.tables.sessions, Key: { id: chatIdOf(id), sk: "state" } }));
     expect(Item).not.toHaveProperty("cometUser");
   });
 
@@ -342,7 +337,9 @@ describe("CometD: pushes of comet chats", () => {
         ExpressionAttributeValues: { ":id": `comet#${cometUserDigest(user)}` },
       }),
     );
-    const { Item: session } = await db.client.send(new GetCommand({ TableName: db.tables.sessions, Key: { id, sk: "session" } }));
+    const { Item: session } = await db.client.send(
+      new GetCommand({ TableName: db.tables.sessions, Key: { id: chatIdOf(id), sk: "session" } }),
+    );
     expect(Items).toEqual([
       {
         id: `comet#${cometUserDigest(user)}`,
@@ -358,9 +355,7 @@ describe("CometD: pushes of comet chats", () => {
 describe("CometD: the listener is best-effort", () => {
   async function sendWith(store: Partial<CometStore>) {
     const deps = {
-      config: db.config,
-      sessions: db.sessions,
-      now,
+      ...wire(db, { now }),
       cors: corsPolicy("*"),
       listeners: cometListener(store as CometStore, 20),
     };

@@ -4,7 +4,9 @@ import { corsPolicy } from "../../lib/http/cors.ts";
 import { agentHandler } from "../../lib/http/routes/agent.ts";
 import { chatHandler } from "../../lib/http/routes/chat.ts";
 import { requestChatHandler } from "../../lib/http/routes/request-chat.ts";
+import { chatIdOf } from "../../lib/session/ids.ts";
 import type { ChatListeners, ChatState, TranscriptEvent } from "../../lib/storage.ts";
+import { wire } from "../../lib/wire.ts";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
 import { callRoute } from "../support/events.ts";
 
@@ -31,13 +33,7 @@ let handlers: {
 beforeAll(async () => {
   vi.spyOn(console, "log").mockImplementation(() => {});
   db = await startTestDynamo();
-  const deps = {
-    config: db.config,
-    sessions: db.sessions,
-    now: () => start,
-    cors: corsPolicy("*"),
-    listeners: allListeners(failing, recording),
-  };
+  const deps = { ...wire(db, { now: () => start }), cors: corsPolicy("*"), listeners: allListeners(failing, recording) };
   handlers = { requestChat: requestChatHandler(deps), chat: chatHandler(deps), agent: agentHandler(deps) };
   await db.config.putService({ name: "heard", ttlSeconds: 3600, chatEndpoint: "heard_q", updatedAt: start.toISOString() });
 });
@@ -50,7 +46,7 @@ describe("the listeners of written events", () => {
   it("hear every event of a whole chat, in the chat's state after it, though one of them fails every time", async () => {
     const B = "/genesys/1/service/{service}/ixn/chat";
     const agent = (op: string, id: string, form: Record<string, string> = {}) =>
-      callRoute(handlers.agent, `/genesys/1/agent/{agentId}/chats/{service}/${op}`, "POST", { agentId: "anna", service: id }, form);
+      callRoute(handlers.agent, `/genesys/1/agent/{agentId}/chats/{chatId}/${op}`, "POST", { agentId: "anna", chatId: chatIdOf(id) }, form);
     await callRoute(
       handlers.agent,
       "/genesys/1/agent/{agentId}/presence",

@@ -6,6 +6,7 @@ import { dynamoScope } from "../../lib/dynamo/request-scope.ts";
 import { StorageUnavailableError } from "../../lib/errors.ts";
 import { corsPolicy } from "../../lib/http/cors.ts";
 import { requestChatHandler } from "../../lib/http/routes/request-chat.ts";
+import { chatIdOf } from "../../lib/session/ids.ts";
 import { type DynamoProxy, startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
 import { formEvent } from "../support/events.ts";
 
@@ -85,12 +86,14 @@ describe("request-chat against dynalite", () => {
       formEvent("request-chat", { firstName: "Anna", _ttl: "120", _chat_endpoint: "elsewhere", _verbose: "false" }),
     );
     const { _id } = JSON.parse(response.body);
+    // Kept under its chat id (lib/session/ids.ts), with the session id itself inside.
     const { Item } = await db.client.send(
-      new GetItemCommand({ TableName: db.tables.sessions, Key: { id: { S: _id }, sk: { S: "session" } } }),
+      new GetItemCommand({ TableName: db.tables.sessions, Key: { id: { S: chatIdOf(_id) }, sk: { S: "session" } } }),
     );
     expect(Item).toEqual({
-      id: { S: _id },
+      id: { S: chatIdOf(_id) },
       sk: { S: "session" },
+      sessionId: { S: _id },
       serviceName: { S: "request-chat" },
       chatEndpoint: { S: "gms_builtin" },
       data: { M: { firstName: { S: "Anna" } } },
@@ -104,13 +107,13 @@ describe("request-chat against dynalite", () => {
     const form = { constructor: "c", toString: "t", hasOwnProperty: "h", valueOf: "v" };
     const response = await handler(formEvent("request-chat", form));
     expect(response.statusCode).toBe(200);
-    expect((await db.sessions.get(JSON.parse(response.body)._id))?.data).toEqual(form);
+    expect((await db.sessions.get(chatIdOf(JSON.parse(response.body)._id)))?.data).toEqual(form);
   });
 
   it("uses the service's default TTL when the request has none", async () => {
     const { _id } = JSON.parse((await handler(formEvent("request-chat", {}))).body);
     const { Item } = await db.client.send(
-      new GetItemCommand({ TableName: db.tables.sessions, Key: { id: { S: _id }, sk: { S: "session" } } }),
+      new GetItemCommand({ TableName: db.tables.sessions, Key: { id: { S: chatIdOf(_id) }, sk: { S: "session" } } }),
     );
     expect(Item?.expiresAt).toEqual({ N: String(now.getTime() / 1000 + 3600) });
   });

@@ -5,7 +5,7 @@ import type { CloudFormationCustomResourceEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { putToPresignedUrl, SEED_RESOURCE_ID, seedHandler } from "../../lib/cloudformation/seed-resource.ts";
 import { isAvailable, isInForce } from "../../lib/config/availability.ts";
-import { migrateConfigLayout } from "../../lib/dynamo/config-migration.ts";
+import { migrateLayouts } from "../../lib/dynamo/migrations.ts";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
 
 const now = new Date("2026-11-25T10:00:00Z");
@@ -52,7 +52,7 @@ function cfnEvent(requestType: "Create" | "Update" | "Delete", layout?: { old: s
 const wiringOf = (target: TestDynamo) => ({
   config: target.config,
   now: () => now,
-  migrate: () => migrateConfigLayout(target.client, target.tables.config, target.config),
+  migrate: () => migrateLayouts(target.client, target.tables, target, now),
 });
 
 describe("the deploy-time seed (CloudFormation custom resource)", () => {
@@ -148,12 +148,52 @@ describe("the deploy-time seed (CloudFormation custom resource)", () => {
     expect(await db.config.getService("broken")).toBeUndefined();
     expect(await db.config.getNotification("other_q")).toBeUndefined();
     // Run again (a retried deploy): nothing left to move, nothing changed.
-    expect(await migrateConfigLayout(db.client, db.tables.config, db.config)).toEqual({
+    expect(await migrateLayouts(db.client, db.tables, db, now)).toEqual({
       services: 0,
       notifications: 0,
       presenceDropped: 0,
       unreadable: 2,
+      waitingChats: 0,
     });
     expect((await db.config.loadServiceRoute("legacy")).service?.ttlSeconds).toBe(120);
+  });
+
+  it("moves the chats that waited in the sessions table's queue index into their endpoint's queue, in their order, once", async () => {
+    vi.spyOn(console, "log").mockImplementation(() => {});
+    const expiresAt = Math.floor(now.getTime() / 1000) + 3600;
+    // A waiting chat as versions before chat ids wrote it: under its session id, on the queue index.
+    const legacy = (id: string, queuedAt: string, phase = "WAITING") =>
+      db.client.send(
+        new PutCommand({
+          TableName: db.tables.sessions,
+          Item: {
+            id,
+            sk: "state",
+            phase,
+            chatSessionId: "A7C7F3CC37B18260",
+            startedAt: queuedAt,
+            endpoint: "old_q",
+            customerNickname: "Old Timer",
+            customer: { firstName: "Old", subject: "Refund" },
+            userId: "U",
+            secureKey: "K",
+            queueEndpoint: "old_q",
+            queuedAt,
+            expiresAt,
+          },
+        }),
+      );
+    const [first, second] = [crypto.randomUUID(), crypto.randomUUID()];
+    await legacy(second, "2026-11-25T10:05:00.000Z");
+    await legacy(first, "2026-11-25T10:01:00.000Z");
+    const handler = seedHandler({ wiring: async () => wiringOf(db), reply: putToPresignedUrl });
+    await handler(cfnEvent("Update", { old: "2", now: "3" }));
+    expect(replies.at(-1)?.body).toMatchObject({ Status: "SUCCESS", Data: { waitingChatsMoved: "2" } });
+    const { entries } = await db.routing.waiting("old_q", { limit: 10 });
+    expect(entries.map((entry) => [entry.chatId, entry.queuedAt])).toEqual([
+      [first, "2026-11-25T10:01:00.000Z"],
+      [second, "2026-11-25T10:05:00.000Z"],
+    ]);
+    expect((await migrateLayouts(db.client, db.tables, db, now)).waitingChats).toBe(0);
   });
 });

@@ -7,6 +7,7 @@ import { adminHandler } from "../../lib/http/routes/admin.ts";
 import { requestChatHandler } from "../../lib/http/routes/request-chat.ts";
 import { MemoryConfigStore } from "../../lib/memory/config-store.ts";
 import { MemorySessionStore } from "../../lib/memory/session-store.ts";
+import { chatIdOf } from "../../lib/session/ids.ts";
 import { expectGmsAnswer, generatedRequest as request } from "../support/arbitraries.ts";
 
 /**
@@ -59,7 +60,7 @@ describe(`generated requests (${RUNS} runs each)`, () => {
         expectGmsAnswer(response);
         if (response.statusCode === 200) {
           const { _id } = JSON.parse(response.body);
-          expect(await sessions.get(_id)).toBeDefined();
+          expect(await sessions.get(chatIdOf(_id))).toBeDefined();
         }
       }),
       { numRuns: RUNS },

@@ -6,6 +6,8 @@ import { adminHandler } from "../../lib/http/routes/admin.ts";
 import { agentHandler } from "../../lib/http/routes/agent.ts";
 import { chatHandler } from "../../lib/http/routes/chat.ts";
 import { requestChatHandler } from "../../lib/http/routes/request-chat.ts";
+import { chatIdOf } from "../../lib/session/ids.ts";
+import { wire } from "../../lib/wire.ts";
 import { expectGmsAnswer, generatedRequest, plausibleRequest } from "../support/arbitraries.ts";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
 import { httpEvent } from "../support/events.ts";
@@ -33,7 +35,7 @@ afterAll(async () => {
 });
 
 describe(`generated requests against dynalite (${RUNS} runs each)`, () => {
-  const handler = () => requestChatHandler({ config: db.config, sessions: db.sessions, now: () => now, cors: corsPolicy("*") });
+  const handler = () => requestChatHandler({ ...wire(db, { now: () => now }), cors: corsPolicy("*") });
 
   it("never answer 500", async () => {
     const requestChat = handler();
@@ -52,7 +54,7 @@ describe(`generated requests against dynalite (${RUNS} runs each)`, () => {
         expectGmsAnswer(response);
         if (response.statusCode !== 200) return;
         const sent = Object.fromEntries(Object.entries(await decodeFields(event)).filter(([key]) => !key.startsWith("_")));
-        const session = await db.sessions.get(JSON.parse(response.body)._id);
+        const session = await db.sessions.get(chatIdOf(JSON.parse(response.body)._id));
         expect(session?.data).toEqual(sent);
         stored += 1;
       }),
@@ -63,7 +65,7 @@ describe(`generated requests against dynalite (${RUNS} runs each)`, () => {
 });
 
 describe(`generated requests on the chat and agent routes against dynalite (${RUNS} runs each)`, () => {
-  const deps = () => ({ config: db.config, sessions: db.sessions, now: () => now, cors: corsPolicy("*") });
+  const deps = () => ({ ...wire(db, { now: () => now }), cors: corsPolicy("*") });
 
   it("never answer 500 on any customer or agent operation", async () => {
     const requestChat = requestChatHandler(deps());
@@ -74,7 +76,8 @@ describe(`generated requests on the chat and agent routes against dynalite (${RU
       now.getTime() / 1000,
     );
     const opened = JSON.parse((await requestChat(httpEvent({ pathParameters: { service: "request-chat" } }))).body)._id as string;
-    const ids = fc.constantFrom(opened, "00000000-0000-4000-8000-000000000000", "not-an-id", "");
+    // The session id is the customer's key, the chat id the agent's: each side gets both (and worse).
+    const ids = fc.constantFrom(opened, chatIdOf(opened), "00000000-0000-4000-8000-000000000000", "not-an-id", "");
     const customerOps = fc.constantFrom("", "/refresh", "/send", "/startTyping", "/stopTyping", "/disconnect");
     const agentOps = fc.constantFrom("presence", "queue", "accept", "send", "startTyping", "stopTyping", "refresh", "disconnect");
     const agentIds = fc.constantFrom("fuzz", "other", "bad id", "");
@@ -93,9 +96,9 @@ describe(`generated requests on the chat and agent routes against dynalite (${RU
                 resource:
                   agentOp === "presence" || agentOp === "queue"
                     ? `/genesys/1/agent/{agentId}/${agentOp}`
-                    : `/genesys/1/agent/{agentId}/chats/{service}/${agentOp}`,
+                    : `/genesys/1/agent/{agentId}/chats/{chatId}/${agentOp}`,
                 httpMethod: agentOp === "presence" ? "PUT" : agentOp === "queue" ? "GET" : "POST",
-                pathParameters: { agentId, service: id },
+                pathParameters: { agentId, chatId: id },
               })
             : await chat({
                 ...event,
@@ -113,7 +116,7 @@ describe(`generated requests on the chat and agent routes against dynalite (${RU
 
 describe(`generated path values against dynalite (${RUNS} runs)`, () => {
   it("never answer 500 on the admin API or the service API, however long or odd the name or id", async () => {
-    const deps = { config: db.config, sessions: db.sessions, now: () => now, cors: corsPolicy("*") };
+    const deps = { ...wire(db, { now: () => now }), cors: corsPolicy("*") };
     const admin = adminHandler(deps);
     const chat = chatHandler(deps);
     // DynamoDB refuses keys over 2048 bytes: such values must be refused before they reach it.

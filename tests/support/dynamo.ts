@@ -1,6 +1,7 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { dynamoStores } from "../../lib/dynamo/stores.ts";
 import type { TableNames } from "../../lib/dynamo/tables.ts";
+import type { RoutingStore } from "../../lib/routing/store.ts";
 import type { CometStore, ConfigStore, PushStore, SessionStore } from "../../lib/storage.ts";
 import { DynamoProxy } from "../../scripts/local/dynamo-proxy.ts";
 import { ensureTables, type LocalDynamo, localDocumentClient, startDynalite } from "../../scripts/local/stack.ts";
@@ -20,6 +21,7 @@ export interface TestDynamo {
   /** The push channels' subscriptions, in the sessions table, through the proxy. */
   readonly push: PushStore;
   readonly comet: CometStore;
+  readonly routing: RoutingStore;
   close(): Promise<void>;
 }
 

@@ -54,9 +54,9 @@ export class PushClient {
     }
   }
 
-  /** The next `/_genesys` frame of a chat. */
-  chat(sessionId: string): Promise<Frame> {
-    return this.next((frame) => frame.channel === "/_genesys" && frame.data.tag === `service.chat.refresh.${sessionId}`);
+  /** The next `/_genesys` frame of a chat: by its session id as its customer hears it, by its chat id as its agent does. */
+  chat(id: string): Promise<Frame> {
+    return this.next((frame) => frame.channel === "/_genesys" && frame.data.tag === `service.chat.refresh.${id}`);
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,10 @@ import type { ChatState, ConnectionSender, PushStore, PushTopic, TranscriptEvent
 
 /** The fan-out's promises to the call that wrote the event (lib/push/push.ts): bounded in time, never failing it. */
 const chat = {
+  chatId: "Zq3nR6fD0b2tK8yW1xV4sA",
   sessionId: "6f1c3a5e-0000-4000-8000-000000000000",
+  // The customer's tabs, as the write's claim read them with the chat.
+  listeners: ["c1", "gone"],
   chatSessionId: "0123456789ABCDEF",
   phase: "ACCEPTED",
   startedAt: "2026-11-30T10:00:00.000Z",
@@ -44,21 +47,31 @@ afterEach(() => {
 });
 
 describe("the fan-out of a written event", () => {
-  it("sends the chat's frame to the chat's and the holding agent's connections, and forgets those found gone", async () => {
+  it("sends the customer's frame to the chat's listeners and the agent's to its consoles, and forgets those found gone", async () => {
     const sent: string[] = [];
     const forgotten: string[] = [];
     const sender: ConnectionSender = {
       async send(connectionId, frame) {
         if (connectionId === "gone") return "gone";
-        sent.push(`${connectionId}:${JSON.parse(frame).data.id}`);
+        const { channel, data } = JSON.parse(frame);
+        sent.push(`${connectionId}:${channel}:${data.id}`);
         return "sent";
       },
     };
-    await pushListener({ push: storeWith({ chat: ["c1", "gone"], agent: ["a1"], queue: ["q1"] }, forgotten), sender, now }).written(
-      chat,
-      event,
-    );
-    expect(sent.sort()).toEqual([`a1:${chat.sessionId}:3`, `c1:${chat.sessionId}:3`]);
+    // The chat's listeners come with the chat: the store is asked for the agent's consoles only.
+    const asked: string[] = [];
+    const store = storeWith({ chat: ["never-read"], agent: ["a1"], queue: ["q1"] }, forgotten);
+    const counting: PushStore = {
+      ...store,
+      listening: async (topic, limit) => {
+        asked.push(topic.kind);
+        return store.listening(topic, limit);
+      },
+    };
+    await pushListener({ push: counting, sender, now }).written(chat, event);
+    // The customer hears the session's GMS envelope; the agent the chat id, and nothing of the session.
+    expect(sent.sort()).toEqual([`a1:/_genesys:${chat.chatId}:3`, `c1:/_genesys:${chat.sessionId}:3`]);
+    expect(asked).toEqual(["agent"]);
     expect(forgotten).toEqual(["chat:gone"]);
   });
 
@@ -66,7 +79,7 @@ describe("the fan-out of a written event", () => {
     vi.useFakeTimers();
     const hanging: ConnectionSender = { send: () => new Promise(() => undefined) };
     let done = false;
-    const written = pushListener({ push: storeWith({ chat: ["c1"] }), sender: hanging, now })
+    const written = pushListener({ push: storeWith({}), sender: hanging, now })
       .written(chat, event)
       .then(() => {
         done = true;

@@ -12,7 +12,8 @@ import {
   serviceNameOrUnknown,
 } from "../../config/services.ts";
 import { InvalidInputError } from "../../errors.ts";
-import type { ConfigDeps, StorageSequence } from "../../storage.ts";
+import type { StorageSequence } from "../../sequence.ts";
+import type { ConfigDeps } from "../../storage.ts";
 import { epochSeconds } from "../../time.ts";
 import { callerOf, requireAdmin } from "../caller.ts";
 import { decodeFields, type Fields } from "../decode.ts";

@@ -1,27 +1,22 @@
 import type { APIGatewayProxyEvent } from "aws-lambda";
-import {
-  type AgentCall,
-  accept,
-  agentDisconnect,
-  agentEvent,
-  agentRefresh,
-  QUEUE_PAGE,
-  type QueueQuery,
-  waitingChats,
-} from "../../chat/agent.ts";
-import type { PostCommand } from "../../chat/transcript.ts";
+import { type AgentCall, accept, agentDisconnect, agentEvent, agentRefresh } from "../../chat/agent.ts";
+import type { Post } from "../../chat/transcript.ts";
 import { type PresenceCommand, requireAgentId, requireNickname, setPresence } from "../../config/presence.ts";
 import { requireChatEndpoint } from "../../config/services.ts";
 import { InvalidInputError } from "../../errors.ts";
-import type { Deps, StorageSequence } from "../../storage.ts";
+import { QUEUE_PAGE, type QueueQuery, waitingChats } from "../../routing/queue.ts";
+import type { RoutingStore } from "../../routing/store.ts";
+import type { StorageSequence } from "../../sequence.ts";
+import { chatIdOrUnknown } from "../../session/ids.ts";
+import type { Deps } from "../../storage.ts";
 import { epochSeconds } from "../../time.ts";
 import { type AgentAccess, callerOf, requireAgentAccess, requireQueueAccess } from "../caller.ts";
 import { decodeFields, type Fields } from "../decode.ts";
-import { chatCall, noFields, onlyKeys, parsePost, pathParameter } from "../fields.ts";
+import { onlyKeys, parsePosition, parsePostText, pathParameter } from "../fields.ts";
 import { dispatch, type HttpOptions, httpHandler } from "../respond.ts";
 
 const A = "/genesys/1/agent/{agentId}";
-const C = `${A}/chats/{service}`;
+const C = `${A}/chats/{chatId}`;
 
 /** The longest sequence of storage calls one request makes: an accept. */
 export const LONGEST_STORAGE_SEQUENCE: StorageSequence = [
@@ -29,7 +24,7 @@ export const LONGEST_STORAGE_SEQUENCE: StorageSequence = [
   "config.getPresence",
   "sessions.claim",
   "sessions.write",
-  "sessions.read",
+  ["routing.dropWaiting", "sessions.read"],
 ];
 
 /**
@@ -38,9 +33,10 @@ export const LONGEST_STORAGE_SEQUENCE: StorageSequence = [
  * (lib/http/authorizer.ts) checks the `Authorization: Bearer` access token, and each route checks
  * that the caller acts as itself (a supervisor may also read others' queues and chats:
  * lib/http/caller.ts). The API key opens none of them. Agents go ready on an endpoint, take chats
- * from its queue and talk to the customer. The operations are lib/config/presence.ts and lib/chat/agent.ts.
+ * from its queue and talk to the customer, naming each chat by its chat id (lib/session/ids.ts). The
+ * operations are lib/config/presence.ts, lib/routing/queue.ts and lib/chat/agent.ts.
  */
-export function agentHandler(deps: Deps & HttpOptions) {
+export function agentHandler(deps: Deps & { readonly routing: RoutingStore } & HttpOptions) {
   /**
    * The path's agent id, if the caller may use it; `actor`: the person's pool id, recorded with what
    * the call writes; `supervises`: the endpoints a supervisor reading another agent's id oversees.
@@ -54,14 +50,21 @@ export function agentHandler(deps: Deps & HttpOptions) {
     const { person, supervises } = requireAgentAccess(caller, agentId, access);
     return { agentId, actor: person.userId, ...(supervises === undefined ? {} : { supervises }) };
   };
-  const post = (type: PostCommand["type"]) => async (event: APIGatewayProxyEvent) => {
-    const who = agentIdOf(event, "act");
-    return { status: 200, body: await agentEvent(deps, { ...who, ...parsePost(event, await decodeFields(event), type) }) };
-  };
-  const call = (access: AgentAccess, run: (call: AgentCall) => Promise<unknown>) => async (event: APIGatewayProxyEvent) => {
+  /** A call on one chat: who, the position, then the chat id from the path (a bad field is a 400 even on an unknown id). */
+  const agentCall = (event: APIGatewayProxyEvent, access: AgentAccess, fields: Fields): AgentCall => {
     const who = agentIdOf(event, access);
-    return { status: 200, body: await run({ ...who, ...chatCall(event, await decodeFields(event), noFields) }) };
+    const position = parsePosition(fields.transcriptPosition);
+    return { ...who, position, chatId: chatIdOrUnknown(pathParameter(event, "chatId")) };
   };
+  const post = (type: Post["type"]) => async (event: APIGatewayProxyEvent) => {
+    const fields = await decodeFields(event);
+    const text = parsePostText(fields, type);
+    return { status: 200, body: await agentEvent(deps, { ...agentCall(event, "act", fields), ...text }) };
+  };
+  const call = (access: AgentAccess, run: (call: AgentCall) => Promise<unknown>) => async (event: APIGatewayProxyEvent) => ({
+    status: 200,
+    body: await run(agentCall(event, access, await decodeFields(event))),
+  });
   return httpHandler(
     dispatch({
       [`${A}/presence`]: {

@@ -11,9 +11,10 @@ import {
 } from "../../chat/customer.ts";
 import { requireMessage } from "../../chat/message.ts";
 import { gmsUserOf } from "../../chat/notify.ts";
-import type { PostCommand } from "../../chat/transcript.ts";
+import type { Post } from "../../chat/transcript.ts";
+import type { StorageSequence } from "../../sequence.ts";
 import { sessionIdOrUnknown } from "../../session/session.ts";
-import type { ChatDeps, StorageSequence } from "../../storage.ts";
+import type { ChatDeps } from "../../storage.ts";
 import { decodeFields, header } from "../decode.ts";
 import { chatCall, noFields, parsePost, pathParameter } from "../fields.ts";
 import { dispatch, type HttpOptions, httpHandler } from "../respond.ts";
@@ -22,12 +23,12 @@ const B = "/genesys/1/service/{service}/ixn/chat";
 
 /**
  * The longest sequence of storage calls one request makes: a create (read, new chat, its attached
- * data beside its first event, the answer). A disconnect, a DELETE and a message with its answer take as many or fewer.
+ * data, its first event and its queue entry side by side, the answer). A disconnect, a DELETE and a message with its answer take as many or fewer.
  */
 export const LONGEST_STORAGE_SEQUENCE: StorageSequence = [
   "sessions.read",
   "sessions.createChat",
-  ["sessions.attach", "sessions.write"],
+  ["sessions.attach", "sessions.write", "routing.putWaiting"],
   "sessions.read",
 ];
 
@@ -37,7 +38,7 @@ export const LONGEST_STORAGE_SEQUENCE: StorageSequence = [
  * The operations are lib/chat/customer.ts.
  */
 export function chatHandler(deps: ChatDeps & HttpOptions) {
-  const post = (type: PostCommand["type"]) => async (event: APIGatewayProxyEvent) => ({
+  const post = (type: Post["type"]) => async (event: APIGatewayProxyEvent) => ({
     status: 200,
     body: await customerEvent(deps, parsePost(event, await decodeFields(event), type)),
   });

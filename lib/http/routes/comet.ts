@@ -2,7 +2,7 @@ import type { APIGatewayProxyEvent } from "aws-lambda";
 import { gmsUserOf } from "../../chat/notify.ts";
 import { type BayeuxRequest, type CometDeps, handleBayeux } from "../../comet/bayeux.ts";
 import { parseMessages } from "../../comet/messages.ts";
-import type { StorageSequence } from "../../storage.ts";
+import type { StorageSequence } from "../../sequence.ts";
 import { decodeJson, header } from "../decode.ts";
 import { NotFoundError } from "../errors.ts";
 import { pathParameter } from "../fields.ts";

@@ -12,8 +12,9 @@ import {
   subscribeAgent,
   subscribeCustomer,
 } from "../../push/push.ts";
+import type { StorageSequence } from "../../sequence.ts";
+import { chatIdOrUnknown } from "../../session/ids.ts";
 import { sessionIdOrUnknown } from "../../session/session.ts";
-import type { StorageSequence } from "../../storage.ts";
 import { epochSeconds } from "../../time.ts";
 import { authorizeToken, type TokenCheck } from "../authorizer.ts";
 import { callerOfContext, requireAgentAccess } from "../caller.ts";
@@ -162,7 +163,7 @@ async function agentSubscribe(deps: PushOptions & Pick<PushDeps, "now">, connect
     if (typeof chat !== "object" || chat === null) throw new InvalidInputError('chats must list {"id", "transcriptPosition"} objects');
     onlyKeys(chat as Message, ["id", "transcriptPosition"], "Unknown field in chats; expected id and transcriptPosition");
     const { id, transcriptPosition } = chat as Message;
-    return { sessionId: sessionIdOrUnknown(text(id, "chats[].id")), position: position(transcriptPosition) };
+    return { chatId: chatIdOrUnknown(text(id, "chats[].id")), position: position(transcriptPosition) };
   });
   const agentId = requireAgentId(text(message.agentId, "agentId"));
   const token = text(message.token, "token");

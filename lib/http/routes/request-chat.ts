@@ -1,10 +1,10 @@
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { serviceNameOrUnknown } from "../../config/services.ts";
 import { InvalidInputError } from "../../errors.ts";
+import type { StorageSequence } from "../../sequence.ts";
 import { splitContextData } from "../../session/context-data.ts";
 import { requestFingerprint } from "../../session/idempotency.ts";
 import { type OpenSessionCommand, type OpenSessionDeps, openSession } from "../../session/open.ts";
-import type { StorageSequence } from "../../storage.ts";
 import { publicBasePath } from "../base-path.ts";
 import { decodeFields, header } from "../decode.ts";
 import { isVerbose, parseTtlSeconds, pathParameter } from "../fields.ts";

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { APIGatewayProxyEvent } from "aws-lambda";
-import type { StorageSequence } from "../../storage.ts";
+import type { StorageSequence } from "../../sequence.ts";
 import { publicBasePath } from "../base-path.ts";
 import { type ConsoleIdentity, identityOrigin } from "../console-identity.ts";
 import { header } from "../decode.ts";
