@@ -24,7 +24,7 @@ import { killGroup, spawnOffline, watchOutput } from "../scripts/local/processes
 import { ensureTables, LOCAL_AWS_ENV, stageTableNames, startDynalite, toolingDocumentClient } from "../scripts/local/stack.ts";
 import { REQUESTS, SEED_ITEMS, standInAnswer } from "./fixtures.ts";
 import { measurePush, pushSection } from "./push.ts";
-import { machineDescription, scaleSectionOf, today } from "./report.ts";
+import { machineDescription, SECTIONS, type SectionName, sectionOf, today } from "./report.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const out = join(root, ".esbuild/bench");
@@ -293,12 +293,13 @@ async function measure() {
   console.log(table);
   console.log(`\n${machine}, ${date}`);
   console.log(`\n${pushSection(pushed)}`);
-  // The scale section is `npm run bench:scale`'s (bench/scale.ts): kept as it is.
+  // The scale and routing sections are their own commands' (bench/scale.ts, bench/routing.ts): kept as they are.
   const file = join(root, "BENCHMARKS.md");
-  const scale = scaleSectionOf(await readFile(file, "utf8").catch(() => ""));
+  const existing = await readFile(file, "utf8").catch(() => "");
+  const kept = (Object.keys(SECTIONS) as SectionName[]).map((name) => sectionOf(existing, name)).filter((text) => text !== "");
   await writeFile(
     file,
-    `${BENCHMARKS_HEAD}\n\nMeasured ${date} on ${machine}.\n\n${table}\n\n${BENCHMARKS_NOTES}\n\n${pushSection(pushed)}\n${scale === "" ? "" : `\n${scale}\n`}`,
+    `${BENCHMARKS_HEAD}\n\nMeasured ${date} on ${machine}.\n\n${table}\n\n${BENCHMARKS_NOTES}\n\n${pushSection(pushed)}\n${kept.map((text) => `\n${text}\n`).join("")}`,
   );
   log("wrote BENCHMARKS.md");
 }

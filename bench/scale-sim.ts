@@ -47,10 +47,14 @@ import { adminHandler } from "../lib/http/routes/admin.ts";
 import { agentHandler } from "../lib/http/routes/agent.ts";
 import { chatHandler } from "../lib/http/routes/chat.ts";
 import { requestChatHandler } from "../lib/http/routes/request-chat.ts";
+import { memoryStores } from "../lib/memory/stores.ts";
+import { MemoryWork } from "../lib/memory/work.ts";
 import { pushListener } from "../lib/push/push.ts";
+import { type AgentListeners, NO_AGENT_LISTENERS } from "../lib/routing/listeners.ts";
+import type { RoutingTask } from "../lib/routing/work.ts";
 import { chatIdOf } from "../lib/session/ids.ts";
 import type { ConfigStore } from "../lib/storage.ts";
-import { wire } from "../lib/wire.ts";
+import { type Stores, wire } from "../lib/wire.ts";
 import { DynamoProxy, type ProxiedCall } from "../scripts/local/dynamo-proxy.ts";
 import { httpEvent } from "../scripts/local/events.ts";
 import { ensureTables, startDynalite, toolingDocumentClient } from "../scripts/local/stack.ts";
@@ -90,7 +94,9 @@ const MACHINE = { outcome: "machine" } as const;
  * A contact centre's backend in process: the request-chat, chat, agent and admin functions on the
  * production wiring (handlers/*.ts and lib/push-runtime.ts, with a deployed stage's WebSocket push
  * listener, which looks for listeners of every event written; nobody listens here, so nothing is
- * sent), over a fresh dynalite behind a recording proxy, on a simulated clock.
+ * sent), and the router function's tasks (`route`), over a fresh dynalite behind a recording proxy
+ * (`start`) or over the memory stores (`inMemory`, held to the DynamoDB adapter by the contract
+ * suite, for runs too long for dynalite), on a simulated clock (epoch seconds, fractions allowed).
  */
 export class ContactCentre {
   /** The simulated time, in epoch seconds: what the handlers' `now()` answers. Starts at the present second. */
@@ -100,23 +106,30 @@ export class ContactCentre {
 
   private readonly meters = new AsyncLocalStorage<Consumed>();
   private readonly handlers: Record<LambdaFunction, (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>>;
-  /** Agents' tokens last a week of simulated time. */
-  private readonly tokenExpiry = String(this.clock + 7 * 86_400);
+  /** Who hears of offers, withdrawals and presence the service tells agents (`listen`). */
+  private heard: AgentListeners = NO_AGENT_LISTENERS;
 
   private constructor(
-    readonly proxy: DynamoProxy,
-    client: DynamoDBDocumentClient,
+    /** The proxy in front of dynalite that records every call's partitions; none in memory. */
+    readonly proxy: DynamoProxy | undefined,
+    stores: Stores,
     private readonly stop: () => Promise<void>,
   ) {
-    const tables = { sessions: "scale-sessions", config: "scale-config" };
-    proxy.learnTables(tableDefinitions(tables));
-    meter(client, this.meters);
     // The production composition, on the bench's clock, with every connection gone.
-    const service = wire(dynamoStores(client, tables), {
-      now: () => new Date(this.clock * 1000),
+    const now = () => new Date(this.clock * 1000);
+    this.work = new MemoryWork(now);
+    const service = wire(stores, {
+      now,
+      work: this.work,
       sender: { send: async () => "gone" as const },
       listen: [pushListener],
+      tell: {
+        offered: (agentId, offer) => this.heard.offered(agentId, offer),
+        withdrawn: (agentId, chatId, reason) => this.heard.withdrawn(agentId, chatId, reason),
+        presence: (agentId, presence) => this.heard.presence(agentId, presence),
+      },
     });
+    this.runTask = service.runTask;
     this.config = service.config;
     const cors = corsPolicy("*");
     this.handlers = {
@@ -129,9 +142,48 @@ export class ContactCentre {
 
   /** The config store, for what only the deployment itself writes (the built-in defaults). */
   readonly config: ConfigStore;
+  /** Routing's queue, run by `route()` (the router function's part). */
+  private readonly work: MemoryWork;
+  private readonly runTask: (task: RoutingTask) => Promise<void>;
+  /** Agents given a profile (through the admin API) before their first `ready`. */
+  private readonly profiled = new Set<string>();
+
+  /** Agents' tokens last a week from the simulated present. */
+  private get tokenExpiry(): string {
+    return String(Math.floor(this.clock) + 7 * 86_400);
+  }
+
+  /**
+   * Runs routing's tasks that are due, as the router function would; each task's DynamoDB calls are
+   * counted apart and reported to `onTask` (or, without it, to the handler call under way).
+   */
+  route(onTask?: (kind: RoutingTask["kind"], consumed: Consumed) => void): Promise<number> {
+    if (onTask === undefined) return this.work.drain(this.runTask);
+    return this.work.drain(async (task) => {
+      const consumed: Consumed = { calls: 0, readUnits: 0, writeUnits: 0 };
+      await this.meters.run(consumed, () => this.runTask(task));
+      onTask(task.kind, consumed);
+    });
+  }
+
+  /** When routing's next task is due, in simulated epoch seconds (undefined: none waits). */
+  nextTaskDue(): number | undefined {
+    const due = this.work.nextDue();
+    return due === undefined ? undefined : due / 1000;
+  }
+
+  /** Hears what the service tells agents from now on (the push frames a console would receive). */
+  listen(listeners: AgentListeners): void {
+    this.heard = listeners;
+  }
+
+  /** A centre on the memory stores: no dynalite, no proxy, each call's cost not counted. */
+  static inMemory(): ContactCentre {
+    return new ContactCentre(undefined, memoryStores(), async () => undefined);
+  }
 
   /** Starts dynalite on a free port, the proxy in front of it, and the tables. */
-  static async start(): Promise<ContactCentre> {
+  static async start(): Promise<ContactCentre & { readonly proxy: DynamoProxy }> {
     const dynamo = await startDynalite({ port: 0 });
     const proxy = await DynamoProxy.start(dynamo.endpoint);
     // A patient client: dynalite on a busy machine answers far slower than DynamoDB, and the
@@ -145,8 +197,12 @@ export class ContactCentre {
       await dynamo.close();
     };
     try {
-      await ensureTables(setupClient, { sessions: "scale-sessions", config: "scale-config" });
-      return new ContactCentre(proxy, client, stop);
+      const tables = { sessions: "scale-sessions", config: "scale-config" };
+      await ensureTables(setupClient, tables);
+      proxy.learnTables(tableDefinitions(tables));
+      const centre = new ContactCentre(proxy, dynamoStores(client, tables), stop);
+      meter(client, centre.meters);
+      return centre as ContactCentre & { readonly proxy: DynamoProxy };
     } catch (error) {
       await stop();
       throw error;
@@ -211,16 +267,56 @@ export class ContactCentre {
     );
   }
 
-  /** `PUT /genesys/1/agent/{agentId}/presence`, ready: the agent goes ready, or renews its presence. */
-  ready(agentId: string, endpoint: string) {
+  /** `PUT /genesys/1/admin/endpoints/{endpoint}`: how its chats reach its agents. */
+  routing(endpoint: string, routing: "offer" | "pick", offerTimeout = 20) {
     return this.call(
-      "presence",
+      "admin PUT endpoint",
+      "admin",
+      {
+        resource: "/genesys/1/admin/endpoints/{endpoint}",
+        httpMethod: "PUT",
+        pathParameters: { endpoint },
+        body: `routing=${routing}&offerTimeout=${offerTimeout}`,
+      },
+      { authorizer: MACHINE },
+    );
+  }
+
+  /** `PUT /genesys/1/admin/agents/{agentId}`: the agent's profile, on one endpoint. */
+  profile(agentId: string, endpoint: string, maxChats = 10) {
+    return this.call(
+      "admin PUT agent",
+      "admin",
+      {
+        resource: "/genesys/1/admin/agents/{agentId}",
+        httpMethod: "PUT",
+        pathParameters: { agentId },
+        body: `endpoints=${encodeURIComponent(endpoint)}&maxChats=${maxChats}`,
+      },
+      { authorizer: MACHINE, expected: [200, 201] },
+    );
+  }
+
+  /**
+   * `PUT /genesys/1/agent/{agentId}/presence`, ready: the agent goes ready (given its profile first,
+   * through the admin API, the first time), or renews its presence as its console does (`renew=true`;
+   * by default every call after the first).
+   */
+  async ready(agentId: string, endpoint: string, options: { readonly maxChats?: number; readonly renew?: boolean } = {}) {
+    const renew = options.renew ?? this.profiled.has(agentId);
+    if (!this.profiled.has(agentId)) {
+      const profiled = await this.profile(agentId, endpoint, options.maxChats);
+      if (!profiled.ok) return profiled;
+      this.profiled.add(agentId);
+    }
+    return this.call(
+      renew ? "presence (renewal)" : "presence",
       "agent",
       {
         resource: "/genesys/1/agent/{agentId}/presence",
         httpMethod: "PUT",
         pathParameters: { agentId },
-        body: `endpoint=${encodeURIComponent(endpoint)}&state=ready&nickname=${encodeURIComponent(`Agent ${agentId}`)}`,
+        body: `endpoints=${encodeURIComponent(endpoint)}&state=ready&nickname=${encodeURIComponent(`Agent ${agentId}`)}${renew ? "&renew=true" : ""}`,
       },
       { authorizer: this.agentContext(agentId) },
     );
@@ -242,11 +338,16 @@ export class ContactCentre {
 
   /** An agent's call on session `id`: `path` is "/accept", "/send", "/disconnect", ... */
   agent(op: string, agentId: string, id: string, path: string, body = "") {
+    return this.onChat(op, agentId, chatIdOf(id), path, body);
+  }
+
+  /** An agent's call on the chat named `chatId` (as agents name chats); `expected`: the statuses that are a success. */
+  onChat(op: string, agentId: string, chatId: string, path: string, body = "", expected?: readonly number[]) {
     return this.call(
       op,
       "agent",
-      { resource: `/genesys/1/agent/{agentId}/chats/{chatId}${path}`, pathParameters: { agentId, chatId: chatIdOf(id) }, body },
-      { authorizer: this.agentContext(agentId) },
+      { resource: `/genesys/1/agent/{agentId}/chats/{chatId}${path}`, pathParameters: { agentId, chatId }, body },
+      { authorizer: this.agentContext(agentId), ...(expected === undefined ? {} : { expected }) },
     );
   }
 
@@ -466,6 +567,11 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       Array.from({ length: services }, (_, i) => () => centre.putService(serviceName(i), endpointName(i % endpoints))),
       concurrency,
     );
+    // Agents pick their chats from the queue here (bench/routing.ts measures routing's offers).
+    await runConcurrently(
+      Array.from({ length: endpoints }, (_, e) => () => centre.routing(endpointName(e), "pick")),
+      concurrency,
+    );
 
     const latency: LatencyFigures[] = [];
     let ready = 0;
@@ -580,6 +686,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       centre.clock = firstSecond + second;
       proxy.tag = second;
       await runConcurrently(schedule.get(second) ?? [], concurrency);
+      // What the second's calls sent routing, run as the router function would, within the second.
+      await centre.route();
       schedule.delete(second);
       // Agent a is ready from second floor(a * heartbeatSeconds / agents) on.
       ready = Math.min(agents, Math.ceil(((second + 1) * agents) / heartbeatSeconds));

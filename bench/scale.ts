@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseDocument } from "yaml";
 import { PRICES } from "./push.ts";
-import { machineDescription, today, withScaleSection } from "./report.ts";
+import { machineDescription, today, withSection } from "./report.ts";
 import { type LambdaFunction, type OperationFigures, PARTITION_LIMITS, type SimulationResult, simulate } from "./scale-sim.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -126,7 +126,7 @@ async function main() {
   console.log(section);
   if (process.env.SCALE_WRITE === "false") return;
   const file = join(root, "BENCHMARKS.md");
-  await writeFile(file, withScaleSection(await readFile(file, "utf8").catch(() => "# Benchmarks\n"), section));
+  await writeFile(file, withSection(await readFile(file, "utf8").catch(() => "# Benchmarks\n"), "scale", section));
   log("wrote the scale section of BENCHMARKS.md");
 }
 

@@ -71,6 +71,38 @@ export class NotYourChatError extends DomainError {
   }
 }
 
+/** The admin API on an agent that has no profile. */
+export class UnknownAgentError extends DomainError {
+  override readonly name = "UnknownAgentError";
+  constructor() {
+    super("No agent profile with this id");
+  }
+}
+
+/**
+ * An agent going ready without a profile, or on an endpoint its profile does not name: the message
+ * says what to do.
+ */
+export class NotAssignedError extends DomainError {
+  override readonly name = "NotAssignedError";
+}
+
+/** An agent taking a chat when it holds its `maxChats` already. */
+export class AgentFullError extends DomainError {
+  override readonly name = "AgentFullError";
+  constructor(maxChats: number) {
+    super(`You hold ${maxChats} chat${maxChats === 1 ? "" : "s"} (your profile's maxChats): finish one first`);
+  }
+}
+
+/**
+ * An agent answering an offer it does not hold (never made, withdrawn, expired, answered), or taking
+ * a chat by hand from an endpoint that offers its chats.
+ */
+export class NoOfferError extends DomainError {
+  override readonly name = "NoOfferError";
+}
+
 /** A supervisor reading a chat on an endpoint it does not oversee (lib/http/caller.ts says which it oversees). */
 export class NotSupervisedError extends DomainError {
   override readonly name = "NotSupervisedError";

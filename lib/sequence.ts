@@ -1,3 +1,4 @@
+import type { AgentStore } from "./agents/store.ts";
 import type { RoutingStore } from "./routing/store.ts";
 import type { CometStore, ConfigStore, PushStore, SessionStore } from "./storage.ts";
 
@@ -7,7 +8,8 @@ export type StorageStep =
   | `config.${keyof ConfigStore}`
   | `push.${keyof PushStore}`
   | `comet.${keyof CometStore}`
-  | `routing.${keyof RoutingStore}`;
+  | `routing.${keyof RoutingStore}`
+  | `agents.${keyof AgentStore}`;
 
 /**
  * The longest sequence of store calls an operation makes, one after another; an inner list is a

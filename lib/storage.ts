@@ -28,16 +28,6 @@ export interface AvailabilityNotification {
   readonly updatedAt: string;
 }
 
-/** An agent ready on a chat endpoint until `expiresAt` (lib/config/presence.ts). */
-export interface AgentPresence {
-  readonly agentId: string;
-  readonly endpoint: string;
-  readonly nickname: string;
-  readonly expiresAt: number;
-  /** Who set it (an opaque id of the person), kept with it. */
-  readonly actor?: string;
-}
-
 /** A created basic chat service instance (the GMS "service id"), live until `expiresAt`. */
 export interface Session {
   readonly id: string;
@@ -67,7 +57,14 @@ export interface Session {
  */
 export type ChatPhase = "WAITING" | "ACCEPTED" | "ENDED";
 export type Party = "CLIENT" | "AGENT";
-export type EventType = "Message.Text" | "Notice.Joined" | "Notice.Left" | "Notice.TypingStarted" | "Notice.TypingStopped";
+export type EventType =
+  | "Message.Text"
+  | "Notice.Joined"
+  | "Notice.Left"
+  | "Notice.TypingStarted"
+  | "Notice.TypingStopped"
+  /** Something the service tells the customer in its own words: a transfer. */
+  | "Notice.Custom";
 
 export interface ChatState {
   /** What agents name the chat by, and the key of its records (Session.chatId). */
@@ -97,6 +94,12 @@ export interface ChatState {
    * the chat so that each write's claim reads them: a write tells them without another read.
    */
   readonly listeners?: readonly string[];
+  /** While waiting: the agent it is offered to, until the offer expires (lib/routing/). */
+  readonly offer?: ChatOffer;
+  /** The agents who refused it, and when (epoch seconds): not offered it again for a while. */
+  readonly rejectedBy?: Readonly<Record<string, number>>;
+  /** While waiting after a transfer to a named agent: offered to that agent only. */
+  readonly target?: string;
   /** The session's expiry: a chat and its transcript go with their session. */
   readonly expiresAt: number;
   /**
@@ -112,10 +115,38 @@ export interface ChatState {
   readonly cometUser?: string;
 }
 
-/** A change of phase: an agent accepting, or the end. */
+/** A chat offered to one agent until `expiresAt` (epoch seconds). */
+export interface ChatOffer {
+  readonly agentId: string;
+  /** The name the customer sees if it accepts (its presence's nickname when offered). */
+  readonly nickname: string;
+  /** ISO time. */
+  readonly offeredAt: string;
+  readonly expiresAt: number;
+}
+
+/** A change of phase: an agent accepting, a transfer back to waiting, or the end. */
 export type ChatChange =
-  | { readonly phase: "ACCEPTED"; readonly agentId: string; readonly agentNickname: string }
+  /** An agent joins: one it was offered to (`offered`), or one it took from its endpoint's queue (which has no offer then). */
+  | { readonly phase: "ACCEPTED"; readonly agentId: string; readonly agentNickname: string; readonly offered: boolean }
+  /**
+   * Back to waiting, on `endpoint`, keeping its place in the queue: a transfer of the chat `from` the
+   * agent holding it; to a named agent, `target`, offered to that agent only until it cannot take it.
+   */
+  | { readonly phase: "WAITING"; readonly from: string; readonly endpoint: string; readonly target?: string }
   | { readonly phase: "ENDED" };
+
+/**
+ * A change of who a waiting chat is offered to (lib/chat/claims.ts), which takes no transcript position:
+ * an offer to one agent, or its withdrawal (refused, not answered in time, or let go).
+ */
+export type ChatRouting =
+  /** Offered to `offer.agentId`, unless the chat is offered already, is a transfer to another, or the agent refused it within `cooloffSeconds`. */
+  | { readonly kind: "offer"; readonly offer: ChatOffer; readonly cooloffSeconds: number }
+  /** The offer to `agentId` goes (only once expired, with `expired`); `refused` remembers the refusal; a transfer's target goes with it. */
+  | { readonly kind: "withdraw"; readonly agentId: string; readonly refused: boolean; readonly expired: boolean }
+  /** A transfer's target, `agentId`, could not be offered the chat: it goes to its endpoint's routing. */
+  | { readonly kind: "untarget"; readonly agentId: string };
 
 /** What someone said or did in a chat. */
 export interface NewEvent {
@@ -212,8 +243,9 @@ export interface ServiceRoute {
 }
 
 /**
- * Service configuration, availability notifications and agent presence. Reads are strongly
- * consistent: a change applies to the very next request. The store keeps each endpoint's
+ * Service configuration and the endpoints' availability (notifications, and agents ready: the agent
+ * store keeps that part, lib/agents/store.ts). Reads are strongly consistent: a change applies to the
+ * very next request. The store keeps each endpoint's
  * availability with each of its services (lib/dynamo/config-store.ts), so that request-chat reads
  * one small record whatever the number of services and agents.
  */
@@ -231,13 +263,8 @@ export interface ConfigStore {
   putNotification(notification: AvailabilityNotification): Promise<void>;
   /** Writes the notification only if the endpoint has none; resolves true when it was written. */
   createNotificationIfAbsent(notification: AvailabilityNotification): Promise<boolean>;
-  /** The agent is ready until `presence.expiresAt`, renewed at `now` (epoch seconds). */
-  putPresence(presence: AgentPresence, now: number): Promise<void>;
-  /** The agent is not ready: when it was the last one ready, the endpoint closes at once. */
-  deletePresence(endpoint: string, agentId: string, now: number): Promise<void>;
-  getPresence(endpoint: string, agentId: string): Promise<AgentPresence | undefined>;
-  /** The endpoint's availability, and how many of its agents are ready at `now` (bounded: see the adapter). */
-  endpointAvailability(endpoint: string, now: number): Promise<EndpointAvailability & { readonly readyAgents: number }>;
+  /** The endpoint's availability: its notification, and until when an agent is ready on it (lib/config/availability.ts). */
+  endpointAvailability(endpoint: string): Promise<EndpointAvailability>;
 }
 
 /** What moving an older layout's configuration to the current one moved (lib/dynamo/config-migration.ts). */
@@ -312,6 +339,15 @@ export interface SessionStore {
   write(chat: ChatState, position: number, event: TimedEvent): Promise<WriteOutcome>;
   /** Gives up a position nobody filled; resolves false when an event is there after all. */
   giveUp(chat: ChatState, position: number): Promise<boolean>;
+  /**
+   * Changes who the waiting chat is offered to, if the chat allows it at `now` (lib/chat/claims.ts):
+   * the chat after, or, refused, the chat as it is (undefined when there is none).
+   */
+  route(
+    chatId: string,
+    change: ChatRouting,
+    now: number,
+  ): Promise<{ readonly chat: ChatState } | { readonly refused: ChatState | undefined }>;
   /** Moves the chat's position counter up to `lastPosition` (chats whose events were written before the counter existed). */
   advance(chatId: string, lastPosition: number): Promise<void>;
   /**
@@ -451,14 +487,15 @@ export interface CometStore {
 }
 
 /**
- * What routes chats to agents (lib/routing/), as the chat's operations tell it: a chat that needs
- * an agent, and one that no longer waits. The chat's operations know no queue; the router keeps it.
+ * What routes chats to agents (lib/routing/), as the chat's operations tell it: a chat that needs an
+ * agent, and one that ended. The chat's operations know no queue, offer or agent's slot: the router
+ * keeps them.
  */
 export interface ChatRouter {
-  /** The chat waits for an agent (it was just opened): it is queued on its endpoint. */
+  /** The chat waits for an agent (it was just opened): it is queued on its endpoint, and routed. */
   waiting(chat: ChatState): Promise<void>;
-  /** The chat no longer waits (an agent took it, it ended, it was erased): it leaves its endpoint's queue. */
-  left(chat: ChatState): Promise<void>;
+  /** The chat ended or was erased (as it was then): its queue entry, its offer and its agent's slot go. */
+  ended(chat: ChatState): Promise<void>;
 }
 
 /** Both stores, and the clock: what the domain's operations run on. */

@@ -1,15 +1,17 @@
 /**
  * `npm start`: the whole service on this machine. Starts the embedded DynamoDB (dynalite, data in
  * `.dynamodb/`) unless AWS_ENDPOINT_URL_DYNAMODB points at another one, creates missing tables,
- * seeds the request-chat service and an availability notification for gms_builtin, then runs
- * starts the local identity provider (cognito-local behind a filtering proxy, data in
- * `.dynamodb/cognito/`) with the local users, then runs `serverless offline start` on the exact GMS
- * paths. Ctrl-C stops all of it.
+ * seeds the request-chat service and an availability notification for gms_builtin, starts the local
+ * identity provider (cognito-local behind a filtering proxy, data in `.dynamodb/cognito/`) with the
+ * local users and writes their agent profiles, starts routing's queue (local-aws-sqs, in memory),
+ * then runs `serverless offline start` on the exact GMS paths and feeds the queue's tasks to the
+ * router function (scripts/local/sqs.ts). Ctrl-C stops all of it.
  *
- * Environment: PORT (8080), WEBSOCKET_PORT (3001: the WebSocket API and its Management API), DYNAMODB_PORT (8000), GMS_ADMIN_API_KEY (else a random key kept in the
- * data folder), IDENTITY_PORT (9229), GMS_DEV_USERS (username:password:role[+endpoint:<name>],... else
- * DEFAULT_DEV_USERS), GMS_SEED_AVAILABILITY=false (no availability seed), GMS_DATA_DIR (.dynamodb),
- * STAGE (dev).
+ * Environment: PORT (8080), WEBSOCKET_PORT (3001: the WebSocket API and its Management API),
+ * DYNAMODB_PORT (8000), SQS_PORT (9324), GMS_ADMIN_API_KEY (else a random key kept in the data
+ * folder), IDENTITY_PORT (9229), GMS_DEV_USERS (username:password:role[@endpoint|endpoint][/maxChats][+endpoint:<name>],...
+ * else DEFAULT_DEV_USERS), GMS_SEED_AVAILABILITY=false (no availability seed), GMS_DATA_DIR
+ * (.dynamodb), STAGE (dev).
  */
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -19,6 +21,7 @@ import { migrateLayouts } from "../lib/dynamo/migrations.ts";
 import { dynamoStores } from "../lib/dynamo/stores.ts";
 import { DEFAULT_DEV_USERS, parseDevUsers, startIdentity } from "./local/identity.ts";
 import { killGroup, spawnOffline } from "./local/processes.ts";
+import { invokeOverSocket, startLocalSqs, startRouterFeed } from "./local/sqs.ts";
 import {
   ensureTables,
   LOCAL_AWS_ENV,
@@ -79,7 +82,23 @@ async function main() {
   const seeded = await seedDefaults(configStore, { availability: seedAvailability, now: new Date() });
   if (seeded.serviceCreated) log("seeded the request-chat service (_ttl 3600, _chat_endpoint gms_builtin)");
   if (seeded.availabilityCreated) log("seeded an availability notification for gms_builtin (GMS_SEED_AVAILABILITY=false to skip)");
+  // The local users' agent profiles, as GMS_DEV_USERS says (the admin API changes them until the next start).
+  const updatedAt = new Date().toISOString();
+  const profiled = devUsers.filter((user) => user.profile !== undefined);
+  await Promise.all(
+    profiled.map(({ username, profile }) =>
+      stores.agents.putProfile({ agentId: username, endpoints: profile?.endpoints ?? [], maxChats: profile?.maxChats ?? 1, updatedAt }),
+    ),
+  );
+  if (profiled.length > 0) {
+    log(
+      `agent profiles: ${profiled.map(({ username, profile }) => `${username} on ${profile?.endpoints.join(", ")}, ${profile?.maxChats} at once`).join("; ")}`,
+    );
+  }
   client.destroy();
+
+  const sqs = await startLocalSqs({ port: Number(env.SQS_PORT ?? 9324) });
+  log(`routing's queue (local-aws-sqs) on ${sqs.endpoint}: ${sqs.queueUrl}`);
 
   let adminKey = env.GMS_ADMIN_API_KEY;
   if (!adminKey) {
@@ -122,11 +141,23 @@ async function main() {
       ...awsEnv,
       ...identityEnv,
       ...pushEnv,
+      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      ROUTING_QUEUE_URL: sqs.queueUrl,
       GMS_ADMIN_API_KEY: adminKey,
       GMS_BUILD_FOLDER: buildFolder,
     },
     ["--stage", stage, "--websocketPort", websocketPort],
   );
+  // Lambda's event source mapping for the router function, once the functions are served.
+  let feed: { stop(): Promise<void> } | undefined;
+  const startFeed = () => {
+    feed ??= startRouterFeed({
+      endpoint: sqs.endpoint,
+      queueUrl: sqs.queueUrl,
+      invoke: invokeOverSocket(offline.invokeSocket, `gms-chat-${stage}-router`),
+      log,
+    });
+  };
   // serverless-offline prints "Server ready" on stderr; pass both streams through and announce it.
   for (const [stream, sink] of [
     [offline.stdout, process.stdout],
@@ -135,6 +166,7 @@ async function main() {
     stream.on("data", (chunk: Buffer) => {
       sink.write(chunk);
       if (chunk.toString().includes("Server ready")) {
+        startFeed();
         log(`ready: curl -s -X POST http://localhost:${port}/genesys/1/service/request-chat -d firstName=Anna`);
         log(`customer chat widget: http://localhost:${port}/chat/  agent console: http://localhost:${port}/agent/`);
         log(`push (WebSocket API): ${pushEnv.PUSH_URL}`);
@@ -148,11 +180,13 @@ async function main() {
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
+    await feed?.stop();
     signalGroup("SIGINT");
     const killer = setTimeout(() => signalGroup("SIGKILL"), 5000);
     await offlineExited;
     clearTimeout(killer);
     signalGroup("SIGKILL");
+    await sqs.close();
     await identity.close();
     await dynamo?.close();
     await rm(join(root, buildFolder), { recursive: true, force: true });

@@ -1,6 +1,5 @@
-import { isPresent } from "../config/presence.ts";
-import { ChatStateError, ChatTakenError, NotSupervisedError, UnknownChatError, UnknownSessionError } from "../errors.ts";
-import type { ChatDeps, Deps, NewEvent } from "../storage.ts";
+import { NotSupervisedError, UnknownChatError, UnknownSessionError } from "../errors.ts";
+import type { ChatDeps, NewEvent } from "../storage.ts";
 import {
   type ChatPage,
   claimAndWrite,
@@ -18,10 +17,10 @@ import {
 import { type AgentChatView, agentChatView } from "./view.ts";
 
 /**
- * The agent side under `/genesys/1/agent/{agentId}`: accept (exactly one of several agents racing
- * for a chat wins), and the conversation on the agent's own chats. Chats are named by their chat
- * id (lib/session/ids.ts), never by the customer's session id, and answered with the agent's view of
- * the chat, which shows nothing of the session.
+ * The agent side under `/genesys/1/agent/{agentId}`: the conversation on the agent's own chats
+ * (taking, refusing and handing on chats is routing's: lib/routing/offers.ts). Chats are named by
+ * their chat id (lib/session/ids.ts), never by the customer's session id, and answered with the
+ * agent's view of the chat, which shows nothing of the session.
  */
 
 /** A call an agent makes on a chat. */
@@ -38,7 +37,7 @@ export interface AgentCall extends Position {
 export type AgentPost = AgentCall & Post;
 
 /** A chat an agent cannot find is unknown to it as a chat, not as a session (which agents never name). */
-async function onChat<T>(operation: () => Promise<T>): Promise<T> {
+export async function onChat<T>(operation: () => Promise<T>): Promise<T> {
   try {
     return await operation();
   } catch (error) {
@@ -46,37 +45,8 @@ async function onChat<T>(operation: () => Promise<T>): Promise<T> {
   }
 }
 
-function view({ chat, page }: ChatPage): AgentChatView {
+export function view({ chat, page }: ChatPage): AgentChatView {
   return agentChatView(chat, page);
-}
-
-/** Takes a waiting chat: the agent must be ready on its endpoint, and the first of racing agents wins. */
-export function accept(deps: Deps, call: AgentCall): Promise<AgentChatView> {
-  return onChat(async () => {
-    const { agentId, chatId } = call;
-    const since = call.position ?? 0;
-    const head = await liveHead(deps, chatId);
-    const chat = requireChat(head.chat);
-    if (chat.agentId === agentId && chat.phase === "ACCEPTED") return view(await pageSince(deps, chatId, since));
-    const presence = await deps.config.getPresence(chat.endpoint, agentId);
-    if (presence === undefined || !isPresent(presence, deps.now())) {
-      throw new ChatStateError("Go ready on the chat's endpoint before accepting its chats");
-    }
-    const change = { phase: "ACCEPTED", agentId, agentNickname: presence.nickname } as const;
-    const joined = await claimAndWrite(deps, chatId, { kind: "change", from: ["WAITING"], change }, () =>
-      withActor(notice("Notice.Joined", presence.nickname, "AGENT"), call.actor),
-    );
-    if (joined === undefined) {
-      // Refused: say why, from what the chat is now (it may have ended since it was read).
-      const now = requireChat((await liveHead(deps, chatId)).chat);
-      if (now.phase === "ACCEPTED" && now.agentId === agentId) return view(await pageSince(deps, chatId, since));
-      // A queue entry left behind by a write that failed after the chat left the queue goes now.
-      await deps.router.left(now);
-      throw now.phase === "ENDED" ? new ChatStateError("This chat has ended") : new ChatTakenError();
-    }
-    const [, answer] = await Promise.all([deps.router.left(joined.chat), pageSince(deps, chatId, since)]);
-    return view(answer);
-  });
 }
 
 async function ownChat(deps: ChatDeps, call: AgentCall) {
@@ -115,13 +85,17 @@ export function agentRefresh(deps: ChatDeps, call: AgentCall): Promise<AgentChat
 export function agentDisconnect(deps: ChatDeps, call: AgentCall): Promise<AgentChatView> {
   return onChat(async () => {
     const { nickname, lastPosition } = await ownChat(deps, call);
-    const ended = await claimAndWrite(deps, call.chatId, { kind: "change", from: ["ACCEPTED"], change: { phase: "ENDED" } }, () =>
-      withActor(notice("Notice.Left", nickname, "AGENT"), call.actor),
+    const ended = await claimAndWrite(
+      deps,
+      call.chatId,
+      { kind: "change", from: ["ACCEPTED"], change: { phase: "ENDED" } },
+      () => withActor(notice("Notice.Left", nickname, "AGENT"), call.actor),
+      (chat) => deps.router.ended(chat),
     );
     return view(await pageSince(deps, call.chatId, call.position ?? (ended === undefined ? lastPosition : ended.position - 1)));
   });
 }
 
-function withActor(event: NewEvent, actor: string | undefined): NewEvent {
+export function withActor(event: NewEvent, actor: string | undefined): NewEvent {
   return actor === undefined ? event : { ...event, actor };
 }

@@ -128,11 +128,14 @@ export function customerEvent(deps: ChatDeps, command: CustomerPost): Promise<In
 /** The customer leaves, with `Notice.Left`; afterwards refresh still answers with the final state. */
 export function customerDisconnect(deps: ChatDeps, call: CustomerCall): Promise<InteractionView> {
   return onSession(deps, call.sessionId, async (chatId) => {
-    const ended = await claimAndWrite(deps, chatId, { kind: "change", from: ["WAITING", "ACCEPTED"], change: { phase: "ENDED" } }, (chat) =>
-      notice("Notice.Left", chat.customerNickname, "CLIENT"),
+    const ended = await claimAndWrite(
+      deps,
+      chatId,
+      { kind: "change", from: ["WAITING", "ACCEPTED"], change: { phase: "ENDED" } },
+      (chat) => notice("Notice.Left", chat.customerNickname, "CLIENT"),
+      (chat) => deps.router.ended(chat),
     );
     if (ended !== undefined) {
-      await deps.router.left(ended.chat);
       return view(call, await pageSince(deps, chatId, call.position ?? ended.position - 1));
     }
     // Not running (or not there): the answer says so, from the end of the transcript.
@@ -164,6 +167,6 @@ export function cancelSession(deps: ChatDeps, sessionId: string): Promise<void> 
     ]);
     if (chat === undefined) return;
     // Those who listen learn it from no event: tell them (a listener's failure is never the caller's).
-    await Promise.all([deps.router.left(chat), deps.listeners?.erased?.(chat, lastPosition).catch(() => undefined)]);
+    await Promise.all([deps.router.ended(chat), deps.listeners?.erased?.(chat, lastPosition).catch(() => undefined)]);
   });
 }

@@ -112,30 +112,42 @@ export interface Written extends ClaimedPosition {
 /**
  * Claims the next position of the chat's transcript and writes the event there: one atomic claim
  * (so concurrent writers never collide, however many) and one insert. Resolves what was written, or
- * undefined when the chat does not allow the claim (the caller says why).
+ * undefined when the chat does not allow the claim (the caller says why). `alongside`: what the
+ * caller does once the claim is granted (a change of phase's consequences elsewhere, given the chat
+ * as the claim left it), run beside the write rather than after it.
  */
 export async function claimAndWrite(
   deps: ChatDeps,
   chatId: string,
   claim: Claim,
   event: (chat: ChatState) => NewEvent,
+  alongside?: (chat: ChatState) => Promise<unknown>,
 ): Promise<Written | undefined> {
-  for (let tries = 0; tries < MAX_CLAIMS; tries += 1) {
-    // Only the first claim checks what the chat allows: once granted (an accept won, the end
-    // reached), the event is owed whatever happened since.
-    const claimed = await deps.sessions.claim(chatId, tries === 0 ? claim : { kind: "again" }, epochSeconds(deps.now()));
-    if (claimed === undefined) return undefined;
-    const stored = timed(claimed.chat, event(claimed.chat), deps.now());
-    const outcome = await deps.sessions.write(claimed.chat, claimed.position, stored);
-    if (outcome === "written") {
-      const written = { ...claimed, event: { ...stored, position: claimed.position } };
-      await tellListeners(deps, written.chat, written.event);
-      return written;
+  let beside: Promise<unknown> | undefined;
+  try {
+    for (let tries = 0; tries < MAX_CLAIMS; tries += 1) {
+      // Only the first claim checks what the chat allows: once granted (an accept won, the end
+      // reached), the event is owed whatever happened since.
+      const claimed = await deps.sessions.claim(chatId, tries === 0 ? claim : { kind: "again" }, epochSeconds(deps.now()));
+      if (claimed === undefined) return undefined;
+      if (tries === 0) beside = alongside?.(claimed.chat);
+      const stored = timed(claimed.chat, event(claimed.chat), deps.now());
+      const outcome = await deps.sessions.write(claimed.chat, claimed.position, stored);
+      if (outcome === "written") {
+        const written = { ...claimed, event: { ...stored, position: claimed.position } };
+        await Promise.all([tellListeners(deps, written.chat, written.event), beside]);
+        return written;
+      }
+      // Taken: a chat whose events were written before it had a counter; the counter catches up.
+      if (outcome === "taken" && tries + 1 < MAX_CLAIMS)
+        await deps.sessions.advance(chatId, (await deps.sessions.head(chatId)).lastPosition);
     }
-    // Taken: a chat whose events were written before it had a counter; the counter catches up.
-    if (outcome === "taken" && tries + 1 < MAX_CLAIMS) await deps.sessions.advance(chatId, (await deps.sessions.head(chatId)).lastPosition);
+    throw new StorageUnavailableError(new Error(`No transcript position after ${MAX_CLAIMS} claims`));
+  } catch (error) {
+    // What went on beside ends before the failure is answered.
+    await beside?.catch(() => undefined);
+    throw error;
   }
-  throw new StorageUnavailableError(new Error(`No transcript position after ${MAX_CLAIMS} claims`));
 }
 
 /** Tells the listeners of an event written; a listener's failure is never the writer's (ChatListeners). */

@@ -141,6 +141,8 @@ export interface QueueItem {
 /** A page of an endpoint's queue, oldest first; `next` asks for the page after it. */
 export interface QueueView {
   readonly endpoint: string;
+  /** How its chats reach agents: `offer` (one agent at a time; the list is for looking) or `pick` (agents accept from it). */
+  readonly routing: "offer" | "pick";
   readonly chats: readonly QueueItem[];
   readonly next?: string;
 }

@@ -12,6 +12,35 @@ export function isAvailable(availability: EndpointAvailability, now: Date): bool
   return isInForce(availability.notification, now) || availability.readyUntil > epochSeconds(now);
 }
 
+/**
+ * How an endpoint's availability follows its ready agents without every renewal writing it. The
+ * endpoint keeps `readyUntil`, no later than its newest agent presence lapses; a renewal extends it
+ * (to its own presence's expiry) only once fewer than EXTEND_MARGIN_SECONDS are left. A lone agent
+ * renewing every 20 s then extends it each time, so a missed renewal never closes a staffed
+ * endpoint; with more agents, the endpoint is written about once per 15 s (60 - 45) however many
+ * renew. An agent that vanishes stops counting when `readyUntil` lapses: at most 60 s after its last
+ * renewal.
+ */
+export const EXTEND_MARGIN_SECONDS = 45;
+
+/** Whether a renewal at `now` extends an endpoint that is ready until `readyUntil`. */
+export function extendDue(readyUntil: number, now: number): boolean {
+  return readyUntil < now + EXTEND_MARGIN_SECONDS;
+}
+
+/**
+ * An agent ready on an endpoint has an entry in its roster, which a "not ready" reads to learn
+ * whether anyone else is ready (the last one closes the endpoint at once). An entry holds
+ * ROSTER_SECONDS and is renewed by the agent's renewals once fewer than ROSTER_RENEW_SECONDS are left.
+ */
+export const ROSTER_SECONDS = 300;
+const ROSTER_RENEW_SECONDS = 120;
+
+/** Whether a renewal at `now` renews roster entries that hold until `rosterUntil`. */
+export function rosterDue(rosterUntil: number, now: number): boolean {
+  return rosterUntil - now < ROSTER_RENEW_SECONDS;
+}
+
 /** `PUT /genesys/1/admin/availability/{endpoint}`: open or close the endpoint, until further notice or for `ttlSeconds`. */
 export interface NotifyCommand {
   readonly endpoint: string;
@@ -24,7 +53,7 @@ export function notificationFor(command: NotifyCommand, now: Date): Availability
   return command.ttlSeconds === undefined ? notification : { ...notification, expiresAt: epochSeconds(now) + command.ttlSeconds };
 }
 
-/** What the admin API shows of an endpoint: the effective state and why. */
+/** What the admin API shows of an endpoint's availability: the effective state and why. */
 export interface AvailabilityView {
   readonly endpoint: string;
   readonly available: boolean;
@@ -59,14 +88,22 @@ export function availabilityView(
   };
 }
 
-export async function availabilityOf(deps: ConfigDeps, endpoint: string): Promise<AvailabilityView> {
+/** What availability reads: the endpoints' states, and how many agents are ready on one. */
+export interface AvailabilityDeps extends ConfigDeps {
+  readonly readyAgents: (endpoint: string, now: number) => Promise<number>;
+}
+
+export async function availabilityOf(deps: AvailabilityDeps, endpoint: string): Promise<AvailabilityView> {
   const now = deps.now();
-  return availabilityView(endpoint, await deps.config.endpointAvailability(endpoint, epochSeconds(now)), now);
+  const [availability, readyAgents] = await Promise.all([
+    deps.config.endpointAvailability(endpoint),
+    deps.readyAgents(endpoint, epochSeconds(now)),
+  ]);
+  return availabilityView(endpoint, { ...availability, readyAgents }, now);
 }
 
 /** Replaces the endpoint's notification; the answer shows the state it leaves. */
-export async function notifyAvailability(deps: ConfigDeps, command: NotifyCommand): Promise<AvailabilityView> {
-  const now = deps.now();
-  await deps.config.putNotification(notificationFor(command, now));
-  return availabilityView(command.endpoint, await deps.config.endpointAvailability(command.endpoint, epochSeconds(now)), now);
+export async function notifyAvailability(deps: AvailabilityDeps, command: NotifyCommand): Promise<AvailabilityView> {
+  await deps.config.putNotification(notificationFor(command, deps.now()));
+  return availabilityOf(deps, command.endpoint);
 }

@@ -4,6 +4,7 @@ import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } 
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type {
   ChatPhase,
+  ChatRouting,
   ChatState,
   Claim,
   ClaimedPosition,
@@ -227,9 +228,32 @@ export class DynamoSessionStore implements SessionStore {
       sets.push("#phase = :phase");
       values[":phase"] = change.phase;
       if (change.phase === "ACCEPTED") {
+        Object.assign(names, { "#offer": "offer", "#target": "target" });
         sets.push("agentId = :agentId", "agentNickname = :agentNickname");
         values[":agentId"] = change.agentId;
         values[":agentNickname"] = change.agentNickname;
+        removes.push("#offer", "#target");
+        if (change.offered) {
+          conditions.push("#offer.agentId = :agentId", "#offer.expiresAt > :now");
+        } else {
+          conditions.push("attribute_not_exists(#offer)", "(attribute_not_exists(#target) OR #target = :agentId)");
+        }
+      } else if (change.phase === "WAITING") {
+        Object.assign(names, { "#offer": "offer", "#target": "target", "#endpoint": "endpoint" });
+        sets.push("#endpoint = :endpoint");
+        values[":endpoint"] = change.endpoint;
+        removes.push("agentId", "agentNickname");
+        conditions.push("agentId = :from");
+        values[":from"] = change.from;
+        names["#handedOn"] = refusalOf(change.from);
+        sets.push("#handedOn = :now");
+        removes.push("#offer");
+        if (change.target === undefined) {
+          removes.push("#target");
+        } else {
+          sets.push("#target = :target");
+          values[":target"] = change.target;
+        }
       }
       // Leaving WAITING takes a chat queued before chat ids off the queue index it was kept in then.
       removes.push("queueEndpoint");
@@ -261,6 +285,65 @@ export class DynamoSessionStore implements SessionStore {
       if (state.lastClaim !== token) return undefined;
     }
     return { chat: toChat(state), position: Number(state.lastPosition) };
+  }
+
+  /** The routing change's rule (lib/chat/claims.ts: routeAllowed, applyRoute) said as one conditional update. */
+  async route(chatId: string, change: ChatRouting, now: number): ReturnType<SessionStore["route"]> {
+    const names: Record<string, string> = { "#sk": SESSION_SORT_KEY, "#offer": "offer", "#target": "target" };
+    const values: Record<string, unknown> = { ":now": now };
+    const conditions = ["attribute_exists(#sk)", "expiresAt > :now"];
+    let update: string;
+    if (change.kind === "offer") {
+      const { agentId } = change.offer;
+      Object.assign(names, { "#phase": "phase", "#refused": refusalOf(agentId) });
+      Object.assign(values, {
+        ":offer": change.offer,
+        ":waiting": "WAITING",
+        ":agent": agentId,
+        ":cutoff": now - change.cooloffSeconds,
+      });
+      update = "SET #offer = :offer";
+      conditions.push(
+        "#phase = :waiting",
+        "attribute_not_exists(#offer)",
+        "(attribute_not_exists(#target) OR #target = :agent)",
+        "(attribute_not_exists(#refused) OR #refused <= :cutoff)",
+      );
+    } else if (change.kind === "untarget") {
+      Object.assign(names, { "#phase": "phase" });
+      Object.assign(values, { ":agent": change.agentId, ":waiting": "WAITING" });
+      conditions.push("#phase = :waiting", "attribute_not_exists(#offer)", "#target = :agent");
+      update = "REMOVE #target";
+    } else {
+      values[":agent"] = change.agentId;
+      conditions.push("#offer.agentId = :agent");
+      if (change.expired) conditions.push("#offer.expiresAt <= :now");
+      update = "REMOVE #offer, #target";
+      if (change.refused) {
+        names["#refused"] = refusalOf(change.agentId);
+        update += " SET #refused = :now";
+      }
+    }
+    const key = this.keyOf(chatId, STATE_SK);
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: key,
+          UpdateExpression: update,
+          ConditionExpression: conditions.join(" AND "),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: "ALL_NEW",
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        }),
+      );
+      return { chat: toChat(Attributes ?? {}) };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw storageFailure(error);
+      const found = await this.itemInTheWay(error, key);
+      return { refused: found[SESSION_SORT_KEY] === undefined ? undefined : toChat(found) };
+    }
   }
 
   async write(chat: ChatState, position: number, event: TimedEvent): Promise<WriteOutcome> {
@@ -539,7 +622,35 @@ function toChat(item: Item): ChatState {
     ...(item.transcriptKey instanceof Uint8Array ? { transcriptKey: item.transcriptKey } : {}),
     ...(item.cometUser === undefined ? {} : { cometUser: String(item.cometUser) }),
     ...(item.listeners instanceof Set ? { listeners: [...(item.listeners as Set<string>)] } : {}),
+    ...(isOffer(item.offer)
+      ? {
+          offer: {
+            agentId: item.offer.agentId,
+            nickname: item.offer.nickname ?? item.offer.agentId,
+            offeredAt: item.offer.offeredAt,
+            expiresAt: item.offer.expiresAt,
+          },
+        }
+      : {}),
+    ...(typeof item.target === "string" ? { target: item.target } : {}),
+    ...refusals(item),
   };
+}
+
+function isOffer(value: unknown): value is { agentId: string; nickname?: string; offeredAt: string; expiresAt: number } {
+  const offer = value as Record<string, unknown> | undefined;
+  return typeof offer?.agentId === "string" && typeof offer.offeredAt === "string" && typeof offer.expiresAt === "number";
+}
+
+/** An agent's refusal of a chat is an attribute of its own, so that a refusal needs no map to exist. */
+const REFUSAL_PREFIX = "rejected:";
+const refusalOf = (agentId: string) => REFUSAL_PREFIX + agentId;
+
+function refusals(item: Item): { rejectedBy?: Record<string, number> } {
+  const found = Object.entries(item).filter(([name, value]) => name.startsWith(REFUSAL_PREFIX) && typeof value === "number");
+  return found.length === 0
+    ? {}
+    : { rejectedBy: Object.fromEntries(found.map(([name, at]) => [name.slice(REFUSAL_PREFIX.length), Number(at)])) };
 }
 
 function toIdempotency(item: Item): IdempotencyRecord {

@@ -1,4 +1,5 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DynamoAgentStore } from "./agent-store.ts";
 import { DynamoCometStore } from "./comet-store.ts";
 import { DynamoConfigStore } from "./config-store.ts";
 import { DynamoPushStore } from "./push-store.ts";
@@ -13,6 +14,7 @@ export function dynamoStores(client: DynamoDBDocumentClient, tables: TableNames)
     sessions: new DynamoSessionStore(client, tables.sessions),
     push: new DynamoPushStore(client, tables.sessions),
     comet: new DynamoCometStore(client, tables.sessions),
-    routing: new DynamoRoutingStore(client, tables.sessions),
+    routing: new DynamoRoutingStore(client, tables),
+    agents: new DynamoAgentStore(client, tables.config),
   };
 }

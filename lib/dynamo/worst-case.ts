@@ -18,26 +18,26 @@ function stepMs(step: StorageStep): number {
 
 /**
  * Store calls that are several DynamoDB calls in a row: a push subscription (its connection's
- * record, then the topics'), a close (read, then delete), and the configuration's changes, which
- * copy an endpoint's availability to its services (lib/dynamo/config-store.ts; counted for up to 50
- * services per endpoint, which take one round of copies; more take a round per 50, as far as the
- * request's deadline allows).
+ * record, then the topics'), a close (read, then delete), and the changes that copy an endpoint's
+ * availability to its services (lib/dynamo/availability.ts; counted for up to 50 services per
+ * endpoint, which take one round of copies; more take a round per 50, as far as the request's
+ * deadline allows).
  */
 const CALLS: Partial<Record<StorageStep, number>> = {
   "push.subscribe": 2,
   "push.forget": 2,
-  // Its item beside the state; its roster entry; the state beside the endpoint's services; the copies.
-  "config.putPresence": 4,
-  // Its items beside the state; the roster beside the services; their presence; the close; the copies.
-  "config.deletePresence": 5,
+  // Going ready or not ready: the agent's record read with its profile; written back beside the
+  // states and services of the endpoints it leaves; then, side by side per endpoint, the longest
+  // being a leave: its roster entry beside the roster, the roster's agents, the close, the copies.
+  "agents.presence": 6,
+  // The roster, then its agents' records.
+  "agents.readyAgents": 2,
   // The old item beside the membership; the state; the item; the state again; a late change's copy.
   "config.putService": 5,
   "config.createServiceIfAbsent": 5,
   // The state beside the services; the copies.
   "config.putNotification": 2,
   "config.createNotificationIfAbsent": 2,
-  // The state beside the roster; the roster's presence.
-  "config.endpointAvailability": 2,
 };
 
 /** The longest a declared sequence can take: its rounds one after another, each as long as its slowest call. */

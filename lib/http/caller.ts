@@ -5,12 +5,12 @@ import { AccessDeniedError, UnauthorizedError } from "./errors.ts";
  * Who is calling, as the authorizer (lib/http/authorizer.ts) found it, and what their role lets
  * them do. Roles are the user pool's groups:
  *
- * | role       | agent routes of its own id | queue and refresh of another agent id     | other agent routes of another id | admin API |
- * | ---------- | -------------------------- | ----------------------------------------- | -------------------------------- | --------- |
- * | agent      | yes                        | no                                        | no                               | no        |
+ * | role       | agent routes of its own id | reads and transfers of another agent id    | other agent routes of another id | admin API |
+ * | ---------- | -------------------------- | ------------------------------------------ | -------------------------------- | --------- |
+ * | agent      | yes                        | no                                         | no                               | no        |
  * | supervisor | yes                        | on the endpoints of its `endpoint:` groups | no                               | no        |
- * | admin      | yes                        | no                                        | no                               | yes       |
- * | API key    | no                         | no                                        | no                               | yes       |
+ * | admin      | yes                        | no                                         | no                               | yes       |
+ * | API key    | no                         | no                                         | no                               | yes       |
  *
  * A supervisor oversees the endpoints its groups name, `endpoint:<chat endpoint>` (an access token
  * carries the groups, not custom attributes). In none, it oversees none: forgetting to assign a
@@ -48,8 +48,12 @@ export function callerOfContext(context: Readonly<Record<string, unknown>>, nowS
   throw new UnauthorizedError(REASONS[reason] ?? "The credentials are not valid here: sign in again");
 }
 
-/** What an agent route does on an agent id: read (queue, refresh) or act (presence, accept, send, typing, disconnect). */
-export type AgentAccess = "read" | "act";
+/**
+ * What an agent route does on an agent id: read (queue, refresh, presence, offers), act (go ready,
+ * accept, reject, send, typing, disconnect) or hand on (transfer: the agent, or a supervisor of the
+ * chat's endpoint).
+ */
+export type AgentAccess = "read" | "act" | "handOn";
 
 /** The group that makes a supervisor oversee a chat endpoint. */
 export const ENDPOINT_GROUP = "endpoint:";
@@ -69,7 +73,7 @@ export function requireAgentAccess(caller: Caller, agentId: string, access: Agen
   const roles = ["agent", "supervisor", "admin"];
   if (!caller.groups.some((group) => roles.includes(group))) throw new AccessDeniedError("Your account has no role on the agent API");
   if (caller.username === agentId) return { person: caller };
-  if (access === "read" && caller.groups.includes("supervisor")) {
+  if (access !== "act" && caller.groups.includes("supervisor")) {
     const supervises = caller.groups.filter((group) => group.startsWith(ENDPOINT_GROUP)).map((group) => group.slice(ENDPOINT_GROUP.length));
     if (supervises.length > 0) return { person: caller, supervises: new Set(supervises) };
     throw new AccessDeniedError(`You supervise no endpoint yet: an admin adds you to a group ${ENDPOINT_GROUP}<endpoint>`);

@@ -136,8 +136,11 @@ function decodeJsonObject(text: string): Fields {
     if (value === null) continue;
     if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") {
       fields[key] = String(value);
+    } else if (Array.isArray(value) && value.every((item) => typeof item === "string" && !item.includes(","))) {
+      // A list (an agent's `endpoints`) reads as the form writes it: its items separated by commas.
+      fields[key] = value.join(",");
     } else {
-      throw new BadRequestError("JSON values must be strings, numbers or booleans");
+      throw new BadRequestError("JSON values must be strings, numbers, booleans or lists of strings without commas");
     }
   }
   return fields;

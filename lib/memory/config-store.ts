@@ -1,23 +1,17 @@
-import { isPresent } from "../config/presence.ts";
-import type {
-  AgentPresence,
-  AvailabilityNotification,
-  ConfigStore,
-  EndpointAvailability,
-  ServiceConfig,
-  ServiceRoute,
-} from "../storage.ts";
+import type { AvailabilityNotification, ConfigStore, EndpointAvailability, ServiceConfig, ServiceRoute } from "../storage.ts";
+import type { MemoryAgentStore } from "./agent-store.ts";
 
 /**
- * Services, availability notifications and agents' presence in memory, with the DynamoDB
- * adapter's observable semantics (the store contract suite, tests/contract/, runs against both).
- * Availability is exact here: an endpoint is ready until its latest presence lapses, where the
- * DynamoDB adapter keeps a copy of that time with each service.
+ * Services and availability notifications in memory, with the DynamoDB adapter's observable
+ * semantics (the store contract suite, tests/contract/, runs against both). Availability is exact
+ * here: an endpoint is ready until the latest presence of the agents ready on it lapses (the memory
+ * agent store's), where the DynamoDB adapter keeps a copy of that time with each service.
  */
 export class MemoryConfigStore implements ConfigStore {
   private readonly services = new Map<string, ServiceConfig>();
   private readonly notifications = new Map<string, AvailabilityNotification>();
-  private readonly presence = new Map<string, AgentPresence>();
+
+  constructor(private readonly agents: MemoryAgentStore) {}
 
   async loadServiceRoute(serviceName: string): Promise<ServiceRoute> {
     const service = this.services.get(serviceName);
@@ -65,35 +59,12 @@ export class MemoryConfigStore implements ConfigStore {
     return true;
   }
 
-  async putPresence(presence: AgentPresence): Promise<void> {
-    this.presence.set(presenceKey(presence.endpoint, presence.agentId), { ...presence });
-  }
-
-  async deletePresence(endpoint: string, agentId: string): Promise<void> {
-    this.presence.delete(presenceKey(endpoint, agentId));
-  }
-
-  async getPresence(endpoint: string, agentId: string): Promise<AgentPresence | undefined> {
-    const presence = this.presence.get(presenceKey(endpoint, agentId));
-    return presence && { ...presence };
-  }
-
-  async endpointAvailability(endpoint: string, now: number): Promise<EndpointAvailability & { readonly readyAgents: number }> {
-    const readyAgents = this.presenceOn(endpoint).filter((presence) => isPresent(presence, new Date(now * 1000))).length;
-    return { ...this.availability(endpoint), readyAgents };
-  }
-
-  private presenceOn(endpoint: string): AgentPresence[] {
-    return [...this.presence.values()].filter((presence) => presence.endpoint === endpoint);
+  async endpointAvailability(endpoint: string): Promise<EndpointAvailability> {
+    return this.availability(endpoint);
   }
 
   private availability(endpoint: string): EndpointAvailability {
     const notification = this.notifications.get(endpoint);
-    return {
-      notification: notification && { ...notification },
-      readyUntil: Math.max(0, ...this.presenceOn(endpoint).map((presence) => presence.expiresAt)),
-    };
+    return { notification: notification && { ...notification }, readyUntil: this.agents.readyUntil(endpoint) };
   }
 }
-
-const presenceKey = (endpoint: string, agentId: string) => `${agentId}\u0000${endpoint}`;

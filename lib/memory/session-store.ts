@@ -1,5 +1,6 @@
-import { applyClaim, claimAllowed, type StoredChat } from "../chat/claims.ts";
+import { applyClaim, applyRoute, claimAllowed, routeAllowed, type StoredChat } from "../chat/claims.ts";
 import type {
+  ChatRouting,
   ChatState,
   Claim,
   ClaimedPosition,
@@ -118,8 +119,17 @@ export class MemorySessionStore implements SessionStore {
     const partition = this.partitions.get(chatId);
     const chat = partition?.chat;
     if (partition === undefined || !claimAllowed(chat, claim, now)) return undefined;
-    partition.chat = applyClaim(chat, claim);
+    partition.chat = applyClaim(chat, claim, now);
     return { chat: chatOf(partition.chat), position: partition.chat.lastPosition ?? 1 };
+  }
+
+  async route(chatId: string, change: ChatRouting, now: number): ReturnType<SessionStore["route"]> {
+    const partition = this.partitions.get(chatId);
+    const stored = partition?.chat;
+    if (partition === undefined || stored === undefined) return { refused: undefined };
+    if (!routeAllowed(chatOf(stored), change, now)) return { refused: chatOf(stored) };
+    partition.chat = { ...applyRoute(stored, change, now), ...counters(stored) } as StoredChat;
+    return { chat: chatOf(partition.chat) };
   }
 
   async write(chat: ChatState, position: number, event: TimedEvent): Promise<WriteOutcome> {
@@ -199,6 +209,11 @@ export class MemorySessionStore implements SessionStore {
 
 function copy<T>(value: T): T {
   return value === undefined ? value : structuredClone(value);
+}
+
+/** The store's counters of a chat's record. */
+function counters({ lastPosition, transcriptBytes }: StoredChat) {
+  return { ...(lastPosition === undefined ? {} : { lastPosition }), ...(transcriptBytes === undefined ? {} : { transcriptBytes }) };
 }
 
 /** The chat without the store's counters. */

@@ -1,4 +1,6 @@
+import type { PresenceView } from "../agents/presence.ts";
 import { type AgentChatView, genesysPush, type InteractionView } from "../chat/view.ts";
+import type { OfferView, WithdrawnReason } from "../routing/listeners.ts";
 import type { ChatState } from "../storage.ts";
 
 /**
@@ -36,6 +38,21 @@ export function refreshFrame(id: string, transcriptPosition: number): string {
 /** An endpoint's queue changed: a chat came, was accepted or left. Read the queue again. */
 export function queueFrame(chat: ChatState): string {
   return JSON.stringify({ channel: "/gms/queue", data: { endpoint: chat.endpoint, id: chat.chatId, phase: chat.phase } });
+}
+
+/** A chat offered to the agent (lib/routing/listeners.ts OfferView): accept or reject it before `expiresAt`. */
+export function offerFrame(offer: OfferView): string {
+  return JSON.stringify({ channel: "/gms/offer", data: offer });
+}
+
+/** An offer the agent held went: not answered in time, refused, its chat ended, or the agent went not ready. */
+export function withdrawnFrame(chatId: string, reason: WithdrawnReason): string {
+  return JSON.stringify({ channel: "/gms/withdrawn", data: { chatId, reason } });
+}
+
+/** The agent's presence changed (lib/agents/presence.ts PresenceView): ready or not, and why. */
+export function presenceFrame(presence: PresenceView): string {
+  return JSON.stringify({ channel: "/gms/presence", data: presence });
 }
 
 /** A subscription in force: what it listens to, and until when (epoch seconds). */

@@ -2,9 +2,21 @@ import { onSession } from "../chat/locate.ts";
 import { liveHead, liveTranscript, type Position, requireChat, requireOwner } from "../chat/transcript.ts";
 import { agentChatView, interactionView } from "../chat/view.ts";
 import { ChatStateError, InvalidInputError } from "../errors.ts";
+import type { AgentListeners } from "../routing/listeners.ts";
 import type { ChatDeps, ChatListeners, ChatState, ConnectionSender, PushStore, PushTopic, TranscriptEvent } from "../storage.ts";
 import { epochSeconds } from "../time.ts";
-import { agentChatFrame, chatFrame, errorFrame, fitting, queueFrame, refreshFrame, subscribedFrame } from "./frames.ts";
+import {
+  agentChatFrame,
+  chatFrame,
+  errorFrame,
+  fitting,
+  offerFrame,
+  presenceFrame,
+  queueFrame,
+  refreshFrame,
+  subscribedFrame,
+  withdrawnFrame,
+} from "./frames.ts";
 
 /**
  * Push: the chat's events sent to the WebSocket connections that listen, as they are written.
@@ -57,6 +69,20 @@ export function pushListener(deps: Pick<PushDeps, "push" | "sender" | "now">): C
         if (chat.phase === "WAITING") deliveries.push([queueTopic(chat), undefined, queueFrame({ ...chat, phase: "ENDED" })]);
         return deliverAll(deps, deliveries, signal);
       }),
+  };
+}
+
+/**
+ * Routing's news for an agent (lib/routing/listeners.ts) posted to its consoles: a chat offered, an
+ * offer withdrawn, its presence changed. Best-effort, within FAN_OUT_BUDGET_MS like every fan-out.
+ */
+export function agentListeners(deps: Pick<PushDeps, "push" | "sender" | "now">): AgentListeners {
+  const tell = (agentId: string, frame: string) =>
+    withinBudget((signal) => deliverAll(deps, [[{ kind: "agent", agentId }, undefined, frame]], signal));
+  return {
+    offered: (agentId, offer) => tell(agentId, offerFrame(offer)),
+    withdrawn: (agentId, chatId, reason) => tell(agentId, withdrawnFrame(chatId, reason)),
+    presence: (agentId, presence) => tell(agentId, presenceFrame(presence)),
   };
 }
 

@@ -1,24 +1,13 @@
-import { type QueueView, queueItem } from "../chat/view.ts";
-import type { ChatDeps, ChatRouter, ChatState } from "../storage.ts";
-import { epochSeconds } from "../time.ts";
-import type { RoutingStore, WaitingEntry } from "./store.ts";
-
 /**
- * The endpoints' queues: a chat that needs an agent is queued on its endpoint, oldest first, until
- * an agent takes it from there (an accept) or it ends. The router the chat's operations tell
- * (ChatRouter): it keeps a chat's queue entry as the chat comes and goes.
+ * The endpoints' queues: each waiting chat has an entry on its endpoint, oldest first, from its
+ * creation until an offer or an agent takes it or it ends (lib/routing/router.ts keeps them). On an
+ * endpoint that lets agents pick (`routing=pick`), agents read the queue a page at a time.
  */
-export function queueRouter(deps: { readonly routing: RoutingStore }): ChatRouter {
-  return {
-    async waiting(chat) {
-      await deps.routing.putWaiting(waitingEntry(chat));
-    },
-    async left(chat) {
-      if (chat.queuedAt !== undefined)
-        await deps.routing.dropWaiting({ endpoint: chat.endpoint, queuedAt: chat.queuedAt, chatId: chat.chatId });
-    },
-  };
-}
+import { type QueueView, queueItem } from "../chat/view.ts";
+import type { ChatDeps, ChatState } from "../storage.ts";
+import { epochSeconds } from "../time.ts";
+import { settingsOf } from "./settings.ts";
+import type { RoutingStore, WaitingEntry } from "./store.ts";
 
 /** A chat's entry in its endpoint's queue. */
 export function waitingEntry(chat: ChatState): WaitingEntry {
@@ -41,7 +30,7 @@ export function isWaiting(entry: WaitingEntry, chat: ChatState | undefined, now:
  * chat comes back from. Read eventually, a chat that waits may look taken, or (just opened) absent:
  * neither condemns its entry.
  */
-export function isStale(entry: WaitingEntry, chat: ChatState | undefined, now: number): boolean {
+export function isOver(entry: WaitingEntry, chat: ChatState | undefined, now: number): boolean {
   return entry.expiresAt <= now || (chat !== undefined && (chat.phase === "ENDED" || chat.expiresAt <= now));
 }
 
@@ -67,10 +56,10 @@ export async function waitingChats(
   query: QueueQuery,
 ): Promise<QueueView> {
   const now = epochSeconds(deps.now());
-  const page = await deps.routing.waiting(query.endpoint, {
-    limit: query.limit,
-    ...(query.after === undefined ? {} : { after: query.after }),
-  });
+  const [page, settings] = await Promise.all([
+    deps.routing.waiting(query.endpoint, { limit: query.limit, ...(query.after === undefined ? {} : { after: query.after }) }),
+    settingsOf(deps, query.endpoint),
+  ]);
   const live = page.entries;
   const [chats, attached] = await Promise.all([
     deps.sessions.chats(live.map((entry) => entry.chatId)),
@@ -82,10 +71,10 @@ export async function waitingChats(
   for (const entry of live) {
     const chat = chats.get(entry.chatId);
     if (isWaiting(entry, chat, now)) waiting.push(chat);
-    else if (isStale(entry, chat, now)) stale.push(entry);
+    else if (isOver(entry, chat, now)) stale.push(entry);
   }
   // Housekeeping: a failure here is the next reader's to repeat.
   await Promise.all(stale.map((entry) => deps.routing.dropWaiting(entry).catch(() => undefined)));
   const items = waiting.map((chat) => queueItem(chat, attached && (attached.get(chat.chatId) ?? {})));
-  return { endpoint: query.endpoint, chats: items, ...(page.next === undefined ? {} : { next: page.next }) };
+  return { endpoint: query.endpoint, routing: settings.routing, chats: items, ...(page.next === undefined ? {} : { next: page.next }) };
 }

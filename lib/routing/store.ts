@@ -1,4 +1,4 @@
-import { InvalidInputError } from "../errors.ts";
+import { cursorOf, positionOfCursor } from "../cursor.ts";
 
 /**
  * What routing keeps (lib/routing/): the chats waiting on each endpoint, in the order they came.
@@ -34,24 +34,71 @@ const ORDER = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z#[A-Za-z0-9_-]{22,36}$/;
 
 /** A page's `next`: opaque to clients, the order of the page's last entry. */
 export function waitingCursor(order: string): string {
-  return Buffer.from(order).toString("base64url");
+  return cursorOf(order);
 }
 
 /** The order a cursor this service handed out names; anything else is the client's mistake, never a key to pass to storage. */
 export function orderOfCursor(cursor: string): string {
-  const order = Buffer.from(cursor, "base64url").toString("utf8");
-  if (!ORDER.test(order)) throw new InvalidInputError("after must be the next value of a queue page");
-  return order;
+  return positionOfCursor(cursor, ORDER, "after must be the next value of a queue page");
 }
 
 /**
- * The endpoints' queues, each read strongly consistent, so that a chat queued before a read is in
- * it (DynamoDB's indexes are read only eventually).
+ * An agent with a free slot on an endpoint: routing's index of who can take work, least loaded
+ * first, then longest waiting for work. Derived from the agent's state (lib/routing/free.ts), which
+ * stays the truth: an offer claims the agent's own record, so an entry that is behind only costs a
+ * claim refused, and is dropped.
+ */
+export interface FreeEntry {
+  readonly endpoint: string;
+  readonly agentId: string;
+  /** Chats and offers it held when the entry was written. */
+  readonly load: number;
+  /** Since when it has been waiting for work (ISO time). */
+  readonly idleSince: string;
+}
+
+/** An offer pending on an endpoint, kept so that any request on the endpoint can settle one whose timer was lost. */
+export interface OfferEntry {
+  readonly endpoint: string;
+  readonly chatId: string;
+  readonly agentId: string;
+  /** When it expires, epoch seconds. */
+  readonly expiresAt: number;
+  /** The chat's expiry, epoch seconds: an entry outliving its chat is removed by TTL. */
+  readonly chatExpiresAt: number;
+}
+
+/** How an endpoint's chats reach its agents (the admin API's `/genesys/1/admin/endpoints/{endpoint}`). */
+export interface EndpointSettings {
+  /** `offer`: each chat offered to one agent at a time; `pick`: agents take chats from the queue by hand. */
+  readonly routing: "offer" | "pick";
+  /** Seconds an offer stands before it is withdrawn and the agent made not ready (`missed`). */
+  readonly offerTimeout: number;
+  readonly updatedAt?: string;
+}
+
+/**
+ * What routing keeps: each endpoint's settings, its queue (read strongly consistent, so that a chat
+ * queued before a read is in it, which DynamoDB's indexes cannot promise), the agents with a free
+ * slot on it (also strongly consistent: an agent published before a read is in it), and its
+ * pending offers.
  */
 export interface RoutingStore {
+  /** The endpoint's settings; undefined when they were never set (the defaults apply). */
+  settings(endpoint: string): Promise<EndpointSettings | undefined>;
+  putSettings(endpoint: string, settings: EndpointSettings): Promise<void>;
   /** A page of the endpoint's waiting chats, oldest first, from where `after` (a page's `next`) left off. */
   waiting(endpoint: string, page: { readonly limit: number; readonly after?: string }): Promise<WaitingPage>;
   putWaiting(entry: WaitingEntry): Promise<void>;
   /** Removes the entry, if it is there. */
   dropWaiting(key: WaitingKey): Promise<void>;
+  /** Up to `limit` agents with a free slot on the endpoint: least loaded first, then longest waiting for work. */
+  free(endpoint: string, limit: number): Promise<FreeEntry[]>;
+  /** Writes and removes free entries, side by side. */
+  changeFree(changes: { readonly put: readonly FreeEntry[]; readonly drop: readonly FreeEntry[] }): Promise<void>;
+  /** Up to `limit` of the endpoint's pending offers that expired by `now` (epoch seconds), oldest first. */
+  expiredOffers(endpoint: string, now: number, limit: number): Promise<OfferEntry[]>;
+  putOffer(entry: OfferEntry): Promise<void>;
+  /** Removes the entry, if it is there. */
+  dropOffer(entry: OfferEntry): Promise<void>;
 }

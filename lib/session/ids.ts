@@ -20,8 +20,13 @@ const CHAT_ID = /^[A-Za-z0-9_-]{22}$/;
 /** A chat opened before chat ids is known by its session id. */
 const LEGACY_CHAT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** Whether `raw` is a chat id (or a chat opened before chat ids, its session id). */
+export function isChatId(raw: string): boolean {
+  return CHAT_ID.test(raw) || LEGACY_CHAT_ID.test(raw);
+}
+
 /** A chat id from a path or a message; anything that is not one is unknown without asking storage. */
 export function chatIdOrUnknown(raw: string): string {
-  if (!CHAT_ID.test(raw) && !LEGACY_CHAT_ID.test(raw)) throw new UnknownChatError();
+  if (!isChatId(raw)) throw new UnknownChatError();
   return raw;
 }

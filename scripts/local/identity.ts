@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { isProfile } from "../../lib/agents/profile.ts";
 import { isChatEndpoint } from "../../lib/config/services.ts";
 import { ENDPOINT_GROUP } from "../../lib/http/caller.ts";
 import { killGroup, watchOutput } from "./processes.ts";
@@ -32,6 +33,8 @@ export interface DevUser {
   readonly groups: readonly string[];
   /** Created with a temporary password: the first sign-in answers NEW_PASSWORD_REQUIRED. */
   readonly temporary: boolean;
+  /** Its agent profile (lib/agents/profile.ts), written at every start; none for an admin that names none. */
+  readonly profile?: { readonly endpoints: readonly string[]; readonly maxChats: number };
 }
 
 /**
@@ -41,15 +44,22 @@ export interface DevUser {
  * sign-in code works deployed.
  */
 export const DEFAULT_DEV_USERS =
-  "admin:Admin-local-1:admin,sam:Sam-local-1:supervisor+endpoint:gms_builtin,anna:Anna-local-1:agent,ben:Ben-local-1:agent";
+  "admin:Admin-local-1:admin,sam:Sam-local-1:supervisor+endpoint:gms_builtin,anna:Anna-local-1:agent/3,ben:Ben-local-1:agent/3";
+
+/** The endpoint of the service `npm start` seeds: where agents serve unless their entry names others. */
+const DEFAULT_ENDPOINT = "gms_builtin";
+/** A role, then optionally `@` and the endpoints its agent profile serves (separated by `|`), then `/` and its maxChats. */
+const ROLE = /^([a-z]+)(?:@([^/]+))?(?:\/(\d{1,2}))?$/;
 
 /** A group that names an endpoint a supervisor oversees (lib/http/caller.ts). */
 const isEndpointGroup = (group: string) => group.startsWith(ENDPOINT_GROUP) && isChatEndpoint(group.slice(ENDPOINT_GROUP.length));
 
 /**
  * Parses `GMS_DEV_USERS`: comma-separated `username:password:groups` entries, each optionally
- * followed by `:temporary`; `groups` is one role, then any `+endpoint:<chat endpoint>`. Throws with
- * the offending entry on anything else.
+ * followed by `:temporary`; `groups` is one role, then any `+endpoint:<chat endpoint>`. The role may
+ * carry the user's agent profile: `agent@sales|support/3` serves sales and support, 3 chats at once.
+ * Agents and supervisors without one serve gms_builtin, one chat at a time; admins serve nothing
+ * unless they name endpoints. Throws with the offending entry on anything else.
  */
 export function parseDevUsers(text: string): DevUser[] {
   const users: DevUser[] = [];
@@ -57,7 +67,13 @@ export function parseDevUsers(text: string): DevUser[] {
     const [username = "", password = "", ...rest] = entry.trim().split(":");
     const temporary = rest.length > 1 && rest.at(-1) === "temporary";
     const groups = (temporary ? rest.slice(0, -1) : rest).join(":").split("+");
-    const [role = "", ...endpoints] = groups;
+    const [roleSpec = "", ...endpoints] = groups;
+    const [, role = roleSpec, served, maxChats] = ROLE.exec(roleSpec) ?? [];
+    const profile =
+      role === "admin" && served === undefined && maxChats === undefined
+        ? undefined
+        : { endpoints: (served ?? DEFAULT_ENDPOINT).split("|"), maxChats: Number(maxChats ?? 1) };
+    const badProfile = profile !== undefined && !isProfile(profile);
     const stray = endpoints.find((group) => !isEndpointGroup(group));
     const problem =
       rest.length === 0
@@ -68,13 +84,15 @@ export function parseDevUsers(text: string): DevUser[] {
             ? "has an empty password"
             : !(IDENTITY_GROUPS as readonly string[]).includes(role)
               ? `names the role "${role}"; the roles are ${IDENTITY_GROUPS.join(", ")} (then :temporary or +endpoint:<chat endpoint>)`
-              : stray !== undefined
-                ? `names the group "${stray}"; after the role come only endpoint:<chat endpoint> groups`
-                : users.some((user) => user.username === username)
-                  ? "repeats a user name"
-                  : undefined;
+              : badProfile
+                ? "names an agent profile that is not role@endpoint|endpoint/maxChats (1-20 chat endpoints, maxChats 1-10)"
+                : stray !== undefined
+                  ? `names the group "${stray}"; after the role come only endpoint:<chat endpoint> groups`
+                  : users.some((user) => user.username === username)
+                    ? "repeats a user name"
+                    : undefined;
     if (problem !== undefined) throw new Error(`GMS_DEV_USERS: the entry "${entry.trim()}" ${problem}`);
-    users.push({ username, password, groups, temporary });
+    users.push({ username, password, groups: [role, ...endpoints], temporary, ...(profile === undefined ? {} : { profile }) });
   }
   return users;
 }

@@ -26,7 +26,13 @@ export interface LocalStack {
   readonly baseUrl: string;
   /** The WebSocket API (docs/push.md). */
   readonly pushUrl: string;
-  readonly ports: { readonly http: number; readonly dynamo: number; readonly identity: number; readonly websocket: number };
+  readonly ports: {
+    readonly http: number;
+    readonly dynamo: number;
+    readonly identity: number;
+    readonly websocket: number;
+    readonly sqs: number;
+  };
   readonly identity: StackIdentity;
   output(): string;
   /** Kills the process that launched the script, without a signal to the script itself. */
@@ -51,7 +57,13 @@ export interface LocalStack {
  * folder, removed once the stack has stopped.
  */
 export async function startLocalStack(env: Record<string, string> = {}, options: { underShell?: boolean } = {}): Promise<LocalStack> {
-  const ports = { http: await freePort(), dynamo: await freePort(), identity: await freePort(), websocket: await freePort() };
+  const ports = {
+    http: await freePort(),
+    dynamo: await freePort(),
+    identity: await freePort(),
+    websocket: await freePort(),
+    sqs: await freePort(),
+  };
   const ownDataDir = env.GMS_DATA_DIR === undefined ? await mkdtemp(join(tmpdir(), "gms-chat-stack-data-")) : undefined;
   const removeOwnData = () => (ownDataDir === undefined ? Promise.resolve() : rm(ownDataDir, { recursive: true, force: true }));
   const buildFolder = `.esbuild/stack-${ports.http}`;
@@ -71,6 +83,7 @@ export async function startLocalStack(env: Record<string, string> = {}, options:
       DYNAMODB_PORT: String(ports.dynamo),
       IDENTITY_PORT: String(ports.identity),
       WEBSOCKET_PORT: String(ports.websocket),
+      SQS_PORT: String(ports.sqs),
       ...(ownDataDir === undefined ? {} : { GMS_DATA_DIR: ownDataDir }),
       GMS_BUILD_FOLDER: buildFolder,
       GMS_ADMIN_API_KEY: STACK_ADMIN_KEY,

@@ -63,17 +63,19 @@ export function killGroup(child: ChildProcess, signal: NodeJS.Signals = "SIGKILL
  * runs as its own process group, so `killGroup` also stops the esbuild service it spawns.
  *
  * serverless-offline also serves Lambda's Invoke API, which runs any function (the admin one
- * included) with no API key and answers any web origin. Nothing here uses it, and a TCP port on
- * localhost is reachable by every web page the developer opens, so it listens on a Unix socket in
- * a folder only this user can open (hapi takes a path for a port), removed when the server exits.
+ * included) with no API key and answers any web origin. Only `npm start`'s feed of routing's queue
+ * uses it (scripts/local/sqs.ts), and a TCP port on localhost is reachable by every web page the
+ * developer opens, so it listens on a Unix socket (`invokeSocket`) in a folder only this user can
+ * open (hapi takes a path for a port), removed when the server exits.
  */
 export function spawnOffline(
   cwd: string,
   httpPort: string | number,
   env: NodeJS.ProcessEnv,
   extraArgs: readonly string[] = [],
-): ChildProcessByStdio<null, Readable, Readable> {
+): ChildProcessByStdio<null, Readable, Readable> & { readonly invokeSocket: string } {
   const socketFolder = mkdtempSync(join(tmpdir(), "gms-chat-lambda-"));
+  const invokeSocket = join(socketFolder, "invoke.sock");
   const args = [
     SERVERLESS_BIN,
     "offline",
@@ -81,7 +83,7 @@ export function spawnOffline(
     "--httpPort",
     String(httpPort),
     "--lambdaPort",
-    join(socketFolder, "invoke.sock"),
+    invokeSocket,
     "--noPrependStageInUrl",
     ...extraArgs,
   ];
@@ -92,5 +94,5 @@ export function spawnOffline(
     env: { ...env, ...SERVERLESS_ENV },
   });
   child.once("exit", () => rmSync(socketFolder, { recursive: true, force: true }));
-  return child;
+  return Object.assign(child, { invokeSocket });
 }

@@ -3,7 +3,15 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, CloudFormationCustomResourceEvent, Context } from "aws-lambda";
+import type {
+  APIGatewayProxyEvent,
+  APIGatewayProxyResult,
+  CloudFormationCustomResourceEvent,
+  Context,
+  SQSBatchResponse,
+  SQSEvent,
+  SQSRecord,
+} from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type Bundle, buildFunctionBundles } from "../../scripts/local/bundles.ts";
 import { freePort } from "../../scripts/local/ports.ts";
@@ -32,20 +40,26 @@ import { authorized, httpEvent } from "../support/events.ts";
  * request-chat, admin and comet rose by 3.6 KB on 2026-12-07 (246.7, 246.4 and 250.3 KB measured):
  * every function is wired by the one composition (lib/wire.ts) with the whole set of stores
  * (lib/dynamo/stores.ts), the push subscriptions' included; comet's budget went to 260 KB.
+ * Routing (2026-12-07) added the agents' and routing's domain and stores to every wired function
+ * (about 22 KB: request-chat 271.4, comet 274.9, seed 317.6 KB measured), and SQS's client (about
+ * 35 KB) to those that send routing's tasks: chat 336.6, agent 344.3, admin 304.4, push 351.4 KB,
+ * and the new router function (the push wiring); budgets about 10 KB above. The web function's rose
+ * to 80 KB (71.4 KB measured, from 61) with the console's offers, chat tabs and transfers.
  * And the bundles as deployed (minified, wired by lib/runtime.ts) keep the request scope and name
  * their failures.
  */
 const BUDGET_KB: Record<string, number> = {
-  requestChat: 250,
-  chat: 290,
-  agent: 290,
-  admin: 250,
-  seed: 300,
-  web: 70,
+  requestChat: 280,
+  chat: 345,
+  agent: 355,
+  admin: 315,
+  seed: 325,
+  web: 80,
   authorizer: 40,
   adminAuthorizer: 300,
-  push: 300,
-  comet: 260,
+  push: 360,
+  comet: 285,
+  router: 360,
 };
 let dir: string;
 let bundles: Bundle[];
@@ -86,6 +100,7 @@ describe("the deployed bundles", () => {
     vi.stubEnv("AWS_ACCESS_KEY_ID", "test");
     vi.stubEnv("AWS_SECRET_ACCESS_KEY", "test");
     vi.stubEnv("AWS_ENDPOINT_URL_DYNAMODB", `http://127.0.0.1:${await freePort()}`);
+    vi.stubEnv("ROUTING_QUEUE_URL", `http://127.0.0.1:${await freePort()}/000000000000/routing`);
   }
 
   const form = { "content-type": "application/x-www-form-urlencoded" };
@@ -127,6 +142,24 @@ describe("the deployed bundles", () => {
     expect([response.statusCode, JSON.parse(response.body).exception]).toEqual([503, "StorageUnavailableException"]);
     expect(line).toMatchObject({ level: "error", status: 503, dynamodb: { calls: 0, readUnits: 0, writeUnits: 0 } });
     expect(line.error).toMatch(/^StorageUnavailableException /);
+  });
+
+  it("router reports a task it could not run back to SQS, to be delivered again, and logs the failure by name", async () => {
+    await deployedEnvironment();
+    const { handler } = (await import(bundleOf("router").file)) as {
+      handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+    };
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    const record = (messageId: string, body: string) => ({ messageId, body }) as SQSRecord;
+    const answer = await handler(
+      { Records: [record("m1", JSON.stringify({ kind: "route", chatId: "AAAAAAAAAAAAAAAAAAAAAA" })), record("m2", "not a task")] },
+      { awsRequestId: "bundle-test", getRemainingTimeInMillis: () => 1000 } as Context,
+    );
+    const line = JSON.parse(String(log.mock.calls.at(-1)?.[0]));
+    log.mockRestore();
+    // The task goes back; the message that is no task is dropped (delivered again, it would fail again).
+    expect(answer).toEqual({ batchItemFailures: [{ itemIdentifier: "m1" }] });
+    expect(line).toMatchObject({ level: "error", route: "routing", tasks: 2, failed: 1, dropped: 1, error: "StorageUnavailableError" });
   });
 
   /** Runs the seed bundle (a fresh copy of its module: `as`) on a Create, and returns what it sent CloudFormation. */

@@ -13,7 +13,7 @@ const ENDPOINTS = 10;
 const SERVICES = 100;
 
 describe("request-chat's reads", () => {
-  let centre: ContactCentre;
+  let centre: Awaited<ReturnType<typeof ContactCentre.start>>;
   beforeAll(async () => {
     vi.spyOn(console, "log").mockImplementation(() => {});
     centre = await ContactCentre.start();

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { PresenceChange, SlotChange } from "../../lib/agents/state.ts";
 import { chatIdOf } from "../../lib/session/ids.ts";
 import type { ChatState, Claim, Session, TimedEvent } from "../../lib/storage.ts";
 import type { Stores } from "../../lib/wire.ts";
@@ -71,7 +72,22 @@ const post = (party: "CLIENT" | "AGENT", agentId = "ben", bytes = 600): Claim =>
 const accept = (agentId: string): Claim => ({
   kind: "change",
   from: ["WAITING"],
-  change: { phase: "ACCEPTED", agentId, agentNickname: agentId },
+  change: { phase: "ACCEPTED", agentId, agentNickname: agentId, offered: false },
+});
+
+/** Ready on `endpoints` (those of its profile, unless named) for a minute from NOW. */
+const readyOn = (endpoints?: readonly string[], until = NOW + 60): PresenceChange => ({
+  kind: "ready",
+  endpoints,
+  nickname: "Agent",
+  readyUntil: until,
+  at: "2030-03-17T17:46:40.000Z",
+});
+const offerOf = (chatId: string, endpoint: string, expiresAt = NOW + 20): SlotChange => ({
+  kind: "offer",
+  chatId,
+  offer: { endpoint, offeredAt: "2030-03-17T17:46:40.000Z", expiresAt },
+  targeted: false,
 });
 
 export function storeContract(name: string, start: () => Promise<StoreFixture>): void {
@@ -85,6 +101,12 @@ export function storeContract(name: string, start: () => Promise<StoreFixture>):
     afterAll(async () => {
       await fixture?.close();
     });
+
+    /** An agent with a profile on `endpoints`, ready on them. */
+    async function readyAgent(agentId: string, endpoints: readonly string[], maxChats = 2) {
+      await stores.agents.putProfile({ agentId, endpoints, maxChats, updatedAt: "t0" });
+      return stores.agents.presence(agentId, readyOn(), NOW);
+    }
 
     /** A session with a chat whose opening notice is written, waiting. */
     async function waitingChat(overrides: Partial<ChatState> = {}) {
@@ -328,6 +350,255 @@ export function storeContract(name: string, start: () => Promise<StoreFixture>):
       });
     });
 
+    describe("agents", () => {
+      const agent = () => `a-${randomBytes(4).toString("hex")}`;
+      const endpoint = () => `ep-${randomBytes(4).toString("hex")}`;
+
+      it("keeps profiles: replaced, read, listed a page at a time by agent id, deleted", async () => {
+        const ids = [agent(), agent(), agent()].sort();
+        for (const agentId of ids) {
+          expect(await stores.agents.putProfile({ agentId, endpoints: ["e1"], maxChats: 2, updatedAt: "t1" })).toBe(true);
+        }
+        expect(await stores.agents.putProfile({ agentId: ids[0] as string, endpoints: ["e1", "e2"], maxChats: 3, updatedAt: "t2" })).toBe(
+          false,
+        );
+        expect(await stores.agents.getProfile(ids[0] as string)).toEqual({
+          agentId: ids[0],
+          endpoints: ["e1", "e2"],
+          maxChats: 3,
+          updatedAt: "t2",
+        });
+        const seen: string[] = [];
+        let after: string | undefined;
+        do {
+          const page = await stores.agents.profiles({ limit: 2, ...(after === undefined ? {} : { after }) });
+          expect(page.profiles.length).toBeLessThanOrEqual(2);
+          seen.push(...page.profiles.map((profile) => profile.agentId));
+          after = page.next;
+        } while (after !== undefined);
+        expect(seen).toEqual([...seen].sort());
+        for (const agentId of ids) expect(seen).toContain(agentId);
+        expect(await stores.agents.deleteProfile(ids[1] as string)).toBe(true);
+        expect(await stores.agents.deleteProfile(ids[1] as string)).toBe(false);
+        expect(await stores.agents.getProfile(ids[1] as string)).toBeUndefined();
+      });
+
+      it("goes ready, renews only while ready, goes not ready keeping what it holds, and is restricted by its profile", async () => {
+        const agentId = agent();
+        const [e1, e2] = [endpoint(), endpoint()];
+        expect(await stores.agents.presence(agentId, { kind: "renew", readyUntil: NOW + 60, at: "t0" }, NOW)).toBeUndefined();
+        // Without a profile, or on an endpoint it does not name, it cannot go ready.
+        expect(await stores.agents.presence(agentId, readyOn([e1]), NOW)).toBeUndefined();
+        await stores.agents.putProfile({ agentId, endpoints: [e1, e2], maxChats: 2, updatedAt: "t0" });
+        expect(await stores.agents.presence(agentId, readyOn([e1, endpoint()]), NOW)).toBeUndefined();
+        const ready = await stores.agents.presence(agentId, readyOn(), NOW);
+        expect(ready?.before).toBeUndefined();
+        expect(ready?.after).toMatchObject({ agentId, ready: true, endpoints: [e1, e2], maxChats: 2, load: 0, readyUntil: NOW + 60 });
+        const renewed = await stores.agents.presence(agentId, { kind: "renew", readyUntil: NOW + 90, at: "t1" }, NOW + 30);
+        expect(renewed?.after.readyUntil).toBe(NOW + 90);
+        expect(await stores.agents.change(agentId, offerOf("c1", e1), NOW)).toBeDefined();
+        // Its profile now gives it e2 only, one chat at a time: it keeps its offer.
+        await stores.agents.putProfile({ agentId, endpoints: [e2], maxChats: 1, updatedAt: "t2" });
+        const restricted = await stores.agents.presence(agentId, { kind: "restrict", at: "t2" }, NOW);
+        expect(restricted?.after).toMatchObject({ ready: true, endpoints: [e2], maxChats: 1, load: 1 });
+        expect(await stores.agents.presence(agentId, { kind: "restrict", at: "t3" }, NOW)).toBeUndefined();
+        expect(await stores.agents.readyAgents(e1, NOW)).toBe(0);
+        expect(await stores.agents.readyAgents(e2, NOW)).toBe(1);
+        // A profile deleted: not ready (reason profile); a miss says so too.
+        expect(await stores.agents.deleteProfile(agentId)).toBe(true);
+        expect((await stores.agents.presence(agentId, { kind: "restrict", at: "t3" }, NOW))?.after).toMatchObject({
+          ready: false,
+          reason: "profile",
+        });
+        await stores.agents.putProfile({ agentId, endpoints: [e2], maxChats: 1, updatedAt: "t3" });
+        expect((await stores.agents.presence(agentId, readyOn(), NOW))?.after).toMatchObject({ ready: true, endpoints: [e2], load: 1 });
+        const missed = await stores.agents.presence(agentId, { kind: "notReady", reason: "missed", at: "t4" }, NOW);
+        expect(missed?.after).toMatchObject({ ready: false, reason: "missed", offers: { c1: { endpoint: e1 } }, load: 1 });
+        expect(await stores.agents.presence(agentId, { kind: "renew", readyUntil: NOW + 120, at: "t5" }, NOW)).toBeUndefined();
+        expect(await stores.agents.readyAgents(e2, NOW)).toBe(0);
+        expect((await stores.agents.getState(agentId))?.ready).toBe(false);
+      });
+
+      it("runs `alongside` with what a change of presence does, once it is written", async () => {
+        const agentId = agent();
+        const seen: unknown[] = [];
+        await stores.agents.putProfile({ agentId, endpoints: [endpoint()], maxChats: 1, updatedAt: "t0" });
+        const changed = await stores.agents.presence(agentId, readyOn(), NOW, async (done) => {
+          seen.push(done.after.ready, (await stores.agents.getState(agentId))?.ready);
+        });
+        expect(changed?.after.ready).toBe(true);
+        expect(seen).toEqual([true, true]);
+      });
+
+      it("takes offers up to maxChats on its endpoints only, accepts and lets go of them, an ended chat freeing its slot", async () => {
+        const agentId = agent();
+        const e1 = endpoint();
+        expect(await stores.agents.change(agentId, offerOf("c0", e1), NOW)).toBeUndefined();
+        await readyAgent(agentId, [e1], 2);
+        expect(await stores.agents.change(agentId, offerOf("c1", endpoint()), NOW)).toBeUndefined();
+        expect((await stores.agents.change(agentId, offerOf("c1", e1), NOW))?.after.load).toBe(1);
+        expect(await stores.agents.change(agentId, offerOf("c1", e1), NOW)).toBeUndefined();
+        expect((await stores.agents.change(agentId, offerOf("c2", e1), NOW))?.after.load).toBe(2);
+        expect(await stores.agents.change(agentId, offerOf("c3", e1), NOW)).toBeUndefined();
+        const held = { endpoint: e1, since: "t1", expiresAt: LATER };
+        const accepted = await stores.agents.change(agentId, { kind: "accepted", chatId: "c1", chat: held }, NOW);
+        expect(accepted?.after).toMatchObject({ load: 2, chats: { c1: held }, offers: { c2: { endpoint: e1 } } });
+        expect(await stores.agents.change(agentId, { kind: "accepted", chatId: "c9", chat: held }, NOW)).toBeUndefined();
+        const ended = await stores.agents.change(
+          agentId,
+          { kind: "release", chatId: "c1", held: "chat", at: "2030-03-17T18:00:00.000Z" },
+          NOW,
+        );
+        expect(ended?.after).toMatchObject({ load: 1, chats: {}, idleSince: "2030-03-17T18:00:00.000Z" });
+        expect(await stores.agents.change(agentId, { kind: "release", chatId: "c1", held: "chat", at: "t" }, NOW)).toBeUndefined();
+        const withdrawn = await stores.agents.change(agentId, { kind: "release", chatId: "c2", held: "offer", at: "t" }, NOW);
+        expect(withdrawn?.after).toMatchObject({ load: 0, offers: {}, idleSince: "2030-03-17T18:00:00.000Z" });
+      });
+
+      it("never fills an agent past maxChats, whatever races", async () => {
+        const agentId = agent();
+        const e1 = endpoint();
+        await readyAgent(agentId, [e1], 3);
+        const outcomes = await Promise.all(Array.from({ length: 12 }, (_, i) => stores.agents.change(agentId, offerOf(`c${i}`, e1), NOW)));
+        expect(outcomes.filter((outcome) => outcome !== undefined)).toHaveLength(3);
+        const state = await stores.agents.getState(agentId);
+        expect(state?.load).toBe(3);
+        expect(Object.keys(state?.offers ?? {})).toHaveLength(3);
+      });
+    });
+
+    describe("routing's index, settings and offers", () => {
+      const endpoint = () => `r-${randomBytes(4).toString("hex")}`;
+
+      it("keeps an endpoint's settings", async () => {
+        const e1 = endpoint();
+        expect(await stores.routing.settings(e1)).toBeUndefined();
+        await stores.routing.putSettings(e1, { routing: "pick", offerTimeout: 30, updatedAt: "t1" });
+        expect(await stores.routing.settings(e1)).toEqual({ routing: "pick", offerTimeout: 30, updatedAt: "t1" });
+      });
+
+      it("lists the agents with a free slot least loaded first, then idle longest, and follows their changes", async () => {
+        const e1 = endpoint();
+        const entries = [
+          { endpoint: e1, agentId: "cleo", load: 1, idleSince: "2030-03-17T17:00:00.000Z" },
+          { endpoint: e1, agentId: "ben", load: 0, idleSince: "2030-03-17T17:30:00.000Z" },
+          { endpoint: e1, agentId: "anna", load: 0, idleSince: "2030-03-17T17:10:00.000Z" },
+          { endpoint: `${e1}-other`, agentId: "dan", load: 0, idleSince: "2030-03-17T16:00:00.000Z" },
+        ];
+        await stores.routing.changeFree({ put: entries, drop: [] });
+        expect((await stores.routing.free(e1, 5)).map((entry) => entry.agentId)).toEqual(["anna", "ben", "cleo"]);
+        expect(await stores.routing.free(e1, 1)).toEqual([entries[2]]);
+        // Anna takes a chat: her entry moves behind ben's.
+        const busier = { ...entries[2], load: 1 } as (typeof entries)[number];
+        await stores.routing.changeFree({ put: [busier], drop: [entries[2] as (typeof entries)[number]] });
+        expect((await stores.routing.free(e1, 5)).map((entry) => entry.agentId)).toEqual(["ben", "cleo", "anna"]);
+        await stores.routing.changeFree({ put: [], drop: entries });
+        expect((await stores.routing.free(e1, 5)).map((entry) => entry.agentId)).toEqual(["anna"]);
+      });
+
+      it("lists an endpoint's offers past due, oldest first, until they are dropped", async () => {
+        const e1 = endpoint();
+        const offer = (agentId: string, expiresAt: number) => ({
+          endpoint: e1,
+          chatId: chatIdOf(randomUUID()),
+          agentId,
+          expiresAt,
+          chatExpiresAt: LATER,
+        });
+        const [late, later, notYet] = [offer("a", NOW - 5), offer("b", NOW), offer("c", NOW + 5)];
+        for (const entry of [notYet, later, late]) await stores.routing.putOffer(entry);
+        expect(await stores.routing.expiredOffers(e1, NOW, 10)).toEqual([late, later]);
+        expect(await stores.routing.expiredOffers(e1, NOW, 1)).toEqual([late]);
+        await stores.routing.dropOffer(late);
+        expect(await stores.routing.expiredOffers(e1, NOW + 10, 10)).toEqual([later, notYet]);
+      });
+    });
+
+    describe("offers of chats", () => {
+      const offer = (agentId: string, expiresAt = NOW + 20) => ({
+        agentId,
+        nickname: agentId,
+        offeredAt: "2030-03-17T17:46:40.000Z",
+        expiresAt,
+      });
+
+      it("offers a waiting chat to one agent at a time: of racing offers exactly one wins", async () => {
+        const { chat } = await waitingChat();
+        const outcomes = await Promise.all(
+          ["a", "b", "c", "d"].map((agentId) =>
+            stores.sessions.route(chat.chatId, { kind: "offer", offer: offer(agentId), cooloffSeconds: 20 }, NOW),
+          ),
+        );
+        const won = outcomes.filter((outcome) => "chat" in outcome);
+        expect(won).toHaveLength(1);
+        const holder = (won[0] as { chat: ChatState }).chat.offer?.agentId;
+        expect((await stores.sessions.head(chat.chatId)).chat?.offer).toEqual(offer(holder as string));
+        // The others are told what they met.
+        for (const outcome of outcomes.filter((o) => "refused" in o))
+          expect((outcome as { refused: ChatState }).refused.offer?.agentId).toBe(holder);
+      });
+
+      it("lets only the agent offered a chat accept it before the offer expires; another cannot take it from the queue", async () => {
+        const { chat } = await waitingChat();
+        await stores.sessions.route(chat.chatId, { kind: "offer", offer: offer("ann", NOW + 20), cooloffSeconds: 20 }, NOW);
+        const take = (agentId: string, offered: boolean, at: number) =>
+          stores.sessions.claim(
+            chat.chatId,
+            { kind: "change", from: ["WAITING"], change: { phase: "ACCEPTED", agentId, agentNickname: agentId, offered } },
+            at,
+          );
+        expect(await take("ben", false, NOW)).toBeUndefined();
+        expect(await take("ben", true, NOW)).toBeUndefined();
+        expect(await take("ann", true, NOW + 20)).toBeUndefined();
+        const accepted = await take("ann", true, NOW + 19);
+        expect(accepted?.chat).toMatchObject({ phase: "ACCEPTED", agentId: "ann" });
+        expect(accepted?.chat.offer).toBeUndefined();
+      });
+
+      it("withdraws an offer: refused (not offered to that agent again within the cool-off), or expired only once due", async () => {
+        const { chat } = await waitingChat();
+        const route = (change: Parameters<typeof stores.sessions.route>[1], at = NOW) => stores.sessions.route(chat.chatId, change, at);
+        await route({ kind: "offer", offer: offer("ann", NOW + 20), cooloffSeconds: 20 });
+        expect(await route({ kind: "withdraw", agentId: "ben", refused: true, expired: false })).toHaveProperty("refused");
+        expect(await route({ kind: "withdraw", agentId: "ann", refused: false, expired: true }, NOW + 19)).toHaveProperty("refused");
+        const refused = await route({ kind: "withdraw", agentId: "ann", refused: true, expired: false }, NOW + 5);
+        expect(refused).toMatchObject({ chat: { rejectedBy: { ann: NOW + 5 } } });
+        expect((refused as { chat: ChatState }).chat.offer).toBeUndefined();
+        expect(await route({ kind: "offer", offer: offer("ann"), cooloffSeconds: 20 }, NOW + 10)).toHaveProperty("refused");
+        expect(await route({ kind: "offer", offer: offer("ann"), cooloffSeconds: 20 }, NOW + 25)).toHaveProperty("chat");
+        expect(await route({ kind: "withdraw", agentId: "ann", refused: false, expired: true }, NOW + 40)).toHaveProperty("chat");
+      });
+
+      it("hands a chat on: back to waiting on another endpoint, its holder not offered it back at once; to a named agent, that agent's alone until untargeted", async () => {
+        const { chat } = await waitingChat();
+        const claim = (change: Claim) => stores.sessions.claim(chat.chatId, change, NOW);
+        await claim(accept("ann"));
+        const moved = await claim({
+          kind: "change",
+          from: ["ACCEPTED"],
+          change: { phase: "WAITING", from: "ann", endpoint: "sales", target: "ben" },
+        });
+        expect(moved?.chat).toMatchObject({
+          phase: "WAITING",
+          endpoint: "sales",
+          target: "ben",
+          rejectedBy: { ann: NOW },
+          queuedAt: chat.queuedAt,
+        });
+        expect(moved?.chat.agentId).toBeUndefined();
+        expect(await stores.sessions.route(chat.chatId, { kind: "offer", offer: offer("cleo"), cooloffSeconds: 20 }, NOW)).toHaveProperty(
+          "refused",
+        );
+        expect(await claim(accept("cleo"))).toBeUndefined();
+        expect(await stores.sessions.route(chat.chatId, { kind: "untarget", agentId: "cleo" }, NOW)).toHaveProperty("refused");
+        const untargeted = await stores.sessions.route(chat.chatId, { kind: "untarget", agentId: "ben" }, NOW);
+        expect((untargeted as { chat: ChatState }).chat.target).toBeUndefined();
+        expect(await stores.sessions.route(chat.chatId, { kind: "offer", offer: offer("cleo"), cooloffSeconds: 20 }, NOW)).toHaveProperty(
+          "chat",
+        );
+      });
+    });
+
     describe("CometD clients and mailboxes", () => {
       const user = () => randomBytes(16).toString("base64url");
       const chatOf = (startedAt: string) => ({ sessionId: randomUUID(), startedAt, expiresAt: LATER });
@@ -405,16 +676,16 @@ export function storeContract(name: string, start: () => Promise<StoreFixture>):
         await stores.config.putNotification({ endpoint, available: false, updatedAt: "t3" });
         expect(await stores.config.getNotification(endpoint)).toEqual({ endpoint, available: false, updatedAt: "t3" });
 
-        await stores.config.putPresence({ agentId: "ann", endpoint, nickname: "Ann", expiresAt: NOW + 60 }, NOW);
-        await stores.config.putPresence({ agentId: "ben", endpoint, nickname: "Ben", expiresAt: NOW + 60 }, NOW);
+        const [ann, ben] = [named("ann"), named("ben")];
+        await readyAgent(ann, [endpoint]);
+        await readyAgent(ben, [endpoint]);
         expect((await stores.config.loadServiceRoute(name)).availability.readyUntil).toBeGreaterThan(NOW);
-        expect(await stores.config.endpointAvailability(endpoint, NOW)).toMatchObject({ readyAgents: 2 });
-        expect(await stores.config.getPresence(endpoint, "ann")).toMatchObject({ agentId: "ann", nickname: "Ann", expiresAt: NOW + 60 });
-        await stores.config.deletePresence(endpoint, "ann", NOW);
+        expect(await stores.agents.readyAgents(endpoint, NOW)).toBe(2);
+        await stores.agents.presence(ann, { kind: "notReady", at: "t4" }, NOW);
         expect((await stores.config.loadServiceRoute(name)).availability.readyUntil).toBeGreaterThan(NOW);
-        await stores.config.deletePresence(endpoint, "ben", NOW);
+        await stores.agents.presence(ben, { kind: "notReady", at: "t5" }, NOW);
         expect((await stores.config.loadServiceRoute(name)).availability.readyUntil).toBeLessThanOrEqual(NOW);
-        expect(await stores.config.endpointAvailability(endpoint, NOW)).toMatchObject({ readyAgents: 0 });
+        expect(await stores.agents.readyAgents(endpoint, NOW)).toBe(0);
       });
     });
   });

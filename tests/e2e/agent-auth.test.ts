@@ -5,7 +5,7 @@ import { DEFAULT_DEV_USERS } from "../../scripts/local/identity.ts";
 import type { LocalStack } from "../../scripts/local/launch.ts";
 import { STACK_ADMIN_KEY } from "../../scripts/local/stack.ts";
 import { cognito, LOCAL_USERS, type SignedIn, signIn } from "../support/identity.ts";
-import { startTestStack, type TestStack } from "../support/stack.ts";
+import { letAgentsPick, serve, startTestStack, type TestStack } from "../support/stack.ts";
 
 /**
  * `npm start` with people signed in through the local identity provider: who may call what on the
@@ -52,6 +52,9 @@ async function waitingChat(endpoint: string): Promise<string> {
   expect(
     (await call(`admin/services/${endpoint}`, admin.authorization, { method: "PUT", form: { _chat_endpoint: endpoint } })).status,
   ).toBeLessThan(300);
+  // Anna serves the test's endpoints, whose agents pick their chats.
+  await serve(stack, "anna", ["gms_builtin", "auth_desk", "auth_watch"]);
+  await letAgentsPick(stack, [endpoint]);
   const ready = await call("agent/anna/presence", anna.authorization, { method: "PUT", form: { endpoint, state: "ready" } });
   expect(ready.status).toBe(200);
   const opened = (await (await fetch(`${stack.baseUrl}/genesys/1/service/${endpoint}`, { method: "POST" })).json()) as Json;

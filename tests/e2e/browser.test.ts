@@ -19,7 +19,7 @@ import {
 } from "../support/browser.ts";
 import { LOCAL_USERS, signIn as signInAs } from "../support/identity.ts";
 import { entry, goReady, passwordOf, say, signIn, startChat } from "../support/pages.ts";
-import { startTestStack, type TestStack } from "../support/stack.ts";
+import { adminCall, letAgentsPick, startTestStack, type TestStack } from "../support/stack.ts";
 
 /**
  * The customer widget (/chat/) and the agent console (/agent/) in a real headless Chromium, against
@@ -40,11 +40,11 @@ if (chromiumPath === undefined && process.env.GMS_REQUIRE_BROWSER === "1") {
 if (chromiumPath === undefined) console.warn("browser tests skipped: no Chromium found (install chromium or set CHROMIUM_PATH)");
 
 /** The consoles' users: each test's agents are its own, so no presence of one test reaches another. */
-const AGENTS = ["cara", "dan", "pia", "gil", "ivy", "noa", "gail"];
+const AGENTS = ["cara", "dan", "pia", "gil", "ivy", "noa", "gail", "mira", "otto"];
 const TEMPORARY = { username: "tina", password: "Tina-temp-1", newPassword: "Tina-chosen-2" };
 const DEV_USERS = [
   DEFAULT_DEV_USERS,
-  ...AGENTS.map((name) => `${name}:${passwordOf(name)}:agent`),
+  ...AGENTS.map((name) => `${name}:${passwordOf(name)}:agent/3`),
   `${TEMPORARY.username}:${TEMPORARY.password}:agent:temporary`,
 ].join(",");
 const PHONE = { width: 390, height: 780 };
@@ -114,6 +114,8 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
       launchChromium(chromiumPath!),
     ]);
     stack = local.stack;
+    // These tests' agents pick their chats from the queue (the offers' console test sets its own endpoint).
+    await letAgentsPick(stack, ["gms_builtin", "paging_q"]);
   });
   afterAll(async () => {
     await browser?.close();
@@ -163,7 +165,14 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
       const request = route.request();
       const path = new URL(request.url()).pathname;
       seen.push({ method: request.method(), path, headers: await request.allHeaders() });
-      const body = path.endsWith("/queue") ? { chats: [] } : { endpoint: "gms_builtin", state: "ready" };
+      // Ready once the console says so (a PUT), not ready before.
+      const state = new URLSearchParams(request.postData() ?? "").get("state") ?? "not_ready";
+      const presence = { agentId: "anna", state, reason: null, endpoints: ["gms_builtin"], nickname: "Anna", maxChats: 3 };
+      const body = path.endsWith("/queue")
+        ? { endpoint: "gms_builtin", routing: "pick", chats: [] }
+        : path.endsWith("/offers")
+          ? { offers: [] }
+          : { ...presence, since: null, expiresAt: null, chats: [], offers: [] };
       await route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify(body) });
     });
     return seen;
@@ -357,7 +366,7 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     await customer.getByRole("button", { name: "Start a new chat" }).waitFor();
     // The composer is gone; the focus moves on to what comes next, on both sides.
     expect(await focused(customer)).toBe("restart");
-    await agent.getByRole("button", { name: "Take the next chat" }).waitFor();
+    await agent.getByRole("button", { name: "Close this chat" }).waitFor();
     expect(await focused(agent)).toBe("next");
     await shot(customer, "widget-ended");
 
@@ -368,7 +377,7 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
       .map((call) => Number(call.fields.get("transcriptPosition")));
     expect(positions).toEqual([...positions].sort((a, b) => a - b));
 
-    await agent.getByRole("button", { name: "Take the next chat" }).click();
+    await agent.getByRole("button", { name: "Close this chat" }).click();
     await agent.locator("#queue-view").waitFor();
 
     // A new chat is a new session: the ended one's Idempotency-Key is not reused.
@@ -648,6 +657,80 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
       expect(places.map((place) => place.where)).toContain(where);
     }
     expect(places.filter((place) => !place.isolated)).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  it("runs a multi-chat session on an offering endpoint: offers with a countdown, two chats as tabs, one transferred, the other finished", {
+    timeout: 120_000,
+  }, async () => {
+    // Mira takes two chats at once on multi_q, whose chats are offered; otto serves multi_sales.
+    for (const [path, form] of [
+      ["services/multi", { _chat_endpoint: "multi_q" }],
+      ["services/multi_sales", { _chat_endpoint: "multi_sales" }],
+      ["agents/mira", { endpoints: "multi_q", maxChats: "2" }],
+      ["agents/otto", { endpoints: "multi_sales", maxChats: "1" }],
+    ] as const) {
+      expect((await adminCall(stack, path, form)).status).toBeLessThan(300);
+    }
+    const otto = await signInAs(stack, "otto", passwordOf("otto"));
+    const ottoCall = (path: string, init: RequestInit = {}) =>
+      fetch(`${stack.baseUrl}/genesys/1/agent/otto/${path}`, { ...init, headers: otto.authorization });
+    expect((await ottoCall("presence", { method: "PUT", body: new URLSearchParams({ state: "ready" }) })).status).toBe(200);
+
+    const agent = await open("/agent/", DESKTOP);
+    await signIn(agent, "mira", "Mira", passwordOf("mira"), "multi_q");
+    await goReady(agent);
+    await agent.locator("#offers-status", { hasText: "No chat is offered to you." }).waitFor();
+
+    const first = await open("/chat/?service=multi", PHONE);
+    await startChat(first, "Olga First", "Refund");
+    // The offer: the customer's name and subject, a countdown, Accept and Reject; the title flashes.
+    const offer = agent.locator("#offers li", { hasText: "Olga First" });
+    await offer.waitFor();
+    expect(await offer.textContent()).toContain("Refund");
+    await offer.locator(".countdown", { hasText: /\d+ s left/ }).waitFor();
+    await expect.poll(() => agent.title()).toContain("Chat offered");
+    await shot(agent, "console-offer");
+    await agent.getByRole("button", { name: "Accept the chat with Olga First" }).click();
+    await entry(agent, "You joined the chat").waitFor();
+    await entry(first, "Mira joined the chat").waitFor();
+    await expect.poll(() => agent.title()).toBe("Agent console");
+
+    const second = await open("/chat/?service=multi", PHONE);
+    await startChat(second, "Paul Second", "Invoice");
+    await agent.getByRole("button", { name: "Accept the chat with Paul Second" }).click();
+    await entry(second, "Mira joined the chat").waitFor();
+    // Two tabs; the one not shown counts its customer's messages.
+    const tabs = agent.getByRole("tab");
+    await expect.poll(() => tabs.count()).toBe(2);
+    await say(first, "Are you still there?");
+    await agent.getByRole("tab", { name: /Olga First.*1 unread/ }).waitFor();
+    await shot(agent, "console-tabs");
+    await agent.getByRole("tab", { name: /Olga First/ }).click();
+    await entry(agent, "Are you still there?").waitFor();
+    await agent.getByRole("tab", { name: /Olga First/, selected: true }).waitFor();
+    expect(await agent.getByRole("tab", { name: /unread/ }).count()).toBe(0);
+
+    // Olga's chat goes to multi_sales: her tab closes, she keeps her chat, otto is offered it.
+    await agent.getByLabel("Transfer to").selectOption("endpoint");
+    await agent.getByLabel("Endpoint or agent").fill("multi_sales");
+    await agent.getByRole("button", { name: "Transfer" }).click();
+    await expect.poll(() => tabs.count()).toBe(1);
+    await entry(first, "transferred the chat").waitFor();
+    await expect
+      .poll(async () => ((await (await ottoCall("offers")).json()) as { offers: { nickname: string }[] }).offers.map((o) => o.nickname))
+      .toEqual(["Olga First"]);
+
+    // Paul's chat, finished from the console; going not ready meanwhile stops new offers only.
+    await agent.getByRole("tab", { name: /Paul Second/ }).click();
+    await agent.getByRole("button", { name: "Ready", exact: true, pressed: true }).click();
+    await agent.locator('#presence[aria-pressed="false"]').waitFor();
+    await say(agent, "Your invoice is on its way.");
+    await entry(second, "Your invoice is on its way.").waitFor();
+    await agent.getByRole("button", { name: "Disconnect" }).click();
+    await entry(second, "Mira left the chat").waitFor();
+    await agent.getByRole("button", { name: "Close this chat" }).click();
+    await expect.poll(() => tabs.count()).toBe(0);
     expect(errors).toEqual([]);
   });
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chatIdOf } from "../../lib/session/ids.ts";
 import type { LocalStack } from "../../scripts/local/launch.ts";
 import { LOCAL_USERS, type SignedIn, signIn } from "../support/identity.ts";
-import { startTestStack, type TestStack } from "../support/stack.ts";
+import { letAgentsPick, serve, startTestStack, type TestStack } from "../support/stack.ts";
 
 /**
  * GMS async clients unchanged: the official CometD JavaScript client (npm `cometd`, run in Node by
@@ -20,6 +20,9 @@ let anna: SignedIn;
 beforeAll(async () => {
   adapt();
   local = await startTestStack();
+  // The chats of these tests are picked from the queue; the agents take as many as the tests open.
+  await letAgentsPick(local.stack, ["gms_builtin"]);
+  for (const agentId of ["anna", "ben"]) await serve(local.stack, agentId, ["gms_builtin"]);
   stack = local.stack;
   anna = await signIn(stack, ...LOCAL_USERS.anna);
 });

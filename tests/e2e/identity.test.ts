@@ -185,8 +185,31 @@ describe("GMS_DEV_USERS", () => {
   it("reads username:password:role entries, with endpoint groups and an optional :temporary", () => {
     expect(parseDevUsers("a:Pw-1aaaaa:admin, b.c:x:agent:temporary,s:y:supervisor+endpoint:Env:default+endpoint:sales:temporary")).toEqual([
       { username: "a", password: "Pw-1aaaaa", groups: ["admin"], temporary: false },
-      { username: "b.c", password: "x", groups: ["agent"], temporary: true },
-      { username: "s", password: "y", groups: ["supervisor", "endpoint:Env:default", "endpoint:sales"], temporary: true },
+      { username: "b.c", password: "x", groups: ["agent"], temporary: true, profile: { endpoints: ["gms_builtin"], maxChats: 1 } },
+      {
+        username: "s",
+        password: "y",
+        groups: ["supervisor", "endpoint:Env:default", "endpoint:sales"],
+        temporary: true,
+        profile: { endpoints: ["gms_builtin"], maxChats: 1 },
+      },
+    ]);
+  });
+
+  it("reads each user's agent profile: role@endpoint|endpoint/maxChats", () => {
+    expect(
+      parseDevUsers("anna:pw:agent@gms_builtin/3,ben:pw:agent@sales|support,sam:pw:supervisor/2+endpoint:sales,root:pw:admin@ops"),
+    ).toEqual([
+      { username: "anna", password: "pw", groups: ["agent"], temporary: false, profile: { endpoints: ["gms_builtin"], maxChats: 3 } },
+      { username: "ben", password: "pw", groups: ["agent"], temporary: false, profile: { endpoints: ["sales", "support"], maxChats: 1 } },
+      {
+        username: "sam",
+        password: "pw",
+        groups: ["supervisor", "endpoint:sales"],
+        temporary: false,
+        profile: { endpoints: ["gms_builtin"], maxChats: 2 },
+      },
+      { username: "root", password: "pw", groups: ["admin"], temporary: false, profile: { endpoints: ["ops"], maxChats: 1 } },
     ]);
   });
 
@@ -199,6 +222,8 @@ describe("GMS_DEV_USERS", () => {
     ["anna::agent", "has an empty password"],
     ["anna:pw:root", 'names the role "root"'],
     ["anna:pw:agent,anna:pw2:admin", "repeats a user name"],
+    ["anna:pw:agent/11", "names an agent profile that is not"],
+    ["anna:pw:agent@bad endpoint", "names an agent profile that is not"],
   ])("refuses %s", (text, message) => {
     expect(() => parseDevUsers(text)).toThrow(message);
   });

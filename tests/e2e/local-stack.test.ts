@@ -5,7 +5,7 @@ import { chatIdOf } from "../../lib/session/ids.ts";
 import type { LocalStack } from "../../scripts/local/launch.ts";
 import { ensureTables, STACK_ADMIN_KEY, stageTableNames, toolingDocumentClient } from "../../scripts/local/stack.ts";
 import { LOCAL_USERS, type SignedIn, signIn } from "../support/identity.ts";
-import { startTestStack, type TestStack } from "../support/stack.ts";
+import { letAgentsPick, serve, startTestStack, type TestStack } from "../support/stack.ts";
 
 /**
  * The real `serverless offline start`, launched by `npm start`'s script against a DynamoDB the test
@@ -254,10 +254,21 @@ describe("npm start: browsers on other origins", () => {
 });
 
 describe("npm start: what web pages can reach", () => {
-  it("listens on TCP for the API, the WebSocket API and the identity provider's proxy only, on loopback: the Lambda invoke API and the identity emulator are on Unix sockets", () => {
+  it("listens on TCP for the API, the WebSocket API, the identity provider's proxy and routing's queue only, on loopback: the Lambda invoke API and the identity emulator are on Unix sockets", () => {
     expect(stack.listening().sort((a, b) => a.port - b.port)).toEqual(
-      [stack.ports.http, stack.ports.websocket, stack.ports.identity].sort((a, b) => a - b).map((port) => ({ port, loopback: true })),
+      [stack.ports.http, stack.ports.websocket, stack.ports.identity, stack.ports.sqs]
+        .sort((a, b) => a - b)
+        .map((port) => ({ port, loopback: true })),
     );
+  });
+
+  it("refuses a web page's request to routing's local queue, which would run any task", async () => {
+    const answer = await fetch(`http://127.0.0.1:${stack.ports.sqs}/`, {
+      method: "POST",
+      headers: { origin: "https://attacker.example", "content-type": "application/x-amz-json-1.0", "x-amz-target": "AmazonSQS.ListQueues" },
+      body: "{}",
+    });
+    expect(answer.status).toBe(403);
   });
 
   it("runs no function for a page that posts a Lambda invoke request (the admin function's, without a key)", async () => {
@@ -380,6 +391,9 @@ describe("npm start: a chat between a customer and an agent", () => {
 
   it("runs request-chat, create, queue, accept, messages both ways, disconnect, refresh, DELETE", async () => {
     await admin("services/Helpdesk", { method: "PUT", body: new URLSearchParams({ _chat_endpoint: "helpdesk" }) });
+    // Anna serves helpdesk, whose agents pick their chats from its queue.
+    await serve(stack, "anna", ["gms_builtin", "helpdesk"]);
+    await letAgentsPick(stack, ["helpdesk"]);
     expect((await post("/genesys/1/service/Helpdesk")).status).toBe(503);
     const ready = await agentCall("/presence", {
       method: "PUT",

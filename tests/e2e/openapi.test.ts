@@ -16,7 +16,7 @@ import {
   parseServerless,
   serverlessRoutes,
 } from "../support/openapi.ts";
-import { startTestStack, type TestStack } from "../support/stack.ts";
+import { letAgentsPick, serve, startTestStack, type TestStack } from "../support/stack.ts";
 
 /**
  * openapi.yaml against the real thing: the real `serverless offline start` (launched by `npm start`'s
@@ -38,6 +38,9 @@ const tokens = new Map<string, SignedIn>();
 beforeAll(async () => {
   const agents = AGENTS.map((name) => `${name}:${name[0]?.toUpperCase()}${name.slice(1)}-local-1:agent`).join(",");
   local = await startTestStack({ GMS_DEV_USERS: `${DEFAULT_DEV_USERS},${agents}` });
+  // The desk's chats are picked from the queue; ROUTED's are offered. The agents take as many as the tests open.
+  await letAgentsPick(local.stack, ["gms_builtin", DESK.endpoint]);
+  for (const agentId of ["anna", "ben", ...AGENTS]) await serve(local.stack, agentId, ["gms_builtin", DESK.endpoint, ROUTED.endpoint]);
   stack = local.stack;
   for (const name of AGENTS) tokens.set(name, await signIn(stack, name, `${name[0]?.toUpperCase()}${name.slice(1)}-local-1`));
 });
@@ -148,6 +151,8 @@ const COMET = "/genesys/cometd";
 // The suite's own services and endpoints, apart from the seeded request-chat and gms_builtin.
 const DESK = { service: "oa-desk", endpoint: "oa-desk-queue" };
 const CLOSED = { service: "oa-closed", endpoint: "oa-closed-queue" };
+/** An endpoint whose chats are offered to its agents (routing `offer`). */
+const ROUTED = { service: "oa-routed", endpoint: "oa-routed-queue" };
 const UNKNOWN_ID = "00000000-0000-4000-8000-000000000000";
 
 describe("openapi.yaml: the document", () => {
@@ -315,13 +320,13 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
       params: { agentId: "zoe" },
       form: { endpoint: DESK.endpoint, state: "ready", nickname: "Zoe" },
     });
-    expect(zoe.body).toMatchObject({ agentId: "zoe", endpoint: DESK.endpoint, state: "ready", nickname: "Zoe" });
+    expect(zoe.body).toMatchObject({ agentId: "zoe", endpoints: [DESK.endpoint], state: "ready", nickname: "Zoe", reason: null });
     expect(
       (await call(`PUT ${A}/presence`, { params: { agentId: "bob" }, json: { endpoint: DESK.endpoint, state: "READY" } })).status,
     ).toBe(200);
     expect(
       (await call(`PUT ${A}/presence`, { params: { agentId: "carl" }, form: { endpoint: DESK.endpoint, state: "not_ready" } })).body,
-    ).toEqual({ agentId: "carl", endpoint: DESK.endpoint, state: "not_ready" });
+    ).toMatchObject({ agentId: "carl", state: "not_ready", chats: [], offers: [] });
     expect((await call(`PUT ${A}/presence`, { params: { agentId: "zoe" }, form: { endpoint: DESK.endpoint, state: "away" } })).status).toBe(
       400,
     );
@@ -461,6 +466,91 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
     for (const op of ["", "/refresh", "/send", "/startTyping", "/stopTyping", "/disconnect"]) {
       expect((await call(`POST ${B}${op}`, { params: s, form: { message: "Hello?" } })).status, op).toBe(404);
     }
+    expect(problemsSince(start)).toEqual([]);
+  });
+
+  it("routing: profiles, endpoint settings, presence, offers refused and accepted, a transfer", async () => {
+    const start = problems.length;
+    const AGENT = "/genesys/1/admin/agents/{agentId}";
+    const ENDPOINT = "/genesys/1/admin/endpoints/{endpoint}";
+    // The admin: profiles (a list, paged), an endpoint that offers its chats.
+    expect(
+      (await call(`PUT ${AGENT}`, { params: { agentId: "oa-new" }, json: { endpoints: [ROUTED.endpoint], maxChats: 2 } })).status,
+    ).toBe(201);
+    expect((await call(`PUT ${AGENT}`, { params: { agentId: "oa-new" }, form: { endpoints: ROUTED.endpoint } })).body).toMatchObject({
+      agentId: "oa-new",
+      endpoints: [ROUTED.endpoint],
+      maxChats: 1,
+    });
+    expect((await call(`PUT ${AGENT}`, { params: { agentId: "oa-new" }, form: { endpoints: "", maxChats: "11" } })).status).toBe(400);
+    expect((await call(`GET ${AGENT}`, { params: { agentId: "zoe" } })).body).toMatchObject({
+      agentId: "zoe",
+      maxChats: 10,
+      load: expect.any(Number),
+    });
+    const page = await call("GET /genesys/1/admin/agents", { query: { limit: "2" } });
+    expect(page.body.agents).toHaveLength(2);
+    expect((await call("GET /genesys/1/admin/agents", { query: { after: page.body.next } })).status).toBe(200);
+    expect((await call(`DELETE ${AGENT}`, { params: { agentId: "oa-new" } })).status).toBe(204);
+    expect((await call(`GET ${AGENT}`, { params: { agentId: "oa-new" } })).status).toBe(404);
+    expect((await call(`DELETE ${AGENT}`, { params: { agentId: "oa-new" } })).status).toBe(404);
+    await call(`PUT ${SERVICE}`, { params: { name: ROUTED.service }, form: { _chat_endpoint: ROUTED.endpoint } });
+    const settings = await call(`PUT ${ENDPOINT}`, {
+      params: { endpoint: ROUTED.endpoint },
+      form: { routing: "offer", offerTimeout: "30" },
+    });
+    expect(settings.body).toMatchObject({ endpoint: ROUTED.endpoint, routing: "offer", offerTimeout: 30, waiting: 0 });
+    expect((await call(`PUT ${ENDPOINT}`, { params: { endpoint: ROUTED.endpoint }, form: { offerTimeout: "3" } })).status).toBe(400);
+    expect((await call(`GET ${ENDPOINT}`, { params: { endpoint: ROUTED.endpoint } })).body.routing).toBe("offer");
+
+    // Bob and carl ready there; an endpoint bob's profile does not name is refused, naming the fix.
+    const foreign = await call(`PUT ${A}/presence`, { params: { agentId: "bob" }, form: { endpoint: "oa-elsewhere", state: "ready" } });
+    expect([foreign.status, foreign.body.exception]).toEqual([403, "AccessDeniedException"]);
+    for (const agentId of ["bob", "carl"]) {
+      await call(`PUT ${A}/presence`, { params: { agentId }, form: { endpoints: ROUTED.endpoint, state: "ready" } });
+    }
+    const session = await call(REQUEST_CHAT, { params: { service: ROUTED.service } });
+    const id: string = session.body._id;
+    const c = { chatId: chatIdOf(id) };
+    await call(`POST ${B}`, { params: { service: id }, form: { firstName: "Ola", subject: "Routing" } });
+    const offeredTo = async () => {
+      for (const agentId of ["bob", "carl"]) {
+        const { body } = await call(`GET ${A}/offers`, { params: { agentId } });
+        if (body.offers.length > 0) return { agentId, offer: body.offers[0] };
+      }
+      return undefined;
+    };
+    await expect.poll(offeredTo, { timeout: 10_000 }).toBeDefined();
+    const first = (await offeredTo()) as { agentId: string; offer: Json };
+    expect(first.offer).toMatchObject({ chatId: c.chatId, endpoint: ROUTED.endpoint, nickname: "Ola", customer: { subject: "Routing" } });
+    const other = first.agentId === "bob" ? "carl" : "bob";
+    // The other cannot accept or refuse what is not offered to it.
+    const stolen = await call(`POST ${C}/accept`, { params: { agentId: other, ...c } });
+    expect([stolen.status, stolen.body.exception]).toEqual([409, "NoOfferException"]);
+    expect((await call(`POST ${C}/reject`, { params: { agentId: other, ...c } })).status).toBe(409);
+    expect((await call(`POST ${C}/reject`, { params: { agentId: first.agentId, ...c } })).status).toBe(204);
+    await expect
+      .poll(async () => (await call(`GET ${A}/offers`, { params: { agentId: other } })).body.offers.length, { timeout: 10_000 })
+      .toBe(1);
+    const presence = await call(`GET ${A}/presence`, { params: { agentId: other } });
+    expect(presence.body.offers).toEqual([expect.objectContaining({ chatId: c.chatId })]);
+    const accepted = await call(`POST ${C}/accept`, { params: { agentId: other, ...c } });
+    expect(accepted.body).toMatchObject({ chatId: c.chatId, chatIxnState: "TRANSCRIPT" });
+
+    // Handed on: a transfer needs exactly one target; to the desk's endpoint, back into its queue.
+    expect((await call(`POST ${C}/transfer`, { params: { agentId: other, ...c }, form: {} })).status).toBe(400);
+    const moved = await call(`POST ${C}/transfer`, { params: { agentId: other, ...c }, form: { endpoint: DESK.endpoint } });
+    expect(moved.body.transcriptToShow.at(-1)).toEqual([
+      "Notice.Custom",
+      expect.any(String),
+      "transferred the chat",
+      expect.any(String),
+      "AGENT",
+    ]);
+    const again = await call(`POST ${C}/transfer`, { params: { agentId: other, ...c }, form: { endpoint: DESK.endpoint } });
+    expect([again.status, again.body.exception]).toEqual([409, "InvalidChatStateException"]);
+    for (const agentId of ["bob", "carl"]) await call(`PUT ${A}/presence`, { params: { agentId }, form: { state: "not_ready" } });
+    await call(`POST ${B}/disconnect`, { params: { service: id } });
     expect(problemsSince(start)).toEqual([]);
   });
 
@@ -618,6 +708,8 @@ function validInput(op: { method: string; path: string }, sessionId: string): Ca
   }
   const fields: Record<string, Record<string, string>> = {
     [`PUT ${A}/presence`]: { endpoint: DESK.endpoint, state: "ready" },
+    [`POST ${C}/transfer`]: { endpoint: DESK.endpoint },
+    [`PUT /genesys/1/admin/agents/{agentId}`]: { endpoints: DESK.endpoint },
     [`PUT ${AVAILABILITY}`]: { available: "false" },
     [`POST ${B}/send`]: { message: "Hi" },
     [`POST ${C}/send`]: { message: "Hi" },

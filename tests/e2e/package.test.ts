@@ -14,13 +14,14 @@ import { DEADLINE_MARGIN_MS } from "../../lib/dynamo/limits.ts";
 import { tableDefinitions } from "../../lib/dynamo/tables.ts";
 import { worstCaseMs } from "../../lib/dynamo/worst-case.ts";
 import { LONGEST_STORAGE_SEQUENCE as admin } from "../../lib/http/routes/admin.ts";
-import { LONGEST_STORAGE_SEQUENCE as agent } from "../../lib/http/routes/agent.ts";
+import { LONGEST_STORAGE_SEQUENCE as agent, LISTENING_SEQUENCE as agentListening } from "../../lib/http/routes/agent.ts";
 import { LONGEST_STORAGE_SEQUENCE as chat } from "../../lib/http/routes/chat.ts";
 import { AFTER_HOLD_SEQUENCE, LONGEST_STORAGE_SEQUENCE as comet } from "../../lib/http/routes/comet.ts";
 import { LONGEST_STORAGE_SEQUENCE as push } from "../../lib/http/routes/push.ts";
 import { LONGEST_STORAGE_SEQUENCE as requestChat } from "../../lib/http/routes/request-chat.ts";
 import { LONGEST_STORAGE_SEQUENCE as web } from "../../lib/http/routes/web.ts";
 import { FAN_OUT_BUDGET_MS } from "../../lib/push/push.ts";
+import { LONGEST_STORAGE_SEQUENCE as router } from "../../lib/work/router.ts";
 import { SERVERLESS_BIN, SERVERLESS_ENV } from "../../scripts/local/processes.ts";
 import { stageTableNames } from "../../scripts/local/stack.ts";
 
@@ -116,6 +117,11 @@ function ofType(type: string, from = resources) {
   return Object.entries(from).filter(([, resource]) => resource.Type === type);
 }
 
+/** Routing's queue's visibility timeout (seconds): how long a task in the router function's hands stays hidden. */
+function queueVisibility(): number {
+  return Number(resources.RoutingQueue?.Properties.VisibilityTimeout);
+}
+
 /** The one resource of a type, and its logical ID. */
 function onlyOfType(type: string, from = resources) {
   const found = ofType(type, from);
@@ -163,24 +169,29 @@ describe("serverless package", () => {
       AuthorizerLambdaFunction: [],
       AdminAuthorizerLambdaFunction: [],
       PushLambdaFunction: push,
+      RouterLambdaFunction: router,
     };
     // The functions that write events also wait, once per request, for the listeners: the WebSocket
-    // fan-out (lib/push/push.ts) and the CometD bump (lib/comet/listener.ts), side by side.
-    const listening: Record<string, number> = {
-      ChatLambdaFunction: Math.max(FAN_OUT_BUDGET_MS, COMET_BUMP_BUDGET_MS),
-      AgentLambdaFunction: Math.max(FAN_OUT_BUDGET_MS, COMET_BUMP_BUDGET_MS),
-    };
+    // fan-out (lib/push/push.ts) and the CometD bump (lib/comet/listener.ts), side by side; the
+    // router for the offers it posts. The agent function's longest sequence (a change of presence)
+    // posts nothing: its longest that does is declared apart.
+    const listens = Math.max(FAN_OUT_BUDGET_MS, COMET_BUMP_BUDGET_MS);
+    const listening: Record<string, number> = { ChatLambdaFunction: listens, RouterLambdaFunction: FAN_OUT_BUDGET_MS };
+    const worstCase = (id: string) =>
+      id === "AgentLambdaFunction"
+        ? Math.max(worstCaseMs(agent), worstCaseMs(agentListening) + listens)
+        : worstCaseMs(sequences[id as keyof typeof sequences]) + (listening[id] ?? 0);
     expect(functions.map(([id]) => id).sort()).toEqual(Object.keys(sequences).sort());
     for (const [id, fn] of functions) {
       expect(fn.Properties.Runtime).toMatch(/^nodejs(2[2-9]|[3-9]\d)\.x$/);
       expect(fn.Properties.Architectures).toEqual(["arm64"]);
-      expect(fn.Properties.Timeout).toBeLessThan(29);
+      // Behind API Gateway, inside its 29 s; the router, fed by SQS, within the queue's visibility timeout.
+      if (id === "RouterLambdaFunction") expect(fn.Properties.Timeout * 6).toBeLessThanOrEqual(queueVisibility());
+      else expect(fn.Properties.Timeout).toBeLessThan(29);
       // Those calls must fit, with room to spare, even when each one exhausts its retries. What
       // takes more calls (an append under contention, a read past one page) starts no call that
       // could outlive the function (lib/dynamo/request-scope.ts; tests/integration/chat.test.ts).
-      expect(worstCaseMs(sequences[id as keyof typeof sequences]) + (listening[id] ?? 0), id).toBeLessThan(
-        fn.Properties.Timeout * 1000 * 0.75,
-      );
+      expect(worstCase(id), id).toBeLessThan(fn.Properties.Timeout * 1000 * 0.75);
     }
     // A held connect: its hold (which counts from the request's start), then the calls that may
     // follow its end, each exhausting its retries, still answer before the function's timeout.
@@ -209,7 +220,8 @@ describe("serverless package", () => {
         }
       }
     }
-    // Presence and the admin API change an endpoint's availability: its state, roster and copies (lib/dynamo/config-store.ts).
+    // Presence and the admin API change an endpoint's availability: its state, roster and copies
+    // (lib/dynamo/availability.ts); agents' records and routing's index of them (BatchWriteItem).
     const CONFIG_WRITER = [
       "dynamodb:GetItem ConfigTable",
       "dynamodb:BatchGetItem ConfigTable",
@@ -217,6 +229,7 @@ describe("serverless package", () => {
       "dynamodb:PutItem ConfigTable",
       "dynamodb:UpdateItem ConfigTable",
       "dynamodb:DeleteItem ConfigTable",
+      "dynamodb:BatchWriteItem ConfigTable",
     ];
     expect(grants).toEqual({
       // request-chat reads one item of the config table: its service, with the endpoint's availability.
@@ -228,6 +241,10 @@ describe("serverless package", () => {
         "dynamodb:UpdateItem SessionsTable",
         "dynamodb:DeleteItem SessionsTable",
         "dynamodb:BatchWriteItem SessionsTable",
+        // A chat that ends frees its agent's slot; routing's index follows.
+        "dynamodb:GetItem ConfigTable",
+        "dynamodb:UpdateItem ConfigTable",
+        "dynamodb:BatchWriteItem ConfigTable",
       ],
       AgentRole: [
         "dynamodb:Query SessionsTable",
@@ -239,7 +256,18 @@ describe("serverless package", () => {
         "dynamodb:BatchWriteItem SessionsTable",
         ...CONFIG_WRITER,
       ],
-      AdminRole: CONFIG_WRITER,
+      // An endpoint's queue is counted in its view.
+      AdminRole: [...CONFIG_WRITER, "dynamodb:Query SessionsTable"],
+      // Routing: chats' offers, the queues and offers' entries, agents' records, the index, availability.
+      RouterRole: [
+        "dynamodb:GetItem SessionsTable",
+        "dynamodb:BatchGetItem SessionsTable",
+        "dynamodb:Query SessionsTable",
+        "dynamodb:PutItem SessionsTable",
+        "dynamodb:UpdateItem SessionsTable",
+        "dynamodb:DeleteItem SessionsTable",
+        ...CONFIG_WRITER,
+      ],
       // Seeding, and moving what older versions left: the config table's first layout, the queue index's chats.
       SeedRole: [
         "dynamodb:GetItem ConfigTable",
@@ -277,7 +305,38 @@ describe("serverless package", () => {
       AuthorizerLambdaFunction: "AuthorizerRole",
       AdminAuthorizerLambdaFunction: "AdminAuthorizerRole",
       PushLambdaFunction: "PushRole",
+      RouterLambdaFunction: "RouterRole",
     });
+  });
+
+  it("feeds the router function from routing's queue, encrypted, with a dead-letter queue, and lets only routing's senders send to it", () => {
+    const queue = resources.RoutingQueue;
+    expect(queue.Properties).toMatchObject({ SqsManagedSseEnabled: true, RedrivePolicy: { maxReceiveCount: 5 } });
+    expect(resources.RoutingDeadLetterQueue.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
+    const mapping = onlyOfType("AWS::Lambda::EventSourceMapping").resource;
+    expect(mapping.Properties).toMatchObject({
+      EventSourceArn: { "Fn::GetAtt": ["RoutingQueue", "Arn"] },
+      FunctionName: { "Fn::GetAtt": ["RouterLambdaFunction", "Arn"] },
+      BatchSize: 10,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+    });
+    const senders: string[] = [];
+    for (const [id, role] of ofType("AWS::IAM::Role")) {
+      for (const policy of role.Properties.Policies ?? []) {
+        for (const statement of policy.PolicyDocument.Statement) {
+          const actions = [statement.Action].flat() as string[];
+          if (!actions.some((action) => action.startsWith("sqs:"))) continue;
+          expect(statement.Resource).toEqual({ "Fn::GetAtt": ["RoutingQueue", "Arn"] });
+          if (actions.includes("sqs:SendMessage")) senders.push(id);
+          if (id !== "RouterRole") expect(actions).toEqual(["sqs:SendMessage"]);
+        }
+      }
+    }
+    expect(senders.sort()).toEqual(["AdminRole", "AgentRole", "ChatRole", "RouterRole"]);
+    // The functions that send tasks are told the queue's URL, as CloudFormation gives it.
+    for (const id of ["ChatLambdaFunction", "AgentLambdaFunction", "AdminLambdaFunction", "RouterLambdaFunction", "PushLambdaFunction"]) {
+      expect(resources[id].Properties.Environment.Variables.ROUTING_QUEUE_URL, id).toEqual({ Ref: "RoutingQueue" });
+    }
   });
 
   it("puts an authorizer on every agent, supervisor and admin method, lets no method take the API key alone, and none on customer routes or preflights", () => {
@@ -303,7 +362,7 @@ describe("serverless package", () => {
           Ref: agent(method) ? "AuthorizerApiGatewayAuthorizer" : "AdminAuthorizerApiGatewayAuthorizer",
         });
     }
-    expect(methods.filter((m) => backOffice(m) && m.HttpMethod !== "OPTIONS")).toHaveLength(6 + 8);
+    expect(methods.filter((m) => backOffice(m) && m.HttpMethod !== "OPTIONS")).toHaveLength(11 + 13);
     // Every API resource answers the CORS preflight; the pages and their settings are plain GETs
     // without custom headers (the widget's settings may be read cross-origin), which need none.
     const pages = new Set(
@@ -484,7 +543,7 @@ describe("serverless package", () => {
     expect(switched).toMatchObject({ AccessTokenValidity: 15, IdTokenValidity: 15, RefreshTokenValidity: 8 });
   });
 
-  it("serves the WebSocket API from the push function, lets only the event writers and it post to its connections, and outputs its address", () => {
+  it("serves the WebSocket API from the push function, lets only the event writers, the router and it post to its connections, and outputs its address", () => {
     const routes = ofType("AWS::ApiGatewayV2::Route").map(([, route]) => route.Properties.RouteKey);
     expect(routes.sort()).toEqual(["$connect", "$default", "$disconnect"]);
     // Throttled like the REST stage, for every client together.
@@ -505,7 +564,7 @@ describe("serverless package", () => {
         }
       }
     }
-    expect(posting.sort()).toEqual(["AgentRole", "ChatRole", "PushRole"]);
+    expect(posting.sort()).toEqual(["AgentRole", "ChatRole", "PushRole", "RouterRole"]);
     // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub syntax, not a template string.
     expect(outputs.PushUrl.Value).toEqual({ "Fn::Sub": "wss://${WebsocketsApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/prod" });
     // The pages learn the same address from the web function, and no other function is told it.

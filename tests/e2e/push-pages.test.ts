@@ -5,7 +5,7 @@ import type { LocalStack } from "../../scripts/local/launch.ts";
 import { STACK_ADMIN_KEY } from "../../scripts/local/stack.ts";
 import { findChromium, launchChromium, watchForErrors } from "../support/browser.ts";
 import { entry, goReady, passwordOf, say, signIn, startChat } from "../support/pages.ts";
-import { startTestStack, type TestStack } from "../support/stack.ts";
+import { letAgentsPick, startTestStack, type TestStack } from "../support/stack.ts";
 
 /**
  * The widget and the console on the push channel (docs/push.md), in Chromium against `npm start`'s
@@ -21,7 +21,14 @@ if (chromiumPath === undefined && process.env.GMS_REQUIRE_BROWSER === "1") {
   throw new Error("No Chromium found: install Debian's chromium package or set CHROMIUM_PATH");
 }
 
-const AGENTS = ["rosa", "tom", "uma", "vic"];
+const AGENTS = ["rosa", "tom", "uma", "vic", "wes"];
+const ENDPOINTS: Record<string, string> = {
+  rosa: "push_whole_q",
+  tom: "push_drop_q",
+  uma: "push_down_q",
+  vic: "push_queue_q",
+  wes: "push_late_q",
+};
 const RECONNECTING = "Reconnecting...";
 const PHONE = { width: 390, height: 780 };
 const DESKTOP = { width: 1100, height: 760 };
@@ -37,10 +44,13 @@ type Frame = { channel: string; data: Record<string, any> };
 describe.skipIf(chromiumPath === undefined)("the pages on the push channel", () => {
   beforeAll(async () => {
     [local, browser] = await Promise.all([
-      startTestStack({ GMS_DEV_USERS: AGENTS.map((name) => `${name}:${passwordOf(name)}:agent`).join(",") }),
+      // Each agent serves its test's endpoint.
+      startTestStack({ GMS_DEV_USERS: AGENTS.map((name) => `${name}:${passwordOf(name)}:agent@${ENDPOINTS[name]}/3`).join(",") }),
       launchChromium(chromiumPath!),
     ]);
     stack = local.stack;
+    // These consoles pick their chats from the queue.
+    await letAgentsPick(stack, Object.values(ENDPOINTS));
   });
   afterAll(async () => {
     await browser?.close();
@@ -236,7 +246,7 @@ describe.skipIf(chromiumPath === undefined)("the pages on the push channel", () 
     await agent.getByRole("button", { name: "Disconnect" }).click();
     await entry(customer, "Rosa left the chat").waitFor();
     await customer.locator("#chat-status", { hasText: "The chat has ended." }).waitFor();
-    await agent.getByRole("button", { name: "Take the next chat" }).waitFor();
+    await agent.getByRole("button", { name: "Close this chat" }).waitFor();
     agentRequests.state.up = false;
     customerRequests.state.up = false;
 
@@ -253,13 +263,25 @@ describe.skipIf(chromiumPath === undefined)("the pages on the push channel", () 
     const customerWhileUp = customerRequests.whileUp();
     const agentWhileUp = agentRequests.whileUp();
     const { "POST refresh": customerRefreshes = 0, ...customerRest } = customerWhileUp;
-    const { "POST refresh": agentRefreshes = 0, "GET queue": queueReads = 0, "PUT presence": renewals = 0, ...agentRest } = agentWhileUp;
+    const {
+      "POST refresh": agentRefreshes = 0,
+      "GET queue": queueReads = 0,
+      "GET offers": offerReads = 0,
+      "PUT presence": renewals = 0,
+      ...agentRest
+    } = agentWhileUp;
     expect(customerRest).toEqual({ "POST startTyping": 1, "POST send": 1 });
     expect(agentRest).toEqual({ "POST accept": 1, "POST startTyping": 1, "POST send": 1, "POST disconnect": 1 });
     expect(customerRefreshes).toBeLessThanOrEqual(inOrder(customerSocket.received, id) ? 0 : 2);
     expect(agentRefreshes).toBeLessThanOrEqual(inOrder(agentSocket.received, id) ? 0 : 2);
-    // (And one as the subscription came into force, which the test may see after it declared it up.)
-    expect(queueReads).toBeLessThanOrEqual(agentSocket.received.filter((frame) => frame.channel === "/gms/queue").length + 1);
+    // (And one as each subscription came into force: the first, which the test may see after it
+    // declared it up, and each the console made again, as when it showed the accepted chat; the
+    // offers are read then too, never polled.)
+    const subscriptions = agentSocket.received.filter((frame) => frame.channel === "/gms/subscribed").length;
+    expect(queueReads).toBeLessThanOrEqual(
+      agentSocket.received.filter((frame) => frame.channel === "/gms/queue").length + subscriptions + 1,
+    );
+    expect(offerReads).toBeLessThanOrEqual(subscriptions + 1);
     expect(renewals).toBeGreaterThanOrEqual(1);
     // And the pages never said they were reconnecting.
     for (const page of [customer, agent]) expect(await page.locator("#push-status").textContent()).toBe("");
@@ -433,6 +455,52 @@ describe.skipIf(chromiumPath === undefined)("the pages on the push channel", () 
     await agent.locator("#queue li", { hasText: "Zoe" }).waitFor();
     expect(queue.refuse).toBe(0);
     // Pushed all along: the page never said it was reconnecting.
+    expect(await agent.locator("#push-status").textContent()).toBe("");
+    expect(errors).toEqual([]);
+  });
+  it("hears the queue of an endpoint it went ready on while its first subscription was still unanswered", { timeout: 90_000 }, async () => {
+    await openService("push-late", "push_late_q");
+    const agent = await newPage(DESKTOP);
+    // The first confirmation is held until the agent has gone ready: the subscription it confirms
+    // was sent before, with no endpoint in it.
+    const held: { frame?: string | Buffer; release?: () => void } = {};
+    const confirmations: Frame[] = [];
+    let wake: (() => void) | undefined;
+    await agent.routeWebSocket(
+      (url) => url.port === String(stack.ports.websocket),
+      (socket) => {
+        const server = socket.connectToServer();
+        server.onMessage((message) => {
+          const frame = JSON.parse(String(message)) as Frame;
+          if (frame.channel === "/gms/subscribed") {
+            confirmations.push(frame);
+            wake?.();
+            if (confirmations.length === 1) {
+              held.release = () => socket.send(message);
+              return;
+            }
+          }
+          socket.send(message);
+        });
+      },
+    );
+    const confirmed = async (count: number) => {
+      while (confirmations.length < count) await new Promise<void>((resolve) => (wake = resolve));
+    };
+    await agent.goto(`${stack.baseUrl}/agent/`);
+    await signIn(agent, "wes", "Wes", passwordOf("wes"), "push_late_q");
+    await confirmed(1);
+    await goReady(agent);
+    held.release?.();
+    // The page sent its subscription again, on the connection still opening, and it was confirmed.
+    await confirmed(2);
+    await agent.locator("#queue-status", { hasText: "No chats are waiting." }).waitFor();
+    await agent.evaluate("0");
+
+    const customer = await newPage(PHONE);
+    await customer.goto(`${stack.baseUrl}/chat/?service=push-late`);
+    await startChat(customer, "Lena", "Late");
+    await agent.locator("#queue li", { hasText: "Lena" }).waitFor();
     expect(await agent.locator("#push-status").textContent()).toBe("");
     expect(errors).toEqual([]);
   });

@@ -7,7 +7,7 @@ import { stageTableNames, toolingDocumentClient } from "../../scripts/local/stac
 import { describedAs } from "../support/asyncapi.ts";
 import { LOCAL_USERS, type SignedIn, signIn } from "../support/identity.ts";
 import { type Frame, PushClient } from "../support/push.ts";
-import { startTestStack, type TestStack } from "../support/stack.ts";
+import { letAgentsPick, serve, startTestStack, type TestStack } from "../support/stack.ts";
 
 /**
  * The WebSocket API under `npm start` (docs/push.md), with a plain `ws` client: what a customer and
@@ -22,6 +22,9 @@ const sockets: PushClient[] = [];
 
 beforeAll(async () => {
   local = await startTestStack();
+  // The chats of these tests are picked from the queue; the agents take as many as the tests open.
+  await letAgentsPick(local.stack, ["gms_builtin"]);
+  for (const agentId of ["anna", "ben"]) await serve(local.stack, agentId, ["gms_builtin"]);
   stack = local.stack;
   [anna, ben] = await Promise.all([signIn(stack, ...LOCAL_USERS.anna), signIn(stack, ...LOCAL_USERS.ben)]);
   // The push function's first start (serverless-offline runs it in a worker) can outlast a

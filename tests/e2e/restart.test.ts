@@ -28,7 +28,7 @@ async function start(env: Record<string, string> = {}): Promise<LocalStack> {
 
 async function stop(stack: LocalStack) {
   running.splice(running.indexOf(stack), 1);
-  await expectCleanStop(stack, [stack.ports.http, stack.ports.dynamo, stack.ports.identity, stack.ports.websocket]);
+  await expectCleanStop(stack, [stack.ports.http, stack.ports.dynamo, stack.ports.identity, stack.ports.websocket, stack.ports.sqs]);
 }
 
 function call(stack: LocalStack, path: string, init: RequestInit = {}) {
@@ -55,11 +55,11 @@ describe("npm start with the embedded DynamoDB", () => {
     // The identity provider's pool, client and users are kept in the same data folder.
     expect(second.identity.userPoolId).toBe(first.identity.userPoolId);
     expect(second.identity.clientId).toBe(first.identity.clientId);
-    // On TCP, only the API, the embedded DynamoDB, the identity provider's proxy and the push
-    // channel (the WebSocket API and its Management API), all on loopback: the Lambda invoke API and
-    // the identity emulator are on Unix sockets.
+    // On TCP, only the API, the embedded DynamoDB, the identity provider's proxy, the push channel
+    // (the WebSocket API and its Management API) and routing's queue, all on loopback: the Lambda
+    // invoke API and the identity emulator are on Unix sockets.
     expect(second.listening().sort((a, b) => a.port - b.port)).toEqual(
-      [second.ports.http, second.ports.dynamo, second.ports.identity, second.ports.websocket]
+      [second.ports.http, second.ports.dynamo, second.ports.identity, second.ports.websocket, second.ports.sqs]
         .sort((a, b) => a - b)
         .map((port) => ({ port, loopback: true })),
     );
@@ -109,7 +109,9 @@ describe("npm start when its launcher dies", () => {
       stack.killLauncher();
       // Polling: the script notices its parent is gone within half a second, then stops its children.
       expect(await stack.allGone(15_000)).toBe(true);
-      expect(await allClosed([stack.ports.http, stack.ports.dynamo, stack.ports.identity, stack.ports.websocket])).toBe(true);
+      expect(await allClosed([stack.ports.http, stack.ports.dynamo, stack.ports.identity, stack.ports.websocket, stack.ports.sqs])).toBe(
+        true,
+      );
     } finally {
       stack.killAll();
     }

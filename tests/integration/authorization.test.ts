@@ -11,9 +11,9 @@ import { requestChatHandler } from "../../lib/http/routes/request-chat.ts";
 import type { IdentityConfig } from "../../lib/identity/config.ts";
 import { createTokenVerifier } from "../../lib/identity/tokens.ts";
 import { chatIdOf } from "../../lib/session/ids.ts";
-import { wire } from "../../lib/wire.ts";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
 import { callRoute, httpEvent } from "../support/events.ts";
+import { pickOn, profileFor, testService } from "../support/service.ts";
 import { startTestIssuer, type TestIssuer } from "../support/test-issuer.ts";
 
 /**
@@ -72,7 +72,9 @@ beforeAll(async () => {
     logs.push(String(line));
   });
   db = await startTestDynamo();
-  const deps = { ...wire(db, { now: () => clock }), cors: corsPolicy("*") };
+  const deps = { ...testService(db, { now: () => clock }), cors: corsPolicy("*") };
+  await pickOn(db, ["auth_q"]);
+  for (const agentId of ["anna", "ben", "sam"]) await profileFor(db, agentId, ["auth_q"]);
   agent = agentHandler(deps);
   admin = adminHandler(deps);
   customer = { requestChat: requestChatHandler(deps), chat: chatHandler(deps) };
@@ -287,7 +289,7 @@ describe("who did what", () => {
       new QueryCommand({
         TableName: db.tables.config,
         KeyConditionExpression: "pk = :pk AND sk = :sk",
-        ExpressionAttributeValues: { ":pk": "agent#anna", ":sk": "presence#auth_q" },
+        ExpressionAttributeValues: { ":pk": "agent#anna", ":sk": "state" },
       }),
     );
     expect(presences.map((item) => item.actor)).toContain("sub-of-anna");

@@ -11,9 +11,9 @@ import { cometHandler } from "../../lib/http/routes/comet.ts";
 import { requestChatHandler } from "../../lib/http/routes/request-chat.ts";
 import { chatIdOf } from "../../lib/session/ids.ts";
 import type { CometStore } from "../../lib/storage.ts";
-import { wire } from "../../lib/wire.ts";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
 import { callRoute, httpEvent } from "../support/events.ts";
+import { pickOn, profileFor, testService } from "../support/service.ts";
 
 /**
  * The Bayeux server in process against dynalite, on a clock of the test's: a held connect "waits"
@@ -44,7 +44,9 @@ beforeAll(async () => {
   vi.spyOn(console, "log").mockImplementation(() => {});
   db = await startTestDynamo();
   // The production composition, CometD's listener included, on the test's clock.
-  const deps = { ...wire(db, { now }), wait, cors: corsPolicy("*") };
+  const deps = { ...testService(db, { now }), wait, cors: corsPolicy("*") };
+  await pickOn(db, ["pushed_q"]);
+  await profileFor(db, "anna", ["pushed_q"], 10);
   handlers = { requestChat: requestChatHandler(deps), chat: chatHandler(deps), agent: agentHandler(deps), comet: cometHandler(deps) };
   await db.config.putService({ name: "pushed", ttlSeconds: 3600, chatEndpoint: "pushed_q", updatedAt: now().toISOString() });
   await db.config.putNotification({ endpoint: "pushed_q", available: true, updatedAt: now().toISOString() });
@@ -355,7 +357,7 @@ describe("CometD: pushes of comet chats", () => {
 describe("CometD: the listener is best-effort", () => {
   async function sendWith(store: Partial<CometStore>) {
     const deps = {
-      ...wire(db, { now }),
+      ...testService(db, { now }),
       cors: corsPolicy("*"),
       listeners: cometListener(store as CometStore, 20),
     };

@@ -6,9 +6,9 @@ import { chatHandler } from "../../lib/http/routes/chat.ts";
 import { requestChatHandler } from "../../lib/http/routes/request-chat.ts";
 import { chatIdOf } from "../../lib/session/ids.ts";
 import type { ChatListeners, ChatState, TranscriptEvent } from "../../lib/storage.ts";
-import { wire } from "../../lib/wire.ts";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
 import { callRoute } from "../support/events.ts";
+import { pickOn, profileFor, testService } from "../support/service.ts";
 
 /** The push channels' hook (ChatListeners): every event written reaches them, and their failures reach nobody. */
 const start = new Date();
@@ -33,7 +33,9 @@ let handlers: {
 beforeAll(async () => {
   vi.spyOn(console, "log").mockImplementation(() => {});
   db = await startTestDynamo();
-  const deps = { ...wire(db, { now: () => start }), cors: corsPolicy("*"), listeners: allListeners(failing, recording) };
+  const deps = { ...testService(db, { now: () => start }), cors: corsPolicy("*"), listeners: allListeners(failing, recording) };
+  await pickOn(db, ["heard_q"]);
+  await profileFor(db, "anna", ["heard_q"]);
   handlers = { requestChat: requestChatHandler(deps), chat: chatHandler(deps), agent: agentHandler(deps) };
   await db.config.putService({ name: "heard", ttlSeconds: 3600, chatEndpoint: "heard_q", updatedAt: start.toISOString() });
 });

@@ -140,7 +140,7 @@ describe("the deploy-time seed (CloudFormation custom resource)", () => {
       updatedAt,
       expiresAt: 1_700_000_000,
     });
-    expect(await db.config.getPresence("legacy_q", "kim")).toBeUndefined();
+    expect(await db.agents.getState("kim")).toBeUndefined();
     const { Items } = await db.client.send(
       new QueryCommand({ TableName: db.tables.config, KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": "config" } }),
     );

@@ -5,10 +5,13 @@ import { decodeFields } from "../../lib/http/decode.ts";
 import { HttpError } from "../../lib/http/errors.ts";
 import { adminHandler } from "../../lib/http/routes/admin.ts";
 import { requestChatHandler } from "../../lib/http/routes/request-chat.ts";
+import { MemoryAgentStore } from "../../lib/memory/agent-store.ts";
 import { MemoryConfigStore } from "../../lib/memory/config-store.ts";
 import { MemorySessionStore } from "../../lib/memory/session-store.ts";
+import { memoryStores } from "../../lib/memory/stores.ts";
 import { chatIdOf } from "../../lib/session/ids.ts";
 import { expectGmsAnswer, generatedRequest as request } from "../support/arbitraries.ts";
+import { testService } from "../support/service.ts";
 
 /**
  * Whatever arrives (see tests/support/arbitraries.ts), the handlers answer: never a thrown error,
@@ -22,7 +25,7 @@ let sessions: MemorySessionStore;
 
 beforeAll(async () => {
   vi.spyOn(console, "log").mockImplementation(() => {});
-  config = new MemoryConfigStore();
+  config = new MemoryConfigStore(new MemoryAgentStore());
   sessions = new MemorySessionStore();
   const updatedAt = now.toISOString();
   await config.putService({ name: "request-chat", ttlSeconds: 3600, chatEndpoint: "gms_builtin", updatedAt });
@@ -70,12 +73,18 @@ describe(`generated requests (${RUNS} runs each)`, () => {
   });
 
   it("the admin API never throws, never answers 500, and shapes every error", async () => {
-    const handler = adminHandler({ config: new MemoryConfigStore(), now: () => now, cors: corsPolicy("*") });
+    const handler = adminHandler({ ...testService(memoryStores(), { now: () => now }), cors: corsPolicy("*") });
     const routes = fc.constantFrom(
       ["/genesys/1/admin/services/{name}", "PUT", "name"],
       ["/genesys/1/admin/availability/{endpoint}", "PUT", "endpoint"],
       ["/genesys/1/admin/services/{name}", "DELETE", "name"],
       ["/genesys/1/admin/availability/{endpoint}", "GET", "endpoint"],
+      ["/genesys/1/admin/endpoints/{endpoint}", "PUT", "endpoint"],
+      ["/genesys/1/admin/endpoints/{endpoint}", "GET", "endpoint"],
+      ["/genesys/1/admin/agents/{agentId}", "PUT", "agentId"],
+      ["/genesys/1/admin/agents/{agentId}", "GET", "agentId"],
+      ["/genesys/1/admin/agents/{agentId}", "DELETE", "agentId"],
+      ["/genesys/1/admin/agents", "GET", "none"],
     );
     await fc.assert(
       fc.asyncProperty(request, routes, async (event, [resource, method, param]) => {

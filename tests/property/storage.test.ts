@@ -7,10 +7,10 @@ import { agentHandler } from "../../lib/http/routes/agent.ts";
 import { chatHandler } from "../../lib/http/routes/chat.ts";
 import { requestChatHandler } from "../../lib/http/routes/request-chat.ts";
 import { chatIdOf } from "../../lib/session/ids.ts";
-import { wire } from "../../lib/wire.ts";
 import { expectGmsAnswer, generatedRequest, plausibleRequest } from "../support/arbitraries.ts";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
 import { httpEvent } from "../support/events.ts";
+import { testService } from "../support/service.ts";
 
 /**
  * The same generated requests through the real DynamoDB adapters on dynalite: whatever the
@@ -35,7 +35,7 @@ afterAll(async () => {
 });
 
 describe(`generated requests against dynalite (${RUNS} runs each)`, () => {
-  const handler = () => requestChatHandler({ ...wire(db, { now: () => now }), cors: corsPolicy("*") });
+  const handler = () => requestChatHandler({ ...testService(db, { now: () => now }), cors: corsPolicy("*") });
 
   it("never answer 500", async () => {
     const requestChat = handler();
@@ -65,21 +65,37 @@ describe(`generated requests against dynalite (${RUNS} runs each)`, () => {
 });
 
 describe(`generated requests on the chat and agent routes against dynalite (${RUNS} runs each)`, () => {
-  const deps = () => ({ ...wire(db, { now: () => now }), cors: corsPolicy("*") });
+  const deps = () => ({ ...testService(db, { now: () => now }), cors: corsPolicy("*") });
 
   it("never answer 500 on any customer or agent operation", async () => {
     const requestChat = requestChatHandler(deps());
     const chat = chatHandler(deps());
     const agent = agentHandler(deps());
-    await db.config.putPresence(
-      { agentId: "fuzz", endpoint: "gms_builtin", nickname: "Fuzz", expiresAt: now.getTime() / 1000 + 3600 },
-      now.getTime() / 1000,
+    const seconds = now.getTime() / 1000;
+    await db.agents.putProfile({ agentId: "fuzz", endpoints: ["gms_builtin"], maxChats: 3, updatedAt: now.toISOString() });
+    await db.agents.presence(
+      "fuzz",
+      { kind: "ready", endpoints: ["gms_builtin"], nickname: "Fuzz", readyUntil: seconds + 3600, at: now.toISOString() },
+      seconds,
     );
     const opened = JSON.parse((await requestChat(httpEvent({ pathParameters: { service: "request-chat" } }))).body)._id as string;
     // The session id is the customer's key, the chat id the agent's: each side gets both (and worse).
     const ids = fc.constantFrom(opened, chatIdOf(opened), "00000000-0000-4000-8000-000000000000", "not-an-id", "");
     const customerOps = fc.constantFrom("", "/refresh", "/send", "/startTyping", "/stopTyping", "/disconnect");
-    const agentOps = fc.constantFrom("presence", "queue", "accept", "send", "startTyping", "stopTyping", "refresh", "disconnect");
+    const agentOps = fc.constantFrom(
+      "presence",
+      "presence:GET",
+      "offers",
+      "queue",
+      "accept",
+      "reject",
+      "transfer",
+      "send",
+      "startTyping",
+      "stopTyping",
+      "refresh",
+      "disconnect",
+    );
     const agentIds = fc.constantFrom("fuzz", "other", "bad id", "");
     await fc.assert(
       fc.asyncProperty(
@@ -93,11 +109,10 @@ describe(`generated requests on the chat and agent routes against dynalite (${RU
           const response = asAgent
             ? await agent({
                 ...event,
-                resource:
-                  agentOp === "presence" || agentOp === "queue"
-                    ? `/genesys/1/agent/{agentId}/${agentOp}`
-                    : `/genesys/1/agent/{agentId}/chats/{chatId}/${agentOp}`,
-                httpMethod: agentOp === "presence" ? "PUT" : agentOp === "queue" ? "GET" : "POST",
+                resource: ["presence", "presence:GET", "offers", "queue"].includes(agentOp)
+                  ? `/genesys/1/agent/{agentId}/${agentOp.replace(":GET", "")}`
+                  : `/genesys/1/agent/{agentId}/chats/{chatId}/${agentOp}`,
+                httpMethod: agentOp === "presence" ? "PUT" : ["presence:GET", "offers", "queue"].includes(agentOp) ? "GET" : "POST",
                 pathParameters: { agentId, chatId: id },
               })
             : await chat({
@@ -116,7 +131,7 @@ describe(`generated requests on the chat and agent routes against dynalite (${RU
 
 describe(`generated path values against dynalite (${RUNS} runs)`, () => {
   it("never answer 500 on the admin API or the service API, however long or odd the name or id", async () => {
-    const deps = { ...wire(db, { now: () => now }), cors: corsPolicy("*") };
+    const deps = { ...testService(db, { now: () => now }), cors: corsPolicy("*") };
     const admin = adminHandler(deps);
     const chat = chatHandler(deps);
     // DynamoDB refuses keys over 2048 bytes: such values must be refused before they reach it.

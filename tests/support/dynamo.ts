@@ -1,4 +1,5 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { AgentStore } from "../../lib/agents/store.ts";
 import { dynamoStores } from "../../lib/dynamo/stores.ts";
 import type { TableNames } from "../../lib/dynamo/tables.ts";
 import type { RoutingStore } from "../../lib/routing/store.ts";
@@ -22,6 +23,7 @@ export interface TestDynamo {
   readonly push: PushStore;
   readonly comet: CometStore;
   readonly routing: RoutingStore;
+  readonly agents: AgentStore;
   close(): Promise<void>;
 }
 

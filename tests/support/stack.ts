@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "vitest";
 import { allClosed, type LocalStack, startLocalStack } from "../../scripts/local/launch.ts";
-import { type LocalDynamo, startDynalite } from "../../scripts/local/stack.ts";
+import { type LocalDynamo, STACK_ADMIN_KEY, startDynalite } from "../../scripts/local/stack.ts";
 
 export interface TestStack {
   readonly stack: LocalStack;
@@ -52,7 +52,7 @@ export async function startTestStack(
     },
     stop: async () => {
       try {
-        await expectCleanStop(stack, [stack.ports.http, stack.ports.identity, stack.ports.websocket]);
+        await expectCleanStop(stack, [stack.ports.http, stack.ports.identity, stack.ports.websocket, stack.ports.sqs]);
       } finally {
         await cleanUp();
       }
@@ -66,4 +66,27 @@ export async function expectCleanStop(stack: LocalStack, ports: readonly number[
   expect(code).toBe(0);
   expect(leftovers).toBe(false);
   expect(await allClosed(ports)).toBe(true);
+}
+
+/** An admin API call on a test stack, with the stacks' machine key. */
+export function adminCall(stack: LocalStack, path: string, form: Record<string, string>, method = "PUT"): Promise<Response> {
+  return fetch(`${stack.baseUrl}/genesys/1/admin/${path}`, {
+    method,
+    headers: { "x-api-key": STACK_ADMIN_KEY },
+    body: new URLSearchParams(form),
+  });
+}
+
+/** Endpoints whose agents pick chats from the queue by hand (routing `pick`): for tests of the chat itself. */
+export async function letAgentsPick(stack: LocalStack, endpoints: readonly string[]): Promise<void> {
+  for (const endpoint of endpoints) {
+    const answer = await adminCall(stack, `endpoints/${endpoint}`, { routing: "pick" });
+    expect(answer.status, await answer.text()).toBe(200);
+  }
+}
+
+/** Gives `agentId` a profile on `endpoints` (room for many chats), as an admin would. */
+export async function serve(stack: LocalStack, agentId: string, endpoints: readonly string[], maxChats = 10): Promise<void> {
+  const answer = await adminCall(stack, `agents/${agentId}`, { endpoints: endpoints.join(","), maxChats: String(maxChats) });
+  expect(answer.status, await answer.text()).toBeLessThan(300);
 }

@@ -19,8 +19,8 @@ type Layer = "domain" | "edge" | "adapter" | "root";
 /** Which layer a module of lib/ belongs to; every folder not named here is domain. */
 function layerOf(file: string): Layer {
   const path = relative(join(root, "lib"), file);
-  if (path === "runtime.ts" || path === "push-runtime.ts" || path === "wire.ts") return "root";
-  if (path.startsWith("http/") || path.startsWith("cloudformation/")) return "edge";
+  if (["runtime.ts", "push-runtime.ts", "routing-runtime.ts", "wire.ts"].includes(path)) return "root";
+  if (path.startsWith("http/") || path.startsWith("cloudformation/") || path.startsWith("work/")) return "edge";
   if (adapterOf(file) !== undefined) return "adapter";
   return "domain";
 }
@@ -34,6 +34,8 @@ const ADAPTERS: Record<string, RegExp> = {
   websocket: /^(node:|@aws-sdk\/client-apigatewaymanagementapi$)/,
   // The stores in memory, for tests and benchmarks of the domain: nothing but the platform.
   memory: /^node:/,
+  // Routing's queue on Amazon SQS.
+  sqs: /^(node:|@aws-sdk\/client-sqs$)/,
 };
 
 function adapterOf(file: string): string | undefined {

@@ -1,5 +1,7 @@
 import "../shared/base.css";
-import type { ChatIxnState, InteractionView, QueueItem, QueueView } from "../../lib/chat/view.ts";
+import type { PresenceView } from "../../lib/agents/presence.ts";
+import type { ChatIxnState, EventTuple, InteractionView, QueueItem, QueueView } from "../../lib/chat/view.ts";
+import type { OfferView } from "../../lib/routing/listeners.ts";
 import { Api, ApiError, apiBase, byId, failed, isAborted, isolated, store, stored } from "../shared/api.ts";
 import { ChatPanel, chatPanelElements } from "../shared/conversation.ts";
 import { PushChannel, type PushFrame } from "../shared/push.ts";
@@ -7,17 +9,20 @@ import { Identity, type IdentityConfig, SignInError, type Tokens } from "./ident
 
 /**
  * The agent console, on the agent API: sign-in with a user name and password (the identity
- * provider `/agent/config.json` names), presence (renewed while the page is open, since it lapses
- * 60 s after the last renewal), the endpoint's queue, accept (losing gracefully to a faster agent),
- * the conversation, disconnect, and the next chat. While the agent is ready, the queue's changes and
- * the chat's events come over the push channel (docs/push.md), and are polled only while it is down.
- * The agent's tokens stay in this tab's session storage (or, where the browser refuses storage, in
- * the page's memory), and go to the API as `Authorization: Bearer <access token>` and to the push
- * channel in the subscription.
+ * provider `/agent/config.json` names), presence on the agent's endpoints (renewed while the page is
+ * open, since it lapses 60 s after the last renewal), the chats offered to the agent (a countdown,
+ * Accept and Reject, a sound and the page title flashing), several chats at once as tabs with unread
+ * counts, transfers, and, on endpoints that let agents pick, the queue to accept from. The agent may
+ * go not ready while it finishes its chats: it is then offered none. Offers, presence changes the
+ * service makes (a missed offer), the queue's changes and the chats' events come over the push
+ * channel (docs/push.md), and are polled only while it is down. The agent's tokens stay in this
+ * tab's session storage (or, where the browser refuses storage, in the page's memory), and go to the
+ * API as `Authorization: Bearer <access token>` and to the push channel in the subscription.
  */
 interface Settings {
   readonly nickname: string;
-  readonly endpoint: string;
+  /** The endpoints to go ready on; none: every endpoint of the agent's profile. */
+  readonly endpoints: readonly string[];
 }
 
 /** `/agent/config.json`: the sign-in settings, and where the push channel is. */
@@ -38,15 +43,20 @@ interface Session {
   readonly tokens: Tokens;
 }
 
-interface CurrentChat {
+/** A chat the agent holds, as its tab shows it. */
+interface HeldChat {
   readonly id: string;
-  readonly nickname: string;
+  nickname: string;
   readonly subject: string | undefined;
+  /** The customer's messages not yet seen (counted from the pushed events of a chat not shown). */
+  unread: number;
+  ended: boolean;
 }
 
 const SESSION_STORE = "gms-agent:session";
 const READY_STORE = "gms-agent:ready";
-const CHAT_STORE = "gms-agent:chat";
+/** The names of the chats held, by chat id, for their tabs after a reload (the service says which are held). */
+const CHATS_STORE = "gms-agent:chats";
 /** Well inside the 60 s after which the service stops counting an agent as ready. */
 const PRESENCE_RENEW_SECONDS = 20;
 const QUEUE_POLL_SECONDS = 3;
@@ -60,6 +70,7 @@ const QUEUE_CONFIRM_TRIES = 3;
 const REFRESH_AHEAD_MS = 5 * 60 * 1000;
 /** After a refresh that could not reach the identity provider, the next try. */
 const REFRESH_RETRY_MS = 30 * 1000;
+const TITLE = "Agent console";
 
 const ui = {
   ...chatPanelElements(),
@@ -81,6 +92,9 @@ const ui = {
   pushStatus: byId("push-status"),
   signout: byId<HTMLButtonElement>("signout"),
   deskError: byId("desk-error"),
+  offersStatus: byId("offers-status"),
+  offers: byId<HTMLUListElement>("offers"),
+  tabs: byId("chat-tabs"),
   queueView: byId("queue-view"),
   queueStatus: byId("queue-status"),
   queuePages: byId("queue-pages"),
@@ -91,6 +105,10 @@ const ui = {
   chatTitle: byId("chat-title"),
   chatStatus: byId("chat-status"),
   next: byId<HTMLButtonElement>("next"),
+  transfer: byId<HTMLFormElement>("transfer"),
+  transferKind: byId<HTMLSelectElement>("transfer-kind"),
+  transferTo: byId<HTMLInputElement>("transfer-to"),
+  transferSubmit: byId<HTMLButtonElement>("transfer-submit"),
 };
 
 /** The texts present, each isolated, between " · ": a chat's name, subject and email, as typed. */
@@ -100,49 +118,97 @@ function dotted(texts: readonly (string | undefined)[]): (string | Node)[] {
     .flatMap((text, index) => (index === 0 ? [isolated(text)] : [" · ", isolated(text)]));
 }
 
+/** The endpoints a sign-in form names: separated by commas or spaces; none means all of the agent's. */
+function endpointsOf(text: string): string[] {
+  return [...new Set(text.split(/[\s,]+/).filter(Boolean))];
+}
+
 const SIGN_IN_REFUSED = "The service refused your sign-in. Please sign in again.";
 const SESSION_ENDED = "Your session has ended. Please sign in again.";
+const NOT_READY_REASONS: Readonly<Record<string, string>> = {
+  missed: "Not ready: an offer went unanswered, so the service stopped offering you chats. Go ready when you are back.",
+  profile: "Not ready: your profile changed. Go ready again.",
+};
 
 /** The API refused the token (401) or this agent (403): back to the sign-in form, tokens forgotten. */
 function isSignInRefused(error: unknown): boolean {
-  return error instanceof ApiError && (error.status === 401 || (error.status === 403 && error.exception !== "NotYourChatException"));
+  return (
+    error instanceof ApiError &&
+    (error.status === 401 || (error.status === 403 && !["NotYourChatException", "NotAssignedException"].includes(error.exception)))
+  );
+}
+
+/**
+ * A short tone for a new offer, where the browser lets the page play one (it may refuse until the
+ * agent has touched the page): silent otherwise, never an error.
+ */
+function ring(): void {
+  try {
+    const context = new AudioContext();
+    if (context.state !== "running") {
+      void context.close();
+      return;
+    }
+    const tone = context.createOscillator();
+    const volume = context.createGain();
+    tone.frequency.value = 880;
+    volume.gain.value = 0.1;
+    tone.connect(volume).connect(context.destination);
+    tone.start();
+    tone.stop(context.currentTime + 0.25);
+    tone.onended = () => void context.close();
+  } catch {
+    // No sound: the title and the list say it.
+  }
 }
 
 /**
  * One signed-in session at the console, from sign-in to sign-out: its settings and tokens, presence,
- * queue and chat, its push channel (open while the agent is ready), the timers that renew the tokens
- * and presence and poll the queue while the channel is down, and one AbortController. Signing out
- * (or a refused sign-in) revokes the refresh token and aborts it: every request of the desk still
- * under way (its chat's included) ends quietly, its listeners are removed, its timers cleared and its
- * socket closed, so nothing of this desk can change the next one. Answers are applied as they come:
- * once the desk is over, none comes.
+ * offers, chats and queue, its push channel, the timers that renew the tokens and presence and poll
+ * while the channel is down, and one AbortController. Signing out (or a refused sign-in) revokes the
+ * refresh token and aborts it: every request of the desk still under way (its chats' included) ends
+ * quietly, its listeners are removed, its timers cleared and its socket closed, so nothing of this
+ * desk can change the next one. Answers are applied as they come: once the desk is over, none comes.
  */
 class AgentDesk {
   private readonly life = new AbortController();
   private readonly api: Api;
   private readonly panel: ChatPanel;
   private ready = stored<boolean>(READY_STORE) === true;
-  /** The chat accepted and not yet left: after a reload, it is picked up again. */
-  private chat: CurrentChat | undefined = stored<CurrentChat>(CHAT_STORE);
+  /** Why the service made the agent not ready, if it did. */
+  private reason: string | null = null;
+  /** The endpoints the agent is (or was last) ready on, as the service says. */
+  private endpoints: readonly string[] = [];
+  /** The chats offered to the agent, by chat id. */
+  private readonly offers = new Map<string, OfferView>();
+  /** The chats the agent holds, in the order they were taken, and the one shown. */
+  private readonly chats = new Map<string, HeldChat>();
+  private current: string | undefined;
   private waiting: readonly QueueItem[] = [];
+  /** How the queue's endpoint routes its chats: agents accept from the queue only where they pick. */
+  private queueRouting: QueueView["routing"] = "pick";
   /**
    * The queue comes in pages, oldest first: the page shown starts after `queueAfter` (the first
    * page when undefined), and `queueNext` is where the one after it starts, if more wait.
    */
   private queueAfter: string | undefined;
   private queueNext: string | undefined;
-  /** What the queue shows (ready, and the chats' ids), to redraw it only when that changes. */
+  /** What the queue shows (ready, routing, and the chats' ids), to redraw it only when that changes. */
   private shownQueue = "";
   private renewTimer: ReturnType<typeof setTimeout> | undefined;
   private queueTimer: ReturnType<typeof setTimeout> | undefined;
+  private offersTimer: ReturnType<typeof setTimeout> | undefined;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Ticks while offers are shown: their countdowns, and the title flashing. */
+  private ticker: ReturnType<typeof setInterval> | undefined;
+  private flash = false;
   /** One queue read at a time; another is wanted once it is answered. */
   private queueReading = false;
   private queueAgain = false;
   /** What the queue frames said of each chat (its phase) and reads have not shown yet, and how many reads tried. */
   private readonly queueExpected = new Map<string, unknown>();
   private queueConfirmTries = 0;
-  /** The push channel is up: the queue and the chat are pushed, not polled. */
+  /** The push channel is up: offers, the queue and the chats are pushed, not polled. */
   private live = false;
   private readonly push: PushChannel;
   private readonly identity: Identity;
@@ -151,24 +217,18 @@ class AgentDesk {
 
   constructor(session: Session, services: Services) {
     this.identity = services.identity;
-    this.settings = session.settings;
+    // A session kept by an earlier console named one endpoint.
+    const kept = session.settings as Settings & { endpoint?: string };
+    this.settings = { nickname: kept.nickname, endpoints: kept.endpoints ?? (kept.endpoint ? [kept.endpoint] : []) };
     this.tokens = session.tokens;
-    store(SESSION_STORE, session);
+    store(SESSION_STORE, { settings: this.settings, tokens: this.tokens } satisfies Session);
+    for (const chat of Object.values(stored<Record<string, HeldChat>>(CHATS_STORE) ?? {})) this.chats.set(chat.id, { ...chat });
     // Only the API that served the console: a link must not be able to send a token elsewhere.
     this.api = new Api(apiBase({ fromQuery: false }), () => ({ Authorization: `Bearer ${this.tokens.accessToken}` }));
     const { signal } = this.life;
     this.panel = new ChatPanel(ui, this.api, {
       self: "AGENT",
-      onState: (state: ChatIxnState, customer: string | undefined) => {
-        if (state === "TRANSCRIPT")
-          ui.chatStatus.replaceChildren(...(customer ? ["In the chat with ", isolated(customer), "."] : ["In the chat."]));
-        if (state === "DISCONNECTED") {
-          ui.chatStatus.textContent = "The chat has ended.";
-          ui.next.hidden = false;
-          // The composer the focus was in is gone: offer the next step.
-          ui.next.focus();
-        }
-      },
+      onState: (state: ChatIxnState, customer: string | undefined) => this.chatState(state, customer),
       onError: (error, doing) => this.handle(error, doing),
       isFatal: isSignInRefused,
       signal,
@@ -176,21 +236,22 @@ class AgentDesk {
     const pushUrl = services.push;
     this.push = new PushChannel({
       url: async () => pushUrl,
-      // As this agent, with the token in force: its chats, its endpoint's queue, and the chat shown from where it is.
+      // As this agent, with the token in force: its offers and chats, its endpoints' queues, and the chat shown from where it is.
       subscription: () => ({
         action: "subscribe",
         agentId: this.agentId,
         token: this.tokens.accessToken,
-        endpoints: [this.settings.endpoint],
-        chats: this.chat === undefined ? [] : [{ id: this.chat.id, transcriptPosition: String(this.panel.position ?? 0) }],
+        endpoints: [...this.endpoints],
+        chats: this.current === undefined ? [] : [{ id: this.current, transcriptPosition: String(this.panel.position ?? 0) }],
       }),
       onFrame: (frame) => this.pushed(frame),
       onLive: (live) => {
         this.live = live;
         this.panel.setLive(live);
-        // Up: one read, since what changed before the subscription was not pushed, then no polling.
-        // Down: polled again, from a read at once.
+        // Up: one read of each, since what changed before the subscription was not pushed, then no
+        // polling. Down: polled again, from a read at once.
         void this.pollQueue();
+        void this.pollOffers();
       },
       notice: ui.pushStatus,
     });
@@ -203,7 +264,15 @@ class AgentDesk {
       },
       { signal },
     );
-    ui.next.addEventListener("click", () => this.takeNextChat(), { signal });
+    ui.next.addEventListener("click", () => this.closeChat(), { signal });
+    ui.transfer.addEventListener(
+      "submit",
+      (event) => {
+        event.preventDefault();
+        void this.transfer();
+      },
+      { signal },
+    );
     ui.queueMore.addEventListener("click", () => this.turnQueuePage(this.queueNext), { signal });
     ui.queueOldest.addEventListener("click", () => this.turnQueuePage(undefined), { signal });
     // Closing the tab makes the agent not ready at once instead of 60 s later.
@@ -225,21 +294,25 @@ class AgentDesk {
 
   /**
    * Shows the desk and picks up where this tab left off: tokens renewed first if they are about to
-   * expire (a reload after a while), then presence renewed, the chat or the queue.
+   * expire (a reload after a while), then presence (renewed if it was ready), its chats and offers.
    */
   async open(): Promise<void> {
     ui.signin.hidden = true;
     ui.newPassword.hidden = true;
     ui.desk.hidden = false;
-    const { nickname, endpoint } = this.settings;
-    ui.who.replaceChildren(isolated(nickname), " (", isolated(this.agentId), ") on ", isolated(endpoint));
+    const named = this.settings.endpoints.length === 0 ? "your endpoints" : this.settings.endpoints.join(", ");
+    ui.who.replaceChildren(isolated(this.settings.nickname), " (", isolated(this.agentId), ") on ", isolated(named));
     this.showPresence();
     if (this.tokens.expiresAt - Date.now() < REFRESH_AHEAD_MS) {
       if (!(await this.refreshTokens())) return;
     } else this.scheduleRefresh();
-    if (this.ready) void this.setPresence(true);
-    if (this.chat) this.openChat(this.chat, undefined);
-    else this.showQueue();
+    // The service says which chats the agent holds (and where it is ready); then the push channel.
+    if (this.ready) await this.setPresence(true);
+    else await this.readPresence();
+    if (this.over) return;
+    this.push.start();
+    void this.pollOffers();
+    void this.pollQueue();
   }
 
   /**
@@ -250,13 +323,13 @@ class AgentDesk {
     // Every request under way ends (the chat panel's too, and the panel closes); the listeners go.
     this.life.abort();
     this.push.stop();
-    clearTimeout(this.renewTimer);
-    clearTimeout(this.queueTimer);
-    clearTimeout(this.refreshTimer);
+    for (const timer of [this.renewTimer, this.queueTimer, this.offersTimer, this.refreshTimer]) clearTimeout(timer);
+    clearInterval(this.ticker);
+    document.title = TITLE;
     void this.identity.revoke(this.tokens).catch(() => undefined);
-    ui.queue.replaceChildren();
+    for (const list of [ui.queue, ui.offers, ui.tabs]) list.replaceChildren();
     ui.deskError.textContent = "";
-    for (const key of [SESSION_STORE, READY_STORE, CHAT_STORE]) store(key, undefined);
+    for (const key of [SESSION_STORE, READY_STORE, CHATS_STORE]) store(key, undefined);
     ui.desk.hidden = true;
     ui.signin.hidden = false;
     ui.signinError.textContent = message;
@@ -324,45 +397,366 @@ class AgentDesk {
 
   // ---- presence -------------------------------------------------------------------------------
 
-  private presenceFields(isReady: boolean): Record<string, string> {
-    return { endpoint: this.settings.endpoint, state: isReady ? "ready" : "not_ready", nickname: this.settings.nickname };
+  private presenceFields(isReady: boolean, renew = false): Record<string, string> {
+    if (!isReady) return { state: "not_ready" };
+    const endpoints = this.settings.endpoints.length === 0 ? {} : { endpoints: this.settings.endpoints.join(",") };
+    return { state: "ready", nickname: this.settings.nickname, ...endpoints, ...(renew ? { renew: "true" } : {}) };
   }
 
   private showPresence(): void {
     // A toggle button: its name stays "Ready", aria-pressed says whether it is on.
     ui.presence.setAttribute("aria-pressed", String(this.ready));
     ui.presenceStatus.textContent = this.ready
-      ? "Ready: customers can reach you and you can accept chats."
-      : "Not ready: you will not be offered chats.";
+      ? "Ready: you are offered chats while you have room for them."
+      : ((this.reason !== null ? NOT_READY_REASONS[this.reason] : undefined) ?? "Not ready: you will not be offered chats.");
     ui.presenceStatus.className = this.ready ? "status ok" : "status busy";
     this.renderQueue();
   }
 
-  private async setPresence(isReady: boolean): Promise<void> {
+  /** What the service says of the agent's presence (an answer, or a `/gms/presence` frame). */
+  private applyPresence(view: PresenceView): void {
+    const endpoints = view.endpoints.join();
+    this.ready = view.state === "ready";
+    this.reason = view.reason;
+    store(READY_STORE, this.ready);
+    // The chats it holds are the service's word: tabs for those this console did not know (another tab's), none for the others.
+    const held = new Set(view.chats.map((chat) => chat.chatId));
+    for (const chat of view.chats) {
+      if (!this.chats.has(chat.chatId))
+        this.chats.set(chat.chatId, { id: chat.chatId, nickname: "Chat", subject: undefined, unread: 0, ended: false });
+    }
+    for (const [id, chat] of this.chats) if (!held.has(id) && !chat.ended && id !== this.current) this.chats.delete(id);
+    const moved = endpoints !== this.endpoints.join();
+    this.endpoints = view.endpoints;
+    this.saveChats();
+    this.renderTabs();
+    if (this.current === undefined && this.chats.size > 0) this.showChat([...this.chats.keys()][0] as string);
+    this.showPresence();
+    if (moved) {
+      this.push.resubscribe();
+      this.shownQueue = "";
+      void this.pollQueue();
+    }
+    if (!this.ready) clearTimeout(this.renewTimer);
+  }
+
+  private async readPresence(): Promise<void> {
+    try {
+      this.applyPresence(await this.api.get<PresenceView>(this.agentUrl("/presence"), {}, this.life.signal));
+    } catch (error) {
+      this.handle(error, "read your presence");
+    }
+  }
+
+  /** Goes ready or not ready (or, `renew`, stays ready: a renewal never makes the agent ready again). */
+  private async setPresence(isReady: boolean, renew = false): Promise<void> {
     clearTimeout(this.renewTimer);
     try {
-      await this.api.put(this.agentUrl("/presence"), this.presenceFields(isReady), this.life.signal);
-      this.ready = isReady;
-      ui.deskError.textContent = "";
+      const answer = await this.api.put<PresenceView>(this.agentUrl("/presence"), this.presenceFields(isReady, renew), this.life.signal);
+      if (!renew) ui.deskError.textContent = "";
+      this.applyPresence(answer);
     } catch (error) {
-      this.handle(error, isReady ? "go ready" : "go not ready");
+      if (error instanceof ApiError && error.exception === "NotAssignedException") {
+        ui.deskError.textContent = error.message;
+      } else {
+        this.handle(error, isReady ? "go ready" : "go not ready");
+      }
       if (this.over) return;
     }
-    store(READY_STORE, this.ready);
-    this.showPresence();
-    // Pushed while ready (the endpoint's queue is the agent's to watch); polled otherwise.
-    if (this.ready) this.push.start();
-    else this.push.stop();
     // Renewed while the page is open: an agent who closes the laptop stops counting within 60 s.
-    if (this.ready) this.renewTimer = setTimeout(() => void this.setPresence(true), PRESENCE_RENEW_SECONDS * 1000);
+    if (this.ready) this.renewTimer = setTimeout(() => void this.setPresence(true, true), PRESENCE_RENEW_SECONDS * 1000);
+  }
+
+  // ---- offers ---------------------------------------------------------------------------------
+
+  /** Reads the offers: once the push channel is up, and every few seconds while it is down. */
+  private async pollOffers(): Promise<void> {
+    clearTimeout(this.offersTimer);
+    if (this.over) return;
+    try {
+      const answer = await this.api.get<{ offers: readonly OfferView[] }>(this.agentUrl("/offers"), {}, this.life.signal);
+      const now = new Set(answer.offers.map((offer) => offer.chatId));
+      for (const id of this.offers.keys()) if (!now.has(id)) this.offers.delete(id);
+      for (const offer of answer.offers) this.offered(offer, false);
+      this.renderOffers();
+    } catch (error) {
+      this.handle(error, "read your offers");
+    }
+    if (!this.over && !this.live) this.offersTimer = setTimeout(() => void this.pollOffers(), QUEUE_POLL_SECONDS * 1000);
+  }
+
+  /** A chat offered to the agent: listed with its countdown, heard (`announce`), the title flashing. */
+  private offered(offer: OfferView, announce: boolean): void {
+    const known = this.offers.has(offer.chatId);
+    this.offers.set(offer.chatId, offer);
+    if (!known && announce) ring();
+    this.renderOffers();
+  }
+
+  private renderOffers(): void {
+    const now = Date.now();
+    for (const [id, offer] of this.offers) if (Date.parse(offer.expiresAt) <= now - 5000) this.offers.delete(id);
+    const offers = [...this.offers.values()];
+    ui.offersStatus.textContent =
+      offers.length === 0
+        ? "No chat is offered to you."
+        : offers.length === 1
+          ? "A chat is offered to you."
+          : `${offers.length} chats are offered to you.`;
+    const shown = new Set([...ui.offers.children].map((item) => (item as HTMLElement).dataset.chatId));
+    if (offers.length !== shown.size || offers.some((offer) => !shown.has(offer.chatId))) {
+      ui.offers.replaceChildren(...offers.map((offer) => this.offerItem(offer)));
+    }
+    for (const item of ui.offers.children) {
+      const offer = this.offers.get((item as HTMLElement).dataset.chatId ?? "");
+      const left = offer === undefined ? 0 : Math.max(0, Math.ceil((Date.parse(offer.expiresAt) - now) / 1000));
+      const countdown = item.querySelector(".countdown");
+      if (countdown !== null) countdown.textContent = `${left} s left`;
+    }
+    if (offers.length > 0 && this.ticker === undefined) this.ticker = setInterval(() => this.tick(), 1000);
+    if (offers.length === 0) {
+      clearInterval(this.ticker);
+      this.ticker = undefined;
+      document.title = TITLE;
+    }
+  }
+
+  /** Each second while offers are shown: the countdowns, and the title flashing. */
+  private tick(): void {
+    this.flash = !this.flash;
+    document.title = this.flash ? `(${this.offers.size}) Chat offered — ${TITLE}` : TITLE;
+    this.renderOffers();
+  }
+
+  private offerItem(offer: OfferView): HTMLLIElement {
+    const item = document.createElement("li");
+    item.dataset.chatId = offer.chatId;
+    const name = document.createElement("h3");
+    name.append(isolated(offer.nickname));
+    const details = document.createElement("p");
+    const countdown = document.createElement("span");
+    countdown.className = "countdown";
+    details.append(...dotted([offer.customer.subject, offer.customer.email, offer.endpoint]), " · ", countdown);
+    const choices = document.createElement("div");
+    choices.className = "choices";
+    const accept = document.createElement("button");
+    accept.type = "button";
+    accept.textContent = "Accept";
+    accept.setAttribute("aria-label", `Accept the chat with ${offer.nickname}`);
+    accept.addEventListener("click", () => void this.acceptChat(offer.chatId, offer.nickname, offer.customer.subject));
+    const reject = document.createElement("button");
+    reject.type = "button";
+    reject.className = "secondary";
+    reject.textContent = "Reject";
+    reject.setAttribute("aria-label", `Reject the chat with ${offer.nickname}`);
+    reject.addEventListener("click", () => void this.rejectChat(offer.chatId));
+    choices.append(accept, reject);
+    item.append(name, details, choices);
+    return item;
+  }
+
+  private async rejectChat(chatId: string): Promise<void> {
+    this.offers.delete(chatId);
+    this.renderOffers();
+    try {
+      await this.api.post(this.chatUrl(chatId, "reject"), {}, {}, this.life.signal);
+    } catch (error) {
+      // Withdrawn meanwhile (taken, ended, its time up): nothing left to refuse.
+      if (!(error instanceof ApiError && (error.status === 409 || error.status === 404))) this.handle(error, "reject the chat");
+    }
+  }
+
+  // ---- chats ----------------------------------------------------------------------------------
+
+  /** Accepts a chat offered to the agent, or (where the endpoint lets agents pick) one from the queue; it opens in its tab. */
+  private async acceptChat(chatId: string, nickname: string, subject: string | undefined): Promise<void> {
+    ui.deskError.textContent = "";
+    this.offers.delete(chatId);
+    this.renderOffers();
+    ui.queue.inert = true;
+    try {
+      const answer = await this.api.post<InteractionView>(this.chatUrl(chatId, "accept"), {}, {}, this.life.signal);
+      this.chats.set(chatId, { id: chatId, nickname, subject, unread: 0, ended: false });
+      this.saveChats();
+      this.showChat(chatId, answer);
+    } catch (error) {
+      if (error instanceof ApiError && (error.status === 409 || error.status === 404)) {
+        ui.deskError.textContent =
+          error.exception === "ChatAlreadyAcceptedException"
+            ? "Another agent accepted that chat first."
+            : `That chat cannot be taken: ${error.message}`;
+      } else {
+        this.handle(error, "accept the chat");
+        if (this.over) return;
+      }
+      this.shownQueue = "";
+      void this.pollQueue();
+    } finally {
+      ui.queue.inert = false;
+    }
+  }
+
+  /** Shows a held chat in the panel: from an accept's answer, or from the start of its transcript. */
+  private showChat(chatId: string, answer?: InteractionView): void {
+    const chat = this.chats.get(chatId);
+    if (chat === undefined) return;
+    if (this.current !== chatId) this.panel.close();
+    this.current = chatId;
+    chat.unread = 0;
+    ui.chatView.hidden = false;
+    ui.chatTitle.replaceChildren("Chat with ", ...dotted([chat.nickname, chat.subject]));
+    ui.chatStatus.textContent = "";
+    ui.next.hidden = !chat.ended;
+    ui.transfer.hidden = chat.ended;
+    this.panel.open((operation) => this.chatUrl(chatId, operation), answer);
+    this.renderTabs();
+    // The subscription resumes the chat shown from its position.
+    this.push.resubscribe();
+  }
+
+  /** The chat shown changed state: named once the customer is known, ended when it ends. */
+  private chatState(state: ChatIxnState, customer: string | undefined): void {
+    const chat = this.current === undefined ? undefined : this.chats.get(this.current);
+    if (chat === undefined) return;
+    if (state === "TRANSCRIPT") {
+      ui.chatStatus.replaceChildren(...(customer ? ["In the chat with ", isolated(customer), "."] : ["In the chat."]));
+      if (customer && chat.nickname === "Chat") {
+        chat.nickname = customer;
+        ui.chatTitle.replaceChildren("Chat with ", ...dotted([chat.nickname, chat.subject]));
+        this.saveChats();
+        this.renderTabs();
+      }
+    }
+    if (state === "DISCONNECTED") {
+      chat.ended = true;
+      ui.chatStatus.textContent = "The chat has ended.";
+      ui.next.hidden = false;
+      ui.transfer.hidden = true;
+      this.renderTabs();
+      // The composer the focus was in is gone: offer the next step.
+      ui.next.focus();
+    }
+  }
+
+  /** Closes the tab of the chat shown (ended, or handed on): the next one shows, if any. */
+  private closeChat(): void {
+    const closing = this.current;
+    if (closing === undefined) return;
+    this.panel.close();
+    this.chats.delete(closing);
+    this.current = undefined;
+    this.saveChats();
+    const next = [...this.chats.keys()][0];
+    if (next === undefined) {
+      ui.chatView.hidden = true;
+      this.renderTabs();
+      this.push.resubscribe();
+      ui.presence.focus();
+    } else this.showChat(next);
+  }
+
+  private async transfer(): Promise<void> {
+    const chatId = this.current;
+    if (chatId === undefined) return;
+    const to = ui.transferTo.value.trim();
+    if (to === "") {
+      ui.transferTo.focus();
+      return;
+    }
+    const field = ui.transferKind.value === "agent" ? "agent" : "endpoint";
+    ui.transferSubmit.disabled = true;
+    try {
+      await this.api.post(this.chatUrl(chatId, "transfer"), { [field]: to }, {}, this.life.signal);
+      ui.transferTo.value = "";
+      ui.deskError.textContent = "";
+      this.closeChat();
+      ui.chatStatus.textContent = "";
+      ui.offersStatus.textContent = `The chat went to ${field === "agent" ? "agent" : "endpoint"} ${to}.`;
+    } catch (error) {
+      if (error instanceof ApiError && error.status < 500 && !isSignInRefused(error))
+        ui.deskError.textContent = `The chat stays with you: ${error.message}`;
+      else this.handle(error, "transfer the chat");
+    } finally {
+      ui.transferSubmit.disabled = false;
+    }
+  }
+
+  private renderTabs(): void {
+    ui.tabs.hidden = this.chats.size === 0;
+    ui.tabs.replaceChildren(
+      ...[...this.chats.values()].map((chat) => {
+        const tab = document.createElement("button");
+        tab.type = "button";
+        tab.className = "tab";
+        tab.setAttribute("role", "tab");
+        tab.setAttribute("aria-selected", String(chat.id === this.current));
+        tab.setAttribute("aria-controls", "chat-view");
+        tab.dataset.chatId = chat.id;
+        tab.append(isolated(chat.nickname));
+        if (chat.ended) tab.append(" (ended)");
+        if (chat.unread > 0) {
+          const unread = document.createElement("span");
+          unread.className = "unread";
+          unread.textContent = String(chat.unread);
+          unread.setAttribute("aria-label", `${chat.unread} unread`);
+          tab.append(unread);
+        }
+        tab.addEventListener("click", () => this.showChat(chat.id));
+        return tab;
+      }),
+    );
+  }
+
+  private saveChats(): void {
+    store(CHATS_STORE, Object.fromEntries(this.chats));
+  }
+
+  /**
+   * A frame of the push channel: offers and their withdrawal, presence the service changed, a queue
+   * that changed (read again), the chat shown takes its events, the others count their unread ones.
+   */
+  private pushed({ channel, data }: PushFrame): void {
+    if (channel === "/gms/offer") {
+      this.offered(data as unknown as OfferView, true);
+    } else if (channel === "/gms/withdrawn") {
+      if (typeof data.chatId === "string") this.offers.delete(data.chatId);
+      if (data.reason === "timeout") ui.deskError.textContent = "An offer was withdrawn: it was not answered in time.";
+      this.renderOffers();
+    } else if (channel === "/gms/presence") {
+      this.applyPresence(data as unknown as PresenceView);
+    } else if (channel === "/gms/queue") {
+      if (typeof data.id === "string") this.queueExpected.set(data.id, data.phase);
+      void this.pollQueue();
+    } else if (channel === "/gms/subscribed") {
+      // A resubscription (other endpoints, a chat shown) is in force: what changed before was not pushed.
+      void this.pollQueue();
+      void this.pollOffers();
+    } else if (channel === "/gms/refresh") {
+      if (data.id === this.current) this.panel.catchUp();
+    } else if (channel === "/_genesys" && typeof data.tag === "string") {
+      this.chatEvents(data.tag.slice("service.chat.refresh.".length), data.message as InteractionView);
+    }
+  }
+
+  /** A held chat's pushed events: the chat shown shows them; another counts the customer's messages as unread. */
+  private chatEvents(id: string, message: InteractionView): void {
+    if (id === this.current) {
+      this.panel.offer(message);
+      return;
+    }
+    const chat = this.chats.get(id);
+    if (chat === undefined) return;
+    const events = (Array.isArray(message?.transcriptToShow) ? message.transcriptToShow : []) as readonly EventTuple[];
+    chat.unread += events.filter((event) => Array.isArray(event) && event[0] === "Message.Text" && event[4] === "CLIENT").length;
+    if (message?.chatIxnState === "DISCONNECTED") chat.ended = true;
+    this.renderTabs();
   }
 
   // ---- the queue ------------------------------------------------------------------------------
 
-  private showQueue(): void {
-    ui.chatView.hidden = true;
-    ui.queueView.hidden = false;
-    void this.pollQueue();
+  /** The endpoint whose queue is shown: the first the agent is ready on. */
+  private get queueEndpoint(): string | undefined {
+    return this.endpoints[0] ?? this.settings.endpoints[0];
   }
 
   /**
@@ -373,7 +767,8 @@ class AgentDesk {
    */
   private async pollQueue(): Promise<void> {
     clearTimeout(this.queueTimer);
-    if (this.chat !== undefined || this.over) return;
+    const endpoint = this.queueEndpoint;
+    if (this.over || endpoint === undefined) return;
     if (this.queueReading) {
       this.queueAgain = true;
       return;
@@ -383,11 +778,7 @@ class AgentDesk {
     let failed = false;
     try {
       const page = after === undefined ? {} : { after };
-      const answer = await this.api.get<QueueView>(
-        this.agentUrl("/queue"),
-        { endpoint: this.settings.endpoint, ...page },
-        this.life.signal,
-      );
+      const answer = await this.api.get<QueueView>(this.agentUrl("/queue"), { endpoint, ...page }, this.life.signal);
       if (after !== this.queueAfter) {
         // The page was turned meanwhile: the one now shown is read next.
       } else if (answer.chats.length === 0 && after !== undefined) {
@@ -398,6 +789,7 @@ class AgentDesk {
       } else {
         this.waiting = answer.chats;
         this.queueNext = answer.next;
+        this.queueRouting = answer.routing;
         this.renderQueue();
         this.confirmQueue(answer);
       }
@@ -434,18 +826,6 @@ class AgentDesk {
     }
   }
 
-  /** A frame of the push channel: a queue that changed is read again; the chat shown takes its events. */
-  private pushed({ channel, data }: PushFrame): void {
-    if (channel === "/gms/queue") {
-      if (typeof data.id === "string") this.queueExpected.set(data.id, data.phase);
-      return void this.pollQueue();
-    }
-    const id = this.chat?.id;
-    if (id === undefined) return;
-    if (channel === "/_genesys" && data.tag === `service.chat.refresh.${id}`) this.panel.offer(data.message as InteractionView);
-    else if (channel === "/gms/refresh" && data.id === id) this.panel.catchUp();
-  }
-
   /** Shows another page of the queue (undefined: the oldest chats). */
   private turnQueuePage(after: string | undefined): void {
     this.queueAfter = after;
@@ -456,9 +836,10 @@ class AgentDesk {
   /** Redrawn only when something changed, so a focused Accept button keeps its focus. */
   private renderQueue(): void {
     const { ready, waiting } = this;
+    const picking = this.queueRouting === "pick";
     const later = this.queueNext !== undefined;
     const paged = later || this.queueAfter !== undefined;
-    const shape = JSON.stringify([ready, waiting.map((chat) => chat.id), later, paged]);
+    const shape = JSON.stringify([ready, picking, waiting.map((chat) => chat.id), later, paged]);
     if (shape === this.shownQueue) return;
     this.shownQueue = shape;
     ui.queuePages.hidden = !paged;
@@ -466,8 +847,9 @@ class AgentDesk {
     ui.queueOldest.disabled = this.queueAfter === undefined;
     // A status region: written only when it changes, so screen readers do not repeat it every 3 s.
     const page = !paged ? "" : this.queueAfter === undefined ? ", the oldest" : ", later ones";
+    const how = picking ? "" : " (offered to agents in turn)";
     ui.queueStatus.textContent =
-      waiting.length === 0 ? "No chats are waiting." : `${waiting.length} waiting${page}${later ? "; more after these" : ""}`;
+      waiting.length === 0 ? "No chats are waiting." : `${waiting.length} waiting${page}${later ? "; more after these" : ""}${how}`;
     ui.queue.replaceChildren(
       ...waiting.map((chat) => {
         const item = document.createElement("li");
@@ -477,67 +859,21 @@ class AgentDesk {
         const { customer } = chat;
         const since = `waiting since ${new Date(chat.queuedAt ?? chat.startedAt).toLocaleTimeString()}`;
         details.append(...dotted([customer.subject, customer.email, since]));
-        const accept = document.createElement("button");
-        accept.type = "button";
-        accept.textContent = "Accept";
-        accept.setAttribute("aria-label", `Accept the chat with ${chat.nickname}`);
-        accept.disabled = !ready;
-        if (!ready) accept.title = "Go ready to accept chats";
-        accept.addEventListener("click", () => void this.acceptChat(chat));
-        item.append(name, details, accept);
+        item.append(name, details);
+        // Where the endpoint offers its chats, the queue is for looking: they come as offers.
+        if (picking) {
+          const accept = document.createElement("button");
+          accept.type = "button";
+          accept.textContent = "Accept";
+          accept.setAttribute("aria-label", `Accept the chat with ${chat.nickname}`);
+          accept.disabled = !ready;
+          if (!ready) accept.title = "Go ready to accept chats";
+          accept.addEventListener("click", () => void this.acceptChat(chat.id, chat.nickname, chat.customer.subject));
+          item.append(accept);
+        }
         return item;
       }),
     );
-  }
-
-  private async acceptChat(chat: QueueItem): Promise<void> {
-    // One accept at a time: the queue stays inert until this one is answered.
-    ui.queue.inert = true;
-    ui.deskError.textContent = "";
-    const taking: CurrentChat = { id: chat.id, nickname: chat.nickname, subject: chat.customer.subject };
-    try {
-      const answer = await this.api.post<InteractionView>(this.chatUrl(taking.id, "accept"), {}, {}, this.life.signal);
-      this.chat = taking;
-      store(CHAT_STORE, taking);
-      this.openChat(taking, answer);
-      // The subscription names the chats it resumes: this one, from the accept's position.
-      this.push.resubscribe();
-    } catch (error) {
-      if (error instanceof ApiError && (error.status === 409 || error.status === 404)) {
-        ui.deskError.textContent =
-          error.exception === "ChatAlreadyAcceptedException"
-            ? "Another agent accepted that chat first."
-            : `That chat cannot be taken: ${error.message}`;
-      } else {
-        this.handle(error, "accept the chat");
-        if (this.over) return;
-      }
-      this.shownQueue = "";
-      void this.pollQueue();
-    } finally {
-      ui.queue.inert = false;
-    }
-  }
-
-  // ---- the conversation -----------------------------------------------------------------------
-
-  /** Shows a chat: from the accept answer, or (after a reload) from the start of its transcript. */
-  private openChat(chat: CurrentChat, acceptAnswer: InteractionView | undefined): void {
-    clearTimeout(this.queueTimer);
-    ui.queueView.hidden = true;
-    ui.chatView.hidden = false;
-    ui.chatTitle.replaceChildren("Chat with ", ...dotted([chat.nickname, chat.subject]));
-    ui.next.hidden = true;
-    this.panel.open((operation) => this.chatUrl(chat.id, operation), acceptAnswer);
-  }
-
-  private takeNextChat(): void {
-    this.panel.close();
-    this.chat = undefined;
-    store(CHAT_STORE, undefined);
-    this.shownQueue = "";
-    this.showQueue();
-    ui.presence.focus();
   }
 }
 
@@ -582,7 +918,7 @@ ui.signin.addEventListener("submit", (event) => {
       return;
     }
   }
-  const settings: Settings = { nickname: ui.nickname.value, endpoint: ui.endpoint.value };
+  const settings: Settings = { nickname: ui.nickname.value, endpoints: endpointsOf(ui.endpoint.value) };
   const username = ui.username.value;
   const password = ui.password.value;
   ui.signinSubmit.disabled = true;

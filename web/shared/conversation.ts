@@ -189,6 +189,10 @@ class Conversation {
         if (!mine) typing.textContent = "";
         this.entry("notice", offset, undefined, mine ? ["You left the chat"] : [isolated(nickname), " left the chat"]);
         return;
+      // What an agent did to the chat, in its words (a transfer: "transferred the chat").
+      case "Notice.Custom":
+        this.entry("notice", offset, undefined, mine ? ["You ", text] : [isolated(nickname), " ", text]);
+        return;
       default:
         return;
     }

@@ -79,9 +79,13 @@ export class PushChannel {
     this.setLive(false);
   }
 
-  /** Sends the subscription again on the connection in use (a refreshed token, a chat accepted). */
+  /**
+   * Sends the subscription again (a refreshed token, a chat accepted, other endpoints) on the
+   * connection in use and on one being opened: a connection that sent its subscription before the
+   * change would otherwise come up subscribed to what the page no longer wants.
+   */
   resubscribe(): void {
-    if (this.current !== undefined) send(this.current, this.options.subscription());
+    for (const socket of [this.current, this.opening]) if (socket !== undefined) send(socket, this.options.subscription());
   }
 
   private async open(): Promise<void> {
@@ -113,7 +117,10 @@ export class PushChannel {
       if (frame === undefined || (socket !== this.current && socket !== this.opening)) return;
       if (frame.channel === "/gms/subscribed") {
         clearTimeout(giveUp);
+        // A first subscription brings the channel up; a resubscription on it is the page's to hear
+        // (what changed before it was in force was not pushed).
         if (socket === this.opening) this.subscribed(socket);
+        else this.options.onFrame(frame);
       } else if (frame.channel === "/gms/error") {
         // A subscription refused (a token that lapsed, a chat gone): closed, and tried again.
         socket.close();

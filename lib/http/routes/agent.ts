@@ -1,14 +1,21 @@
 import type { APIGatewayProxyEvent } from "aws-lambda";
-import { type AgentCall, accept, agentDisconnect, agentEvent, agentRefresh } from "../../chat/agent.ts";
+import {
+  type PresenceCommand,
+  type PresenceDeps,
+  presenceOf,
+  requireAgentId,
+  requireNickname,
+  setPresence,
+} from "../../agents/presence.ts";
+import { requireEndpoints } from "../../agents/profile.ts";
+import { type AgentCall, agentDisconnect, agentEvent, agentRefresh } from "../../chat/agent.ts";
 import type { Post } from "../../chat/transcript.ts";
-import { type PresenceCommand, requireAgentId, requireNickname, setPresence } from "../../config/presence.ts";
 import { requireChatEndpoint } from "../../config/services.ts";
 import { InvalidInputError } from "../../errors.ts";
+import { accept, type OffersDeps, offersOf, reject, type TransferTarget, transfer } from "../../routing/offers.ts";
 import { QUEUE_PAGE, type QueueQuery, waitingChats } from "../../routing/queue.ts";
-import type { RoutingStore } from "../../routing/store.ts";
 import type { StorageSequence } from "../../sequence.ts";
 import { chatIdOrUnknown } from "../../session/ids.ts";
-import type { Deps } from "../../storage.ts";
 import { epochSeconds } from "../../time.ts";
 import { type AgentAccess, callerOf, requireAgentAccess, requireQueueAccess } from "../caller.ts";
 import { decodeFields, type Fields } from "../decode.ts";
@@ -18,13 +25,25 @@ import { dispatch, type HttpOptions, httpHandler } from "../respond.ts";
 const A = "/genesys/1/agent/{agentId}";
 const C = `${A}/chats/{chatId}`;
 
-/** The longest sequence of storage calls one request makes: an accept. */
-export const LONGEST_STORAGE_SEQUENCE: StorageSequence = [
+/**
+ * The longest sequence of storage calls one request makes: going ready on other endpoints than
+ * before, or not ready (its record read with its profile, then written, and the endpoints it leaves
+ * closed if it was their last agent, beside routing's index of it). It posts no frame.
+ */
+export const LONGEST_STORAGE_SEQUENCE: StorageSequence = [["agents.presence", "routing.changeFree"]];
+
+/**
+ * The longest of those that write a chat event, and so also wait for its listeners (the push
+ * fan-out): an accept of an offer (the chat's head; its claim; the notice beside the agent's slot;
+ * the offer's entry beside the agent's index entries; the answer). A take, a transfer and a
+ * disconnect take as long.
+ */
+export const LISTENING_SEQUENCE: StorageSequence = [
   "sessions.head",
-  "config.getPresence",
   "sessions.claim",
-  "sessions.write",
-  ["routing.dropWaiting", "sessions.read"],
+  ["sessions.write", "agents.change"],
+  ["routing.dropOffer", "routing.changeFree"],
+  "sessions.read",
 ];
 
 /**
@@ -36,7 +55,7 @@ export const LONGEST_STORAGE_SEQUENCE: StorageSequence = [
  * from its queue and talk to the customer, naming each chat by its chat id (lib/session/ids.ts). The
  * operations are lib/config/presence.ts, lib/routing/queue.ts and lib/chat/agent.ts.
  */
-export function agentHandler(deps: Deps & { readonly routing: RoutingStore } & HttpOptions) {
+export function agentHandler(deps: OffersDeps & PresenceDeps & HttpOptions) {
   /**
    * The path's agent id, if the caller may use it; `actor`: the person's pool id, recorded with what
    * the call writes; `supervises`: the endpoints a supervisor reading another agent's id oversees.
@@ -68,7 +87,19 @@ export function agentHandler(deps: Deps & { readonly routing: RoutingStore } & H
   return httpHandler(
     dispatch({
       [`${A}/presence`]: {
+        GET: async (event) => {
+          const { agentId } = agentIdOf(event, "act");
+          onlyKeys(await decodeFields(event), [], "This call takes no fields");
+          return { status: 200, body: await presenceOf(deps, agentId) };
+        },
         PUT: async (event) => ({ status: 200, body: await setPresence(deps, await parsePresence(agentIdOf(event, "act"), event)) }),
+      },
+      [`${A}/offers`]: {
+        GET: async (event) => {
+          const { agentId } = agentIdOf(event, "act");
+          onlyKeys(await decodeFields(event), [], "This call takes no fields");
+          return { status: 200, body: await offersOf(deps, agentId) };
+        },
       },
       [`${A}/queue`]: {
         GET: async (event) => {
@@ -79,6 +110,19 @@ export function agentHandler(deps: Deps & { readonly routing: RoutingStore } & H
         },
       },
       [`${C}/accept`]: { POST: call("act", (agentCall) => accept(deps, agentCall)) },
+      [`${C}/reject`]: {
+        POST: async (event) => {
+          await reject(deps, agentCall(event, "act", await decodeFields(event)));
+          return { status: 204 };
+        },
+      },
+      [`${C}/transfer`]: {
+        POST: async (event) => {
+          const fields = await decodeFields(event);
+          const to = parseTransfer(fields);
+          return { status: 200, body: await transfer(deps, agentCall(event, "handOn", fields), to) };
+        },
+      },
       [`${C}/send`]: { POST: post("Message.Text") },
       [`${C}/startTyping`]: { POST: post("Notice.TypingStarted") },
       [`${C}/stopTyping`]: { POST: post("Notice.TypingStopped") },
@@ -113,18 +157,37 @@ function parseQueueQuery(fields: Fields): QueueQuery {
   return { endpoint: endpointField(fields), limit, after, attachedData: attachedData === "true" };
 }
 
-const PRESENCE_KEYS = ["endpoint", "state", "nickname"];
+const PRESENCE_KEYS = ["endpoint", "endpoints", "state", "nickname", "renew"];
 
-/** `ready` with a nickname (the agent id by default) or `not_ready`, on one endpoint. */
+/**
+ * `ready`, on `endpoints` (or `endpoint`; absent: every endpoint of the agent's profile), as
+ * `nickname` (the agent id by default), or `not_ready`; `renew=true`: a console keeping its agent
+ * ready, which never makes a not-ready agent ready again.
+ */
 async function parsePresence(
   { agentId, actor }: { agentId: string; actor: string },
   event: APIGatewayProxyEvent,
 ): Promise<PresenceCommand> {
   const fields = await decodeFields(event);
-  onlyKeys(fields, PRESENCE_KEYS, "Unknown field; expected endpoint, state and nickname");
-  const endpoint = endpointField(fields);
+  onlyKeys(fields, PRESENCE_KEYS, "Unknown field; expected state, and endpoints, nickname and renew");
   const state = fields.state?.trim().toLowerCase();
-  if (state === "not_ready") return { agentId, endpoint, ready: false, actor };
+  const renew = (fields.renew ?? "false").trim().toLowerCase();
+  if (renew !== "true" && renew !== "false") throw new InvalidInputError("renew must be true or false");
+  if (fields.endpoint !== undefined && fields.endpoints !== undefined) throw new InvalidInputError("Send endpoints or endpoint, not both");
+  const named = fields.endpoints ?? fields.endpoint;
+  const endpoints = named === undefined ? undefined : requireEndpoints(named);
+  if (state === "not_ready") return { agentId, ready: false, actor };
   if (state !== "ready") throw new InvalidInputError("state must be ready or not_ready");
-  return { agentId, endpoint, ready: true, nickname: requireNickname(fields.nickname ?? agentId), actor };
+  const nickname = fields.nickname === undefined ? undefined : requireNickname(fields.nickname);
+  return { agentId, ready: true, endpoints, nickname, renew: renew === "true", actor };
+}
+
+/** Exactly one of `endpoint` (back into its routing) and `agent` (offered to that agent). */
+function parseTransfer(fields: Fields): TransferTarget {
+  onlyKeys(fields, ["endpoint", "agent", "transcriptPosition"], "Unknown field; expected endpoint or agent, and transcriptPosition");
+  if ((fields.endpoint === undefined) === (fields.agent === undefined)) {
+    throw new InvalidInputError("Send endpoint (back into its routing) or agent (offered to that agent), one of them");
+  }
+  if (fields.agent !== undefined) return { agentId: requireAgentId(fields.agent.trim()) };
+  return { endpoint: endpointField(fields) };
 }

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from "aws-lambda";
-import { requireAgentId } from "../../config/presence.ts";
+import { requireAgentId } from "../../agents/presence.ts";
 import { requireChatEndpoint } from "../../config/services.ts";
 import { InvalidInputError } from "../../errors.ts";
 import { errorFrame, pongFrame } from "../../push/frames.ts";
