@@ -24,3 +24,36 @@ export function erlangWaits(agents: number, erlangs: number, handleSeconds: numb
     quantileSeconds: waits <= 1 - q ? 0 : Math.log(waits / (1 - q)) / drain,
   };
 }
+
+/**
+ * The waits of an ideal first-come-first-served queue with `agents` identical agents, given each
+ * chat's arrival and handle time (in arrival order), all agents free at `start`: what a router that
+ * offers every chat the moment an agent frees, oldest first, achieves on these very chats. Its mean
+ * over a long run is Erlang C's (for Poisson arrivals and exponential handle times), so the
+ * simulation's waits less these, plus Erlang C, estimate the simulation's mean with a far smaller
+ * interval than its waits alone (a control variate on common random numbers).
+ */
+export function idealWaits(agents: number, start: number, chats: readonly { readonly at: number; readonly handle: number }[]): number[] {
+  // When each agent is next free: a binary min-heap.
+  const free = Array.from({ length: agents }, () => start);
+  const waits: number[] = [];
+  for (const chat of chats) {
+    const earliest = free[0] ?? start;
+    const begins = Math.max(chat.at, earliest);
+    waits.push(begins - chat.at);
+    // The agent that took it is free again after the chat: sift the new time down from the root.
+    free[0] = begins + chat.handle;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let smallest = i;
+      if (left < agents && (free[left] ?? 0) < (free[smallest] ?? 0)) smallest = left;
+      if (right < agents && (free[right] ?? 0) < (free[smallest] ?? 0)) smallest = right;
+      if (smallest === i) break;
+      [free[i], free[smallest]] = [free[smallest] ?? 0, free[i] ?? 0];
+      i = smallest;
+    }
+  }
+  return waits;
+}

@@ -86,7 +86,8 @@ class Client {
   }
 }
 
-async function signIn(stack: LocalStack, username: string, password: string): Promise<string> {
+/** Signs a local user in as the console does (InitiateAuth); resolves its access token. */
+export async function signIn(stack: LocalStack, username: string, password: string): Promise<string> {
   const answer = await fetch(stack.identity.endpoint, {
     method: "POST",
     headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": "AWSCognitoIdentityProviderService.InitiateAuth" },

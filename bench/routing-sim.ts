@@ -27,6 +27,7 @@
 import type { PresenceView } from "../lib/agents/presence.ts";
 import type { OfferView } from "../lib/routing/listeners.ts";
 import { chatIdOf } from "../lib/session/ids.ts";
+import { idealWaits } from "./erlang.ts";
 import type { Consumed, ContactCentre } from "./scale-sim.ts";
 
 /** How often a console renews its agent's presence here (PRESENCE_SECONDS is 60). */
@@ -70,8 +71,13 @@ export interface CostFigures {
 
 export interface RoutingResult {
   readonly scenario: Omit<RoutingScenario, "progress">;
-  /** Each measured chat's wait, seconds, in the order the chats arrived. */
+  /** Each measured chat's wait, seconds, in the order the chats arrived (NaN: never accepted). */
   readonly waits: readonly number[];
+  /**
+   * The same chats' waits in an ideal first-come-first-served queue with as many agents (bench/erlang.ts
+   * `idealWaits`, on the same arrivals and handle times, from the same empty start), in the same order.
+   */
+  readonly idealWaits: readonly number[];
   /** Chats measured that were never accepted (still waiting at the end, or ended). */
   readonly unanswered: number;
   /** Slot freed while chats waited -> the agent's next offer, seconds. */
@@ -183,6 +189,10 @@ interface SimAgent {
 interface SimChat {
   readonly sessionId: string;
   readonly createdAt: number;
+  /** Its place in the order of arrival, from 0. */
+  readonly index: number;
+  /** How long its agent takes over it, drawn as it arrives (so that the ideal queue takes as long). */
+  readonly handle: number;
   readonly measured: boolean;
   acceptedAt: number | undefined;
   offeredTo: string | undefined;
@@ -226,7 +236,8 @@ export async function simulateRouting(centre: ContactCentre, scenario: RoutingSc
   const chats = new Map<string, SimChat>();
   /** Chats created and not accepted (offered or not). */
   const waiting = new Set<string>();
-  const waits: number[] = [];
+  /** Every chat's arrival and handle time, in order, and its wait once accepted. */
+  const arrivals: { at: number; handle: number; wait: number }[] = [];
   const freeToOffer: number[] = [];
   const missToOffer: number[] = [];
   const offers = { placed: 0, refused: 0, missed: 0 };
@@ -320,12 +331,15 @@ export async function simulateRouting(centre: ContactCentre, scenario: RoutingSc
     const chat: SimChat = {
       sessionId,
       createdAt: now(),
+      index: arrivals.length,
+      handle: handleTime(),
       measured,
       acceptedAt: undefined,
       offeredTo: undefined,
       missedAt: undefined,
       refused: new Map(),
     };
+    arrivals.push({ at: chat.createdAt, handle: chat.handle, wait: Number.NaN });
     const chatId = chatIdOf(sessionId);
     chats.set(chatId, chat);
     waiting.add(chatId);
@@ -346,8 +360,9 @@ export async function simulateRouting(centre: ContactCentre, scenario: RoutingSc
     waiting.delete(chatId);
     agent.active += 1;
     agent.accepted += 1;
-    if (chat.measured) waits.push(chat.acceptedAt - chat.createdAt);
-    timeline.at(now() + handleTime(), () => finish(agent, chatId));
+    const entry = arrivals[chat.index];
+    if (entry !== undefined) entry.wait = chat.acceptedAt - chat.createdAt;
+    timeline.at(now() + chat.handle, () => finish(agent, chatId));
   }
 
   async function reject(agent: SimAgent, chatId: string): Promise<void> {
@@ -397,6 +412,8 @@ export async function simulateRouting(centre: ContactCentre, scenario: RoutingSc
     timeline.at(now() + draw() * RENEW_SECONDS, () => renewals(agent));
   }
   await centre.route(onTask);
+  // What the setup cost (every agent's profile, ready and first pass) is not the chats'.
+  for (const op of Object.keys(cost)) delete cost[op];
   timeline.at(now(), arrive);
 
   const stretch = { over1s: 0, longestSeconds: 0 };
@@ -431,9 +448,11 @@ export async function simulateRouting(centre: ContactCentre, scenario: RoutingSc
   }
 
   const measuredChats = [...chats.values()].filter((chat) => chat.measured && chat.acceptedAt === undefined).length;
+  const first = arrivals.length - (arrived - scenario.warmUpChats);
   return {
     scenario: settings,
-    waits,
+    waits: arrivals.slice(first).map((chat) => chat.wait),
+    idealWaits: idealWaits(scenario.agents, start, arrivals).slice(first),
     unanswered: measuredChats,
     freeToOffer,
     missToOffer,

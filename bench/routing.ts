@@ -17,17 +17,22 @@
  * - Fairness: 20 equal agents, constant handle times, 1,000 chats: each agent's share of even.
  * - Cost, on dynalite: 20, 200 and 2,000 agents at 95%, 300 chats each (handle time 30 s): DynamoDB
  *   calls and units per handler call and routing task, and per routed chat.
+ * - Latency on the local stack, in real time (bench/routing-local.ts): a new chat to its offer, a
+ *   freed slot to the next offer, an offer's expiry to the next agent's offer (ROUTING_LOCAL=false
+ *   skips it).
  *
  * The runs go side by side, one process per CPU. ROUTING_SCALE (default 1) multiplies every run's
- * chats for a shorter run; ROUTING_WRITE=false prints the section without writing BENCHMARKS.md.
+ * chats for a shorter run; ROUTING_WRITE=false prints the section without writing BENCHMARKS.md;
+ * `--report [file]` writes it again from the figures a previous run kept (in the OS's temp folder).
  */
 import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
-import { cpus } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { erlangWaits } from "./erlang.ts";
 import { machineDescription, today, withSection } from "./report.ts";
+import { type LocalLatency, measureLocalLatency } from "./routing-local.ts";
 import { type CostFigures, type RoutingResult, type RoutingScenario, simulateRouting } from "./routing-sim.ts";
 import { ContactCentre } from "./scale-sim.ts";
 
@@ -56,15 +61,15 @@ const scaled = (chats: number) => Math.max(200, Math.round(chats * SCALE));
 
 /** Chats measured per run against Erlang C: more where waits are rare or strongly correlated (high load). */
 const ERLANG: readonly (readonly [agents: number, load: number, chats: number])[] = [
-  [20, 0.5, 150_000],
+  [20, 0.5, 100_000],
   [20, 0.8, 100_000],
-  [20, 0.95, 300_000],
-  [200, 0.5, 20_000],
-  [200, 0.8, 40_000],
+  [20, 0.95, 200_000],
+  [200, 0.5, 50_000],
+  [200, 0.8, 50_000],
   [200, 0.95, 200_000],
-  [2000, 0.5, 20_000],
-  [2000, 0.8, 30_000],
-  [2000, 0.95, 150_000],
+  [2000, 0.5, 50_000],
+  [2000, 0.8, 50_000],
+  [2000, 0.95, 100_000],
 ];
 
 const RUNS: readonly Run[] = [
@@ -184,26 +189,32 @@ function spread(shares: readonly number[]): string {
   return `${percent(low, 0)} / +${percent(high, 0)} (${even.toFixed(0)} each)`;
 }
 
+/** Whether `mean` ± `halfWidth` lies within 10% of `expected`, or both are negligible. */
+function within10(mean: number, halfWidth: number, expected: number): string {
+  if (mean - halfWidth >= 0.9 * expected && mean + halfWidth <= 1.1 * expected) return "yes";
+  if (expected < NEGLIGIBLE_SECONDS && mean + halfWidth < NEGLIGIBLE_SECONDS) return `both < ${NEGLIGIBLE_SECONDS} s`;
+  const off = mean / expected - 1;
+  return Math.abs(off) <= 0.1 ? `mean ${off >= 0 ? "+" : ""}${percent(off)}, interval wider` : `no (${percent(off)})`;
+}
+
 function erlangTable(results: Map<string, RoutingResult>): string[] {
   const lines = [
-    "| Agents | Load | Chats | Mean wait (95% interval) | Erlang C | Within 10% | Waited: run / Erlang C | 90th pct: run / Erlang C | Free slot to offer, max | Idle while a chat waited (> 1 s) | Chats per agent, of even | Wall |",
-    "|---:|---:|---:|---|---:|---|---|---|---:|---:|---|---:|",
+    "| Agents | Load | Chats | Erlang C mean | Run's mean (95% interval) | Within 10% | Run less ideal queue: mean (95%); chats that differ; largest | Estimate: Erlang C + difference | Within 10% | Waited: run / Erlang C | 90th pct: run / Erlang C | Free slot to offer, max | Idle while a chat waited > 1 s | Chats per agent, of even | Wall |",
+    "|---:|---:|---:|---:|---|---|---|---|---|---|---|---:|---:|---|---:|",
   ];
   for (const [agents, load] of ERLANG) {
     const result = results.get(`erlang-${agents}-${load}`);
     if (result === undefined) continue;
     const { handleSeconds } = result.scenario;
     const erlang = erlangWaits(agents, load * agents, handleSeconds);
-    const { mean: wait, halfWidth } = batchMeans(result.waits);
-    const inside =
-      wait - halfWidth >= 0.9 * erlang.meanSeconds && wait + halfWidth <= 1.1 * erlang.meanSeconds
-        ? "yes"
-        : erlang.meanSeconds < NEGLIGIBLE_SECONDS && wait + halfWidth < NEGLIGIBLE_SECONDS
-          ? "both < 0.1 s"
-          : `no (${percent(wait / erlang.meanSeconds - 1)})`;
+    const raw = batchMeans(result.waits);
+    const differences = result.waits.map((wait, i) => wait - (result.idealWaits[i] ?? Number.NaN));
+    const difference = batchMeans(differences);
+    const differing = differences.filter((seconds) => !(Math.abs(seconds) < 1e-6));
+    const estimate = erlang.meanSeconds + difference.mean;
     const waited = result.waits.filter((seconds) => seconds > 0).length / Math.max(1, result.waits.length);
     lines.push(
-      `| ${agents} | ${percent(load, 0)} | ${result.waits.length.toLocaleString("en")} | ${s(wait, 3)} ± ${s(halfWidth, 3)} | ${s(erlang.meanSeconds, 3)} | ${inside} | ${percent(waited, 2)} / ${percent(erlang.waitShare, 2)} | ${s(quantile(result.waits, 0.9), 1)} / ${s(erlang.quantileSeconds, 1)} | ${s(max(result.freeToOffer))} | ${result.idleWhileWaiting.over1s} (longest ${s(result.idleWhileWaiting.longestSeconds)}) | ${spread(result.shares)} | ${(result.wallMs / 1000).toFixed(0)} s |`,
+      `| ${agents} | ${percent(load, 0)} | ${result.waits.length.toLocaleString("en")} | ${s(erlang.meanSeconds, 3)} | ${s(raw.mean, 3)} ± ${s(raw.halfWidth, 3)} | ${within10(raw.mean, raw.halfWidth, erlang.meanSeconds)} | ${s(difference.mean, 4)} ± ${s(difference.halfWidth, 4)}; ${differing.length.toLocaleString("en")}; ${s(max(differing.map(Math.abs)))} | ${s(estimate, 3)} ± ${s(difference.halfWidth, 4)} | ${within10(estimate, difference.halfWidth, erlang.meanSeconds)} | ${percent(waited, 2)} / ${percent(erlang.waitShare, 2)} | ${s(quantile(result.waits, 0.9), 1)} / ${s(erlang.quantileSeconds, 1)} | ${s(max(result.freeToOffer))} | ${result.idleWhileWaiting.over1s} (longest ${s(result.idleWhileWaiting.longestSeconds)}) | ${spread(result.shares)} | ${(result.wallMs / 1000).toFixed(0)} s |`,
     );
   }
   return lines;
@@ -236,7 +247,39 @@ function costTable(results: Map<string, RoutingResult>): string[] {
   return lines;
 }
 
-function section(results: Map<string, RoutingResult>): string {
+/** What a whole run measured: the simulations by name, and the local stack's latencies. */
+interface Figures {
+  readonly runs: Record<string, RoutingResult>;
+  readonly local?: LocalLatency;
+}
+
+/** Chats per latency on the local stack. */
+const LOCAL_SAMPLES = 20;
+
+const ms = (values: readonly number[], q: number) => `${quantile(values, q).toFixed(0)} ms`;
+
+function localTable(local: LocalLatency): string[] {
+  const row = (what: string, values: readonly number[]) =>
+    `| ${what} | ${values.length} | ${ms(values, 0.5)} | ${ms(values, 0.9)} | ${max(values).toFixed(0)} ms |`;
+  return [
+    "### On the local stack, in real time",
+    "",
+    "`npm start`'s stack (serverless-offline, dynalite, local-aws-sqs feeding the router function with 3 long-polling",
+    "receivers), one agent's console on the push channel, offer timeout 5 s; measured after the simulations, alone.",
+    "",
+    "| From | Samples | Median | 90th pct | Max |",
+    "|---|---:|---:|---:|---:|",
+    row("a new chat's create answered, to the offer frame", local.newChatMs),
+    row("a disconnect answered (a chat waiting), to the next offer frame", local.freeSlotMs),
+    row("an offer's expiresAt, to the frame offering the chat to the next agent", local.expiryMs),
+    "",
+    "Deployed, SQS delivers a delayed message within about a second of its delay and starts the router function at once",
+    "(no polling on our side); locally the receivers' long polls stand in for that.",
+    "",
+  ];
+}
+
+function section(results: Map<string, RoutingResult>, local: LocalLatency | undefined): string {
   const lines: string[] = [
     "## Routing: offers against Erlang C",
     "",
@@ -250,6 +293,17 @@ function section(results: Map<string, RoutingResult>): string {
     `both under ${NEGLIGIBLE_SECONDS} s where Erlang C predicts almost no waiting. Routing's own latency on a real stack`,
     "(the queue's delivery, the functions) is not in the simulation's clock.",
     "",
+    "Near full load a queue's waits are so strongly correlated that a run's raw mean needs millions of chats to settle",
+    "within 10%. So each run is also replayed, chat by chat, through an ideal first-come-first-served queue with as",
+    "many agents (bench/erlang.ts `idealWaits`: same arrivals, same handle times, same empty start), whose long-run",
+    "mean is Erlang C's exactly: the run's waits less the ideal ones say how far the router is from the physical",
+    "limit, and Erlang C plus that difference is the estimate, with the difference's interval (a control variate on",
+    "common random numbers). No chat that differs means the router offered every chat at the very instant an",
+    "ideal queue would have started it. The few that differ came within the same millisecond as another chat: the queue",
+    "orders chats by the millisecond they were queued, then by chat id, so such a pair may be served in either order",
+    "(and, the two agents' handle times being different, the chats after them until the queue empties start a little",
+    "earlier or later, by as much in total either way).",
+    "",
     ...erlangTable(results),
     "",
   ];
@@ -257,7 +311,7 @@ function section(results: Map<string, RoutingResult>): string {
   if (refusals !== undefined) {
     const { agents, load, rejectShare, missShare, offerTimeout, awaySeconds, handleSeconds } = refusals.scenario;
     const erlang = erlangWaits(agents, load * agents, handleSeconds);
-    const { mean: wait, halfWidth } = batchMeans(refusals.waits);
+    const { mean: wait, halfWidth } = batchMeans(refusals.waits.filter(Number.isFinite));
     lines.push(
       "### Refusals and misses",
       "",
@@ -294,6 +348,7 @@ function section(results: Map<string, RoutingResult>): string {
       "",
     );
   }
+  if (local !== undefined) lines.push(...localTable(local));
   const failed = [...results.values()].reduce((sum, result) => sum + result.failures, 0);
   lines.push(`Failed handler calls over every run: ${failed}.`);
   for (const [name, result] of results) for (const sample of result.failureSamples) lines.push(`- ${name}: ${sample}`);
@@ -303,8 +358,22 @@ function section(results: Map<string, RoutingResult>): string {
 async function main(): Promise<void> {
   const at = process.argv.indexOf("--run");
   if (at !== -1) return runOne(process.argv[at + 1] ?? "");
-  const results = await runAll(Math.max(1, cpus().length));
-  const text = section(results);
+  // The runs' figures are kept, so that the section can be written again from them (`--report <file>`).
+  const saved = join(tmpdir(), "gms-chat-routing-results.json");
+  const from = process.argv.indexOf("--report");
+  let figures: Figures;
+  if (from === -1) {
+    const runs = await runAll(Math.max(1, cpus().length));
+    // Alone on the machine, after the simulations: real time.
+    log("the local stack: offers' latency");
+    const local = process.env.ROUTING_LOCAL === "false" ? undefined : await measureLocalLatency(LOCAL_SAMPLES);
+    figures = { runs: Object.fromEntries(runs), ...(local === undefined ? {} : { local }) };
+    await writeFile(saved, JSON.stringify(figures));
+    log(`kept the runs' figures in ${saved}`);
+  } else {
+    figures = JSON.parse(await readFile(process.argv[from + 1] ?? saved, "utf8")) as Figures;
+  }
+  const text = section(new Map(Object.entries(figures.runs)), figures.local);
   process.stdout.write(`${text}\n`);
   if (process.env.ROUTING_WRITE === "false") return;
   const file = join(root, "BENCHMARKS.md");
