@@ -141,6 +141,9 @@ async function main() {
       ...awsEnv,
       ...identityEnv,
       ...pushEnv,
+      // Browsers on other sites may not call the local API unless the developer names them: a page the
+      // developer happens to visit must not use a token, or read a transcript, through this machine.
+      CORS_ALLOWED_ORIGINS: env.CORS_ALLOWED_ORIGINS || `http://localhost:${port},http://127.0.0.1:${port}`,
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,
       ROUTING_QUEUE_URL: sqs.queueUrl,
       GMS_ADMIN_API_KEY: adminKey,

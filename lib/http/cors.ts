@@ -27,12 +27,26 @@ export function corsPolicy(setting: string | undefined): CorsPolicy {
   return { anyOrigin: false, origins: new Set(origins) };
 }
 
-/** Headers for every response: the allowed origin (or none when the caller's is not allowed). */
+/**
+ * Headers for every response: the caller's origin when allowed; otherwise another origin (the first
+ * allowed), which the caller's browser refuses. An answer must always name one: serverless-offline
+ * echoes any caller's origin, with credentials, on an answer that names none.
+ */
 export function corsHeaders(policy: CorsPolicy, request: Parameters<typeof header>[0]): Record<string, string> {
   if (policy.anyOrigin) return { "Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": EXPOSED_HEADERS };
   const origin = header(request, "origin");
-  if (origin === undefined || !policy.origins.has(origin)) return { Vary: "Origin" };
+  if (origin === undefined || !policy.origins.has(origin))
+    return { "Access-Control-Allow-Origin": [...policy.origins][0] ?? "", Vary: "Origin" };
   return { "Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": EXPOSED_HEADERS, Vary: "Origin" };
+}
+
+/**
+ * Headers for an answer that pages of the API's own origin alone may read, whatever CORS allows:
+ * that origin, as the request names its host (API Gateway says the scheme; serverless-offline serves http).
+ */
+export function sameOriginHeaders(request: Parameters<typeof header>[0]): Record<string, string> {
+  const scheme = header(request, "x-forwarded-proto") === "https" ? "https" : "http";
+  return { "Access-Control-Allow-Origin": `${scheme}://${header(request, "host") ?? "localhost"}`, Vary: "Origin" };
 }
 
 /** The extra headers of a preflight answer. */

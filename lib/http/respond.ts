@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
-import { type CorsPolicy, corsHeaders, preflightHeaders } from "./cors.ts";
+import { type CorsPolicy, corsHeaders, preflightHeaders, sameOriginHeaders } from "./cors.ts";
 import { errorAnswer, MethodNotAllowedError, NotFoundError } from "./errors.ts";
 
 export type HttpHandler = (event: APIGatewayProxyEvent) => Promise<HttpResult>;
@@ -11,6 +11,8 @@ export interface HttpResult {
   /** Sent as it is, instead of `body`; `headers` give its Content-Type. */
   readonly text?: string;
   readonly headers?: Readonly<Record<string, string>>;
+  /** Readable by pages of the API's own origin only: no CORS header, whatever CORS_ALLOWED_ORIGINS allows. */
+  readonly sameOrigin?: boolean;
 }
 
 /** A request's outcome, and what its storage calls cost. */
@@ -90,7 +92,10 @@ export function httpHandler(route: HttpHandler, options: HttpOptions) {
     } else {
       result = outcome.result;
     }
-    result = { ...result, headers: { ...result.headers, ...corsHeaders(options.cors, event) } };
+    result = {
+      ...result,
+      headers: { ...result.headers, ...(result.sameOrigin ? sameOriginHeaders(event) : corsHeaders(options.cors, event)) },
+    };
     const line: Record<string, unknown> = {
       level: fault === undefined ? "info" : "error",
       requestId: context?.awsRequestId ?? event.requestContext?.requestId,

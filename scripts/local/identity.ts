@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign } from "node:crypto";
 import { once } from "node:events";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -19,6 +20,11 @@ import { killGroup, watchOutput } from "./processes.ts";
  * origin, and a TCP port on localhost is reachable from every page the developer opens. So it
  * listens on a Unix socket in a folder only this user can open, where the provisioning talks to it;
  * browsers reach it through a small proxy on TCP that passes only what a console's sign-in needs.
+ *
+ * The emulator signs its tokens with a private key published in its npm package: anyone could mint
+ * an admin's token with it. So the proxy signs the tokens it passes on again, with a key of this data
+ * folder's own (generated at the first start, kept beside the data with mode 0600), and serves only
+ * that key's JWKS: the API, which fetches its keys there, accepts no token the emulator's key signed.
  */
 
 const EMULATOR_BIN = fileURLToPath(new URL("../../node_modules/cognito-local/lib/bin/start.js", import.meta.url));
@@ -139,9 +145,10 @@ export async function startIdentity(options: IdentityOptions): Promise<LocalIden
   const socketPath = join(socketFolder, "cognito.sock");
   const pool = { id: "", clientId: "" };
   const allowed = new Set(options.allowedOrigins);
+  const signer = signingKey(resolve(options.dataDir));
 
   const proxy = createServer((request, response) => {
-    void serveBrowserFacing(request, response, { socketPath, pool, allowed }).catch(() => {
+    void serveBrowserFacing(request, response, { socketPath, pool, allowed, signer }).catch(() => {
       if (!response.headersSent) response.writeHead(502, { "content-type": "application/json" });
       response.end('{"message":"the local identity provider did not answer"}');
     });
@@ -306,6 +313,60 @@ async function provision(cognito: Cognito, stage: string, users: readonly DevUse
   return { id, clientId };
 }
 
+/** The key this data folder's tokens are signed with: its private half, its key id, and its JWKS. */
+interface Signer {
+  readonly privateKey: KeyObject;
+  readonly kid: string;
+  readonly jwks: string;
+}
+
+/** The data folder's signing key, generated (RSA 2048) and kept with mode 0600 at the first start. */
+function signingKey(dataDir: string): Signer {
+  const file = join(dataDir, "signing-key.pem");
+  let pem: string;
+  try {
+    pem = readFileSync(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    pem = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    writeFileSync(file, pem, { mode: 0o600, flag: "wx" });
+  }
+  const privateKey = createPrivateKey(pem);
+  const publicKey = createPublicKey(privateKey);
+  const kid = createHash("sha256")
+    .update(publicKey.export({ type: "spki", format: "der" }))
+    .digest("base64url")
+    .slice(0, 22);
+  const jwks = JSON.stringify({ keys: [{ ...publicKey.export({ format: "jwk" }), kid, alg: "RS256", use: "sig" }] });
+  return { privateKey, kid, jwks };
+}
+
+/** A token of the emulator's, signed again with the data folder's key (its claims unchanged). */
+function resign(token: string, signer: Signer): string {
+  const [, payload] = token.split(".");
+  const header = Buffer.from(JSON.stringify({ alg: "RS256", typ: "JWT", kid: signer.kid })).toString("base64url");
+  const signed = `${header}.${payload}`;
+  return `${signed}.${sign("sha256", Buffer.from(signed), signer.privateKey).toString("base64url")}`;
+}
+
+/** An answer of the emulator's with its access and ID tokens signed again; anything else as it is. */
+function resigned(body: Buffer, signer: Signer): Buffer {
+  let answer: { AuthenticationResult?: Record<string, unknown> };
+  try {
+    answer = JSON.parse(body.toString("utf8")) as typeof answer;
+  } catch {
+    return body;
+  }
+  const result = answer.AuthenticationResult;
+  if (result === undefined || result === null || typeof result !== "object") return body;
+  for (const field of ["AccessToken", "IdToken"]) {
+    const token = result[field];
+    if (typeof token === "string") result[field] = resign(token, signer);
+  }
+  return Buffer.from(JSON.stringify(answer));
+}
+
 async function ignoring<T>(type: string, call: Promise<T>): Promise<T | undefined> {
   try {
     return await call;
@@ -329,7 +390,7 @@ function refuse(response: ServerResponse, status: number, message: string, heade
 async function serveBrowserFacing(
   request: IncomingMessage,
   response: ServerResponse,
-  context: { socketPath: string; pool: { id: string; clientId: string }; allowed: ReadonlySet<string> },
+  context: { socketPath: string; pool: { id: string; clientId: string }; allowed: ReadonlySet<string>; signer: Signer },
 ): Promise<void> {
   const { origin } = request.headers;
   const host = (request.headers.host ?? "").replace(/:\d+$/, "");
@@ -352,7 +413,9 @@ async function serveBrowserFacing(
     return;
   }
   if (request.method === "GET" && context.pool.id !== "" && path === `/${context.pool.id}/.well-known/jwks.json`) {
-    return forward(request, response, context.socketPath, cors);
+    // The data folder's key only: never the emulator's published one.
+    response.writeHead(200, { "content-type": "application/json", "cache-control": "no-store", ...cors }).end(context.signer.jwks);
+    return;
   }
   if (request.method !== "POST" || path !== "/") return refuse(response, 404, "not served here", cors);
 
@@ -377,7 +440,7 @@ async function serveBrowserFacing(
   if (operation === "InitiateAuth" && !CONSOLE_AUTH_FLOWS.has(String(call.AuthFlow))) {
     return refuse(response, 403, `AuthFlow ${String(call.AuthFlow)} is not available here`, cors);
   }
-  return forward(request, response, context.socketPath, cors, body);
+  return forward(request, response, context.socketPath, cors, body, context.signer);
 }
 
 /**
@@ -398,33 +461,35 @@ function asDeployed(body: Buffer): Buffer | string {
   return body;
 }
 
-/** Passes a request on to the emulator with only the headers it needs, and its answer back with ours. */
-function forward(request: IncomingMessage, response: ServerResponse, socketPath: string, cors: Record<string, string>, body?: Buffer) {
+/**
+ * Passes a request on to the emulator with only the headers it needs, and its answer back with ours
+ * and its tokens signed again with the data folder's key.
+ */
+function forward(
+  request: IncomingMessage,
+  response: ServerResponse,
+  socketPath: string,
+  cors: Record<string, string>,
+  body: Buffer,
+  signer: Signer,
+) {
   return new Promise<void>((resolveForward, reject) => {
     const upstream = httpRequest(
       {
         socketPath,
         path: request.url,
         method: request.method,
-        headers:
-          body === undefined
-            ? {}
-            : { "content-type": "application/x-amz-json-1.1", "x-amz-target": String(request.headers["x-amz-target"]) },
+        headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": String(request.headers["x-amz-target"]) },
       },
       (answer) => {
         const headers = { "content-type": answer.headers["content-type"] ?? "application/json", "cache-control": "no-store", ...cors };
-        if (answer.statusCode === 200) {
-          response.writeHead(200, headers);
-          answer.pipe(response);
-          answer.on("end", resolveForward);
-          answer.on("error", reject);
-          return;
-        }
         const chunks: Buffer[] = [];
         answer.on("data", (chunk: Buffer) => chunks.push(chunk));
         answer.on("error", reject);
         answer.on("end", () => {
-          response.writeHead(answer.statusCode ?? 502, headers).end(asDeployed(Buffer.concat(chunks)));
+          const text = Buffer.concat(chunks);
+          const status = answer.statusCode ?? 502;
+          response.writeHead(status, headers).end(status === 200 ? resigned(text, signer) : asDeployed(text));
           resolveForward();
         });
       },

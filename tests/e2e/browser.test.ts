@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -53,6 +53,10 @@ let local: TestStack;
 let stack: LocalStack;
 let gateway: Server;
 let gatewayOrigin: string;
+/** Another site that the stack allows to call it through CORS (CORS_ALLOWED_ORIGINS), serving `siteHtml`. */
+let site: Server;
+let siteOrigin: string;
+let siteHtml = "";
 let browser: Browser;
 let shots: string;
 const errors: string[] = [];
@@ -109,8 +113,15 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     await mkdir(shots, { recursive: true });
     gateway = gatewayTo(() => stack.baseUrl);
     gatewayOrigin = `http://127.0.0.1:${await listen(gateway)}`;
+    site = createServer((_request, response) => response.writeHead(200, { "Content-Type": "text/html" }).end(siteHtml));
+    siteOrigin = `http://127.0.0.1:${await listen(site)}`;
     [local, browser] = await Promise.all([
-      startTestStack({ GMS_SEED_AVAILABILITY: "false", PAGE_API_ORIGINS: gatewayOrigin, GMS_DEV_USERS: DEV_USERS }),
+      startTestStack({
+        GMS_SEED_AVAILABILITY: "false",
+        PAGE_API_ORIGINS: gatewayOrigin,
+        CORS_ALLOWED_ORIGINS: siteOrigin,
+        GMS_DEV_USERS: DEV_USERS,
+      }),
       launchChromium(chromiumPath!),
     ]);
     stack = local.stack;
@@ -120,6 +131,7 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
   afterAll(async () => {
     await browser?.close();
     if (gateway !== undefined) await close(gateway);
+    if (site !== undefined) await close(site);
     await local?.stop();
     if (process.env.GMS_SCREENSHOT_DIR === undefined) await rm(shots, { recursive: true, force: true });
   });
@@ -463,70 +475,156 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
   });
 
   it("works from another origin, through CORS, pointed with ?api= at an API origin the stage allows", { timeout: 90_000 }, async () => {
-    // Another web server serves the same page; the browser then calls the API cross-origin.
-    const html = await (await fetch(`${stack.baseUrl}/chat/`)).text();
-    const site: Server = createServer((_request, response) => response.writeHead(200, { "Content-Type": "text/html" }).end(html));
-    const siteOrigin = `http://127.0.0.1:${await listen(site)}`;
+    // Another web server, which the stack lets call it, serves the same page; the browser then calls the API cross-origin.
+    siteHtml = await (await fetch(`${stack.baseUrl}/chat/`)).text();
+    // An agent signed in as itself, as the console does.
+    const agentKey = (await signInAs(stack, ...LOCAL_USERS.ben)).authorization;
+    const presence = await fetch(`${stack.baseUrl}/genesys/1/agent/ben/presence`, {
+      method: "PUT",
+      headers: agentKey,
+      body: new URLSearchParams({ endpoint: "gms_builtin", state: "ready", nickname: "Finn" }),
+    });
+    expect(presence.status).toBe(200);
+
+    const customer = await newPage(PHONE);
+    const answers: { url: string; allowOrigin: string | undefined }[] = [];
+    customer.on("response", (response) => {
+      if (response.url().startsWith(gatewayOrigin))
+        answers.push({ url: response.url(), allowOrigin: response.headers()["access-control-allow-origin"] });
+    });
+    const customerCalls = calls(customer);
+    await customer.goto(`${siteOrigin}/?api=${encodeURIComponent(gatewayOrigin)}`);
+    await startChat(customer, "Gus", "Cross-origin");
+
+    // An agent answers through the API; the widget on the other origin shows it.
+    const create = customerCalls.find((call) => call.path.endsWith("/ixn/chat"))!;
+    const id = create.path.split("/")[1]!;
+    const agentChat = `${stack.baseUrl}/genesys/1/agent/ben/chats/${chatIdOf(id)}`;
+    expect((await fetch(`${agentChat}/accept`, { method: "POST", headers: agentKey })).status).toBe(200);
+    expect(
+      (await fetch(`${agentChat}/send`, { method: "POST", headers: agentKey, body: new URLSearchParams({ message: "Hello from Finn" }) }))
+        .status,
+    ).toBe(200);
+    await entry(customer, "Hello from Finn").waitFor();
+    // The push of the message can show it before its send is answered: the reload waits for both.
+    const sent = customer.waitForResponse((response) => response.url().endsWith("/ixn/chat/send"));
+    await customer.locator("#message").fill("Thanks!");
+    await customer.locator("#message").press("Enter");
+    await entry(customer, "Thanks!").waitFor();
+    await sent;
+
+    // A reload in the middle of the chat shows the whole transcript again and carries on.
+    await customer.reload();
+    await entry(customer, "Hello from Finn").waitFor();
+    await entry(customer, "Thanks!").waitFor();
+    await customer.locator("#message").fill("Still here");
+    await customer.locator("#message").press("Enter");
+    await entry(customer, "Still here").waitFor();
+
+    expect(customerCalls.length).toBeGreaterThan(3);
+    let answered = 0;
+    for (const call of customerCalls) {
+      expect(call.request.url(), call.path).toMatch(new RegExp(`^${gatewayOrigin}/`));
+      // A request the reload cancelled (a typing notice on its way) has no headers to read.
+      if ((await call.request.response()) === null) continue;
+      answered += 1;
+      expect(await call.origin, call.path).toBe(siteOrigin);
+    }
+    expect(answered).toBeGreaterThan(3);
+    expect(answers.length).toBeGreaterThan(3);
+    for (const answer of answers) expect(answer.allowOrigin, answer.url).toBeDefined();
+    expect(errors).toEqual([]);
+  });
+
+  it("lets no page of another site read the console's settings, sign anyone in, or use a token it minted with the emulator's published key", {
+    timeout: 60_000,
+  }, async () => {
+    const attacker: Server = createServer((_request, response) =>
+      response.writeHead(200, { "Content-Type": "text/html" }).end("<!doctype html><title>A page on the web</title>"),
+    );
+    const attackerOrigin = `http://localhost:${await listen(attacker)}`;
     try {
-      // An agent signed in as itself, as the console does.
-      const agentKey = (await signInAs(stack, ...LOCAL_USERS.ben)).authorization;
-      const presence = await fetch(`${stack.baseUrl}/genesys/1/agent/ben/presence`, {
-        method: "PUT",
-        headers: agentKey,
-        body: new URLSearchParams({ endpoint: "gms_builtin", state: "ready", nickname: "Finn" }),
-      });
-      expect(presence.status).toBe(200);
-
-      const customer = await newPage(PHONE);
-      const answers: { url: string; allowOrigin: string | undefined }[] = [];
-      customer.on("response", (response) => {
-        if (response.url().startsWith(gatewayOrigin))
-          answers.push({ url: response.url(), allowOrigin: response.headers()["access-control-allow-origin"] });
-      });
-      const customerCalls = calls(customer);
-      await customer.goto(`${siteOrigin}/?api=${encodeURIComponent(gatewayOrigin)}`);
-      await startChat(customer, "Gus", "Cross-origin");
-
-      // An agent answers through the API; the widget on the other origin shows it.
-      const create = customerCalls.find((call) => call.path.endsWith("/ixn/chat"))!;
-      const id = create.path.split("/")[1]!;
-      const agentChat = `${stack.baseUrl}/genesys/1/agent/ben/chats/${chatIdOf(id)}`;
-      expect((await fetch(`${agentChat}/accept`, { method: "POST", headers: agentKey })).status).toBe(200);
-      expect(
-        (await fetch(`${agentChat}/send`, { method: "POST", headers: agentKey, body: new URLSearchParams({ message: "Hello from Finn" }) }))
-          .status,
-      ).toBe(200);
-      await entry(customer, "Hello from Finn").waitFor();
-      // The push of the message can show it before its send is answered: the reload waits for both.
-      const sent = customer.waitForResponse((response) => response.url().endsWith("/ixn/chat/send"));
-      await customer.locator("#message").fill("Thanks!");
-      await customer.locator("#message").press("Enter");
-      await entry(customer, "Thanks!").waitFor();
-      await sent;
-
-      // A reload in the middle of the chat shows the whole transcript again and carries on.
-      await customer.reload();
-      await entry(customer, "Hello from Finn").waitFor();
-      await entry(customer, "Thanks!").waitFor();
-      await customer.locator("#message").fill("Still here");
-      await customer.locator("#message").press("Enter");
-      await entry(customer, "Still here").waitFor();
-
-      expect(customerCalls.length).toBeGreaterThan(3);
-      let answered = 0;
-      for (const call of customerCalls) {
-        expect(call.request.url(), call.path).toMatch(new RegExp(`^${gatewayOrigin}/`));
-        // A request the reload cancelled (a typing notice on its way) has no headers to read.
-        if ((await call.request.response()) === null) continue;
-        answered += 1;
-        expect(await call.origin, call.path).toBe(siteOrigin);
-      }
-      expect(answered).toBeGreaterThan(3);
-      expect(answers.length).toBeGreaterThan(3);
-      for (const answer of answers) expect(answer.allowOrigin, answer.url).toBeDefined();
-      expect(errors).toEqual([]);
+      const page = await newPage(DESKTOP);
+      await page.goto(`${attackerOrigin}/`);
+      const published = JSON.parse(await readFile("node_modules/cognito-local/lib/keys/cognitoLocal.private.json", "utf8")) as {
+        jwk: object;
+      };
+      const target = {
+        api: stack.baseUrl,
+        identity: stack.identity.endpoint,
+        issuer: stack.identity.issuer,
+        clientId: stack.identity.clientId,
+        jwk: published.jwk,
+      };
+      // What the attack did, from the page: read /agent/config.json, mint an admin's token with
+      // WebCrypto, list and write through the admin API, sign a user in.
+      const { outcome, token } = await page.evaluate<{ outcome: Record<string, string>; token: string }, typeof target>(async (target) => {
+        const outcome: Record<string, string> = {};
+        const attempt = async (name: string, run: () => Promise<Response>) => {
+          try {
+            outcome[name] = `answered ${(await run()).status}`;
+          } catch {
+            outcome[name] = "blocked";
+          }
+        };
+        await attempt("config", () => fetch(`${target.api}/agent/config.json`));
+        const key = await crypto.subtle.importKey("jwk", target.jwk, { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, false, ["sign"]);
+        const base64url = (bytes: ArrayBuffer | Uint8Array) =>
+          btoa(String.fromCharCode(...new Uint8Array(bytes)))
+            .replace(/\+/g, "-")
+            .replace(/\//g, "_")
+            .replace(/=+$/, "");
+        const encode = (value: object) => base64url(new TextEncoder().encode(JSON.stringify(value)));
+        const now = Math.floor(Date.now() / 1000);
+        const header = encode({ alg: "RS256", typ: "JWT", kid: "CognitoLocal" });
+        const claims = encode({
+          sub: "00000000-0000-0000-0000-000000000000",
+          iss: target.issuer,
+          client_id: target.clientId,
+          token_use: "access",
+          scope: "aws.cognito.signin.user.admin",
+          "cognito:groups": ["admin"],
+          username: "admin",
+          auth_time: now,
+          iat: now,
+          exp: now + 3600,
+          jti: "minted",
+        });
+        const signature = await crypto.subtle.sign("RSASSA-PKCS1-v1_5", key, new TextEncoder().encode(`${header}.${claims}`));
+        const token = `${header}.${claims}.${base64url(signature)}`;
+        const bearer = { authorization: `Bearer ${token}` };
+        await attempt("admin list", () => fetch(`${target.api}/genesys/1/admin/services`, { headers: bearer }));
+        await attempt("admin write", () =>
+          fetch(`${target.api}/genesys/1/admin/services/minted`, {
+            method: "PUT",
+            headers: { ...bearer, "content-type": "application/x-www-form-urlencoded" },
+            body: "_chat_endpoint=minted_q",
+          }),
+        );
+        await attempt("sign-in", () =>
+          fetch(target.identity, {
+            method: "POST",
+            headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": "AWSCognitoIdentityProviderService.InitiateAuth" },
+            body: JSON.stringify({
+              AuthFlow: "USER_PASSWORD_AUTH",
+              ClientId: target.clientId,
+              AuthParameters: { USERNAME: "admin", PASSWORD: "Admin-local-1" },
+            }),
+          }),
+        );
+        return { outcome, token };
+      }, target);
+      expect(outcome).toEqual({ config: "blocked", "admin list": "blocked", "admin write": "blocked", "sign-in": "blocked" });
+      // Sent from anywhere else (no browser to stop it), the minted token opens nothing either, and nothing was written.
+      expect((await fetch(`${stack.baseUrl}/genesys/1/admin/services`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(
+        401,
+      );
+      const written = await fetch(`${stack.baseUrl}/genesys/1/admin/services/minted`, { headers: { "x-api-key": STACK_ADMIN_KEY } });
+      expect(written.status).toBe(404);
+      // The browser reports each refused call on the console; they are the test's, not the pages'.
+      errors.length = 0;
     } finally {
-      await close(site);
+      await close(attacker);
     }
   });
 

@@ -1,4 +1,7 @@
-import { createPublicKey, type JsonWebKey, verify } from "node:crypto";
+import { createPrivateKey, createPublicKey, type JsonWebKey, sign, verify } from "node:crypto";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_DEV_USERS, parseDevUsers } from "../../scripts/local/identity.ts";
 import { type LocalStack, startLocalStack } from "../../scripts/local/launch.ts";
@@ -11,13 +14,19 @@ import { startTestStack, type TestStack } from "../support/stack.ts";
 const temporary = { username: "tina", password: "Tina-temp-1", newPassword: "Tina-chosen-2" };
 let local: TestStack;
 let stack: LocalStack;
+let dataDir: string;
 
 beforeAll(async () => {
-  local = await startTestStack({ GMS_DEV_USERS: `${DEFAULT_DEV_USERS},${temporary.username}:${temporary.password}:agent:temporary` });
+  dataDir = await mkdtemp(join(tmpdir(), "gms-chat-identity-data-"));
+  local = await startTestStack({
+    GMS_DEV_USERS: `${DEFAULT_DEV_USERS},${temporary.username}:${temporary.password}:agent:temporary`,
+    GMS_DATA_DIR: dataDir,
+  });
   stack = local.stack;
 });
 afterAll(async () => {
   await local?.stop();
+  await rm(dataDir, { recursive: true, force: true });
 });
 
 // biome-ignore lint/suspicious/noExplicitAny: test-side JSON is checked by assertions, not by types.
@@ -109,6 +118,30 @@ describe("npm start: the local users sign in", () => {
     const signed = Buffer.from(`${header}.${payload}`);
     expect(verify("RSA-SHA256", signed, key, Buffer.from(signature, "base64url"))).toBe(true);
     expect(verify("RSA-SHA256", Buffer.from(`${header}.${payload}x`), key, Buffer.from(signature, "base64url"))).toBe(false);
+  });
+
+  it("signs with a key of the data folder's own: a token minted with the emulator's published key opens nothing", async () => {
+    const { AuthenticationResult } = (await (await signIn("admin", "Admin-local-1")).json()) as Json;
+    const genuine = String(AuthenticationResult.AccessToken);
+    const admin = (token: string) => fetch(`${stack.baseUrl}/genesys/1/admin/services`, { headers: { authorization: `Bearer ${token}` } });
+    expect((await admin(genuine)).status).toBe(200);
+
+    // The attack: the same claims, signed with the private key cognito-local ships in its package.
+    const published = JSON.parse(await readFile("node_modules/cognito-local/lib/keys/cognitoLocal.private.json", "utf8")) as {
+      jwk: JsonWebKey & { kid: string };
+    };
+    const forge = (kid: string) => {
+      const header = Buffer.from(JSON.stringify({ alg: "RS256", typ: "JWT", kid })).toString("base64url");
+      const payload = genuine.split(".")[1] ?? "";
+      const key = createPrivateKey({ key: published.jwk, format: "jwk" });
+      return `${header}.${payload}.${sign("sha256", Buffer.from(`${header}.${payload}`), key).toString("base64url")}`;
+    };
+    const { keys } = (await (await fetch(stack.identity.jwksUri)).json()) as { keys: (JsonWebKey & { kid: string })[] };
+    expect(keys.map((key) => key.n)).not.toContain(published.jwk.n);
+    for (const kid of ["CognitoLocal", keys[0]?.kid ?? ""]) expect((await admin(forge(kid))).status).toBe(401);
+
+    // The key is kept with the data, readable by this user only.
+    expect((await stat(join(dataDir, "cognito", "signing-key.pem"))).mode & 0o777).toBe(0o600);
   });
 
   it("asks a user with a temporary password for a new one (NEW_PASSWORD_REQUIRED), then signs it in with that", async () => {

@@ -215,33 +215,40 @@ describe("npm start: the admin API", () => {
   });
 });
 
-describe("npm start: browsers on other origins", () => {
-  const origin = "https://shop.example.com";
+describe("npm start: browsers", () => {
+  const own = () => `http://localhost:${stack.ports.http}`;
+  const other = "https://shop.example.com";
 
   it.each([
     ["request-chat", "/genesys/1/service/request-chat", "POST"],
     ["admin services", "/genesys/1/admin/services", "GET"],
     ["an admin service", "/genesys/1/admin/services/request-chat", "PUT"],
     ["admin availability", "/genesys/1/admin/availability/gms_builtin", "PUT"],
-  ])("answers the preflight of %s without an API key", async (_name, path, method) => {
-    const response = await fetch(`${stack.baseUrl}${path}`, {
-      method: "OPTIONS",
-      headers: {
-        Origin: origin,
-        "Access-Control-Request-Method": method,
-        "Access-Control-Request-Headers": "content-type,gms_user,x-api-key",
-      },
-    });
+  ])("answers the preflight of %s from the stack's own pages, and no other site's", async (_name, path, method) => {
+    const preflight = (origin: string) =>
+      fetch(`${stack.baseUrl}${path}`, {
+        method: "OPTIONS",
+        headers: {
+          Origin: origin,
+          "Access-Control-Request-Method": method,
+          "Access-Control-Request-Headers": "content-type,gms_user,x-api-key",
+        },
+      });
+    const response = await preflight(own());
     expect(response.status).toBeLessThan(300);
-    expect(response.headers.get("access-control-allow-origin")).toBe("*");
+    expect(response.headers.get("access-control-allow-origin")).toBe(own());
     expect(response.headers.get("access-control-allow-methods")).toContain(method);
     expect(response.headers.get("access-control-allow-headers")?.split(",")).toEqual(
       expect.arrayContaining(["authorization", "content-type", "gms_user", "x-api-key"]),
     );
+    // CORS_ALLOWED_ORIGINS unset: another site's page may not call the API from the browser (its
+    // preflight names the stack's own origin, not the caller's).
+    const refused = await preflight(other);
+    expect(refused.headers.get("access-control-allow-origin")).toBe(`http://localhost:${stack.ports.http}`);
   });
 
   it("puts Access-Control-Allow-Origin on answers and errors alike", async () => {
-    const headers = { Origin: origin, gms_user: "anna" };
+    const headers = { Origin: own(), gms_user: "anna" };
     const answers = [
       await fetch(`${stack.baseUrl}/genesys/1/service/request-chat`, { method: "POST", headers, body: new URLSearchParams({ a: "1" }) }),
       await fetch(`${stack.baseUrl}/genesys/1/service/NoSuchService`, { method: "POST", headers }),
@@ -249,7 +256,17 @@ describe("npm start: browsers on other origins", () => {
       await fetch(`${stack.baseUrl}/genesys/1/admin/services`, { headers }),
     ];
     expect(answers.map((a) => a.status)).toEqual([200, 404, 400, 401]);
-    for (const answer of answers) expect(answer.headers.get("access-control-allow-origin")).toBeTruthy();
+    for (const answer of answers) expect(answer.headers.get("access-control-allow-origin")).toBe(own());
+  });
+
+  it("gives the console's sign-in settings to its own pages only, whatever origins CORS allows", async () => {
+    // stack.baseUrl is the origin the pages are served from.
+    const settings = await fetch(`${stack.baseUrl}/agent/config.json`, { headers: { Origin: other } });
+    expect(settings.status).toBe(200);
+    expect(settings.headers.get("access-control-allow-origin")).toBe(stack.baseUrl);
+    // The widget's settings follow CORS (a widget copied onto an allowed site reads them).
+    const widget = await fetch(`${stack.baseUrl}/chat/config.json`, { headers: { Origin: own() } });
+    expect(widget.headers.get("access-control-allow-origin")).toBe(own());
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { corsHeaders, corsPolicy } from "../../lib/http/cors.ts";
+import { corsHeaders, corsPolicy, sameOriginHeaders } from "../../lib/http/cors.ts";
 import { NotFoundError } from "../../lib/http/errors.ts";
 import { httpHandler } from "../../lib/http/respond.ts";
 import { httpEvent } from "../support/events.ts";
@@ -31,9 +31,19 @@ describe("corsHeaders", () => {
       Vary: "Origin",
     });
   });
-  it("allows no other origin", () => {
-    expect(corsHeaders(listed, fromOrigin("https://evil.example.com"))).toEqual({ Vary: "Origin" });
-    expect(corsHeaders(listed, { headers: {} })).toEqual({ Vary: "Origin" });
+  it("allows no other origin, naming a listed one instead (so that serverless-offline echoes nobody's)", () => {
+    const refused = { "Access-Control-Allow-Origin": "https://a.example.com", Vary: "Origin" };
+    expect(corsHeaders(listed, fromOrigin("https://evil.example.com"))).toEqual(refused);
+    expect(corsHeaders(listed, { headers: {} })).toEqual(refused);
+  });
+  it("names the API's own origin alone on what only its pages may read", () => {
+    expect(
+      sameOriginHeaders({ headers: { Host: "api.example.com", "X-Forwarded-Proto": "https", Origin: "https://evil.example.com" } }),
+    ).toEqual({
+      "Access-Control-Allow-Origin": "https://api.example.com",
+      Vary: "Origin",
+    });
+    expect(sameOriginHeaders({ headers: { host: "127.0.0.1:8080" } })["Access-Control-Allow-Origin"]).toBe("http://127.0.0.1:8080");
   });
 });
 

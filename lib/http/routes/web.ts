@@ -77,12 +77,15 @@ export function webHandler(deps: WebDeps) {
     push: deps.push,
   };
   const widgetConfig = { push: deps.push };
-  const config = (body: object) => async (): Promise<HttpResult> => ({
-    status: 200,
-    body,
-    // Revalidated on every load, like the pages, so a redeployed pool or push channel applies at once.
-    headers: { "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff" },
-  });
+  const config =
+    (body: object, sameOrigin = false) =>
+    async (): Promise<HttpResult> => ({
+      status: 200,
+      body,
+      // Revalidated on every load, like the pages, so a redeployed pool or push channel applies at once.
+      headers: { "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff" },
+      sameOrigin,
+    });
   const apiOrigins = escapeAttribute(deps.apiOrigins.join(" "));
   const rendered = new Map<string, { html: string; etag: string }>();
   const page =
@@ -123,7 +126,8 @@ export function webHandler(deps: WebDeps) {
       "/chat": { GET: page("chat") },
       "/chat/config.json": { GET: config(widgetConfig) },
       "/agent": { GET: page("agent") },
-      "/agent/config.json": { GET: config(consoleConfig) },
+      // The console is served from here only: no page of another site reads where its agents sign in.
+      "/agent/config.json": { GET: config(consoleConfig, true) },
     }),
     deps,
   );
