@@ -177,6 +177,9 @@ export interface GivenUpPosition {
 /** What a transcript position holds. */
 export type TranscriptEntry = TranscriptEvent | GivenUpPosition;
 
+/** Who posts: the customer, or the agent holding the chat. */
+export type PostBy = { readonly party: "CLIENT" } | { readonly party: "AGENT"; readonly agentId: string };
+
 /**
  * Who may take the next position of a chat's transcript. A post (a message or a typing notice) needs
  * a chat that runs (and, from an agent, is the agent's) and that has room left under the caps; a
@@ -185,13 +188,16 @@ export type TranscriptEntry = TranscriptEvent | GivenUpPosition;
  */
 export type Claim =
   | {
+      /** A message: within the chat's caps on messages and bytes. */
       readonly kind: "post";
-      readonly by: { readonly party: "CLIENT" } | { readonly party: "AGENT"; readonly agentId: string };
+      readonly by: PostBy;
       /** The bytes the event adds to the transcript. */
       readonly bytes: number;
       readonly maxEvents: number;
       readonly maxBytes: number;
     }
+  /** A typing notice: within a cap of its own, so that no number of them leaves a message no room. */
+  | { readonly kind: "typing"; readonly by: PostBy; readonly maxTyping: number }
   | { readonly kind: "change"; readonly from: readonly ChatPhase[]; readonly change: ChatChange }
   /** Another position for an event whose first claim was granted but whose position was lost (given up, or taken in a chat from before position counters). */
   | { readonly kind: "again" };

@@ -61,6 +61,7 @@ export function agentEvent(deps: ChatDeps, command: AgentPost): Promise<AgentCha
     view(
       await pageOfPost(
         deps,
+        command.chatId,
         command.position,
         await postEvent(deps, command.chatId, { party: "AGENT", agentId: command.agentId }, command.type, command.text, command.actor),
       ),

@@ -1,4 +1,4 @@
-import type { ChatRouting, ChatState, Claim } from "../storage.ts";
+import type { ChatRouting, ChatState, Claim, PostBy } from "../storage.ts";
 
 /**
  * The rules of a chat's record, decided here as pure functions: whether a transcript position's
@@ -12,8 +12,12 @@ import type { ChatRouting, ChatState, Claim } from "../storage.ts";
 export interface ChatCounters {
   /** The last position claimed; absent on chats opened before positions were counted. */
   readonly lastPosition?: number;
-  /** The bytes its posts have claimed so far. */
+  /** The bytes its messages have claimed so far. */
   readonly transcriptBytes?: number;
+  /** Messages posted so far; absent on chats opened before it was counted (their messages count from there). */
+  readonly postedEvents?: number;
+  /** Typing notices posted so far. */
+  readonly typingEvents?: number;
 }
 
 /** A chat's record as a store keeps it: the chat and its counters. */
@@ -39,19 +43,29 @@ export function claimAllowed(chat: StoredChat | undefined, claim: Claim, now: nu
       if (change.phase === "WAITING") return chat.agentId === change.from;
       return true;
     }
-    case "post": {
-      if (chat.lastPosition !== undefined && !(chat.lastPosition < claim.maxEvents)) return false;
+    case "post":
+      if (chat.postedEvents !== undefined && !(chat.postedEvents < claim.maxEvents)) return false;
       if (chat.transcriptBytes !== undefined && !(chat.transcriptBytes <= claim.maxBytes - claim.bytes)) return false;
-      if (claim.by.party === "AGENT") return chat.phase === "ACCEPTED" && chat.agentId === claim.by.agentId;
-      return chat.phase === "WAITING" || chat.phase === "ACCEPTED";
-    }
+      return mayPost(chat, claim.by);
+    case "typing":
+      if (chat.typingEvents !== undefined && !(chat.typingEvents < claim.maxTyping)) return false;
+      return mayPost(chat, claim.by);
   }
+}
+
+/** Whether the party may post in the chat as it is: the customer while it waits or runs, the agent holding it. */
+function mayPost(chat: StoredChat, by: PostBy): boolean {
+  if (by.party === "AGENT") return chat.phase === "ACCEPTED" && chat.agentId === by.agentId;
+  return chat.phase === "WAITING" || chat.phase === "ACCEPTED";
 }
 
 /** The chat as an allowed claim leaves it at `now` (epoch seconds): the next position taken, and the change or the post's bytes counted. */
 export function applyClaim(chat: StoredChat, claim: Claim, now: number): StoredChat {
   const next: StoredChat = { ...chat, lastPosition: (chat.lastPosition ?? 0) + 1 };
-  if (claim.kind === "post") return { ...next, transcriptBytes: (chat.transcriptBytes ?? 0) + claim.bytes };
+  if (claim.kind === "post") {
+    return { ...next, transcriptBytes: (chat.transcriptBytes ?? 0) + claim.bytes, postedEvents: (chat.postedEvents ?? 0) + 1 };
+  }
+  if (claim.kind === "typing") return { ...next, typingEvents: (chat.typingEvents ?? 0) + 1 };
   if (claim.kind === "again") return next;
   const { change } = claim;
   // An ended chat keeps who held it or was offered it: its agent's slot is let go after.

@@ -121,7 +121,10 @@ export function refresh(deps: ChatDeps, command: RefreshCommand): Promise<Intera
 /** A message or typing notice. */
 export function customerEvent(deps: ChatDeps, command: CustomerPost): Promise<InteractionView> {
   return onSession(deps, command.sessionId, async (chatId) =>
-    view(command, await pageOfPost(deps, command.position, await postEvent(deps, chatId, { party: "CLIENT" }, command.type, command.text))),
+    view(
+      command,
+      await pageOfPost(deps, chatId, command.position, await postEvent(deps, chatId, { party: "CLIENT" }, command.type, command.text)),
+    ),
   );
 }
 

@@ -8,6 +8,7 @@ import type {
   EventType,
   NewEvent,
   Party,
+  PostBy,
   TimedEvent,
   TranscriptEntry,
   TranscriptEvent,
@@ -72,6 +73,12 @@ export function notice(type: "Notice.Joined" | "Notice.Left", nickname: string, 
  * the byte cap comes first; with short ones, the event cap.
  */
 export const TRANSCRIPT_LIMITS = { maxEvents: 1000, maxBytes: 512 * 1024 } as const;
+
+/**
+ * Typing notices have a cap of their own and add no bytes, so that no number of them leaves a
+ * message no room; past it they are dropped (answered as if shown: a client has nothing to do about it).
+ */
+export const MAX_TYPING_NOTICES = 1000;
 
 /**
  * One answer shows at most this many events and about this many bytes of names and texts; a client
@@ -155,19 +162,24 @@ export async function tellListeners(deps: ChatDeps, chat: ChatState, event: Tran
   await deps.listeners?.written(chat, event).catch(() => undefined);
 }
 
-/** A message or typing notice: claims a position if the chat takes posts from this party and has room. */
+/**
+ * A message or typing notice: claims a position if the chat takes posts from this party and has room.
+ * Resolves what was written, or undefined for a typing notice dropped past MAX_TYPING_NOTICES.
+ */
 export async function postEvent(
   deps: ChatDeps,
   chatId: string,
-  by: Extract<Claim, { kind: "post" }>["by"],
+  by: PostBy,
   type: Post["type"],
   text: string,
   actor?: string,
-): Promise<Written> {
+): Promise<Written | undefined> {
   const nicknameOf = (chat: ChatState) => (by.party === "CLIENT" ? chat.customerNickname : (chat.agentNickname ?? ""));
+  const typing = type !== "Message.Text";
   // The nickname is the chat's, known once claimed: the claim counts an allowance for it.
   const bytes = Buffer.byteLength(text) + EVENT_ALLOWANCE_BYTES;
-  const claimed = await claimAndWrite(deps, chatId, { kind: "post", by, bytes, ...TRANSCRIPT_LIMITS }, (chat) => ({
+  const claim: Claim = typing ? { kind: "typing", by, maxTyping: MAX_TYPING_NOTICES } : { kind: "post", by, bytes, ...TRANSCRIPT_LIMITS };
+  const claimed = await claimAndWrite(deps, chatId, claim, (chat) => ({
     type,
     nickname: nicknameOf(chat),
     text,
@@ -179,6 +191,7 @@ export async function postEvent(
   const head = await liveHead(deps, chatId);
   const chat = requireRunning(requireChat(head.chat));
   if (by.party === "AGENT") requireOwner(chat, by.agentId);
+  if (typing) return undefined;
   throw new TranscriptFullError();
 }
 
@@ -237,8 +250,18 @@ export interface ChatPage {
  * The answer to a post: with the client's `transcriptPosition`, the events after it; without, the
  * new event alone (later ones come with the next refresh), which costs no read.
  */
-export async function pageOfPost(deps: ChatDeps, position: number | undefined, written: Written): Promise<ChatPage> {
-  if (position !== undefined) return pageSince(deps, written.chat.chatId, position);
+export async function pageOfPost(
+  deps: ChatDeps,
+  chatId: string,
+  position: number | undefined,
+  written: Written | undefined,
+): Promise<ChatPage> {
+  if (position !== undefined) return pageSince(deps, chatId, position);
+  if (written === undefined) {
+    // A typing notice dropped: nothing new to show, from where the transcript is.
+    const { chat, lastPosition } = await liveHead(deps, chatId);
+    return { chat: requireChat(chat), page: { events: [], reached: lastPosition } };
+  }
   return { chat: written.chat, page: { events: [written.event], reached: written.position } };
 }
 

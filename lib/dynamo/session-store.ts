@@ -205,15 +205,24 @@ export class DynamoSessionStore implements SessionStore {
     const sets = ["lastPosition = if_not_exists(lastPosition, :zero) + :one", "lastClaim = :token"];
     const removes: string[] = [];
     const conditions = ["attribute_exists(#sk)", "expiresAt > :now", "(attribute_not_exists(lastClaim) OR lastClaim <> :token)"];
-    if (claim.kind === "post") {
-      sets.push("transcriptBytes = if_not_exists(transcriptBytes, :zero) + :bytes");
-      values[":bytes"] = claim.bytes;
-      values[":maxEvents"] = claim.maxEvents;
-      values[":bytesLeft"] = claim.maxBytes - claim.bytes;
-      conditions.push(
-        "(attribute_not_exists(lastPosition) OR lastPosition < :maxEvents)",
-        "(attribute_not_exists(transcriptBytes) OR transcriptBytes <= :bytesLeft)",
-      );
+    if (claim.kind === "post" || claim.kind === "typing") {
+      if (claim.kind === "post") {
+        sets.push(
+          "transcriptBytes = if_not_exists(transcriptBytes, :zero) + :bytes",
+          "postedEvents = if_not_exists(postedEvents, :zero) + :one",
+        );
+        values[":bytes"] = claim.bytes;
+        values[":maxEvents"] = claim.maxEvents;
+        values[":bytesLeft"] = claim.maxBytes - claim.bytes;
+        conditions.push(
+          "(attribute_not_exists(postedEvents) OR postedEvents < :maxEvents)",
+          "(attribute_not_exists(transcriptBytes) OR transcriptBytes <= :bytesLeft)",
+        );
+      } else {
+        sets.push("typingEvents = if_not_exists(typingEvents, :zero) + :one");
+        values[":maxTyping"] = claim.maxTyping;
+        conditions.push("(attribute_not_exists(typingEvents) OR typingEvents < :maxTyping)");
+      }
       if (claim.by.party === "AGENT") {
         conditions.push("#phase = :accepted", "agentId = :agentId");
         values[":accepted"] = "ACCEPTED";

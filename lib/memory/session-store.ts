@@ -1,4 +1,4 @@
-import { applyClaim, applyRoute, claimAllowed, routeAllowed, type StoredChat } from "../chat/claims.ts";
+import { applyClaim, applyRoute, type ChatCounters, claimAllowed, routeAllowed, type StoredChat } from "../chat/claims.ts";
 import type {
   ChatRouting,
   ChatState,
@@ -212,13 +212,14 @@ function copy<T>(value: T): T {
 }
 
 /** The store's counters of a chat's record. */
-function counters({ lastPosition, transcriptBytes }: StoredChat) {
-  return { ...(lastPosition === undefined ? {} : { lastPosition }), ...(transcriptBytes === undefined ? {} : { transcriptBytes }) };
+function counters({ lastPosition, transcriptBytes, postedEvents, typingEvents }: StoredChat): ChatCounters {
+  const kept = { lastPosition, transcriptBytes, postedEvents, typingEvents };
+  return Object.fromEntries(Object.entries(kept).filter(([, value]) => value !== undefined));
 }
 
 /** The chat without the store's counters. */
 function chatOf(stored: StoredChat): ChatState {
-  const { lastPosition: _last, transcriptBytes: _bytes, ...chat } = structuredClone(stored);
+  const { lastPosition: _last, transcriptBytes: _bytes, postedEvents: _posted, typingEvents: _typing, ...chat } = structuredClone(stored);
   return chat;
 }
 

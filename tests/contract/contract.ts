@@ -223,7 +223,7 @@ export function storeContract(name: string, start: () => Promise<StoreFixture>):
         expect(await stores.sessions.claim(chatIdOf(randomUUID()), { kind: "again" }, NOW)).toBeUndefined();
       });
 
-      it("refuses posts past the caps of events and bytes", async () => {
+      it("refuses messages past the caps of messages and bytes, and typing notices past their own, which leave messages room", async () => {
         const { session } = await waitingChat();
         const capped = (maxEvents: number, maxBytes: number): Claim => ({
           kind: "post",
@@ -232,10 +232,19 @@ export function storeContract(name: string, start: () => Promise<StoreFixture>):
           maxEvents,
           maxBytes,
         });
-        expect(await stores.sessions.claim(session.chatId, capped(2, 10_000), NOW)).toMatchObject({ position: 2 });
-        expect(await stores.sessions.claim(session.chatId, capped(2, 10_000), NOW)).toBeUndefined();
-        expect(await stores.sessions.claim(session.chatId, capped(100, 200), NOW)).toMatchObject({ position: 3 });
-        expect(await stores.sessions.claim(session.chatId, capped(100, 200), NOW)).toBeUndefined();
+        const claim = (what: Claim) => stores.sessions.claim(session.chatId, what, NOW);
+        expect(await claim(capped(2, 10_000))).toMatchObject({ position: 2 });
+        expect(await claim(capped(2, 10_000))).toMatchObject({ position: 3 });
+        expect(await claim(capped(2, 10_000))).toBeUndefined();
+        // 200 bytes so far: one more 100-byte message fits in 300.
+        expect(await claim(capped(100, 300))).toMatchObject({ position: 4 });
+        expect(await claim(capped(100, 300))).toBeUndefined();
+        const typing: Claim = { kind: "typing", by: { party: "CLIENT" }, maxTyping: 2 };
+        expect(await claim(typing)).toMatchObject({ position: 5 });
+        expect(await claim(typing)).toMatchObject({ position: 6 });
+        expect(await claim(typing)).toBeUndefined();
+        // The typing notices took neither messages' room nor bytes.
+        expect(await claim(capped(4, 400))).toMatchObject({ position: 7 });
       });
 
       it("fills a claimed position once: a reader may give it up first, a second write finds it taken", async () => {

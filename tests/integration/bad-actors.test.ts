@@ -1,6 +1,6 @@
 import { paginateScan, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { PAGE_LIMITS, TRANSCRIPT_LIMITS } from "../../lib/chat/transcript.ts";
+import { MAX_TYPING_NOTICES, PAGE_LIMITS, TRANSCRIPT_LIMITS } from "../../lib/chat/transcript.ts";
 import { corsPolicy } from "../../lib/http/cors.ts";
 import { agentHandler } from "../../lib/http/routes/agent.ts";
 import { chatHandler } from "../../lib/http/routes/chat.ts";
@@ -262,6 +262,31 @@ describe("a chat flooded with messages", () => {
     expect(fromStart.status).toBe(200);
     expect(fromStart.bytes).toBeLessThan(512 * 1024);
     expect(Number(fromStart.body.transcriptPosition)).toBeLessThan(fits + 2);
+  });
+});
+
+describe("a chat flooded with typing notices", () => {
+  it("drops typing notices past their own cap, and the customer and the agent can still send", { timeout: 120_000 }, async () => {
+    await presence("tia", "support_q");
+    const id = await open();
+    await customer("", id, { firstName: "Tex" });
+    expect((await agent("tia", "accept", id)).status).toBe(200);
+    const typed = await pooled(MAX_TYPING_NOTICES + 20, 16, (i) => customer(i % 2 === 0 ? "startTyping" : "stopTyping", id));
+    // Each answered as any typing notice: nothing for a client to do about the cap.
+    expect(typed.filter((a) => a.status !== 200).map((a) => a.body)).toEqual([]);
+    expect((await agent("tia", "send", id, { message: "Still here" })).status).toBe(200);
+    expect((await customer("send", id, { message: "Me too" })).status).toBe(200);
+    // No more typing notices were kept than the cap.
+    const shown: string[][] = [];
+    let position = "0";
+    for (let pages = 0; pages < 40; pages += 1) {
+      const page = await customer("refresh", id, { transcriptPosition: position });
+      shown.push(...page.body.transcriptToShow);
+      if (page.body.transcriptPosition === position) break;
+      position = page.body.transcriptPosition;
+    }
+    expect(shown.filter((e) => e[0]?.startsWith("Notice.Typing"))).toHaveLength(MAX_TYPING_NOTICES);
+    expect(shown.filter((e) => e[0] === "Message.Text").map((e) => e[2])).toEqual(["Still here", "Me too"]);
   });
 });
 
