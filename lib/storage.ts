@@ -418,7 +418,7 @@ export interface PushStore {
   ): Promise<boolean>;
   /** Up to `limit` connections listening to the topic, lapsed ones included. */
   listening(topic: PushTopic, limit: number): Promise<PushSubscription[]>;
-  /** Forgets one connection's subscription to one topic (the connection turned out gone). */
+  /** Forgets one connection's subscription to one topic, on both sides (the connection turned out gone, the chat was erased). */
   unsubscribe(topic: PushTopic, connectionId: string): Promise<void>;
   /** Forgets everything the connection listened to (it closed). */
   forget(connectionId: string): Promise<void>;
@@ -470,6 +470,8 @@ export interface CometStore {
   bump(user: string, chat: Pick<ChatState, "sessionId" | "startedAt" | "expiresAt">, position: number, signal?: AbortSignal): Promise<void>;
   /** The mailboxes of the user's most recently started chats, at most `limit`, newest first. One read. */
   mailboxes(user: string, limit: number): Promise<CometMailbox[]>;
+  /** Forgets the chat's mailbox in the user's partition (its session was cancelled: nothing may link the user to it). */
+  dropMailbox(user: string, chat: Pick<ChatState, "sessionId" | "startedAt">): Promise<void>;
   /** Stores a new client (its id is random: never one that exists). */
   putClient(client: CometClient): Promise<void>;
   /** The user's client, expired or not; undefined when there is none (another user's id finds nothing). */

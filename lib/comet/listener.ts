@@ -24,5 +24,10 @@ export function cometListener(store: CometStore, budgetMs = COMET_BUMP_BUDGET_MS
         // Best-effort: positions make up for a lost bump (see above).
       }
     },
+    // Cancelled (DELETE): nothing may link the user to the session any more.
+    async erased(chat) {
+      if (chat.cometUser === undefined) return;
+      await store.dropMailbox(chat.cometUser, chat).catch(() => undefined);
+    },
   };
 }

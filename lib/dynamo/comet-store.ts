@@ -39,6 +39,14 @@ export class DynamoCometStore implements CometStore {
     );
   }
 
+  async dropMailbox(user: string, chat: Pick<ChatState, "sessionId" | "startedAt">): Promise<void> {
+    await storageCall(() =>
+      this.client.send(
+        new DeleteCommand({ TableName: this.table, Key: this.key(user, `${MAILBOX_PREFIX}${chat.startedAt}#${chat.sessionId}`) }),
+      ),
+    );
+  }
+
   async mailboxes(user: string, limit: number): Promise<CometMailbox[]> {
     const { Items = [] } = await storageCall(() =>
       this.client.send(

@@ -163,6 +163,18 @@ export class DynamoPushStore implements PushStore {
     await Promise.all([
       topic.kind === "chat" && this.stopListening(topic.chatId, connectionId),
       legacy && this.batch([{ DeleteRequest: { Key: listenerKey(topicKey(topic), connectionId) } }]),
+      // The connection's own record names the topic no more (nor keeps a place for it).
+      conditionalWrite(() =>
+        this.client.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: connectionKey(connectionId),
+            UpdateExpression: "DELETE topics :topic",
+            ConditionExpression: "attribute_exists(topics)",
+            ExpressionAttributeValues: { ":topic": new Set([topicKey(topic)]) },
+          }),
+        ),
+      ),
     ]);
   }
 

@@ -15,6 +15,10 @@ export class MemoryCometStore implements CometStore {
     if (box === undefined || box.position < position) boxes.set(key, { sessionId: chat.sessionId, position, expiresAt: chat.expiresAt });
   }
 
+  async dropMailbox(user: string, chat: Pick<ChatState, "sessionId" | "startedAt">): Promise<void> {
+    this.boxes.get(user)?.delete(`${chat.startedAt}#${chat.sessionId}`);
+  }
+
   async mailboxes(user: string, limit: number): Promise<CometMailbox[]> {
     return [...(this.boxes.get(user) ?? new Map<string, CometMailbox>())]
       .sort(([a], [b]) => (a < b ? 1 : -1))

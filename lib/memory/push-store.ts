@@ -60,10 +60,11 @@ export class MemoryPushStore implements PushStore {
   async unsubscribe(topic: PushTopic, connectionId: string): Promise<void> {
     if (topic.kind === "chat") this.chats.unlisten(topic.chatId, connectionId);
     else this.listeners.get(topicKey(topic))?.delete(connectionId);
+    this.connections.get(connectionId)?.topics.delete(topicKey(topic));
   }
 
   async forget(connectionId: string): Promise<void> {
-    for (const topic of this.connections.get(connectionId)?.topics.values() ?? []) await this.unsubscribe(topic, connectionId);
+    for (const topic of [...(this.connections.get(connectionId)?.topics.values() ?? [])]) await this.unsubscribe(topic, connectionId);
     this.connections.delete(connectionId);
   }
 }

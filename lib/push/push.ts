@@ -60,14 +60,17 @@ type Delivery = readonly [PushTopic, readonly string[] | undefined, string];
 export function pushListener(deps: Pick<PushDeps, "push" | "sender" | "now">): ChatListeners {
   return {
     written: (chat, event) => withinBudget((signal) => fanOut(deps, chat, event, signal)),
-    // Erased (DELETE): no event says so, and refresh now answers 404: each listener is told to refresh.
+    // Erased (DELETE): no event says so, and refresh now answers 404: each listener is told to refresh,
+    // then no connection is left subscribed to the chat.
     erased: (chat, lastPosition) =>
-      withinBudget((signal) => {
+      withinBudget(async (signal) => {
         const deliveries: Delivery[] = [[chatTopic(chat), listenersOf(chat), refreshFrame(chat.sessionId, lastPosition)]];
         if (chat.agentId !== undefined)
           deliveries.push([{ kind: "agent", agentId: chat.agentId }, undefined, refreshFrame(chat.chatId, lastPosition)]);
         if (chat.phase === "WAITING") deliveries.push([queueTopic(chat), undefined, queueFrame({ ...chat, phase: "ENDED" })]);
-        return deliverAll(deps, deliveries, signal);
+        await deliverAll(deps, deliveries, signal);
+        const listeners = listenersOf(chat) ?? (await deps.push.listening(chatTopic(chat), MAX_LISTENERS.chat)).map((s) => s.connectionId);
+        await Promise.all(listeners.map((connectionId) => deps.push.unsubscribe(chatTopic(chat), connectionId).catch(() => undefined)));
       }),
   };
 }

@@ -323,6 +323,16 @@ export function storeContract(name: string, start: () => Promise<StoreFixture>):
         expect(await stores.push.listening(topics[0] as never, 10)).toEqual([{ connectionId: connection, expiresAt: LATER + 60 }]);
       });
 
+      it("forgets an unsubscribed topic on the connection's side too: it names it no more, and has room for another", async () => {
+        const connection = `c-${randomUUID()}`;
+        const chat = await chatTopic();
+        const topics = [chat, queueTopic(), queueTopic()];
+        expect(await stores.push.subscribe(connection, topics, LATER, { ...LIMITS, topics: 3 })).toBe(true);
+        await stores.push.unsubscribe(chat, connection);
+        expect(await stores.push.subscribe(connection, [queueTopic()], LATER, { ...LIMITS, topics: 3 })).toBe(true);
+        expect(await stores.push.listening(chat, 10)).toEqual([]);
+      });
+
       it("holds a chat to its number of listeners, and takes none for a chat that is not there", async () => {
         const chat = await chatTopic();
         for (const id of ["a", "b", "c"]) expect(await stores.push.subscribe(`${chat.chatId}-${id}`, [chat], LATER, LIMITS)).toBe(true);
@@ -625,6 +635,17 @@ export function storeContract(name: string, start: () => Promise<StoreFixture>):
         ]);
         expect(await stores.comet.mailboxes(someone, 1)).toHaveLength(1);
         expect(await stores.comet.mailboxes(user(), 10)).toEqual([]);
+      });
+
+      it("drops one chat's mailbox, and only that one", async () => {
+        const someone = user();
+        const kept = chatOf("2030-03-17T17:00:00.000Z");
+        const dropped = chatOf("2030-03-17T18:00:00.000Z");
+        await stores.comet.bump(someone, kept, 1);
+        await stores.comet.bump(someone, dropped, 2);
+        await stores.comet.dropMailbox(someone, dropped);
+        await stores.comet.dropMailbox(user(), kept);
+        expect(await stores.comet.mailboxes(someone, 10)).toEqual([{ sessionId: kept.sessionId, position: 1, expiresAt: LATER }]);
       });
 
       it("keeps a user's clients apart from another user's, and changes only live ones", async () => {

@@ -709,7 +709,7 @@ function validInput(op: { method: string; path: string }, sessionId: string): Ca
   const fields: Record<string, Record<string, string>> = {
     [`PUT ${A}/presence`]: { endpoint: DESK.endpoint, state: "ready" },
     [`POST ${C}/transfer`]: { endpoint: DESK.endpoint },
-    [`PUT /genesys/1/admin/agents/{agentId}`]: { endpoints: DESK.endpoint },
+    "PUT /genesys/1/admin/agents/{agentId}": { endpoints: DESK.endpoint },
     [`PUT ${AVAILABILITY}`]: { available: "false" },
     [`POST ${B}/send`]: { message: "Hi" },
     [`POST ${C}/send`]: { message: "Hi" },

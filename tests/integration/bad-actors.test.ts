@@ -1,5 +1,6 @@
 import { paginateScan, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { cometUserDigest } from "../../lib/chat/notify.ts";
 import { MAX_TYPING_NOTICES, PAGE_LIMITS, TRANSCRIPT_LIMITS } from "../../lib/chat/transcript.ts";
 import { corsPolicy } from "../../lib/http/cors.ts";
 import { agentHandler } from "../../lib/http/routes/agent.ts";
@@ -8,6 +9,7 @@ import { requestChatHandler } from "../../lib/http/routes/request-chat.ts";
 import { MemoryAgentStore } from "../../lib/memory/agent-store.ts";
 import { MemoryConfigStore } from "../../lib/memory/config-store.ts";
 import { MemorySessionStore } from "../../lib/memory/session-store.ts";
+import { pushListener } from "../../lib/push/push.ts";
 import { chatIdOf } from "../../lib/session/ids.ts";
 import { openSession } from "../../lib/session/open.ts";
 import type { SessionStore } from "../../lib/storage.ts";
@@ -382,6 +384,47 @@ describe("DELETE", () => {
     await call(raced, B, "POST", { service: id }, { firstName: "Ray Jones", attachedKey: "RACE ATTACHED" });
     const items = await scanSessions();
     for (const secret of ["RACE CONTEXT", "RACE ATTACHED", "Ray Jones"]) expect(items).not.toContain(secret);
+  });
+
+  it("leaves nothing elsewhere that links the customer's push connection or CometD user to the session", async () => {
+    const pushed = testService(db, { now: () => clock, sender: { send: async () => "sent" as const }, listen: [pushListener] });
+    const chat = chatHandler({ ...pushed, cors: corsPolicy("*") });
+    const id = await open();
+    const chatId = chatIdOf(id);
+    const gmsUser = "leftover-user";
+    const created = await chat(
+      httpEvent({
+        resource: B,
+        httpMethod: "POST",
+        pathParameters: { service: id },
+        headers: { "content-type": "application/x-www-form-urlencoded", gms_user: gmsUser },
+        body: "firstName=Lea&notify_by=comet",
+      }),
+    );
+    expect(created.statusCode, created.body).toBe(200);
+    // The widget's push connection listens to the chat; a message raises the CometD user's mailbox.
+    const now = () => Math.floor(clock.getTime() / 1000);
+    expect(
+      await db.push.subscribe("leftover-connection", [{ kind: "chat", chatId }], now() + 3600, { topics: 12, chatListeners: 10 }),
+    ).toBe(true);
+    expect((await call(chat, `${B}/send`, "POST", { service: id }, { message: "hello" })).status).toBe(200);
+    // Items outside the chat's own partitions that name it, its session or its user, and outlive now.
+    const names = [id, chatId, cometUserDigest(gmsUser)];
+    const linked = async () => {
+      const found: string[] = [];
+      for await (const page of paginateScan({ client: db.client }, { TableName: db.tables.sessions })) {
+        for (const item of page.Items ?? []) {
+          if (item.id === id || item.id === chatId || !(Number(item.expiresAt) > now())) continue;
+          const text = JSON.stringify(item, (_key, value) => (value instanceof Set ? [...value] : value));
+          if (names.some((name) => text.includes(name))) found.push(String(item.id));
+        }
+      }
+      return found.sort();
+    };
+    // Before: the user's mailbox and the connection's record (and the queue's entry of the waiting chat).
+    expect(await linked()).toEqual(expect.arrayContaining([`comet#${cometUserDigest(gmsUser)}`, "push#connection#leftover-connection"]));
+    expect((await call(chat, "/genesys/1/service/{service}", "DELETE", { service: id })).status).toBe(204);
+    expect(await linked()).toEqual([]);
   });
 
   it("keeps no fingerprint of what the customer sent with an Idempotency-Key, and refuses the key's retry", async () => {

@@ -90,6 +90,7 @@ describe("handleBayeux, without chats", () => {
     const store: CometStore = {
       bump: async () => {},
       mailboxes: async () => [],
+      dropMailbox: async () => {},
       putClient: async (client) => {
         clients.set(key(client.user, client.clientId), client);
       },
