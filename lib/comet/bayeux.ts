@@ -68,7 +68,7 @@ const defaultWait = (ms: number) => new Promise<void>((resolve) => setTimeout(re
 
 /**
  * Answers a request's messages: the others first, in order, then its connect (at most one is held),
- * after whose pushes its reply comes last.
+ * after whose pushes its reply comes last. At most one handshake and one connect a request.
  */
 export async function handleBayeux(deps: CometDeps, request: BayeuxRequest): Promise<Reply[]> {
   // The hold counts from the request's start, so that what came before it is part of it.
@@ -77,8 +77,15 @@ export async function handleBayeux(deps: CometDeps, request: BayeuxRequest): Pro
   const clients = new ClientCache(deps.comet, user);
   const replies: Reply[] = [];
   const connects = request.messages.filter((message) => message.channel === "/meta/connect");
+  let handshakes = 0;
   for (const message of request.messages) {
     if (message.channel === "/meta/connect") continue;
+    // Each handshake stores a client: one a request, so that a request stores one at most (a client
+    // sends its handshake alone, and waits for its answer before anything else).
+    if (message.channel === "/meta/handshake" && ++handshakes > 1) {
+      replies.push(failure(message, "400::one /meta/handshake per request"));
+      continue;
+    }
     replies.push(await answer(deps, clients, message));
   }
   for (const [index, message] of connects.entries()) {

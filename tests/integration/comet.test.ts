@@ -438,6 +438,26 @@ describe("CometD: requests", () => {
     expect(JSON.parse(encoded.body)).toEqual([expect.objectContaining({ successful: true })]);
   });
 
+  it("stores one client for a request of 16 handshakes, refusing the others by Bayeux errors", async () => {
+    const flooder = `user-${crypto.randomUUID()}`;
+    const answers = await replies(
+      flooder,
+      Array.from({ length: 16 }, (_, i) => ({ id: String(i), ...handshake })),
+    );
+    expect(answers.filter((answer) => answer.successful)).toHaveLength(1);
+    expect(new Set(answers.filter((answer) => !answer.successful).map((answer) => answer.error))).toEqual(
+      new Set(["400::one /meta/handshake per request"]),
+    );
+    const { Items = [] } = await db.client.send(
+      new QueryCommand({
+        TableName: db.tables.sessions,
+        KeyConditionExpression: "id = :id AND begins_with(sk, :client)",
+        ExpressionAttributeValues: { ":id": `comet#${cometUserDigest(flooder)}`, ":client": "client#" },
+      }),
+    );
+    expect(Items).toHaveLength(1);
+  });
+
   it("refuses a handshake without gms_user or long-polling, other channels, publishing and a second connect, by Bayeux errors", async () => {
     expect(await replies(undefined, [{ id: "1", ...handshake }])).toEqual([
       {
