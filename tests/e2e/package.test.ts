@@ -39,6 +39,7 @@ const SHELL_ADMIN_KEY = "an-admin-key-in-the-deploying-shell";
 const SWITCHED_ON = [
   "--param=waf=true",
   "--param=wafRequestsPer5Minutes=500",
+  "--param=wafOpenRequestsPer5Minutes=40",
   "--param=requestChatConcurrency=50",
   "--param=accessTokenMinutes=15",
   "--param=refreshTokenHours=8",
@@ -62,6 +63,8 @@ let switchedOnTemplate: string;
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON is checked by assertions.
 let outputs: Record<string, any>;
 let malformed: { code: number | undefined; output: string };
+// biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON is checked by assertions.
+let wafOff: Record<string, any>;
 
 /** Runs `serverless package --stage prod` with `args` and `settings` added to a clean environment. */
 async function packageService(args: readonly string[], settings: Record<string, string> = {}): Promise<string> {
@@ -107,6 +110,7 @@ beforeAll(async () => {
   outputs = await outputsOf(defaults);
   switchedOnTemplate = await packageService(SWITCHED_ON);
   switchedOn = await resourcesOf(switchedOnTemplate);
+  wafOff = await resourcesOf(await packageService(["--param=waf=false"]));
   malformed = await refused;
 });
 afterAll(async () => {
@@ -465,20 +469,46 @@ describe("serverless package", () => {
     });
   });
 
-  it("puts a per-IP WAF rate limit on the stage only when the stage turns it on, blocking with a JSON 429", () => {
-    expect(Object.values(resources).filter((r) => r.Type.startsWith("AWS::WAFv2::"))).toEqual([]);
+  it("admits each client address at the open routes' pace on prod by default (WAF), and at the stage's; blocking with a JSON 429; a parameter turns it off", () => {
+    // The prod stage has it unless told otherwise.
+    expect(onlyOfType("AWS::WAFv2::WebACL").resource.Properties.Rules.map((rule: { Name: string }) => rule.Name)).toEqual([
+      "open-routes-per-client-ip",
+      "rate-per-client-ip",
+    ]);
+    expect(Object.values(wafOff).filter((r) => r.Type.startsWith("AWS::WAFv2::"))).toEqual([]);
     const acl = onlyOfType("AWS::WAFv2::WebACL", switchedOn).resource;
     expect(acl.Properties.Scope).toBe("REGIONAL");
     expect(acl.Properties.DefaultAction).toEqual({ Allow: {} });
-    const [rule] = acl.Properties.Rules;
-    expect(rule.Statement.RateBasedStatement).toMatchObject({ AggregateKeyType: "IP", Limit: 500 });
-    const answer = rule.Action.Block.CustomResponse;
-    expect(answer.ResponseCode).toBe(429);
-    const headers = Object.fromEntries(answer.ResponseHeaders.map((h: { Name: string; Value: string }) => [h.Name, h.Value]));
-    expect(headers).toMatchObject({ "Retry-After": expect.stringMatching(/^[1-9]\d*$/), "Access-Control-Allow-Origin": "*" });
-    const body = acl.Properties.CustomResponseBodies[answer.CustomResponseBodyKey];
-    expect(body.ContentType).toBe("APPLICATION_JSON");
-    expect(Object.keys(JSON.parse(body.Content))).toEqual(["message", "exception"]);
+    const [open, any] = acl.Properties.Rules;
+    // The open routes' rule comes first and counts only their calls: POST request-chat and create.
+    expect(open.Priority).toBeLessThan(any.Priority);
+    expect(open.Statement.RateBasedStatement).toMatchObject({ AggregateKeyType: "IP", Limit: 40 });
+    const scope = open.Statement.RateBasedStatement.ScopeDownStatement.AndStatement.Statements;
+    expect(scope[0].ByteMatchStatement).toMatchObject({
+      FieldToMatch: { Method: {} },
+      SearchString: "POST",
+      PositionalConstraint: "EXACTLY",
+    });
+    const path = new RegExp(scope[1].RegexMatchStatement.RegexString);
+    for (const opened of ["/prod/genesys/1/service/request-chat", "/genesys/1/service/3f2a/ixn/chat"]) expect(opened).toMatch(path);
+    for (const other of [
+      "/prod/genesys/1/service/3f2a/ixn/chat/send",
+      "/prod/genesys/1/agent/anna/queue",
+      "/prod/genesys/1/service/3f2a/ixn/chat/refresh",
+    ]) {
+      expect(other).not.toMatch(path);
+    }
+    expect(any.Statement.RateBasedStatement).toMatchObject({ AggregateKeyType: "IP", Limit: 500 });
+    expect(any.Statement.RateBasedStatement.ScopeDownStatement).toBeUndefined();
+    for (const rule of [open, any]) {
+      const answer = rule.Action.Block.CustomResponse;
+      expect(answer.ResponseCode).toBe(429);
+      const headers = Object.fromEntries(answer.ResponseHeaders.map((h: { Name: string; Value: string }) => [h.Name, h.Value]));
+      expect(headers).toMatchObject({ "Retry-After": expect.stringMatching(/^[1-9]\d*$/), "Access-Control-Allow-Origin": "*" });
+      const body = acl.Properties.CustomResponseBodies[answer.CustomResponseBodyKey];
+      expect(body.ContentType).toBe("APPLICATION_JSON");
+      expect(Object.keys(JSON.parse(body.Content))).toEqual(["message", "exception"]);
+    }
 
     const association = onlyOfType("AWS::WAFv2::WebACLAssociation", switchedOn).resource;
     expect(association.Properties.WebACLArn).toEqual({ "Fn::GetAtt": ["WafWebAcl", "Arn"] });
