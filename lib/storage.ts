@@ -397,6 +397,8 @@ export type PushTopic =
 export interface PushSubscription {
   readonly connectionId: string;
   readonly expiresAt: number;
+  /** When it subscribed (epoch milliseconds), for the topics other than chats; 0 when not told. */
+  readonly since: number;
 }
 
 /**
@@ -408,13 +410,15 @@ export interface PushStore {
   /**
    * The connection listens to the topics until `expiresAt` (a chat's listeners: while the chat
    * lives); resolves false when it would hold more than `limits.topics` in all, or a chat would
-   * have more than `limits.chatListeners`, or is not there.
+   * have more than `limits.chatListeners`, or is not there. `since`: when (epoch milliseconds), kept
+   * with the topics other than chats, whose listeners are told apart by age.
    */
   subscribe(
     connectionId: string,
     topics: readonly PushTopic[],
     expiresAt: number,
     limits: { readonly topics: number; readonly chatListeners: number },
+    since?: number,
   ): Promise<boolean>;
   /** Up to `limit` connections listening to the topic, lapsed ones included. */
   listening(topic: PushTopic, limit: number): Promise<PushSubscription[]>;

@@ -52,6 +52,7 @@ export class DynamoPushStore implements PushStore {
     topics: readonly PushTopic[],
     expiresAt: number,
     limits: { readonly topics: number; readonly chatListeners: number },
+    since = 0,
   ): Promise<boolean> {
     const keys = [...new Set(topics.map(topicKey))];
     const maxTopics = limits.topics;
@@ -78,7 +79,9 @@ export class DynamoPushStore implements PushStore {
     const others = keys.filter((key) => !key.startsWith(CHAT_TOPIC));
     const [listened] = await Promise.all([
       Promise.all(chats.map((chatId) => this.listenTo(chatId, connectionId, limits.chatListeners))),
-      this.batch(others.map((topic) => ({ PutRequest: { Item: { ...listenerKey(topic, connectionId), connectionId, expiresAt } } }))),
+      this.batch(
+        others.map((topic) => ({ PutRequest: { Item: { ...listenerKey(topic, connectionId), connectionId, expiresAt, since } } })),
+      ),
     ]);
     return listened.every(Boolean);
   }
@@ -137,7 +140,7 @@ export class DynamoPushStore implements PushStore {
       ),
     );
     const listeners = Item?.listeners instanceof Set ? [...(Item.listeners as Set<string>)].sort() : [];
-    return listeners.slice(0, limit).map((connectionId) => ({ connectionId, expiresAt: Number(Item?.expiresAt ?? 0) }));
+    return listeners.slice(0, limit).map((connectionId) => ({ connectionId, expiresAt: Number(Item?.expiresAt ?? 0), since: 0 }));
   }
 
   /** A topic's partition: one item per listening connection. */
@@ -155,7 +158,11 @@ export class DynamoPushStore implements PushStore {
         }),
       ),
     );
-    return Items.map((item) => ({ connectionId: String(item.connectionId), expiresAt: Number(item.expiresAt) }));
+    return Items.map((item) => ({
+      connectionId: String(item.connectionId),
+      expiresAt: Number(item.expiresAt),
+      since: Number(item.since ?? 0),
+    }));
   }
 
   async unsubscribe(topic: PushTopic, connectionId: string): Promise<void> {

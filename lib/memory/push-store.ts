@@ -9,8 +9,8 @@ const topicKey = (topic: PushTopic): string =>
  * listeners kept with the chat, in the memory session store, the other topics here.
  */
 export class MemoryPushStore implements PushStore {
-  /** Topic, then connection: its expiry. */
-  private readonly listeners = new Map<string, Map<string, number>>();
+  /** Topic, then connection: its expiry and when it subscribed. */
+  private readonly listeners = new Map<string, Map<string, { expiresAt: number; since: number }>>();
   /** Connection: its topics and expiry. */
   private readonly connections = new Map<string, { topics: Map<string, PushTopic>; expiresAt: number }>();
 
@@ -21,6 +21,7 @@ export class MemoryPushStore implements PushStore {
     topics: readonly PushTopic[],
     expiresAt: number,
     limits: { readonly topics: number; readonly chatListeners: number },
+    since = 0,
   ): Promise<boolean> {
     const keyed = new Map(topics.map((topic) => [topicKey(topic), topic]));
     const connection = this.connections.get(connectionId);
@@ -36,8 +37,8 @@ export class MemoryPushStore implements PushStore {
         listened = this.chats.listen(topic.chatId, connectionId, limits.chatListeners) && listened;
         continue;
       }
-      const listening = this.listeners.get(key) ?? new Map<string, number>();
-      listening.set(connectionId, expiresAt);
+      const listening = this.listeners.get(key) ?? new Map<string, { expiresAt: number; since: number }>();
+      listening.set(connectionId, { expiresAt, since });
       this.listeners.set(key, listening);
     }
     return listened;
@@ -49,12 +50,12 @@ export class MemoryPushStore implements PushStore {
       return [...listeners]
         .sort()
         .slice(0, limit)
-        .map((connectionId) => ({ connectionId, expiresAt }));
+        .map((connectionId) => ({ connectionId, expiresAt, since: 0 }));
     }
-    return [...(this.listeners.get(topicKey(topic)) ?? new Map<string, number>())]
+    return [...(this.listeners.get(topicKey(topic)) ?? new Map<string, { expiresAt: number; since: number }>())]
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .slice(0, limit)
-      .map(([connectionId, expiresAt]) => ({ connectionId, expiresAt }));
+      .map(([connectionId, { expiresAt, since }]) => ({ connectionId, expiresAt, since }));
   }
 
   async unsubscribe(topic: PushTopic, connectionId: string): Promise<void> {

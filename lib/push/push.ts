@@ -181,8 +181,14 @@ async function reply(deps: Pick<PushDeps, "sender">, connectionId: string, frame
   }
 }
 
-async function listen(deps: PushDeps, connectionId: string, topics: readonly PushTopic[], expiresAt: number): Promise<void> {
-  if (!(await deps.push.subscribe(connectionId, topics, expiresAt, { topics: MAX_TOPICS, chatListeners: MAX_LISTENERS.chat }))) {
+async function listen(
+  deps: PushDeps,
+  connectionId: string,
+  topics: readonly PushTopic[],
+  expiresAt: number,
+  since?: number,
+): Promise<void> {
+  if (!(await deps.push.subscribe(connectionId, topics, expiresAt, { topics: MAX_TOPICS, chatListeners: MAX_LISTENERS.chat }, since))) {
     throw new InvalidInputError(
       `One connection listens to at most ${MAX_TOPICS} chats, agents and queues, and a chat to ${MAX_LISTENERS.chat} connections: open another, or close one`,
     );
@@ -245,14 +251,24 @@ async function catchUp(deps: Pick<ChatDeps, "sessions" | "now">, chatId: string,
  * that subscribed longest ago, which is told so.
  */
 const MAX_CONSOLES = 3;
+/** An agent's consoles read at once to keep the newest MAX_CONSOLES: far more than ever race. */
+const CONSOLES_READ = 100;
 
+/**
+ * Race-safe without a lock: each console subscribes first, then reads the agent's consoles (strongly
+ * consistent) and lets go of all but the newest MAX_CONSOLES. Of consoles subscribing at once, the
+ * last to read sees them all, so no more than MAX_CONSOLES stay; every console let go is told, and
+ * one that finds itself let go answers so instead of "subscribed".
+ */
 export async function subscribeAgent(deps: PushDeps, command: AgentSubscribe): Promise<void> {
   const now = epochSeconds(deps.now());
   const expiresAt = Math.min(command.until, now + CONNECTION_SECONDS);
-  const consoles = (await deps.push.listening({ kind: "agent", agentId: command.agentId }, MAX_LISTENERS.agent)).filter(
-    (subscription) => subscription.expiresAt > now && subscription.connectionId !== command.connectionId,
-  );
-  const overtaken = [...consoles].sort((a, b) => a.expiresAt - b.expiresAt).slice(0, Math.max(0, consoles.length - MAX_CONSOLES + 1));
+  const agentTopic: PushTopic = { kind: "agent", agentId: command.agentId };
+  const topics: PushTopic[] = [agentTopic, ...command.endpoints.map((endpoint): PushTopic => ({ kind: "queue", endpoint }))];
+  await listen(deps, command.connectionId, topics, expiresAt, deps.now().getTime());
+  const consoles = (await deps.push.listening(agentTopic, CONSOLES_READ)).filter((subscription) => subscription.expiresAt > now);
+  const newestFirst = [...consoles].sort((a, b) => b.since - a.since || (a.connectionId < b.connectionId ? 1 : -1));
+  const overtaken = newestFirst.slice(MAX_CONSOLES);
   await Promise.all(
     overtaken.map(async ({ connectionId }) => {
       await deps.push.forget(connectionId);
@@ -264,11 +280,8 @@ export async function subscribeAgent(deps: PushDeps, command: AgentSubscribe): P
         .catch(() => undefined);
     }),
   );
-  const topics: PushTopic[] = [
-    { kind: "agent", agentId: command.agentId },
-    ...command.endpoints.map((endpoint): PushTopic => ({ kind: "queue", endpoint })),
-  ];
-  await listen(deps, command.connectionId, topics, expiresAt);
+  // Let go by a console that subscribed at the same moment: told so above (by this or the other one).
+  if (!newestFirst.slice(0, MAX_CONSOLES).some((subscription) => subscription.connectionId === command.connectionId)) return;
   const frames = [subscribedFrame({ agentId: command.agentId, endpoints: command.endpoints }, expiresAt)];
   // A chat that cannot be resumed here (gone, another agent's) is handed to REST, which says why.
   const resumed = await Promise.all(

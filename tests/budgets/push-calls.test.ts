@@ -88,7 +88,7 @@ describe("push: DynamoDB calls", () => {
     const id = await chatWith(0);
     const spent = await cost(() => handlers.push(ws("$default", "c-1", { action: "subscribe", chat: id, transcriptPosition: "0" })));
     expect(spent.operations).toEqual(["Query", "UpdateItem", "UpdateItem", "Query"]);
-    expect(PUSH_SEQUENCE).toEqual(["push.listening", "push.forget", "push.subscribe", "sessions.read"]);
+    expect(PUSH_SEQUENCE).toEqual(["push.subscribe", "push.listening", "push.forget", "sessions.read"]);
     expect(posted.map((p) => JSON.parse(p.frame).channel)).toEqual(["/gms/subscribed", "/_genesys"]);
   });
 
@@ -128,13 +128,14 @@ describe("push: DynamoDB calls", () => {
     ]);
   });
 
-  it("a fan-out forgets a connection found gone: one delete, once", async () => {
+  it("a fan-out forgets a connection found gone, on both sides, once", async () => {
     const id = await chatWith(2);
     gone = new Set([`conn-${id}-0`]);
     const spent = await cost(() =>
       callRoute(handlers.chat, "/genesys/1/service/{service}/ixn/chat/send", "POST", { service: id }, { message: "hi" }),
     );
-    expect(spent.operations).toEqual(["UpdateItem", "PutItem", "UpdateItem"]);
+    // The claim, the event, then the chat's listeners and the connection's topics.
+    expect(spent.operations).toEqual(["UpdateItem", "PutItem", "UpdateItem", "UpdateItem"]);
     expect((await db.push.listening({ kind: "chat", chatId: chatIdOf(id) }, 10)).map((s) => s.connectionId)).toEqual([`conn-${id}-1`]);
   });
 
@@ -158,6 +159,49 @@ describe("push: DynamoDB calls", () => {
       "ConsoleReplacedException",
     );
     for (const console of ["console-2", "console-3", "console-4"]) await handlers.push(ws("$disconnect", console));
+  });
+
+  it("leaves three of 30 consoles subscribing at once listening, and tells every other one it was replaced: none is silent", async () => {
+    const consoles = Array.from({ length: 30 }, (_, n) => `racing-${n}`);
+    await Promise.all(
+      consoles.map((console) =>
+        handlers.push(ws("$default", console, { action: "subscribe", agentId: "anna", token: "t", endpoints: ["racing_q"] })),
+      ),
+    );
+    const listening = (await db.push.listening({ kind: "agent", agentId: "anna" }, 100)).map((s) => s.connectionId);
+    expect(listening.length).toBeGreaterThan(0);
+    expect(listening.length).toBeLessThanOrEqual(3);
+    expect((await db.push.listening({ kind: "queue", endpoint: "racing_q" }, 100)).map((s) => s.connectionId).sort()).toEqual(
+      [...listening].sort(),
+    );
+    const told = (console: string) => posted.filter((p) => p.connectionId === console).map((p) => JSON.parse(p.frame));
+    for (const console of consoles) {
+      const frames = told(console);
+      // Let go: told why (replaced, or a storage call that failed under the race); never silent.
+      if (!listening.includes(console)) expect(frames.map((f) => f.channel)).toContain("/gms/error");
+      else expect(frames.map((f) => f.channel)).toEqual(expect.arrayContaining([expect.stringMatching(/^\/gms\/(subscribed|error)$/)]));
+    }
+    expect(
+      consoles.filter((console) => told(console).some((f) => f.data?.exception === "ConsoleReplacedException")).length,
+    ).toBeGreaterThan(20);
+    for (const console of listening) await handlers.push(ws("$disconnect", console));
+  });
+
+  it("never leaves a chat's subscriber told it is subscribed and then silent: past the chat's listeners, a subscription is refused", async () => {
+    const id = await chatWith(0);
+    const crowd = Array.from({ length: 40 }, (_, n) => `crowd-${id}-${n}`);
+    await Promise.all(crowd.map((connection) => handlers.push(ws("$default", connection, { action: "subscribe", chat: id }))));
+    const own = `own-${id}`;
+    await handlers.push(ws("$default", own, { action: "subscribe", chat: id }));
+    const answered = (connection: string) => posted.filter((p) => p.connectionId === connection).map((p) => JSON.parse(p.frame).channel);
+    const told = [...crowd, own].filter((connection) => answered(connection).includes("/gms/subscribed"));
+    expect(told.length).toBeGreaterThan(0);
+    // Every other one was refused with an error frame (its page polls).
+    for (const connection of [...crowd, own]) if (!told.includes(connection)) expect(answered(connection)).toEqual(["/gms/error"]);
+    // Each one told it is subscribed hears the chat's next event.
+    posted.length = 0;
+    await callRoute(handlers.chat, "/genesys/1/service/{service}/ixn/chat/send", "POST", { service: id }, { message: "anyone?" });
+    expect(new Set(posted.filter((p) => JSON.parse(p.frame).channel === "/_genesys").map((p) => p.connectionId))).toEqual(new Set(told));
   });
 
   it("tells a cancelled chat's listeners to refresh, since no event says it (DELETE)", async () => {

@@ -299,8 +299,8 @@ export function storeContract(name: string, start: () => Promise<StoreFixture>):
         // A chat's listeners live as long as the chat; the others as their subscription.
         expect((await stores.push.listening(chat, 10))[0]?.expiresAt).toBe(LATER);
         expect((await stores.push.listening(queue, 10)).sort((a, b) => (a.connectionId < b.connectionId ? -1 : 1))).toEqual([
-          { connectionId: "c1", expiresAt: LATER },
-          { connectionId: "c2", expiresAt: NOW },
+          { connectionId: "c1", expiresAt: LATER, since: 0 },
+          { connectionId: "c2", expiresAt: NOW, since: 0 },
         ]);
         expect(await stores.push.listening(queue, 1)).toHaveLength(1);
         // The chat's record names its listeners, for the claims that write its events.
@@ -320,7 +320,10 @@ export function storeContract(name: string, start: () => Promise<StoreFixture>):
         expect(await stores.push.subscribe(connection, topics, LATER, { ...LIMITS, topics: 3 })).toBe(true);
         expect(await stores.push.subscribe(connection, [queueTopic()], LATER, { ...LIMITS, topics: 3 })).toBe(false);
         expect(await stores.push.subscribe(connection, topics, LATER + 60, { ...LIMITS, topics: 3 })).toBe(true);
-        expect(await stores.push.listening(topics[0] as never, 10)).toEqual([{ connectionId: connection, expiresAt: LATER + 60 }]);
+        expect(await stores.push.subscribe(connection, topics, LATER + 90, { ...LIMITS, topics: 3 }, 1_234)).toBe(true);
+        expect(await stores.push.listening(topics[0] as never, 10)).toEqual([
+          { connectionId: connection, expiresAt: LATER + 90, since: 1_234 },
+        ]);
       });
 
       it("forgets an unsubscribed topic on the connection's side too: it names it no more, and has room for another", async () => {

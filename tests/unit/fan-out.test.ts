@@ -34,7 +34,7 @@ const now = () => new Date("2026-11-30T10:00:01Z");
 function storeWith(listening: Partial<Record<PushTopic["kind"], string[]>>, forgotten: string[] = []): PushStore {
   return {
     subscribe: async () => true,
-    listening: async (topic) => (listening[topic.kind] ?? []).map((connectionId) => ({ connectionId, expiresAt: 4_000_000_000 })),
+    listening: async (topic) => (listening[topic.kind] ?? []).map((connectionId) => ({ connectionId, expiresAt: 4_000_000_000, since: 0 })),
     unsubscribe: async (topic, connectionId) => {
       forgotten.push(`${topic.kind}:${connectionId}`);
     },

@@ -18,7 +18,8 @@ const push: PushStore = {
     subscribed.push(`${connectionId}:${topics.length}`);
     return true;
   },
-  listening: async () => [],
+  // Whoever subscribed listens (a console reads its agent's consoles after subscribing).
+  listening: async () => subscribed.map((entry) => ({ connectionId: entry.split(":")[0] ?? "", expiresAt: 4_000_000_000, since: 0 })),
   unsubscribe: async () => undefined,
   forget: async () => undefined,
 };

@@ -32,11 +32,11 @@ import type { RequestScope } from "../respond.ts";
  */
 
 /**
- * The longest sequence of storage calls: an agent's subscribe (its consoles, the oldest taken over,
- * its subscription, the chats it resumes side by side). A customer's is shorter: the session's
- * head, the subscription, the catch-up read.
+ * The longest sequence of storage calls: an agent's subscribe (its subscription, its consoles, the
+ * oldest let go, the chats it resumes side by side). A customer's is shorter: the session's head,
+ * the subscription, the catch-up read.
  */
-export const LONGEST_STORAGE_SEQUENCE: StorageSequence = ["push.listening", "push.forget", "push.subscribe", "sessions.read"];
+export const LONGEST_STORAGE_SEQUENCE: StorageSequence = ["push.subscribe", "push.listening", "push.forget", "sessions.read"];
 
 /** A message from a client: JSON, a few KB at most (an access token is the largest field). */
 const MAX_MESSAGE_BYTES = 16 * 1024;
