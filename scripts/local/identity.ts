@@ -342,11 +342,21 @@ function signingKey(dataDir: string): Signer {
   return { privateKey, kid, jwks };
 }
 
-/** A token of the emulator's, signed again with the data folder's key (its claims unchanged). */
+/**
+ * How long the tokens the proxy passes on last: the deployed pool's default (`accessTokenMinutes`
+ * in serverless.yml), where the emulator's last a day. Sign-out revokes the refresh token; an access
+ * token already issued lasts until it expires, so it must not last long.
+ */
+export const LOCAL_TOKEN_SECONDS = 30 * 60;
+
+/** A token of the emulator's, signed again with the data folder's key, its life cut to LOCAL_TOKEN_SECONDS. */
 function resign(token: string, signer: Signer): string {
-  const [, payload] = token.split(".");
+  const [, encoded = ""] = token.split(".");
+  const claims = JSON.parse(Buffer.from(encoded, "base64url").toString("utf8")) as Record<string, unknown>;
+  const issued = typeof claims.iat === "number" ? claims.iat : Math.floor(Date.now() / 1000);
+  if (typeof claims.exp === "number") claims.exp = Math.min(claims.exp, issued + LOCAL_TOKEN_SECONDS);
   const header = Buffer.from(JSON.stringify({ alg: "RS256", typ: "JWT", kid: signer.kid })).toString("base64url");
-  const signed = `${header}.${payload}`;
+  const signed = `${header}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}`;
   return `${signed}.${sign("sha256", Buffer.from(signed), signer.privateKey).toString("base64url")}`;
 }
 
@@ -363,6 +373,10 @@ function resigned(body: Buffer, signer: Signer): Buffer {
   for (const field of ["AccessToken", "IdToken"]) {
     const token = result[field];
     if (typeof token === "string") result[field] = resign(token, signer);
+  }
+  // The console renews its tokens by ExpiresIn (the emulator sends none).
+  if (typeof result.AccessToken === "string") {
+    result.ExpiresIn = Math.min(typeof result.ExpiresIn === "number" ? result.ExpiresIn : LOCAL_TOKEN_SECONDS, LOCAL_TOKEN_SECONDS);
   }
   return Buffer.from(JSON.stringify(answer));
 }

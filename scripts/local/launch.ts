@@ -5,7 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort, isPortClosed } from "./ports.ts";
+import { freePorts, isPortClosed } from "./ports.ts";
 import { killGroup, watchOutput } from "./processes.ts";
 import { STACK_ADMIN_KEY } from "./stack.ts";
 
@@ -57,13 +57,8 @@ export interface LocalStack {
  * folder, removed once the stack has stopped.
  */
 export async function startLocalStack(env: Record<string, string> = {}, options: { underShell?: boolean } = {}): Promise<LocalStack> {
-  const ports = {
-    http: await freePort(),
-    dynamo: await freePort(),
-    identity: await freePort(),
-    websocket: await freePort(),
-    sqs: await freePort(),
-  };
+  const [http = 0, dynamo = 0, identity = 0, websocket = 0, sqs = 0] = await freePorts(5);
+  const ports = { http, dynamo, identity, websocket, sqs };
   const ownDataDir = env.GMS_DATA_DIR === undefined ? await mkdtemp(join(tmpdir(), "gms-chat-stack-data-")) : undefined;
   const removeOwnData = () => (ownDataDir === undefined ? Promise.resolve() : rm(ownDataDir, { recursive: true, force: true }));
   const buildFolder = `.esbuild/stack-${ports.http}`;

@@ -10,6 +10,24 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
+/**
+ * `count` ports that were free a moment ago, all different: each is held until all are chosen (one
+ * at a time, the OS may hand the same port out twice in a row).
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer());
+  try {
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))));
+    return servers.map((server) => {
+      const address = server.address();
+      if (address === null || typeof address === "string") throw new Error("no port");
+      return address.port;
+    });
+  } finally {
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  }
+}
+
 /** Resolves true when nothing accepts connections on the port any more. */
 export async function isPortClosed(port: number): Promise<boolean> {
   try {

@@ -140,6 +140,10 @@ describe("npm start: the local users sign in", () => {
     expect(keys.map((key) => key.n)).not.toContain(published.jwk.n);
     for (const kid of ["CognitoLocal", keys[0]?.kid ?? ""]) expect((await admin(forge(kid))).status).toBe(401);
 
+    // A short life, as deployed: a token that sign-out cannot end lasts 30 minutes at most.
+    expect(claims(genuine).exp - Math.floor(Date.now() / 1000)).toBeLessThanOrEqual(30 * 60);
+    expect(AuthenticationResult.ExpiresIn).toBeLessThanOrEqual(30 * 60);
+
     // The key is kept with the data, readable by this user only.
     expect((await stat(join(dataDir, "cognito", "signing-key.pem"))).mode & 0o777).toBe(0o600);
   });
