@@ -449,6 +449,8 @@ export interface CometClient {
   /** The last position it was sent, per chat (session id). */
   readonly delivered: Readonly<Record<string, number>>;
   readonly expiresAt: number;
+  /** When it shook hands (epoch milliseconds); 0 for clients stored before it was kept. */
+  readonly since: number;
 }
 
 /** Where a chat of a CometD user has events up to: one small item per user and chat, bumped as events are written. */
@@ -496,6 +498,8 @@ export interface CometStore {
   ): Promise<boolean>;
   /** Forgets the client (its disconnect). */
   deleteClient(user: string, clientId: string): Promise<void>;
+  /** Up to `limit` of the user's clients, lapsed ones included, each with when it shook hands and its expiry (read strongly consistent). */
+  clients(user: string, limit: number): Promise<Pick<CometClient, "clientId" | "since" | "expiresAt">[]>;
 }
 
 /**

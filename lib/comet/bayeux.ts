@@ -61,6 +61,14 @@ export interface BayeuxRequest {
 
 export type Reply = Readonly<Record<string, unknown>>;
 
+/**
+ * CometD clients one `gms_user` may have at once (an app's instances: tabs, devices); a further
+ * handshake lets go of the oldest, whose next message then answers `402::unknown client`.
+ */
+export const MAX_CLIENTS_PER_USER = 10;
+/** A user's clients read at once to keep the newest: far more than ever race. */
+const CLIENTS_READ = 100;
+
 const ADVICE_UNKNOWN_CLIENT = { reconnect: "handshake", interval: 0 } as const;
 const ADVICE_NONE = { reconnect: "none", interval: 0 } as const;
 
@@ -169,8 +177,19 @@ async function handshake(deps: CometDeps, clients: ClientCache, message: BayeuxM
     start: message.transcriptPosition ?? 0,
     delivered: {},
     expiresAt: now + CLIENT_LIFETIME_SECONDS,
+    since: deps.now().getTime(),
   };
   await deps.comet.putClient(client);
+  // At most MAX_CLIENTS_PER_USER of a user's clients live; race-safe without a lock: each handshake
+  // stores its client, then reads the user's and lets go of all but the newest (the last to read sees them all).
+  const live = (await deps.comet.clients(clients.user, CLIENTS_READ)).filter((other) => other.expiresAt > now);
+  const newestFirst = live.sort((a, b) => b.since - a.since || (a.clientId < b.clientId ? 1 : -1));
+  await Promise.all(
+    newestFirst.slice(MAX_CLIENTS_PER_USER).map((other) => deps.comet.deleteClient(clients.user as string, other.clientId)),
+  );
+  if (!newestFirst.slice(0, MAX_CLIENTS_PER_USER).some((other) => other.clientId === client.clientId)) {
+    return failure(message, "409::newer clients of this gms_user took over", ADVICE_NONE);
+  }
   clients.set(client, client.clientId);
   return {
     ...base(message),

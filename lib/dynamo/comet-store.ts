@@ -80,6 +80,7 @@ export class DynamoCometStore implements CometStore {
             start: client.start,
             delivered: client.delivered,
             expiresAt: client.expiresAt,
+            since: client.since,
           },
         }),
       ),
@@ -114,6 +115,28 @@ export class DynamoCometStore implements CometStore {
 
   async deleteClient(user: string, clientId: string): Promise<void> {
     await storageCall(() => this.client.send(new DeleteCommand({ TableName: this.table, Key: this.key(user, CLIENT_PREFIX + clientId) })));
+  }
+
+  async clients(user: string, limit: number): Promise<Pick<CometClient, "clientId" | "since" | "expiresAt">[]> {
+    const { Items = [] } = await storageCall(() =>
+      this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: "#id = :id AND begins_with(#sk, :client)",
+          ExpressionAttributeNames: { "#id": SESSION_KEY, "#sk": SESSION_SORT_KEY, "#since": "since" },
+          ExpressionAttributeValues: { ":id": USER_PREFIX + user, ":client": CLIENT_PREFIX },
+          ProjectionExpression: "#sk, #since, expiresAt",
+          Limit: limit,
+          // A client that has just shaken hands must be counted.
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    return Items.map((item) => ({
+      clientId: String(item[SESSION_SORT_KEY]).slice(CLIENT_PREFIX.length),
+      since: Number(item.since ?? 0),
+      expiresAt: Number(item.expiresAt),
+    }));
   }
 
   /** An update of a client that exists and is live at `until.now`, which also moves its expiry to `until.expiresAt`. */
@@ -157,5 +180,6 @@ function toClient(user: string, clientId: string, item: Item): CometClient {
     start: Number(item.start ?? 0),
     delivered,
     expiresAt: Number(item.expiresAt),
+    since: Number(item.since ?? 0),
   };
 }

@@ -4,7 +4,7 @@ import type { ChatState, CometClient, CometMailbox, CometRenewal, CometStore } f
 export class MemoryCometStore implements CometStore {
   /** User, then `<startedAt>#<session id>`: the mailbox. */
   private readonly boxes = new Map<string, Map<string, CometMailbox>>();
-  private readonly clients = new Map<string, CometClient>();
+  private readonly held = new Map<string, CometClient>();
 
   async bump(user: string, chat: Pick<ChatState, "sessionId" | "startedAt" | "expiresAt">, position: number): Promise<void> {
     const boxes = this.boxes.get(user) ?? new Map<string, CometMailbox>();
@@ -27,11 +27,11 @@ export class MemoryCometStore implements CometStore {
   }
 
   async putClient(client: CometClient): Promise<void> {
-    this.clients.set(clientKey(client.user, client.clientId), structuredClone(client));
+    this.held.set(clientKey(client.user, client.clientId), structuredClone(client));
   }
 
   async getClient(user: string, clientId: string): Promise<CometClient | undefined> {
-    const client = this.clients.get(clientKey(user, clientId));
+    const client = this.held.get(clientKey(user, clientId));
     return client && structuredClone(client);
   }
 
@@ -48,7 +48,15 @@ export class MemoryCometStore implements CometStore {
   }
 
   async deleteClient(user: string, clientId: string): Promise<void> {
-    this.clients.delete(clientKey(user, clientId));
+    this.held.delete(clientKey(user, clientId));
+  }
+
+  async clients(user: string, limit: number): Promise<Pick<CometClient, "clientId" | "since" | "expiresAt">[]> {
+    return [...this.held.values()]
+      .filter((client) => client.user === user)
+      .sort((a, b) => (a.clientId < b.clientId ? -1 : 1))
+      .slice(0, limit)
+      .map(({ clientId, since, expiresAt }) => ({ clientId, since, expiresAt }));
   }
 
   /** Changes a client that is live at `until.now` (and subscribed, if required), moving its expiry to `until.expiresAt`. */
@@ -60,9 +68,9 @@ export class MemoryCometStore implements CometStore {
     change: (client: CometClient) => CometClient,
   ): Promise<boolean> {
     const key = clientKey(user, clientId);
-    const client = this.clients.get(key);
+    const client = this.held.get(key);
     if (client === undefined || !(client.expiresAt > until.now) || (requireSubscribed && !client.subscribed)) return false;
-    this.clients.set(key, { ...change(client), expiresAt: until.expiresAt });
+    this.held.set(key, { ...change(client), expiresAt: until.expiresAt });
     return true;
   }
 }

@@ -653,7 +653,7 @@ export function storeContract(name: string, start: () => Promise<StoreFixture>):
 
       it("keeps a user's clients apart from another user's, and changes only live ones", async () => {
         const someone = user();
-        const client = { user: someone, clientId: "k1", subscribed: false, start: 4, delivered: {}, expiresAt: NOW + 60 };
+        const client = { user: someone, clientId: "k1", subscribed: false, start: 4, delivered: {}, expiresAt: NOW + 60, since: 1_234 };
         await stores.comet.putClient(client);
         expect(await stores.comet.getClient(someone, "k1")).toEqual(client);
         expect(await stores.comet.getClient(user(), "k1")).toBeUndefined();
@@ -671,8 +671,11 @@ export function storeContract(name: string, start: () => Promise<StoreFixture>):
           expiresAt: NOW + 180,
         });
         expect(await stores.comet.subscribe(someone, "k1", false, { now: NOW + 180, expiresAt: NOW + 240 })).toBe(false);
+        expect(await stores.comet.clients(someone, 10)).toEqual([{ clientId: "k1", since: 1_234, expiresAt: NOW + 180 }]);
+        expect(await stores.comet.clients(user(), 10)).toEqual([]);
         await stores.comet.deleteClient(someone, "k1");
         expect(await stores.comet.getClient(someone, "k1")).toBeUndefined();
+        expect(await stores.comet.clients(someone, 10)).toEqual([]);
       });
     });
 

@@ -438,6 +438,38 @@ describe("CometD: requests", () => {
     expect(JSON.parse(encoded.body)).toEqual([expect.objectContaining({ successful: true })]);
   });
 
+  it("keeps at most 10 clients of one gms_user, however many handshakes race: the newest, the others told or unknown", async () => {
+    const crowded = `user-${crypto.randomUUID()}`;
+    const answers = (await Promise.all(Array.from({ length: 14 }, () => replies(crowded, [{ id: "h", ...handshake }])))).flat();
+    const stored = async () => {
+      const { Items = [] } = await db.client.send(
+        new QueryCommand({
+          TableName: db.tables.sessions,
+          KeyConditionExpression: "id = :id AND begins_with(sk, :client)",
+          ExpressionAttributeValues: { ":id": `comet#${cometUserDigest(crowded)}`, ":client": "client#" },
+        }),
+      );
+      return Items.map((item) => String(item.sk).slice("client#".length));
+    };
+    const kept = await stored();
+    expect(kept.length).toBeLessThanOrEqual(10);
+    expect(kept.length).toBeGreaterThan(0);
+    // Each handshake either got a client that is kept, or was told; a client let go later answers 402.
+    for (const answer of answers) {
+      if (!answer.successful) expect(answer.error).toBe("409::newer clients of this gms_user took over");
+      else if (!kept.includes(answer.clientId)) {
+        const [subscribed] = await replies(crowded, [
+          { id: "s", channel: "/meta/subscribe", clientId: answer.clientId, subscription: "/_genesys" },
+        ]);
+        expect(subscribed?.error).toBe("402::unknown client");
+      }
+    }
+    // One more, alone, is kept, and the oldest goes.
+    const newest = await newClient(crowded, { subscribe: false });
+    expect(await stored()).toContain(newest);
+    expect((await stored()).length).toBeLessThanOrEqual(10);
+  });
+
   it("stores one client for a request of 16 handshakes, refusing the others by Bayeux errors", async () => {
     const flooder = `user-${crypto.randomUUID()}`;
     const answers = await replies(

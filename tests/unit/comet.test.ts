@@ -105,6 +105,7 @@ describe("handleBayeux, without chats", () => {
       deleteClient: async (user, clientId) => {
         clients.delete(key(user, clientId));
       },
+      clients: async (user) => [...clients.values()].filter((client) => client.user === user),
     };
     return { store, clients };
   }
@@ -142,6 +143,7 @@ describe("handleBayeux, without chats", () => {
         start: 4,
         delivered: {},
         expiresAt: Date.parse("2026-12-01T10:10:00Z") / 1000,
+        since: Date.parse("2026-12-01T10:00:00Z"),
       },
       expect.objectContaining({ clientId: second[0]?.clientId, start: 0 }),
     ]);
