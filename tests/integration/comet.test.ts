@@ -440,7 +440,10 @@ describe("CometD: requests", () => {
 
   it("keeps at most 10 clients of one gms_user, however many handshakes race: the newest, the others told or unknown", async () => {
     const crowded = `user-${crypto.randomUUID()}`;
-    const answers = (await Promise.all(Array.from({ length: 14 }, () => replies(crowded, [{ id: "h", ...handshake }])))).flat();
+    const answered = await Promise.all(Array.from({ length: 14 }, () => bayeux(crowded, [{ id: "h", ...handshake }])));
+    // Under a loaded machine a racing handshake may find the storage too slow: a 503, which the client retries.
+    expect(answered.filter((answer) => answer.status !== 200 && answer.status !== 503)).toEqual([]);
+    const answers = answered.flatMap((answer) => (answer.status === 200 ? (answer.body as Json[]) : []));
     const stored = async () => {
       const { Items = [] } = await db.client.send(
         new QueryCommand({
@@ -464,7 +467,8 @@ describe("CometD: requests", () => {
         expect(subscribed?.error).toBe("402::unknown client");
       }
     }
-    // One more, alone, is kept, and the oldest goes.
+    // One more, alone and later (this test's clock stands still unless moved), is kept, and the oldest goes.
+    clock += 1000;
     const newest = await newClient(crowded, { subscribe: false });
     expect(await stored()).toContain(newest);
     expect((await stored()).length).toBeLessThanOrEqual(10);
