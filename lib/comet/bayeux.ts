@@ -4,6 +4,7 @@ import { cometUserDigest } from "../chat/notify.ts";
 import { liveTranscript } from "../chat/transcript.ts";
 import { type GenesysPush, genesysPush, interactionView } from "../chat/view.ts";
 import { UnknownSessionError } from "../errors.ts";
+import { keepNewest } from "../newest.ts";
 import type { ChatDeps, CometClient, CometMailbox, CometStore } from "../storage.ts";
 import { epochSeconds } from "../time.ts";
 import { type BayeuxMessage, GENESYS_CHANNEL, LONG_POLLING } from "./messages.ts";
@@ -182,12 +183,10 @@ async function handshake(deps: CometDeps, clients: ClientCache, message: BayeuxM
   await deps.comet.putClient(client);
   // At most MAX_CLIENTS_PER_USER of a user's clients live; race-safe without a lock: each handshake
   // stores its client, then reads the user's and lets go of all but the newest (the last to read sees them all).
-  const live = (await deps.comet.clients(clients.user, CLIENTS_READ)).filter((other) => other.expiresAt > now);
-  const newestFirst = live.sort((a, b) => b.since - a.since || (a.clientId < b.clientId ? 1 : -1));
-  await Promise.all(
-    newestFirst.slice(MAX_CLIENTS_PER_USER).map((other) => deps.comet.deleteClient(clients.user as string, other.clientId)),
-  );
-  if (!newestFirst.slice(0, MAX_CLIENTS_PER_USER).some((other) => other.clientId === client.clientId)) {
+  const read = (await deps.comet.clients(clients.user, CLIENTS_READ)).map((other) => ({ ...other, id: other.clientId }));
+  const { letGo, lapsed, keeps } = keepNewest(read, MAX_CLIENTS_PER_USER, now, client.clientId);
+  await Promise.all([...letGo, ...lapsed].map((clientId) => deps.comet.deleteClient(clients.user as string, clientId)));
+  if (!keeps) {
     return failure(message, "409::newer clients of this gms_user took over", ADVICE_NONE);
   }
   clients.set(client, client.clientId);

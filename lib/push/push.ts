@@ -2,6 +2,7 @@ import { onSession } from "../chat/locate.ts";
 import { liveHead, liveTranscript, type Position, requireChat, requireOwner } from "../chat/transcript.ts";
 import { agentChatView, interactionView } from "../chat/view.ts";
 import { ChatStateError, InvalidInputError } from "../errors.ts";
+import { keepNewest } from "../newest.ts";
 import type { AgentListeners } from "../routing/listeners.ts";
 import type { ChatDeps, ChatListeners, ChatState, ConnectionSender, PushStore, PushTopic, TranscriptEvent } from "../storage.ts";
 import { epochSeconds } from "../time.ts";
@@ -266,11 +267,11 @@ export async function subscribeAgent(deps: PushDeps, command: AgentSubscribe): P
   const agentTopic: PushTopic = { kind: "agent", agentId: command.agentId };
   const topics: PushTopic[] = [agentTopic, ...command.endpoints.map((endpoint): PushTopic => ({ kind: "queue", endpoint }))];
   await listen(deps, command.connectionId, topics, expiresAt, deps.now().getTime());
-  const consoles = (await deps.push.listening(agentTopic, CONSOLES_READ)).filter((subscription) => subscription.expiresAt > now);
-  const newestFirst = [...consoles].sort((a, b) => b.since - a.since || (a.connectionId < b.connectionId ? 1 : -1));
-  const overtaken = newestFirst.slice(MAX_CONSOLES);
-  await Promise.all(
-    overtaken.map(async ({ connectionId }) => {
+  const consoles = (await deps.push.listening(agentTopic, CONSOLES_READ)).map((s) => ({ ...s, id: s.connectionId }));
+  const { letGo, lapsed, keeps } = keepNewest(consoles, MAX_CONSOLES, now, command.connectionId);
+  await Promise.all([
+    ...lapsed.map((connectionId) => deps.push.forget(connectionId)),
+    ...letGo.map(async (connectionId) => {
       await deps.push.forget(connectionId);
       await deps.sender
         .send(
@@ -279,9 +280,9 @@ export async function subscribeAgent(deps: PushDeps, command: AgentSubscribe): P
         )
         .catch(() => undefined);
     }),
-  );
+  ]);
   // Let go by a console that subscribed at the same moment: told so above (by this or the other one).
-  if (!newestFirst.slice(0, MAX_CONSOLES).some((subscription) => subscription.connectionId === command.connectionId)) return;
+  if (!keeps) return;
   const frames = [subscribedFrame({ agentId: command.agentId, endpoints: command.endpoints }, expiresAt)];
   // A chat that cannot be resumed here (gone, another agent's) is handed to REST, which says why.
   const resumed = await Promise.all(
