@@ -11,7 +11,7 @@ import type { AgentChanged, AgentStore } from "./store.ts";
  */
 export const PRESENCE_SECONDS = 60;
 
-const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
+export const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
 
 /** Whether `raw` is an agent id: 1-64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit. */
 export function isAgentId(raw: string): boolean {

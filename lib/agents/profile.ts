@@ -1,6 +1,8 @@
 import { isChatEndpoint, requireChatEndpoint } from "../config/services.ts";
 import { cursorOf, positionOfCursor } from "../cursor.ts";
 import { InvalidInputError, UnknownAgentError } from "../errors.ts";
+import { epochSeconds } from "../time.ts";
+import { AGENT_ID } from "./presence.ts";
 import { type AgentState, isPresent } from "./state.ts";
 import type { AgentProfile, AgentStore } from "./store.ts";
 
@@ -85,7 +87,7 @@ export function profileCursor(agentId: string): string {
 
 /** The agent id a cursor this service handed out names; anything else is the client's mistake. */
 export function profileOfCursor(cursor: string): string {
-  return positionOfCursor(cursor, /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/, "after must be the next value of a page of agents");
+  return positionOfCursor(cursor, AGENT_ID, "after must be the next value of a page of agents");
 }
 
 /** What the admin API's agent operations run on. */
@@ -109,7 +111,7 @@ export async function listAgents(
 
 export async function getAgent(deps: Pick<ProfileDeps, "agents" | "now">, agentId: string): Promise<AgentDetailView> {
   const [profile, state] = await Promise.all([requireProfile(deps.agents, agentId), deps.agents.getState(agentId)]);
-  return agentDetail(profile, state, Math.floor(deps.now().getTime() / 1000));
+  return agentDetail(profile, state, epochSeconds(deps.now()));
 }
 
 /**
