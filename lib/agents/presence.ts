@@ -1,7 +1,7 @@
 import { InvalidInputError, NotAssignedError } from "../errors.ts";
 import { isDisplayName } from "../text.ts";
 import { epochSeconds, isoTime } from "../time.ts";
-import { type AgentState, isPresent, type NotReadyReason, type PresenceChange } from "./state.ts";
+import { type AgentState, isPresent, type NotReadyReason, type PresenceChange, requireServes } from "./state.ts";
 import type { AgentChanged, AgentStore } from "./store.ts";
 
 /**
@@ -156,14 +156,12 @@ export async function setPresence(deps: PresenceDeps, command: PresenceCommand):
 
 /** Why going ready was refused: the agent has no profile, or named endpoints its profile does not. */
 async function refusal(deps: PresenceDeps, agentId: string, endpoints: readonly string[] | undefined): Promise<Error> {
-  const profile = await deps.agents.getProfile(agentId);
-  if (profile === undefined) {
-    return new NotAssignedError(
-      `You have no agent profile yet: an admin gives you one (your endpoints and how many chats you take at once) with PUT /genesys/1/admin/agents/${agentId}`,
-    );
+  try {
+    requireServes(await deps.agents.getProfile(agentId), agentId, endpoints ?? []);
+  } catch (error) {
+    return error as Error;
   }
-  const foreign = (endpoints ?? []).filter((endpoint) => !profile.endpoints.includes(endpoint));
-  return new NotAssignedError(`You do not serve ${foreign.join(", ")}: your profile's endpoints are ${profile.endpoints.join(", ")}`);
+  return new NotAssignedError("Your profile changed meanwhile: try again");
 }
 
 /** `GET .../presence`. */

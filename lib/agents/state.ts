@@ -1,3 +1,5 @@
+import { NotAssignedError } from "../errors.ts";
+
 /**
  * An agent's state as routing sees it, and every change of it, as pure functions: whether a change is
  * allowed (`allows`) and what it leaves (`apply`). The agent store only translates them (DynamoDB as
@@ -252,4 +254,25 @@ export function expiredOffers(state: AgentState, now: number): string[] {
   return Object.entries(state.offers)
     .filter(([, offer]) => offer.expiresAt <= now)
     .map(([chatId]) => chatId);
+}
+
+/**
+ * The rule of whose work an agent sees: only its profile's endpoints (their queues, read or
+ * pushed). Those who oversee an endpoint (its supervisors, admins) are not asked for a profile:
+ * the edge decides that from their groups. Refused with what fixes it.
+ */
+export function requireServes(
+  profile: { readonly endpoints: readonly string[] } | undefined,
+  agentId: string,
+  endpoints: readonly string[],
+): void {
+  if (profile === undefined) {
+    throw new NotAssignedError(
+      `You have no agent profile yet: an admin gives you one (your endpoints and how many chats you take at once) with PUT /genesys/1/admin/agents/${agentId}`,
+    );
+  }
+  const foreign = endpoints.filter((endpoint) => !profile.endpoints.includes(endpoint));
+  if (foreign.length > 0) {
+    throw new NotAssignedError(`You do not serve ${foreign.join(", ")}: your profile's endpoints are ${profile.endpoints.join(", ")}`);
+  }
 }

@@ -22,11 +22,12 @@ export interface AgentChanged {
 }
 
 /**
- * Agents' profiles and states (lib/agents/). Reads are strongly consistent. Each agent's state is
+ * Agents' profiles and states (lib/agents/). Reads are strongly consistent unless said. Each agent's state is
  * one record, changed atomically by the rules of lib/agents/state.ts.
  */
 export interface AgentStore {
-  getProfile(agentId: string): Promise<AgentProfile | undefined>;
+  /** `recent`: may miss a change of the last second, for half the cost (a check on a page read often). */
+  getProfile(agentId: string, recent?: boolean): Promise<AgentProfile | undefined>;
   /** Replaces the profile; resolves true when the agent had none. */
   putProfile(profile: AgentProfile): Promise<boolean>;
   /** Resolves true when a profile was deleted. */

@@ -55,8 +55,8 @@ export class DynamoAgentStore implements AgentStore {
     this.config = new ConfigTable(client, table);
   }
 
-  async getProfile(agentId: string): Promise<AgentProfile | undefined> {
-    const item = await this.config.get(profileKey(agentId));
+  async getProfile(agentId: string, recent = false): Promise<AgentProfile | undefined> {
+    const item = await this.config.get(profileKey(agentId), !recent);
     return item && toProfile(item);
   }
 

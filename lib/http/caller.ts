@@ -81,9 +81,19 @@ export function requireAgentAccess(caller: Caller, agentId: string, access: Agen
   throw new AccessDeniedError("You can act only as yourself: the agent id must be your username");
 }
 
-/** A queue a grant may read: any, as oneself; a supervised endpoint's, as a supervisor. */
+/** A queue a grant may read: as a supervisor reading another agent's id, a supervised endpoint's (as oneself, the domain asks the profile). */
 export function requireQueueAccess(grant: Pick<AgentGrant, "supervises">, endpoint: string): void {
   if (grant.supervises !== undefined && !grant.supervises.has(endpoint)) throw new AccessDeniedError("You do not supervise this endpoint");
+}
+
+/**
+ * Whether the person oversees the endpoint, so that it reads and watches the endpoint's queue
+ * whatever its agent profile says: an admin, or a supervisor in the endpoint's group. Everyone else
+ * sees only its profile's endpoints (lib/agents/state.ts `requireServes`).
+ */
+export function oversees(person: AgentGrant["person"], endpoint: string): boolean {
+  const { groups } = person;
+  return groups.includes("admin") || (groups.includes("supervisor") && groups.includes(`${ENDPOINT_GROUP}${endpoint}`));
 }
 
 /** The admin API: the API key (machines) or a person in the admin group. */

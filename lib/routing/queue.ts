@@ -3,6 +3,8 @@
  * creation until an offer or an agent takes it or it ends (lib/routing/router.ts keeps them). On an
  * endpoint that lets agents pick (`routing=pick`), agents read the queue a page at a time.
  */
+import { requireServes } from "../agents/state.ts";
+import type { AgentStore } from "../agents/store.ts";
 import { type QueueView, queueItem } from "../chat/view.ts";
 import type { ChatDeps, ChatState } from "../storage.ts";
 import { epochSeconds } from "../time.ts";
@@ -42,6 +44,12 @@ export interface QueueQuery {
   readonly attachedData: boolean;
 }
 
+/** Who reads a queue: an agent, and whether it oversees the endpoint (lib/http/caller.ts `oversees`). */
+export interface QueueReader {
+  readonly agentId: string;
+  readonly oversees: boolean;
+}
+
 /** Queue pages: 20 chats unless asked otherwise, at most 50, and 10 with attached data (up to 32 KB each). */
 export const QUEUE_PAGE = { default: 20, max: 50, maxWithAttachedData: 10 } as const;
 
@@ -50,15 +58,20 @@ export const QUEUE_PAGE = { default: 20, max: 50, maxWithAttachedData: 10 } as c
  * queue's entries, then the chats' own records (one read for the page, eventually consistent). A
  * page reads a bounded number of entries, however many wait; entries that do not stand for a
  * waiting chat are passed over (so a page can show fewer), and those that never can again dropped.
+ * An agent reads only the queues of its profile's endpoints (its profile read beside the queue).
  */
 export async function waitingChats(
-  deps: Pick<ChatDeps, "sessions" | "now"> & { readonly routing: RoutingStore },
+  deps: Pick<ChatDeps, "sessions" | "now"> & { readonly routing: RoutingStore; readonly agents: Pick<AgentStore, "getProfile"> },
   query: QueueQuery,
+  reader: QueueReader,
 ): Promise<QueueView> {
   const now = epochSeconds(deps.now());
   const [page, settings] = await Promise.all([
     deps.routing.waiting(query.endpoint, { limit: query.limit, ...(query.after === undefined ? {} : { after: query.after }) }),
     settingsOf(deps, query.endpoint),
+    reader.oversees
+      ? undefined
+      : deps.agents.getProfile(reader.agentId, true).then((profile) => requireServes(profile, reader.agentId, [query.endpoint])),
   ]);
   const live = page.entries;
   const [chats, attached] = await Promise.all([

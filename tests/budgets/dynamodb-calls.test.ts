@@ -160,8 +160,8 @@ describe("DynamoDB calls per request", () => {
   it.each([
     ["request-chat", 2, "requestChat", REQUESTS.requestChat?.event],
     ["customer refresh", 1, "chat", REQUESTS.chat?.event],
-    // The queue's entries beside the endpoint's settings, then the waiting chats' own records.
-    ["agent queue", 3, "agent", REQUESTS.agent?.event],
+    // The queue's entries beside the endpoint's settings and the agent's profile (does it serve it?), then the waiting chats' own records.
+    ["agent queue", 4, "agent", REQUESTS.agent?.event],
     ["admin GET service", 1, "admin", REQUESTS.admin?.event],
   ] as const)("%s makes at most %i calls", async (_name, budget, handler, event) => {
     expect((await cost(handler, structuredClone(event as APIGatewayProxyEvent))).calls).toBeLessThanOrEqual(budget);
@@ -223,6 +223,7 @@ describe("costs that must not grow with the contact centre", () => {
   });
 
   it("a queue page reads as much with 300 chats waiting as with 25, and carries no attached data unless asked", async () => {
+    await profileFor(db, "anna", ["gms_builtin", OFFERING, "crowd_q"], 10);
     await admin("PUT", "services/{name}", { name: "crowd" }, "_chat_endpoint=crowd_q");
     await admin("PUT", "availability/{endpoint}", { endpoint: "crowd_q" }, "available=true");
     const wait = async (count: number) => {

@@ -51,6 +51,9 @@ beforeAll(async () => {
   };
   await db.config.putService({ name: "pushed", ttlSeconds: 3600, chatEndpoint: "pushed_q", updatedAt: now().toISOString() });
   await db.config.putNotification({ endpoint: "pushed_q", available: true, updatedAt: now().toISOString() });
+  // anna serves the queues her consoles watch.
+  const endpoints = [...Array.from({ length: 10 }, (_, n) => `renew_${n}`), "consoles_q", "racing_q"];
+  await db.agents.putProfile({ agentId: "anna", endpoints, maxChats: 3, updatedAt: now().toISOString() });
 });
 afterAll(async () => {
   vi.restoreAllMocks();
@@ -88,7 +91,7 @@ describe("push: DynamoDB calls", () => {
     const id = await chatWith(0);
     const spent = await cost(() => handlers.push(ws("$default", "c-1", { action: "subscribe", chat: id, transcriptPosition: "0" })));
     expect(spent.operations).toEqual(["Query", "UpdateItem", "UpdateItem", "Query"]);
-    expect(PUSH_SEQUENCE).toEqual(["push.subscribe", "push.listening", "push.forget", "sessions.read"]);
+    expect(PUSH_SEQUENCE).toEqual(["agents.getProfile", "push.subscribe", "push.listening", "push.forget", "sessions.read"]);
     expect(posted.map((p) => JSON.parse(p.frame).channel)).toEqual(["/gms/subscribed", "/_genesys"]);
   });
 
@@ -215,6 +218,7 @@ describe("push: DynamoDB calls", () => {
   it("keeps a subscription whose answer could not be posted, and reads a message's route from its type, not its key", async () => {
     const id = await chatWith(0);
     const failing = pushHandler({
+      agents: db.agents,
       sessions: db.sessions,
       now: () => new Date(),
       push: db.push,

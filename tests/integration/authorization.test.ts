@@ -110,12 +110,12 @@ async function through(
   return { status: response.statusCode, headers: response.headers ?? {}, body: response.body === "" ? {} : JSON.parse(response.body) };
 }
 
-function queue(agentId: string, headers: Record<string, string>) {
+function queue(agentId: string, headers: Record<string, string>, endpoint = "auth_q") {
   return httpEvent({
     resource: "/genesys/1/agent/{agentId}/queue",
     httpMethod: "GET",
     pathParameters: { agentId },
-    queryStringParameters: { endpoint: "auth_q" },
+    queryStringParameters: { endpoint },
     headers,
   });
 }
@@ -151,6 +151,23 @@ describe("the authorizer and the agent function together", () => {
     expect((await through("agent", queue("ben", bearer(sam)))).status).toBe(200);
     expect((await through("agent", presence("ben", bearer(sam)))).status).toBe(403);
     expect((await through("agent", queue("anna", bearer(token("nobody", []))))).status).toBe(403);
+  });
+
+  it("lets an agent read only the queues of its profile's endpoints; a supervisor of the endpoint and an admin read it as themselves", async () => {
+    const anna = bearer(token("anna", ["agent"]));
+    expect((await through("agent", queue("anna", anna))).status).toBe(200);
+    const foreign = await through("agent", queue("anna", anna, "other_q"));
+    expect([foreign.status, foreign.body.exception, foreign.body.message]).toEqual([
+      403,
+      "AccessDeniedException",
+      "You do not serve other_q: your profile's endpoints are auth_q",
+    ]);
+    // Without a profile, no queue at all; as a supervisor or admin, no profile is asked for.
+    const noProfile = await through("agent", queue("nell", bearer(token("nell", ["agent"]))));
+    expect([noProfile.status, noProfile.body.message]).toEqual([403, expect.stringMatching(/no agent profile/)]);
+    expect((await through("agent", queue("vera", bearer(token("vera", ["supervisor", "endpoint:other_q"])), "other_q"))).status).toBe(200);
+    expect((await through("agent", queue("vera", bearer(token("vera", ["supervisor", "endpoint:other_q"])), "auth_q"))).status).toBe(403);
+    expect((await through("agent", queue("ada", bearer(token("ada", ["admin"])), "other_q"))).status).toBe(200);
   });
 
   it("lets a supervisor read only the queues and chats of the endpoints its groups name", async () => {

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyWebsocketEventV2 } from "aws-lambda";
 import { beforeEach, describe, expect, it, vi } from "vitest";
+import type { AgentStore } from "../../lib/agents/store.ts";
 import type { TokenCheck } from "../../lib/http/authorizer.ts";
 import { pushHandler } from "../../lib/http/routes/push.ts";
 import type { ConnectionSender, PushStore, SessionStore } from "../../lib/storage.ts";
@@ -24,7 +25,13 @@ const push: PushStore = {
   forget: async () => undefined,
 };
 let check: TokenCheck = { ok: false, reason: "signature", message: "" };
+/** Agents' profiles: anna serves q1 and q2. */
+const agents: Pick<AgentStore, "getProfile"> = {
+  getProfile: async (agentId) =>
+    agentId === "anna" ? { agentId, endpoints: ["q1", "q2"], maxChats: 3, updatedAt: "2026-01-01T00:00:00.000Z" } : undefined,
+};
 const handler = pushHandler({
+  agents,
   // No refusal reaches storage: a store that is asked anything fails the test.
   sessions: new Proxy({} as SessionStore, {
     get: (_target, name) => () => {
@@ -124,5 +131,32 @@ describe("the push function's messages", () => {
       channel: "/gms/subscribed",
       data: { agentId: "anna", endpoints: ["q1", "q2"] },
     });
+  });
+
+  it("refuses an agent the queues of endpoints its profile does not serve (403, nothing stored); a supervisor watches those it oversees", async () => {
+    check = { ok: true, principal: { userId: "s", username: "anna", groups: ["agent"], expiresAt: 4_000_000_000 } };
+    expect(await refusal('{"action":"subscribe","agentId":"anna","token":"t","endpoints":["q1","other_q"]}')).toMatchObject({
+      status: 403,
+      message: expect.stringMatching(/You do not serve other_q/),
+    });
+    check = { ok: true, principal: { userId: "b", username: "ben", groups: ["agent"], expiresAt: 4_000_000_000 } };
+    expect(await refusal('{"action":"subscribe","agentId":"ben","token":"t","endpoints":["q1"]}')).toMatchObject({
+      status: 403,
+      message: expect.stringMatching(/no agent profile/),
+    });
+    expect(subscribed).toEqual([]);
+    // Without endpoints (its own chats only), no profile is needed.
+    await handler(message('{"action":"subscribe","agentId":"ben","token":"t"}'));
+    expect(subscribed).toEqual(["c1:1"]);
+    subscribed.length = 0;
+    check = {
+      ok: true,
+      principal: { userId: "v", username: "vera", groups: ["supervisor", "endpoint:other_q"], expiresAt: 4_000_000_000 },
+    };
+    await handler(message('{"action":"subscribe","agentId":"vera","token":"t","endpoints":["other_q"]}'));
+    expect(subscribed).toEqual(["c1:2"]);
+    subscribed.length = 0;
+    expect(await refusal('{"action":"subscribe","agentId":"vera","token":"t","endpoints":["q1"]}')).toMatchObject({ status: 403 });
+    expect(subscribed).toEqual([]);
   });
 });

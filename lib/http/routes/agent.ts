@@ -17,7 +17,7 @@ import { QUEUE_PAGE, type QueueQuery, waitingChats } from "../../routing/queue.t
 import type { StorageSequence } from "../../sequence.ts";
 import { chatIdOrUnknown } from "../../session/ids.ts";
 import { epochSeconds } from "../../time.ts";
-import { type AgentAccess, callerOf, requireAgentAccess, requireQueueAccess } from "../caller.ts";
+import { type AgentAccess, type AgentGrant, callerOf, oversees, requireAgentAccess, requireQueueAccess } from "../caller.ts";
 import { decodeFields, type Fields } from "../decode.ts";
 import { onlyKeys, parsePosition, parsePostText, pathParameter } from "../fields.ts";
 import { dispatch, type HttpOptions, httpHandler } from "../respond.ts";
@@ -63,17 +63,23 @@ export function agentHandler(deps: OffersDeps & PresenceDeps & HttpOptions) {
   const agentIdOf = (
     event: APIGatewayProxyEvent,
     access: AgentAccess,
-  ): { agentId: string; actor: string; supervises?: ReadonlySet<string> } => {
+  ): { agentId: string; actor: string; person: AgentGrant["person"]; supervises?: ReadonlySet<string> } => {
     const caller = callerOf(event, epochSeconds(deps.now()));
     const agentId = requireAgentId(pathParameter(event, "agentId"));
     const { person, supervises } = requireAgentAccess(caller, agentId, access);
-    return { agentId, actor: person.userId, ...(supervises === undefined ? {} : { supervises }) };
+    return { agentId, actor: person.userId, person, ...(supervises === undefined ? {} : { supervises }) };
   };
   /** A call on one chat: who, the position, then the chat id from the path (a bad field is a 400 even on an unknown id). */
   const agentCall = (event: APIGatewayProxyEvent, access: AgentAccess, fields: Fields): AgentCall => {
-    const who = agentIdOf(event, access);
+    const { agentId, actor, supervises } = agentIdOf(event, access);
     const position = parsePosition(fields.transcriptPosition);
-    return { ...who, position, chatId: chatIdOrUnknown(pathParameter(event, "chatId")) };
+    return {
+      agentId,
+      actor,
+      ...(supervises === undefined ? {} : { supervises }),
+      position,
+      chatId: chatIdOrUnknown(pathParameter(event, "chatId")),
+    };
   };
   const post = (type: Post["type"]) => async (event: APIGatewayProxyEvent) => {
     const fields = await decodeFields(event);
@@ -106,7 +112,8 @@ export function agentHandler(deps: OffersDeps & PresenceDeps & HttpOptions) {
           const who = agentIdOf(event, "read");
           const query = parseQueueQuery(await decodeFields(event));
           requireQueueAccess(who, query.endpoint);
-          return { status: 200, body: await waitingChats(deps, query) };
+          const reader = { agentId: who.agentId, oversees: who.supervises !== undefined || oversees(who.person, query.endpoint) };
+          return { status: 200, body: await waitingChats(deps, query, reader) };
         },
       },
       [`${C}/accept`]: { POST: call("act", (agentCall) => accept(deps, agentCall)) },

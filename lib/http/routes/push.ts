@@ -1,5 +1,6 @@
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from "aws-lambda";
 import { requireAgentId } from "../../agents/presence.ts";
+import type { AgentStore } from "../../agents/store.ts";
 import { requireChatEndpoint } from "../../config/services.ts";
 import { InvalidInputError } from "../../errors.ts";
 import { errorFrame, pongFrame } from "../../push/frames.ts";
@@ -17,7 +18,7 @@ import { chatIdOrUnknown } from "../../session/ids.ts";
 import { sessionIdOrUnknown } from "../../session/session.ts";
 import { epochSeconds } from "../../time.ts";
 import { authorizeToken, type TokenCheck } from "../authorizer.ts";
-import { callerOfContext, requireAgentAccess } from "../caller.ts";
+import { callerOfContext, oversees, requireAgentAccess } from "../caller.ts";
 import { decodeUtf8 } from "../decode.ts";
 import { errorAnswer } from "../errors.ts";
 import { onlyKeys, parsePosition } from "../fields.ts";
@@ -36,7 +37,13 @@ import type { RequestScope } from "../respond.ts";
  * oldest let go, the chats it resumes side by side). A customer's is shorter: the session's head,
  * the subscription, the catch-up read.
  */
-export const LONGEST_STORAGE_SEQUENCE: StorageSequence = ["push.subscribe", "push.listening", "push.forget", "sessions.read"];
+export const LONGEST_STORAGE_SEQUENCE: StorageSequence = [
+  "agents.getProfile",
+  "push.subscribe",
+  "push.listening",
+  "push.forget",
+  "sessions.read",
+];
 
 /** A message from a client: JSON, a few KB at most (an access token is the largest field). */
 const MAX_MESSAGE_BYTES = 16 * 1024;
@@ -47,7 +54,7 @@ export interface PushOptions {
   readonly scope?: RequestScope | undefined;
 }
 
-export function pushHandler(deps: PushDeps & PushOptions) {
+export function pushHandler(deps: PushDeps & PushOptions & { readonly agents: Pick<AgentStore, "getProfile"> }) {
   const { scope } = deps;
   const route = async (event: APIGatewayProxyWebsocketEventV2): Promise<string | undefined> => {
     // By the event's type, not its route key: a message's route key can come from what the client sent.
@@ -169,10 +176,11 @@ async function agentSubscribe(deps: PushOptions & Pick<PushDeps, "now">, connect
   const token = text(message.token, "token");
   // The token checked as the agent API's authorizer checks it, and the caller as its routes take it.
   const context = await authorizeToken(deps.verify, token);
-  requireAgentAccess(callerOfContext(context, epochSeconds(deps.now())), agentId, "act");
+  const { person } = requireAgentAccess(callerOfContext(context, epochSeconds(deps.now())), agentId, "act");
   // A person, or callerOfContext refused it: the subscription lapses with the token.
   const until = context.outcome === "person" ? Number(context.exp) : 0;
-  return { connectionId, agentId, endpoints: [...new Set(endpoints)], chats, until };
+  const distinct = [...new Set(endpoints)];
+  return { connectionId, agentId, endpoints: distinct, overseen: distinct.filter((endpoint) => oversees(person, endpoint)), chats, until };
 }
 
 function list(value: unknown, name: string, max: number): readonly unknown[] {
