@@ -47,11 +47,16 @@ export async function decodeFields(request: RawRequest): Promise<Fields> {
     if (values !== undefined && values.length > 1) throw duplicateKey();
   }
   for (const [key, value] of Object.entries(request.queryStringParameters ?? {})) {
-    if (value !== undefined) fields[key] = value;
+    if (value === undefined) continue;
+    requireNoReplacement(key + value);
+    fields[key] = value;
   }
   const bytes = bodyBytes(request);
-  if (bytes.length === 0) return fields;
+  return bytes.length === 0 ? fields : Object.assign(fields, await decodeBody(request, bytes));
+}
 
+/** The body's fields, read by what it holds (decodeFields). */
+async function decodeBody(request: RawRequest, bytes: Uint8Array): Promise<Fields> {
   const contentType = header(request, "content-type") ?? "";
   const mediaType = (contentType.split(";")[0] ?? "").trim().toLowerCase();
   let bodyFields: Fields;
@@ -63,7 +68,24 @@ export async function decodeFields(request: RawRequest): Promise<Fields> {
   } else {
     throw new UnsupportedMediaTypeError();
   }
-  return Object.assign(fields, bodyFields);
+  for (const [key, value] of Object.entries(bodyFields)) requireNoReplacement(key + value);
+  return bodyFields;
+}
+
+/**
+ * U+FFFD, the replacement character, is refused wherever a client sends text (decision). The
+ * gateways decode before the function sees the bytes: serverless-offline and API Gateway put U+FFFD
+ * where a query string's escapes, and serverless-offline where a form or JSON body's bytes, are not
+ * UTF-8, and multipart parts are decoded the same way; so text that holds one is answered as the
+ * bytes themselves would be (a 400), and nothing mangled is stored. Deployed, bodies reach the
+ * function as bytes (serverless.yml `binaryMediaTypes`) and are decoded strictly besides.
+ */
+export function requireNoReplacement(text: string): void {
+  if (text.includes("\uFFFD")) throw notUtf8();
+}
+
+function notUtf8(): BadRequestError {
+  return new BadRequestError("Request is not valid UTF-8 (U+FFFD, which stands for bytes that were not, is refused too)");
 }
 
 /**
@@ -77,7 +99,9 @@ export function decodeJson(request: RawRequest): unknown {
   const bytes = bodyBytes(request);
   if (bytes.length === 0) throw new BadRequestError("Send a JSON body");
   try {
-    return JSON.parse(decodeUtf8(bytes));
+    const text = decodeUtf8(bytes);
+    requireNoReplacement(text);
+    return JSON.parse(text);
   } catch (error) {
     if (error instanceof BadRequestError) throw error;
     throw new BadRequestError("Request body is not valid JSON");
@@ -101,7 +125,7 @@ export function decodeUtf8(bytes: Uint8Array): string {
   try {
     return utf8.decode(bytes);
   } catch {
-    throw new BadRequestError("Request body is not valid UTF-8");
+    throw notUtf8();
   }
 }
 

@@ -279,7 +279,7 @@ export async function subscribeAgent(
   await listen(deps, command.connectionId, topics, expiresAt, deps.now().getTime());
   const consoles = (await deps.push.listening(agentTopic, CONSOLES_READ)).map((s) => ({ ...s, id: s.connectionId }));
   const { letGo, lapsed, keeps } = keepNewest(consoles, MAX_CONSOLES, now, command.connectionId);
-  await Promise.all([
+  const lettingGo = Promise.all([
     ...lapsed.map((connectionId) => deps.push.forget(connectionId)),
     ...letGo.map(async (connectionId) => {
       await deps.push.forget(connectionId);
@@ -292,13 +292,20 @@ export async function subscribeAgent(
     }),
   ]);
   // Let go by a console that subscribed at the same moment: told so above (by this or the other one).
-  if (!keeps) return;
+  if (!keeps) {
+    await lettingGo;
+    return;
+  }
   const frames = [subscribedFrame({ agentId: command.agentId, endpoints: command.endpoints }, expiresAt)];
   // A chat that cannot be resumed here (gone, another agent's) is handed to REST, which says why.
-  const resumed = await Promise.all(
-    command.chats.map(({ chatId, position }) =>
-      catchUp(deps, chatId, position ?? 0, command.agentId).catch(() => refreshFrame(chatId, position ?? 0)),
+  // Read beside the letting go of other consoles.
+  const [resumed] = await Promise.all([
+    Promise.all(
+      command.chats.map(({ chatId, position }) =>
+        catchUp(deps, chatId, position ?? 0, command.agentId).catch(() => refreshFrame(chatId, position ?? 0)),
+      ),
     ),
-  );
+    lettingGo,
+  ]);
   await reply(deps, command.connectionId, [...frames, ...resumed]);
 }

@@ -371,6 +371,41 @@ describe("npm start: what field clients send", () => {
     expect((await storedSession(JSON.parse(response.body)._id))?.data).toEqual({ firstName: "Anna" });
   });
 
+  it("refuses bytes that are not UTF-8 with a 400 wherever they come (query, form, JSON, multipart), and U+FFFD, which the gateway puts in their place", async () => {
+    const bad = Buffer.from([0xff, 0xfe]);
+    const boundary = "----utf8check";
+    const multipart = Buffer.concat([
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="firstName"\r\n\r\nAn`),
+      bad,
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+    const sent: [string, RequestInit, string?][] = [
+      ["query", { method: "POST" }, "?firstName=%FF%FE"],
+      [
+        "form",
+        {
+          method: "POST",
+          headers: { "Content-Type": "application/x-www-form-urlencoded" },
+          body: Buffer.concat([Buffer.from("firstName=An"), bad]),
+        },
+      ],
+      [
+        "JSON",
+        {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: Buffer.concat([Buffer.from('{"firstName":"An'), bad, Buffer.from('"}')]),
+        },
+      ],
+      ["multipart", { method: "POST", headers: { "Content-Type": `multipart/form-data; boundary=${boundary}` }, body: multipart }],
+      ["U+FFFD itself", { method: "POST", body: new URLSearchParams({ firstName: "An\uFFFD" }) }],
+    ];
+    for (const [name, init, query] of sent) {
+      const response = await fetch(`${stack.baseUrl}${service}${query ?? ""}`, init);
+      expect([response.status, (await readJson(response)).message], name).toEqual([400, expect.stringMatching(/not valid UTF-8/)]);
+    }
+  });
+
   it("answers 413 above 64 KB and 415 for other media types", async () => {
     const big = await fetch(`${stack.baseUrl}${service}`, { method: "POST", body: new URLSearchParams({ a: "x".repeat(70 * 1024) }) });
     expect(big.status).toBe(413);

@@ -343,6 +343,11 @@ describe("serverless package", () => {
     }
   });
 
+  it("hands every request body to the functions as bytes, which they decode strictly, with no MOCK integration that would break on it", () => {
+    expect(onlyOfType("AWS::ApiGateway::RestApi").resource.Properties.BinaryMediaTypes).toEqual(["*/*"]);
+    for (const [id, method] of ofType("AWS::ApiGateway::Method")) expect(method.Properties.Integration.Type, id).toBe("AWS_PROXY");
+  });
+
   it("puts an authorizer on every agent, supervisor and admin method, lets no method take the API key alone, and none on customer routes or preflights", () => {
     const methods = ofType("AWS::ApiGateway::Method").map(([, method]) => method.Properties);
     const backOffice = (m: { ResourceId: unknown }) => /Genesys1(Admin|Agent)/.test(JSON.stringify(m.ResourceId));

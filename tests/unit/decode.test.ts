@@ -75,6 +75,11 @@ describe("decodeFields", () => {
     ["invalid percent-encoding", request("a=%zz", "application/x-www-form-urlencoded"), 400],
     ["percent-encoded invalid UTF-8", request("a=%C3%28", "application/x-www-form-urlencoded"), 400],
     ["raw invalid UTF-8", request(Buffer.from([0x61, 0x3d, 0xff]).toString("base64"), undefined, { isBase64Encoded: true }), 400],
+    // What a gateway hands on in place of bytes that are not UTF-8, refused like them.
+    ["U+FFFD in the query string", request(null, undefined, { queryStringParameters: { a: "x\uFFFD" } }), 400],
+    ["U+FFFD in a key", request("\uFFFD=1", "application/x-www-form-urlencoded"), 400],
+    ["U+FFFD in a form", request("a=%EF%BF%BD", "application/x-www-form-urlencoded"), 400],
+    ["U+FFFD in JSON", request('{"a":"\\ufffd"}', "application/json"), 400],
     ["malformed JSON", request('{"a":', "application/json"), 400],
     ["a JSON array", request('[{"a":1}]', "application/json"), 400],
     ["nested JSON values", request('{"a":{"b":1}}', "application/json"), 400],
@@ -88,6 +93,15 @@ describe("decodeFields", () => {
     ["an oversized body", request(`a=${"x".repeat(MAX_BODY_BYTES)}`, "application/x-www-form-urlencoded"), 413],
   ])("refuses %s", async (_name, input, status) => {
     expect(await statusOf(decodeFields(input))).toBe(status);
+  });
+
+  it("refuses a multipart part whose bytes are not UTF-8, which the multipart parser would replace with U+FFFD", async () => {
+    const body = Buffer.concat([
+      Buffer.from('--b\r\nContent-Disposition: form-data; name="a"\r\n\r\nx'),
+      Buffer.from([0xff]),
+      Buffer.from("\r\n--b--\r\n"),
+    ]).toString("base64");
+    expect(await statusOf(decodeFields(request(body, "multipart/form-data; boundary=b", { isBase64Encoded: true })))).toBe(400);
   });
 
   it("never echoes the raw input in its error message", async () => {

@@ -79,6 +79,7 @@ describe("the push function's messages", () => {
     ["a position of 11 digits", `{"action":"subscribe","chat":"${id}","transcriptPosition":12345678901}`, 400],
     ["a chat id that is no session id", '{"action":"subscribe","chat":"../x"}', 404],
     ["a chat id that is not a string", '{"action":"subscribe","chat":7}', 400],
+    ["U+FFFD, which stands for bytes that were not UTF-8", '{"action":"subscribe","chat":"\uFFFD"}', 400],
     ["eleven endpoints", `{"action":"subscribe","agentId":"anna","token":"t","endpoints":${JSON.stringify(Array(11).fill("q"))}}`, 400],
     ["a bad endpoint", '{"action":"subscribe","agentId":"anna","token":"t","endpoints":["a b"]}', 400],
     ["21 chats", `{"action":"subscribe","agentId":"anna","token":"t","chats":${JSON.stringify(Array(21).fill({ id }))}}`, 400],

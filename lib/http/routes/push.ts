@@ -19,7 +19,7 @@ import { sessionIdOrUnknown } from "../../session/session.ts";
 import { epochSeconds } from "../../time.ts";
 import { authorizeToken, type TokenCheck } from "../authorizer.ts";
 import { callerOfContext, oversees, requireAgentAccess } from "../caller.ts";
-import { decodeUtf8 } from "../decode.ts";
+import { decodeUtf8, requireNoReplacement } from "../decode.ts";
 import { errorAnswer } from "../errors.ts";
 import { onlyKeys, parsePosition } from "../fields.ts";
 import type { RequestScope } from "../respond.ts";
@@ -33,16 +33,15 @@ import type { RequestScope } from "../respond.ts";
  */
 
 /**
- * The longest sequence of storage calls: an agent's subscribe (its subscription, its consoles, the
- * oldest let go, the chats it resumes side by side). A customer's is shorter: the session's head,
- * the subscription, the catch-up read.
+ * The longest sequence of storage calls: an agent's subscribe (its profile when it names queues,
+ * its subscription, its consoles, then the oldest let go beside the chats it resumes). A
+ * customer's is shorter: the session's head, the subscription, the catch-up read.
  */
 export const LONGEST_STORAGE_SEQUENCE: StorageSequence = [
   "agents.getProfile",
   "push.subscribe",
   "push.listening",
-  "push.forget",
-  "sessions.read",
+  ["push.forget", "sessions.read"],
 ];
 
 /** A message from a client: JSON, a few KB at most (an access token is the largest field). */
@@ -124,6 +123,7 @@ function parseMessage(body: string | undefined, base64: boolean): Message {
   }
   const text = base64 ? decodeUtf8(Buffer.from(raw, "base64")) : raw;
   if (Buffer.byteLength(text) > MAX_MESSAGE_BYTES) throw new InvalidInputError(`A message must be at most ${MAX_MESSAGE_BYTES} bytes`);
+  requireNoReplacement(text);
   let message: unknown;
   try {
     message = JSON.parse(text);
