@@ -140,10 +140,21 @@ async function offer(
   );
   if ("refused" in routed) {
     const released = await deps.agents.change(agentId, { kind: "release", chatId: target.chatId, held: "offer", at: offeredAt }, now);
-    await deps.routing.changeFree(freeChanges(claimed.before, released?.after ?? claimed.after, now));
     const found = routed.refused;
-    // A queue entry that can never stand for a waiting chat again goes.
-    if (found !== undefined && (found.phase === "ENDED" || found.expiresAt <= now)) await deps.routing.dropWaiting(waitingEntry(found));
+    // The slot was taken for a moment: a pass that found the agent full meanwhile left its chat
+    // waiting. When another pass took this chat (a race), the agent is sent a pass of its own for
+    // the oldest waiting chats; a chat refused for good (cooling off, another's transfer) sends none,
+    // so no pass repeats itself on it.
+    const raced = found !== undefined && (found.phase !== "WAITING" || found.offer !== undefined);
+    const free = released !== undefined && freeSlots(released.after, now) > 0;
+    await Promise.all([
+      deps.routing.changeFree(freeChanges(claimed.before, released?.after ?? claimed.after, now)),
+      raced && free ? deps.work.send({ kind: "free", agentId }) : undefined,
+      // A queue entry that can never stand for a waiting chat again goes.
+      found !== undefined && (found.phase === "ENDED" || found.expiresAt <= now)
+        ? deps.routing.dropWaiting(waitingEntry(found))
+        : undefined,
+    ]);
     return "chat";
   }
   const { chat } = routed;
