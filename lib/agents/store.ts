@@ -26,6 +26,13 @@ export interface AgentChanged {
  * one record, changed atomically by the rules of lib/agents/state.ts.
  */
 export interface AgentStore {
+  /**
+   * Remembers that one sign-in (a token family, lib/agents/sign-out.ts) ended: its tokens are
+   * refused until `until` (epoch seconds), after which none of them can be alive.
+   */
+  signOut(family: string, until: number): Promise<void>;
+  /** Whether the sign-in `family` ended (and may still have live tokens) at `now` (epoch seconds). */
+  signedOut(family: string, now: number): Promise<boolean>;
   /** `recent`: may miss a change of the last second, for half the cost (a check on a page read often). */
   getProfile(agentId: string, recent?: boolean): Promise<AgentProfile | undefined>;
   /** Replaces the profile; resolves true when the agent had none. */

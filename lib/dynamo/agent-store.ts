@@ -31,6 +31,8 @@ const REGISTRY = "agents";
 const profileKey = (agentId: string) => key(`agent#${agentId}`, "profile");
 const stateKey = (agentId: string) => key(`agent#${agentId}`, "state");
 const registryKey = (agentId: string) => key(REGISTRY, agentId);
+/** A sign-in that ended: its own partition, read once per token by the authorizers. */
+const signOutKey = (family: string) => key(`sign-out#${family}`, "sign-out");
 
 /** A read-modify-write that loses to another writer tries again, this many times in all. */
 const WRITE_ATTEMPTS = 3;
@@ -53,6 +55,16 @@ export class DynamoAgentStore implements AgentStore {
 
   constructor(client: DynamoDBDocumentClient, table: string) {
     this.config = new ConfigTable(client, table);
+  }
+
+  async signOut(family: string, until: number): Promise<void> {
+    await this.config.put({ ...signOutKey(family), expiresAt: until });
+  }
+
+  async signedOut(family: string, now: number): Promise<boolean> {
+    const item = await this.config.get(signOutKey(family));
+    // TTL removes it within a few days of `expiresAt`: until then, the time decides.
+    return item !== undefined && Number(item.expiresAt) > now;
   }
 
   async getProfile(agentId: string, recent = false): Promise<AgentProfile | undefined> {

@@ -1,4 +1,6 @@
 import type { APIGatewayProxyEvent } from "aws-lambda";
+import { StorageUnavailableError } from "../errors.ts";
+import { SignInUnavailableError } from "./authorizer.ts";
 import { AccessDeniedError, UnauthorizedError } from "./errors.ts";
 
 /**
@@ -17,12 +19,20 @@ import { AccessDeniedError, UnauthorizedError } from "./errors.ts";
  * supervisor shows it nothing rather than everything.
  */
 export type Caller =
-  | { readonly kind: "person"; readonly userId: string; readonly username: string; readonly groups: readonly string[] }
+  | {
+      readonly kind: "person";
+      readonly userId: string;
+      readonly username: string;
+      readonly groups: readonly string[];
+      /** The sign-in its token came from (lib/agents/sign-out.ts), when the token names one. */
+      readonly family?: string;
+    }
   | { readonly kind: "machine" };
 
 const REASONS: Readonly<Record<string, string>> = {
   missing: "Sign in: send Authorization: Bearer <access token>",
   expired: "The access token has expired: refresh it or sign in again",
+  "signed-out": "This sign-in was signed out: sign in again",
 };
 
 /** The caller of a request, or the 401 its credentials earn. `now`: seconds since the epoch. */
@@ -41,7 +51,12 @@ export function callerOfContext(context: Readonly<Record<string, unknown>>, nowS
     const groups = String(context.groups ?? "")
       .split(",")
       .filter(Boolean);
-    return { kind: "person", userId: String(context.userId), username: String(context.username), groups };
+    const family = typeof context.family === "string" && context.family !== "" ? { family: context.family } : {};
+    return { kind: "person", userId: String(context.userId), username: String(context.username), groups, ...family };
+  }
+  if (outcome === "unavailable") {
+    // An uncached authorizer that could not check (lib/http/authorizer.ts): the 503 API Gateway gives.
+    throw context.reason === "storage" ? new StorageUnavailableError("the authorizer could not read") : new SignInUnavailableError();
   }
   const reason = typeof context.reason === "string" ? context.reason : "missing";
   if (reason === "missing") throw new UnauthorizedError(REASONS.missing as string, "invalid_request");

@@ -44,6 +44,12 @@ export interface Principal {
   readonly groups: readonly string[];
   /** When the token expires, in epoch seconds (`exp`). */
   readonly expiresAt: number;
+  /**
+   * The sign-in the token came from (`origin_jti`: every access token refreshed from one refresh
+   * token carries the same), which sign-out ends (lib/agents/sign-out.ts). Pools that revoke tokens
+   * put it in; a token without it cannot be signed out before it expires.
+   */
+  readonly family?: string;
 }
 
 /**
@@ -133,6 +139,7 @@ function principalOf(payload: Readonly<Record<string, unknown>>, clientId: strin
     username: stringClaim(payload, "username"),
     groups: groupsOf(payload),
     expiresAt: payload.exp,
+    ...(typeof payload.origin_jti === "string" && payload.origin_jti !== "" ? { family: payload.origin_jti } : {}),
   };
 }
 

@@ -10,6 +10,15 @@ import type { AgentChanged, AgentProfile, AgentStore, ProfilePage } from "../age
 export class MemoryAgentStore implements AgentStore {
   private readonly profilesById = new Map<string, AgentProfile>();
   private readonly states = new Map<string, AgentState>();
+  private readonly signOuts = new Map<string, number>();
+
+  async signOut(family: string, until: number): Promise<void> {
+    this.signOuts.set(family, Math.max(until, this.signOuts.get(family) ?? 0));
+  }
+
+  async signedOut(family: string, now: number): Promise<boolean> {
+    return (this.signOuts.get(family) ?? 0) > now;
+  }
 
   async getProfile(agentId: string): Promise<AgentProfile | undefined> {
     const profile = this.profilesById.get(agentId);

@@ -39,7 +39,7 @@ interface HttpEvent {
   readonly http?: {
     readonly method: string;
     readonly path: string;
-    readonly authorizer?: string | { identitySource?: string; resultTtlInSeconds?: number };
+    readonly authorizer?: string | { name?: string; identitySource?: string; resultTtlInSeconds?: number };
   };
 }
 
@@ -180,6 +180,7 @@ export default class GmsChatPlugin {
 
   private configureOffline(): void {
     const { functions } = this.serverless.service;
+    const authorizers = new Set<string>();
     for (const fn of Object.values(functions)) {
       // The authorizers always answer (lib/http/authorizer.ts); serverless-offline would answer a
       // request without the identity source itself, with its own body and no CORS, so locally the
@@ -189,6 +190,7 @@ export default class GmsChatPlugin {
         if (typeof authorizer === "object") {
           delete authorizer.identitySource;
           authorizer.resultTtlInSeconds = 0;
+          if (authorizer.name !== undefined) authorizers.add(authorizer.name);
         }
       }
       // The pool's intrinsics mean nothing to serverless-offline ("[object Object]"): the local
@@ -199,13 +201,27 @@ export default class GmsChatPlugin {
         if (typeof environment[name] === "object") environment[name] = process.env[name] ?? "";
       }
       // The WebSocket API's addresses: serverless-offline's WebSocket port (`npm start` sets both).
-      const websocketPort = this.options.websocketPort ?? process.env.WEBSOCKET_PORT ?? 3001;
-      if (typeof environment.PUSH_MANAGEMENT_URL === "object") environment.PUSH_MANAGEMENT_URL = `http://localhost:${websocketPort}`;
-      if (typeof environment.PUSH_URL === "object") environment.PUSH_URL = `ws://localhost:${websocketPort}`;
+      // `npm start` names them (its WebSocket port's door, scripts/local/websocket.ts), with the
+      // secret its Management API asks for; a bare `serverless offline` serves them itself.
+      const websocketPort = process.env.WEBSOCKET_PORT ?? this.options.websocketPort ?? 3001;
+      if (typeof environment.PUSH_MANAGEMENT_URL === "object") {
+        environment.PUSH_MANAGEMENT_URL = process.env.PUSH_MANAGEMENT_URL ?? `http://localhost:${websocketPort}`;
+      }
+      if (environment.PUSH_MANAGEMENT_URL !== undefined && process.env.PUSH_MANAGEMENT_SECRET) {
+        environment.PUSH_MANAGEMENT_SECRET = process.env.PUSH_MANAGEMENT_SECRET;
+      }
+      if (typeof environment.PUSH_URL === "object") environment.PUSH_URL = process.env.PUSH_URL ?? `ws://localhost:${websocketPort}`;
       if (typeof environment.ADMIN_API_KEY_ID === "object") {
         delete environment.ADMIN_API_KEY_ID;
         environment.ADMIN_API_KEY = process.env.GMS_ADMIN_API_KEY ?? "";
       }
+    }
+    // serverless-offline answers an authorizer's failure with its own bare 401, where API Gateway's
+    // AUTHORIZER_FAILURE answer is a 503 to retry: uncached, an authorizer may hand a failure to the
+    // function instead (lib/http/authorizer.ts), which answers that 503.
+    for (const name of authorizers) {
+      const fn = functions[name];
+      if (fn !== undefined) fn.environment = { ...fn.environment, AUTHORIZER_UNCACHED: "true" };
     }
     // `npm start` passes its own socket (scripts/local/processes.ts); this covers a bare `serverless offline`.
     if (this.options.lambdaPort === undefined) {

@@ -349,19 +349,34 @@ function signingKey(dataDir: string): Signer {
  */
 export const LOCAL_TOKEN_SECONDS = 30 * 60;
 
-/** A token of the emulator's, signed again with the data folder's key, its life cut to LOCAL_TOKEN_SECONDS. */
-function resign(token: string, signer: Signer): string {
+/**
+ * A token of the emulator's, signed again with the data folder's key, its life cut to
+ * LOCAL_TOKEN_SECONDS, and naming its sign-in as the deployed pool does (`origin_jti`, which
+ * sign-out ends: lib/agents/sign-out.ts): the emulator puts none in, so the proxy names the
+ * sign-in by its refresh token, the same for every token refreshed from it.
+ */
+function resign(token: string, signer: Signer, family: string | undefined): string {
   const [, encoded = ""] = token.split(".");
   const claims = JSON.parse(Buffer.from(encoded, "base64url").toString("utf8")) as Record<string, unknown>;
   const issued = typeof claims.iat === "number" ? claims.iat : Math.floor(Date.now() / 1000);
   if (typeof claims.exp === "number") claims.exp = Math.min(claims.exp, issued + LOCAL_TOKEN_SECONDS);
+  if (family !== undefined) claims.origin_jti = family;
   const header = Buffer.from(JSON.stringify({ alg: "RS256", typ: "JWT", kid: signer.kid })).toString("base64url");
   const signed = `${header}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}`;
   return `${signed}.${sign("sha256", Buffer.from(signed), signer.privateKey).toString("base64url")}`;
 }
 
-/** An answer of the emulator's with its access and ID tokens signed again; anything else as it is. */
-function resigned(body: Buffer, signer: Signer): Buffer {
+/** The sign-in a refresh token stands for: a digest of it, never the token itself. */
+function familyOf(refreshToken: unknown): string | undefined {
+  if (typeof refreshToken !== "string" || refreshToken === "") return undefined;
+  return createHash("sha256").update(refreshToken).digest("base64url").slice(0, 32);
+}
+
+/**
+ * An answer of the emulator's with its access and ID tokens signed again; anything else as it is.
+ * `refreshToken`: the one a refresh was made with (a sign-in's answer carries its own).
+ */
+function resigned(body: Buffer, signer: Signer, refreshToken: unknown): Buffer {
   let answer: { AuthenticationResult?: Record<string, unknown> };
   try {
     answer = JSON.parse(body.toString("utf8")) as typeof answer;
@@ -370,9 +385,10 @@ function resigned(body: Buffer, signer: Signer): Buffer {
   }
   const result = answer.AuthenticationResult;
   if (result === undefined || result === null || typeof result !== "object") return body;
+  const family = familyOf(refreshToken ?? result.RefreshToken);
   for (const field of ["AccessToken", "IdToken"]) {
     const token = result[field];
-    if (typeof token === "string") result[field] = resign(token, signer);
+    if (typeof token === "string") result[field] = resign(token, signer, family);
   }
   // The console renews its tokens by ExpiresIn (the emulator sends none).
   if (typeof result.AccessToken === "string") {
@@ -444,7 +460,7 @@ async function serveBrowserFacing(
     chunks.push(chunk);
   }
   const body = Buffer.concat(chunks);
-  let call: { ClientId?: unknown; AuthFlow?: unknown };
+  let call: { ClientId?: unknown; AuthFlow?: unknown; AuthParameters?: { REFRESH_TOKEN?: unknown } };
   try {
     call = JSON.parse(body.toString("utf8")) as typeof call;
   } catch {
@@ -454,7 +470,8 @@ async function serveBrowserFacing(
   if (operation === "InitiateAuth" && !CONSOLE_AUTH_FLOWS.has(String(call.AuthFlow))) {
     return refuse(response, 403, `AuthFlow ${String(call.AuthFlow)} is not available here`, cors);
   }
-  return forward(request, response, context.socketPath, cors, body, context.signer);
+  const refreshToken = call.AuthFlow === "REFRESH_TOKEN_AUTH" ? call.AuthParameters?.REFRESH_TOKEN : undefined;
+  return forward(request, response, context.socketPath, cors, body, (answer) => resigned(answer, context.signer, refreshToken));
 }
 
 /**
@@ -485,7 +502,7 @@ function forward(
   socketPath: string,
   cors: Record<string, string>,
   body: Buffer,
-  signer: Signer,
+  resign: (answer: Buffer) => Buffer,
 ) {
   return new Promise<void>((resolveForward, reject) => {
     const upstream = httpRequest(
@@ -503,7 +520,7 @@ function forward(
         answer.on("end", () => {
           const text = Buffer.concat(chunks);
           const status = answer.statusCode ?? 502;
-          response.writeHead(status, headers).end(status === 200 ? resigned(text, signer) : asDeployed(text));
+          response.writeHead(status, headers).end(status === 200 ? resign(text) : asDeployed(text));
           resolveForward();
         });
       },

@@ -405,6 +405,15 @@ export function storeContract(name: string, start: () => Promise<StoreFixture>):
         expect(await stores.agents.getProfile(ids[1] as string)).toBeUndefined();
       });
 
+      it("remembers a sign-in that ended until its tokens cannot be alive, and no other", async () => {
+        const family = `family-${randomUUID()}`;
+        expect(await stores.agents.signedOut(family, 1_000)).toBe(false);
+        await stores.agents.signOut(family, 2_000);
+        expect(await stores.agents.signedOut(family, 1_999)).toBe(true);
+        expect(await stores.agents.signedOut(family, 2_000)).toBe(false);
+        expect(await stores.agents.signedOut(`family-${randomUUID()}`, 1_000)).toBe(false);
+      });
+
       it("goes ready, renews only while ready, goes not ready keeping what it holds, and is restricted by its profile", async () => {
         const agentId = agent();
         const [e1, e2] = [endpoint(), endpoint()];

@@ -5,6 +5,7 @@ import { DEFAULT_DEV_USERS } from "../../scripts/local/identity.ts";
 import type { LocalStack } from "../../scripts/local/launch.ts";
 import { STACK_ADMIN_KEY } from "../../scripts/local/stack.ts";
 import { cognito, LOCAL_USERS, type SignedIn, signIn } from "../support/identity.ts";
+import { PushClient } from "../support/push.ts";
 import { letAgentsPick, serve, startTestStack, type TestStack } from "../support/stack.ts";
 
 /**
@@ -177,6 +178,29 @@ describe("npm start: refused credentials", () => {
       await expectUnauthorized(await call("agent/anna/queue?endpoint=auth_desk", { authorization: `Bearer ${token}` }));
       await expectUnauthorized(await call("admin/services", { authorization: `Bearer ${token}` }));
     }
+  });
+
+  it("signs out a sign-in for the API and the push channel: every token of it refused, the person's other sign-ins untouched", async () => {
+    const [signedIn, other] = await Promise.all([signIn(stack, ...LOCAL_USERS.ben), signIn(stack, ...LOCAL_USERS.ben)]);
+    // A token refreshed from the same sign-in belongs to it too.
+    const refreshed = await cognito(stack, "InitiateAuth", {
+      AuthFlow: "REFRESH_TOKEN_AUTH",
+      ClientId: stack.identity.clientId,
+      AuthParameters: { REFRESH_TOKEN: signedIn.refreshToken },
+    });
+    const sibling = ((await refreshed.json()) as Json).AuthenticationResult.AccessToken as string;
+    const presence = "agent/ben/presence";
+    expect((await call(presence, signedIn.authorization)).status).toBe(200);
+    expect((await call("agent/ben/sign-out", signedIn.authorization, { method: "POST" })).status).toBe(204);
+    for (const token of [signedIn.accessToken, sibling]) {
+      const refused = await call(presence, { authorization: `Bearer ${token}` });
+      expect([refused.status, ((await refused.json()) as Json).message]).toEqual([401, "This sign-in was signed out: sign in again"]);
+      const client = await PushClient.open(stack.pushUrl);
+      client.send({ action: "subscribe", agentId: "ben", token });
+      expect((await client.next()).data).toMatchObject({ status: 401, message: "This sign-in was signed out: sign in again" });
+      await client.close();
+    }
+    expect((await call(presence, other.authorization)).status).toBe(200);
   });
 
   it("no longer refreshes after the refresh token is revoked", async () => {

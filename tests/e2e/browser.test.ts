@@ -272,9 +272,18 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     const notReady = agent.waitForRequest(
       (request) => request.method() === "PUT" && request.url().endsWith("/genesys/1/agent/anna/presence"),
     );
+    const signedOut = agent.waitForRequest(
+      (request) => request.method() === "POST" && request.url().endsWith("/genesys/1/agent/anna/sign-out"),
+    );
     await agent.getByRole("button", { name: "Sign out" }).click();
     expect((await revoked).status()).toBe(200);
     expect(new URLSearchParams((await notReady).postData() ?? "").get("state")).toBe("not_ready");
+    // The sign-in ends for the API too, after going not ready (tests/e2e/agent-auth.test.ts: its tokens then refused).
+    expect((await signedOut).headers().authorization).toBe(`Bearer ${tokens.accessToken}`);
+    expect(agentCalls.map((call) => `${call.method} ${call.path}`).slice(-2)).toEqual([
+      "PUT /genesys/1/agent/anna/presence",
+      "POST /genesys/1/agent/anna/sign-out",
+    ]);
     await agent.locator("#signin").waitFor();
     expect(await agent.evaluate<number>("sessionStorage.length")).toBe(0);
     const refresh = await cognito("InitiateAuth", {

@@ -554,6 +554,19 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
     expect(problemsSince(start)).toEqual([]);
   });
 
+  it("sign-out: every token of that sign-in refused, the person's other sign-ins untouched", async () => {
+    const start = problems.length;
+    const second = await signIn(stack, "zoe", "Zoe-local-1");
+    const bearer = { authorization: `Bearer ${second.accessToken}` };
+    const queue = { params: { agentId: "zoe" }, query: { endpoint: DESK.endpoint }, key: false };
+    expect((await call(`GET ${A}/queue`, { ...queue, headers: bearer })).status).toBe(200);
+    expect((await call(`POST ${A}/sign-out`, { params: { agentId: "zoe" }, key: false, headers: bearer })).status).toBe(204);
+    const refused = await call(`GET ${A}/queue`, { ...queue, headers: bearer });
+    expect([refused.status, refused.body.message]).toEqual([401, "This sign-in was signed out: sign in again"]);
+    expect((await call(`GET ${A}/queue`, { params: { agentId: "zoe" }, query: { endpoint: DESK.endpoint } })).status).toBe(200);
+    expect(problemsSince(start)).toEqual([]);
+  });
+
   it("agent calls before accepting, customer calls before create, and a customer who leaves first", async () => {
     const start = problems.length;
     const { body } = await call(REQUEST_CHAT, { params: { service: DESK.service } });

@@ -13,6 +13,7 @@ import { COMET_BUMP_BUDGET_MS } from "../../lib/comet/listener.ts";
 import { DEADLINE_MARGIN_MS } from "../../lib/dynamo/limits.ts";
 import { tableDefinitions } from "../../lib/dynamo/tables.ts";
 import { worstCaseMs } from "../../lib/dynamo/worst-case.ts";
+import { LONGEST_STORAGE_SEQUENCE as authorizer } from "../../lib/http/authorizer.ts";
 import { LONGEST_STORAGE_SEQUENCE as admin } from "../../lib/http/routes/admin.ts";
 import { LONGEST_STORAGE_SEQUENCE as agent, LISTENING_SEQUENCE as agentListening } from "../../lib/http/routes/agent.ts";
 import { LONGEST_STORAGE_SEQUENCE as chat } from "../../lib/http/routes/chat.ts";
@@ -169,9 +170,9 @@ describe("serverless package", () => {
       SeedLambdaFunction: seed,
       WebLambdaFunction: web,
       CometLambdaFunction: comet,
-      // The authorizers call no storage.
-      AuthorizerLambdaFunction: [],
-      AdminAuthorizerLambdaFunction: [],
+      // The authorizers read whether a token's sign-in ended.
+      AuthorizerLambdaFunction: authorizer,
+      AdminAuthorizerLambdaFunction: authorizer,
       PushLambdaFunction: push,
       RouterLambdaFunction: router,
     };
@@ -288,7 +289,12 @@ describe("serverless package", () => {
         "dynamodb:GetItem SessionsTable",
         "dynamodb:UpdateItem SessionsTable",
         "dynamodb:BatchWriteItem SessionsTable",
+        // An agent's profile, and whether its token's sign-in ended.
+        "dynamodb:GetItem ConfigTable",
       ],
+      // Whether a token's sign-in ended (one item per token first seen).
+      AuthorizerRole: ["dynamodb:GetItem ConfigTable"],
+      AdminAuthorizerRole: ["dynamodb:GetItem ConfigTable"],
       CometRole: [
         "dynamodb:Query SessionsTable",
         "dynamodb:GetItem SessionsTable",
@@ -371,7 +377,7 @@ describe("serverless package", () => {
           Ref: agent(method) ? "AuthorizerApiGatewayAuthorizer" : "AdminAuthorizerApiGatewayAuthorizer",
         });
     }
-    expect(methods.filter((m) => backOffice(m) && m.HttpMethod !== "OPTIONS")).toHaveLength(11 + 13);
+    expect(methods.filter((m) => backOffice(m) && m.HttpMethod !== "OPTIONS")).toHaveLength(12 + 13);
     // Every API resource answers the CORS preflight; the pages and their settings are plain GETs
     // without custom headers (the widget's settings may be read cross-origin), which need none.
     const pages = new Set(

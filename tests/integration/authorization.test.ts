@@ -2,6 +2,7 @@ import { createSign, generateKeyPairSync, type KeyObject, randomUUID } from "nod
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { signedOutCheck } from "../../lib/agents/sign-out.ts";
 import { authorizerHandler } from "../../lib/http/authorizer.ts";
 import { corsPolicy } from "../../lib/http/cors.ts";
 import { adminHandler } from "../../lib/http/routes/admin.ts";
@@ -66,12 +67,13 @@ beforeAll(async () => {
   issuer = await startTestIssuer(POOL, CLIENT_ID, signing.publicKey, KEY);
   config = issuer.config;
   const verifier = createTokenVerifier(config);
-  authorizer = authorizerHandler({ verify: (t) => verifier.verify(t) });
-  adminAuthorizer = authorizerHandler({ verify: (t) => verifier.verify(t), apiKey: async () => ADMIN_KEY });
   vi.spyOn(console, "log").mockImplementation((line: string) => {
     logs.push(String(line));
   });
   db = await startTestDynamo();
+  const signedOut = signedOutCheck({ agents: db.agents, now: () => clock });
+  authorizer = authorizerHandler({ verify: (t) => verifier.verify(t), signedOut });
+  adminAuthorizer = authorizerHandler({ verify: (t) => verifier.verify(t), signedOut, apiKey: async () => ADMIN_KEY });
   const deps = { ...testService(db, { now: () => clock }), cors: corsPolicy("*") };
   await pickOn(db, ["auth_q"]);
   for (const agentId of ["anna", "ben", "sam"]) await profileFor(db, agentId, ["auth_q"]);
@@ -151,6 +153,27 @@ describe("the authorizer and the agent function together", () => {
     expect((await through("agent", queue("ben", bearer(sam)))).status).toBe(200);
     expect((await through("agent", presence("ben", bearer(sam)))).status).toBe(403);
     expect((await through("agent", queue("anna", bearer(token("nobody", []))))).status).toBe(403);
+  });
+
+  it("ends a sign-in: every token of it refused on agent and admin routes, other sign-ins of the same person untouched", async () => {
+    const family = randomUUID();
+    const anna = bearer(token("anna", ["agent", "admin"], { origin_jti: family }));
+    const again = bearer(token("anna", ["agent", "admin"], { origin_jti: family }));
+    const elsewhere = bearer(token("anna", ["agent", "admin"], { origin_jti: randomUUID() }));
+    expect((await through("agent", queue("anna", anna))).status).toBe(200);
+    const signOut = (headers: Record<string, string>) =>
+      httpEvent({ resource: "/genesys/1/agent/{agentId}/sign-out", httpMethod: "POST", pathParameters: { agentId: "anna" }, headers });
+    expect((await through("agent", signOut(anna))).status).toBe(204);
+    for (const headers of [anna, again]) {
+      const refused = await through("agent", queue("anna", headers));
+      expect([refused.status, refused.body.message]).toEqual([401, "This sign-in was signed out: sign in again"]);
+      const admin = await through("admin", httpEvent({ resource: "/genesys/1/admin/agents", httpMethod: "GET", headers }));
+      expect(admin.status).toBe(401);
+    }
+    expect((await through("agent", queue("anna", elsewhere))).status).toBe(200);
+    // A token that names no sign-in has none to end.
+    const bare = await through("agent", signOut(bearer(token("anna", ["agent"]))));
+    expect([bare.status, bare.body.message]).toEqual([400, expect.stringMatching(/no sign-in to end/)]);
   });
 
   it("lets an agent read only the queues of its profile's endpoints; a supervisor of the endpoint and an admin read it as themselves", async () => {

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import { describe, expect, it } from "vitest";
-import { authorize, stageWildcard, type TokenCheck } from "../../lib/http/authorizer.ts";
+import { StorageUnavailableError } from "../../lib/errors.ts";
+import { authorize, authorizerHandler, stageWildcard, type TokenCheck } from "../../lib/http/authorizer.ts";
 import { type Caller, callerOf, requireAdmin, requireAgentAccess, requireQueueAccess } from "../../lib/http/caller.ts";
 import { AccessDeniedError, UnauthorizedError } from "../../lib/http/errors.ts";
 
@@ -11,8 +12,10 @@ const authorizerEvent = (headers: Record<string, string>) => ({ headers, methodA
 const person = (username: string, ...groups: string[]): Caller => ({ kind: "person", userId: `sub-${username}`, username, groups });
 
 describe("the authorizer's decision", () => {
+  const signedOut = new Set<string>();
   const deps = {
     verify: async (token: string): Promise<TokenCheck> => (token === JWT ? anna : { ok: false, reason: "signature", message: "" }),
+    signedOut: async (family: string) => signedOut.has(family),
   };
 
   it("reads a Bearer token, whatever the scheme's case, and passes the person on", async () => {
@@ -27,7 +30,7 @@ describe("the authorizer's decision", () => {
 
   it("passes no group that its comma-joined list would split into others", async () => {
     const odd: TokenCheck = { ok: true, principal: { ...anna.principal, groups: ["supervisor", "x,endpoint:sales", "endpoint:support"] } };
-    expect(await authorize({ verify: async () => odd }, authorizerEvent({ authorization: `Bearer ${JWT}` }))).toMatchObject({
+    expect(await authorize({ ...deps, verify: async () => odd }, authorizerEvent({ authorization: `Bearer ${JWT}` }))).toMatchObject({
       groups: "supervisor,endpoint:support",
     });
   });
@@ -54,8 +57,43 @@ describe("the authorizer's decision", () => {
   });
 
   it("fails, rather than refuses, when the issuer's keys cannot be fetched (a refusal would be cached for the token)", async () => {
-    const down = { verify: async (): Promise<TokenCheck> => ({ ok: false, reason: "keys-unavailable", message: "" }) };
+    const down = { ...deps, verify: async (): Promise<TokenCheck> => ({ ok: false, reason: "keys-unavailable", message: "" }) };
     await expect(authorize(down, authorizerEvent({ authorization: `Bearer ${JWT}` }))).rejects.toThrow();
+  });
+
+  it("refuses a token of a sign-in that ended, passes its family on otherwise, and fails (never refuses) when it cannot tell", async () => {
+    const signedIn: TokenCheck = { ok: true, principal: { ...anna.principal, family: "f-1" } };
+    const withFamily = { ...deps, verify: async () => signedIn };
+    const bearer = authorizerEvent({ authorization: `Bearer ${JWT}` });
+    expect(await authorize(withFamily, bearer)).toMatchObject({ outcome: "person", family: "f-1" });
+    signedOut.add("f-1");
+    expect(await authorize(withFamily, bearer)).toEqual({ outcome: "refused", reason: "signed-out" });
+    // A token that names no sign-in is not asked about; storage out of reach is no verdict.
+    expect(await authorize(deps, bearer)).toMatchObject({ outcome: "person", family: "" });
+    const unreachable = { ...withFamily, signedOut: async () => Promise.reject(new Error("DynamoDB unreachable")) };
+    await expect(authorize(unreachable, bearer)).rejects.toThrow();
+    const refused = { requestContext: { authorizer: { outcome: "refused", reason: "signed-out" } } } as unknown as APIGatewayProxyEvent;
+    expect(() => callerOf(refused, 0)).toThrow(/signed out/);
+  });
+
+  it("hands a check it could not make to the function only when uncached (serverless-offline), which answers 503; cached, it fails", async () => {
+    const down = { ...deps, verify: async (): Promise<TokenCheck> => ({ ok: true, principal: { ...anna.principal, family: "f" } }) };
+    const failing = { ...down, signedOut: async () => Promise.reject(new StorageUnavailableError("down")) };
+    const event = { ...authorizerEvent({ authorization: `Bearer ${JWT}` }), methodArn: "arn:aws:execute-api:r:1:api/prod/GET/x" };
+    await expect(authorizerHandler(failing)(event)).rejects.toThrow();
+    const answer = await authorizerHandler({ ...failing, uncached: true })(event);
+    expect(answer.context).toEqual({ outcome: "unavailable", reason: "storage" });
+    const passed = { requestContext: { authorizer: answer.context } } as unknown as APIGatewayProxyEvent;
+    expect(() => callerOf(passed, 0)).toThrow(StorageUnavailableError);
+    const keysDown = {
+      ...deps,
+      uncached: true,
+      verify: async (): Promise<TokenCheck> => ({ ok: false, reason: "keys-unavailable", message: "" }),
+    };
+    const noKeys = {
+      requestContext: { authorizer: (await authorizerHandler(keysDown)(event)).context },
+    } as unknown as APIGatewayProxyEvent;
+    expect(() => callerOf(noKeys, 0)).toThrow(expect.objectContaining({ status: 503 }));
   });
 
   it("allows the whole stage, since API Gateway caches one answer per token for all its methods", () => {

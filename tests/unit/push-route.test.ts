@@ -26,7 +26,8 @@ const push: PushStore = {
 };
 let check: TokenCheck = { ok: false, reason: "signature", message: "" };
 /** Agents' profiles: anna serves q1 and q2. */
-const agents: Pick<AgentStore, "getProfile"> = {
+const agents: Pick<AgentStore, "getProfile" | "signedOut"> = {
+  signedOut: async (family) => family === "ended",
   getProfile: async (agentId) =>
     agentId === "anna" ? { agentId, endpoints: ["q1", "q2"], maxChats: 3, updatedAt: "2026-01-01T00:00:00.000Z" } : undefined,
 };
@@ -109,6 +110,15 @@ describe("the push function's messages", () => {
     });
     check = { ok: true, principal: { userId: "s", username: "sam", groups: ["x,agent"], expiresAt: 4_000_000_000 } };
     expect(await refusal('{"action":"subscribe","agentId":"sam","token":"t"}')).toMatchObject({ status: 403 });
+    expect(subscribed).toEqual([]);
+  });
+
+  it("refuses a token whose sign-in ended (401), storing nothing", async () => {
+    check = { ok: true, principal: { userId: "s", username: "anna", groups: ["agent"], expiresAt: 4_000_000_000, family: "ended" } };
+    expect(await refusal('{"action":"subscribe","agentId":"anna","token":"t"}')).toMatchObject({
+      status: 401,
+      message: expect.stringMatching(/signed out/),
+    });
     expect(subscribed).toEqual([]);
   });
 

@@ -70,7 +70,8 @@ describe("the access-token verifier", () => {
   it("accepts a valid access token and names its person and groups, fetching the key set once for many tokens", async () => {
     const verifier = createTokenVerifier(config);
     const before = issuer.jwksRequests();
-    const result = await verifier.verify(sign(accessClaims()));
+    const claims = accessClaims();
+    const result = await verifier.verify(sign(claims));
     expect(result).toEqual({
       ok: true,
       principal: {
@@ -78,6 +79,8 @@ describe("the access-token verifier", () => {
         username: "anna.agent",
         groups: ["agent", "supervisor"],
         expiresAt: expect.any(Number),
+        // The sign-in it came from, which sign-out ends.
+        family: claims.origin_jti,
       },
     });
     const tokens = Array.from({ length: 200 }, (_, i) => sign(accessClaims({ username: `agent-${i}`, "cognito:groups": undefined })));

@@ -256,14 +256,7 @@ class AgentDesk {
       notice: ui.pushStatus,
     });
     ui.presence.addEventListener("click", () => void this.setPresence(!this.ready), { signal });
-    ui.signout.addEventListener(
-      "click",
-      () => {
-        if (this.ready) this.api.putWhileLeaving(this.agentUrl("/presence"), this.presenceFields(false));
-        this.signOut("");
-      },
-      { signal },
-    );
+    ui.signout.addEventListener("click", () => this.signOut("", this.ready), { signal });
     ui.next.addEventListener("click", () => this.closeChat(), { signal });
     ui.transfer.addEventListener(
       "submit",
@@ -279,7 +272,7 @@ class AgentDesk {
     addEventListener(
       "pagehide",
       () => {
-        if (this.ready) this.api.putWhileLeaving(this.agentUrl("/presence"), this.presenceFields(false));
+        if (this.ready) void this.api.whileLeaving("PUT", this.agentUrl("/presence"), this.presenceFields(false));
       },
       { signal },
     );
@@ -316,17 +309,23 @@ class AgentDesk {
   }
 
   /**
-   * Ends the desk for good (see the class): revokes the refresh token (and so the tokens made from
-   * it), forgets them, and goes back to the sign-in form, saying `message`.
+   * Ends the desk for good (see the class): not ready first if `notReady`, then the sign-in ends for
+   * the API (every token of it refused: POST .../sign-out) and at the identity provider (the refresh
+   * token revoked); the tokens are forgotten, and the sign-in form says `message`.
    */
-  signOut(message: string): void {
+  signOut(message: string, notReady = false): void {
+    const presence = notReady ? this.api.whileLeaving("PUT", this.agentUrl("/presence"), this.presenceFields(false)) : Promise.resolve();
+    const tokens = this.tokens;
+    void presence
+      .then(() => this.api.whileLeaving("POST", this.agentUrl("/sign-out")))
+      .then(() => this.identity.revoke(tokens))
+      .catch(() => undefined);
     // Every request under way ends (the chat panel's too, and the panel closes); the listeners go.
     this.life.abort();
     this.push.stop();
     for (const timer of [this.renewTimer, this.queueTimer, this.offersTimer, this.refreshTimer]) clearTimeout(timer);
     clearInterval(this.ticker);
     document.title = TITLE;
-    void this.identity.revoke(this.tokens).catch(() => undefined);
     for (const list of [ui.queue, ui.offers, ui.tabs]) list.replaceChildren();
     ui.deskError.textContent = "";
     for (const key of [SESSION_STORE, READY_STORE, CHATS_STORE]) store(key, undefined);

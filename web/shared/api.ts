@@ -77,11 +77,14 @@ export class Api {
   }
 
   /**
-   * For the page's last words (going not ready as the tab closes or the agent signs out): the browser
-   * sends it after the page is gone, and nothing aborts it.
+   * For the page's last words (going not ready as the tab closes, signing out): the browser sends
+   * it after the page is gone, and nothing aborts it. Settles once answered or failed.
    */
-  putWhileLeaving(url: string, fields: Fields): void {
-    void fetch(url, { method: "PUT", body: new URLSearchParams(fields), headers: this.headers(), keepalive: true }).catch(() => undefined);
+  whileLeaving(method: "PUT" | "POST", url: string, fields: Fields = {}): Promise<void> {
+    return fetch(url, { method, body: new URLSearchParams(fields), headers: this.headers(), keepalive: true }).then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   /**

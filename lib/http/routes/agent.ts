@@ -8,6 +8,7 @@ import {
   setPresence,
 } from "../../agents/presence.ts";
 import { requireEndpoints } from "../../agents/profile.ts";
+import { signOut } from "../../agents/sign-out.ts";
 import { type AgentCall, agentDisconnect, agentEvent, agentRefresh } from "../../chat/agent.ts";
 import type { Post } from "../../chat/transcript.ts";
 import { requireChatEndpoint } from "../../config/services.ts";
@@ -99,6 +100,14 @@ export function agentHandler(deps: OffersDeps & PresenceDeps & HttpOptions) {
           return { status: 200, body: await presenceOf(deps, agentId) };
         },
         PUT: async (event) => ({ status: 200, body: await setPresence(deps, await parsePresence(agentIdOf(event, "act"), event)) }),
+      },
+      [`${A}/sign-out`]: {
+        POST: async (event) => {
+          const { person } = agentIdOf(event, "act");
+          onlyKeys(await decodeFields(event), [], "This call takes no fields");
+          await signOut(deps, person.family ?? "");
+          return { status: 204 };
+        },
       },
       [`${A}/offers`]: {
         GET: async (event) => {

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from "aws-lambda";
 import { requireAgentId } from "../../agents/presence.ts";
+import { signedOutCheck } from "../../agents/sign-out.ts";
 import type { AgentStore } from "../../agents/store.ts";
 import { requireChatEndpoint } from "../../config/services.ts";
 import { InvalidInputError } from "../../errors.ts";
@@ -53,7 +54,10 @@ export interface PushOptions {
   readonly scope?: RequestScope | undefined;
 }
 
-export function pushHandler(deps: PushDeps & PushOptions & { readonly agents: Pick<AgentStore, "getProfile"> }) {
+/** The agents' store, for an agent's subscription: its profile, and whether its sign-in ended. */
+type PushAgents = { readonly agents: Pick<AgentStore, "getProfile" | "signedOut"> };
+
+export function pushHandler(deps: PushDeps & PushOptions & PushAgents) {
   const { scope } = deps;
   const route = async (event: APIGatewayProxyWebsocketEventV2): Promise<string | undefined> => {
     // By the event's type, not its route key: a message's route key can come from what the client sent.
@@ -157,7 +161,11 @@ function customerSubscribe(connectionId: string, message: Message): CustomerSubs
   return { connectionId, sessionId: sessionIdOrUnknown(text(message.chat, "chat")), position: transcriptPosition };
 }
 
-async function agentSubscribe(deps: PushOptions & Pick<PushDeps, "now">, connectionId: string, message: Message): Promise<AgentSubscribe> {
+async function agentSubscribe(
+  deps: PushOptions & PushAgents & Pick<PushDeps, "now">,
+  connectionId: string,
+  message: Message,
+): Promise<AgentSubscribe> {
   onlyKeys(
     message,
     ["action", "agentId", "token", "endpoints", "chats"],
@@ -175,7 +183,7 @@ async function agentSubscribe(deps: PushOptions & Pick<PushDeps, "now">, connect
   const agentId = requireAgentId(text(message.agentId, "agentId"));
   const token = text(message.token, "token");
   // The token checked as the agent API's authorizer checks it, and the caller as its routes take it.
-  const context = await authorizeToken(deps.verify, token);
+  const context = await authorizeToken({ verify: deps.verify, signedOut: signedOutCheck(deps) }, token);
   const { person } = requireAgentAccess(callerOfContext(context, epochSeconds(deps.now())), agentId, "act");
   // A person, or callerOfContext refused it: the subscription lapses with the token.
   const until = context.outcome === "person" ? Number(context.exp) : 0;
