@@ -13,6 +13,7 @@
  * else DEFAULT_DEV_USERS), GMS_SEED_AVAILABILITY=false (no availability seed), GMS_DATA_DIR
  * (.dynamodb), STAGE (dev).
  */
+import { randomBytes } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -31,6 +32,7 @@ import {
   startDynalite,
   toolingDocumentClient,
 } from "./local/stack.ts";
+import { startWebSocketGate } from "./local/websocket.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const env = process.env;
@@ -130,8 +132,14 @@ async function main() {
     IDENTITY_JWKS_URI: identity.jwksUri,
   };
 
-  // The WebSocket API: clients connect, and functions post frames, to serverless-offline's WebSocket port.
-  const pushEnv = { PUSH_MANAGEMENT_URL: `http://localhost:${websocketPort}`, PUSH_URL: `ws://localhost:${websocketPort}` };
+  // The WebSocket API: clients connect, and functions post frames (with this run's secret), to the
+  // stack's WebSocket port, whose door (scripts/local/websocket.ts) passes them to serverless-offline.
+  const pushEnv = {
+    PUSH_MANAGEMENT_URL: `http://localhost:${websocketPort}`,
+    PUSH_URL: `ws://localhost:${websocketPort}`,
+    PUSH_MANAGEMENT_SECRET: randomBytes(32).toString("base64url"),
+  };
+  const pageOrigins = env.CORS_ALLOWED_ORIGINS || `http://localhost:${port},http://127.0.0.1:${port}`;
   const buildFolder = env.GMS_BUILD_FOLDER ?? `.esbuild/local-${port}`;
   const offline = spawnOffline(
     root,
@@ -143,14 +151,24 @@ async function main() {
       ...pushEnv,
       // Browsers on other sites may not call the local API unless the developer names them: a page the
       // developer happens to visit must not use a token, or read a transcript, through this machine.
-      CORS_ALLOWED_ORIGINS: env.CORS_ALLOWED_ORIGINS || `http://localhost:${port},http://127.0.0.1:${port}`,
+      CORS_ALLOWED_ORIGINS: pageOrigins,
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,
       ROUTING_QUEUE_URL: sqs.queueUrl,
       GMS_ADMIN_API_KEY: adminKey,
       GMS_BUILD_FOLDER: buildFolder,
     },
-    ["--stage", stage, "--websocketPort", websocketPort],
+    ["--stage", stage],
   );
+  const gate = await startWebSocketGate({
+    port: Number(websocketPort),
+    upstreamSocket: offline.websocketSocket,
+    secret: pushEnv.PUSH_MANAGEMENT_SECRET,
+    // The stack's own pages always; any others the developer named.
+    allowedOrigins: [`http://localhost:${port}`, `http://127.0.0.1:${port}`, ...pageOrigins.split(",").map((origin) => origin.trim())],
+  }).catch((error: unknown) => {
+    killGroup(offline, "SIGKILL");
+    throw error;
+  });
   // Lambda's event source mapping for the router function, once the functions are served.
   let feed: { stop(): Promise<void> } | undefined;
   const startFeed = () => {
@@ -189,6 +207,7 @@ async function main() {
     await offlineExited;
     clearTimeout(killer);
     signalGroup("SIGKILL");
+    await gate.close();
     await sqs.close();
     await identity.close();
     await dynamo?.close();

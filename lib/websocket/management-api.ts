@@ -14,12 +14,23 @@ const POST_TIMEOUT_MS = 800;
 class ManagementApiSender implements ConnectionSender {
   private readonly client: ApiGatewayManagementApiClient;
 
-  constructor(endpoint: string) {
+  constructor(endpoint: string, localSecret: string | undefined) {
     this.client = new ApiGatewayManagementApiClient({
       endpoint,
       maxAttempts: 1,
       requestHandler: { connectionTimeout: POST_TIMEOUT_MS, requestTimeout: POST_TIMEOUT_MS, throwOnRequestTimeout: true },
     });
+    if (localSecret !== undefined) {
+      // The local WebSocket port's Management API takes posts only with this (scripts/local/websocket.ts).
+      this.client.middlewareStack.add(
+        (next) => (args) => {
+          const request = args.request as { headers?: Record<string, string> };
+          if (request.headers !== undefined) request.headers[LOCAL_SECRET_HEADER] = localSecret;
+          return next(args);
+        },
+        { step: "build", name: "localManagementSecret" },
+      );
+    }
   }
 
   async send(connectionId: string, frame: string, signal?: AbortSignal): Promise<"sent" | "gone"> {
@@ -40,13 +51,21 @@ class ManagementApiSender implements ConnectionSender {
 /**
  * PUSH_MANAGEMENT_URL: where the functions post frames (the Management API's endpoint, an https
  * origin with the stage's path, or http on this machine); unset where nothing pushes. Checked at
- * cold start, so a misconfigured stage fails then.
+ * cold start, so a misconfigured stage fails then. PUSH_MANAGEMENT_SECRET (`npm start` only): the
+ * local Management API's credential.
  */
 export function senderFromEnv(env: NodeJS.ProcessEnv): ConnectionSender | undefined {
   const value = env.PUSH_MANAGEMENT_URL ?? "";
   if (value === "") return undefined;
-  return new ManagementApiSender(pushManagementUrl(value));
+  const url = pushManagementUrl(value);
+  const secret = env.PUSH_MANAGEMENT_SECRET || undefined;
+  // Deployed, IAM signs each post; the secret is the local stack's stand-in, sent to this machine only.
+  if (secret !== undefined && !url.startsWith("http:")) throw new Error("PUSH_MANAGEMENT_SECRET is for the local stack only");
+  return new ManagementApiSender(url, secret);
 }
+
+/** The header that carries PUSH_MANAGEMENT_SECRET to the local WebSocket port's Management API. */
+export const LOCAL_SECRET_HEADER = "x-gms-management-secret";
 
 const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 

@@ -66,16 +66,18 @@ export function killGroup(child: ChildProcess, signal: NodeJS.Signals = "SIGKILL
  * included) with no API key and answers any web origin. Only `npm start`'s feed of routing's queue
  * uses it (scripts/local/sqs.ts), and a TCP port on localhost is reachable by every web page the
  * developer opens, so it listens on a Unix socket (`invokeSocket`) in a folder only this user can
- * open (hapi takes a path for a port), removed when the server exits.
+ * open (hapi takes a path for a port), removed when the server exits. So does its WebSocket server
+ * (`websocketSocket`), which scripts/local/websocket.ts fronts on the stack's WebSocket port.
  */
 export function spawnOffline(
   cwd: string,
   httpPort: string | number,
   env: NodeJS.ProcessEnv,
   extraArgs: readonly string[] = [],
-): ChildProcessByStdio<null, Readable, Readable> & { readonly invokeSocket: string } {
+): ChildProcessByStdio<null, Readable, Readable> & { readonly invokeSocket: string; readonly websocketSocket: string } {
   const socketFolder = mkdtempSync(join(tmpdir(), "gms-chat-lambda-"));
   const invokeSocket = join(socketFolder, "invoke.sock");
+  const websocketSocket = join(socketFolder, "websocket.sock");
   const args = [
     SERVERLESS_BIN,
     "offline",
@@ -84,6 +86,8 @@ export function spawnOffline(
     String(httpPort),
     "--lambdaPort",
     invokeSocket,
+    "--websocketPort",
+    websocketSocket,
     "--noPrependStageInUrl",
     ...extraArgs,
   ];
@@ -94,5 +98,5 @@ export function spawnOffline(
     env: { ...env, ...SERVERLESS_ENV },
   });
   child.once("exit", () => rmSync(socketFolder, { recursive: true, force: true }));
-  return Object.assign(child, { invokeSocket });
+  return Object.assign(child, { invokeSocket, websocketSocket });
 }

@@ -1,9 +1,11 @@
 import { request as httpRequest } from "node:http";
 import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
 import { chatIdOf } from "../../lib/session/ids.ts";
 import type { LocalStack } from "../../scripts/local/launch.ts";
 import { ensureTables, STACK_ADMIN_KEY, stageTableNames, toolingDocumentClient } from "../../scripts/local/stack.ts";
+import { MAX_CONNECTIONS_PER_CLIENT, MAX_MESSAGE_BYTES } from "../../scripts/local/websocket.ts";
 import { LOCAL_USERS, type SignedIn, signIn } from "../support/identity.ts";
 import { letAgentsPick, serve, startTestStack, type TestStack } from "../support/stack.ts";
 
@@ -306,6 +308,72 @@ describe("npm start: what web pages can reach", () => {
     });
     expect(response.ok).toBe(false);
     expect((await admin("services/from-a-web-page")).status).toBe(404);
+  });
+});
+
+describe("npm start: the WebSocket port", () => {
+  /** A connection's outcome: open (and its socket), or the HTTP status that refused it. */
+  const connect = (headers: Record<string, string> = {}) =>
+    new Promise<{ socket?: WebSocket; status?: number }>((resolve, reject) => {
+      const socket = new WebSocket(stack.pushUrl, { headers });
+      socket.once("open", () => resolve({ socket }));
+      socket.once("unexpected-response", (_request, response) => resolve({ status: response.statusCode ?? 0 }));
+      socket.once("error", reject);
+    });
+  const closed = (socket: WebSocket) => new Promise<number>((resolve) => socket.once("close", (code) => resolve(code)));
+  const next = (socket: WebSocket) => new Promise<Json>((resolve) => socket.once("message", (data) => resolve(JSON.parse(String(data)))));
+
+  it("takes connections from the stack's pages and from programs, never from another site's page", async () => {
+    expect((await connect({ Origin: "http://evil.example" })).status).toBe(403);
+    for (const headers of [{ Origin: new URL(stack.baseUrl).origin }, {}]) {
+      const { socket } = await connect(headers);
+      socket?.send(JSON.stringify({ action: "ping" }));
+      expect(await next(socket as WebSocket)).toEqual({ channel: "/gms/pong", data: {} });
+      socket?.close();
+    }
+  });
+
+  it("closes a connection on a message over API Gateway's 128 KB with 1009, and answers one below it", async () => {
+    const { socket } = await connect();
+    const open = socket as WebSocket;
+    open.send("x".repeat(100 * 1024));
+    // The push function refuses it (its messages are small), on a connection that stays open.
+    expect((await next(open)).data).toMatchObject({ status: 400 });
+    const gone = closed(open);
+    open.send("x".repeat(MAX_MESSAGE_BYTES + 1));
+    expect(await gone).toBe(1009);
+  });
+
+  it("holds one client to its number of open connections", async () => {
+    const opened = await Promise.all(Array.from({ length: MAX_CONNECTIONS_PER_CLIENT }, () => connect()));
+    expect(opened.every((outcome) => outcome.socket !== undefined)).toBe(true);
+    expect((await connect()).status).toBe(429);
+    await Promise.all(
+      opened.map(({ socket }) => {
+        const gone = closed(socket as WebSocket);
+        socket?.close();
+        return gone;
+      }),
+    );
+    // Closed, they leave room again.
+    const { socket } = await connect();
+    expect(socket).toBeDefined();
+    socket?.close();
+  });
+
+  it("takes Management API calls with this run's secret only: a page cannot post forged frames", async () => {
+    const { socket } = await connect();
+    const open = socket as WebSocket;
+    // Its connection id, as the push function's answers never tell it: any id will do for the refusal.
+    for (const headers of [{}, { "x-gms-management-secret": "guessed" }, { "content-type": "text/plain" }]) {
+      const forged = await fetch(`${stack.pushUrl.replace("ws:", "http:")}/@connections/any-id`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ channel: "/gms/refresh", data: {} }),
+      });
+      expect(forged.status).toBe(403);
+    }
+    open.close();
   });
 });
 
