@@ -4,7 +4,10 @@ import { isSettings } from "../routing/settings.ts";
 import {
   type EndpointSettings,
   type FreeEntry,
+  freeOrder,
   type OfferEntry,
+  offerOrder,
+  offersDueBefore,
   orderOfCursor,
   type RoutingStore,
   type WaitingEntry,
@@ -35,15 +38,11 @@ const WAITING = "waiting#";
 const OFFERS = "offers#";
 const FREE = "free#";
 const waitingKey = (key: WaitingKey): Item => ({ [SESSION_KEY]: WAITING + key.endpoint, [SESSION_SORT_KEY]: waitingOrder(key) });
-/** Expiries are zero-padded so that sort keys order as numbers. */
 const offerKey = (entry: Pick<OfferEntry, "endpoint" | "expiresAt" | "chatId">): Item => ({
   [SESSION_KEY]: OFFERS + entry.endpoint,
-  [SESSION_SORT_KEY]: `${String(entry.expiresAt).padStart(12, "0")}#${entry.chatId}`,
+  [SESSION_SORT_KEY]: offerOrder(entry),
 });
-const freeKey = (entry: FreeEntry): Item => ({
-  [PK]: FREE + entry.endpoint,
-  [SK]: `${String(entry.load).padStart(2, "0")}#${entry.idleSince}#${entry.agentId}`,
-});
+const freeKey = (entry: FreeEntry): Item => ({ [PK]: FREE + entry.endpoint, [SK]: freeOrder(entry) });
 const settingsKey = (endpoint: string): Item => ({ [PK]: `endpoint#${endpoint}`, [SK]: "routing" });
 
 type Request = { PutRequest: { Item: Item } } | { DeleteRequest: { Key: Item } };
@@ -151,7 +150,7 @@ export class DynamoRoutingStore implements RoutingStore {
           TableName: this.tables.sessions,
           KeyConditionExpression: "#id = :id AND #sk < :due",
           ExpressionAttributeNames: { "#id": SESSION_KEY, "#sk": SESSION_SORT_KEY },
-          ExpressionAttributeValues: { ":id": OFFERS + endpoint, ":due": `${String(now + 1).padStart(12, "0")}#` },
+          ExpressionAttributeValues: { ":id": OFFERS + endpoint, ":due": offersDueBefore(now) },
           Limit: limit,
           // Eventually consistent, at half the price: an offer just written is not due yet.
           ConsistentRead: false,

@@ -1,7 +1,9 @@
 import {
   type EndpointSettings,
   type FreeEntry,
+  freeOrder,
   type OfferEntry,
+  offerOrder,
   waitingOrder as order,
   orderOfCursor,
   type RoutingStore,
@@ -10,9 +12,6 @@ import {
   type WaitingPage,
   waitingCursor,
 } from "../routing/store.ts";
-
-const freeOrder = (entry: FreeEntry) => `${String(entry.load).padStart(2, "0")}#${entry.idleSince}#${entry.agentId}`;
-const offerOrder = (entry: Pick<OfferEntry, "expiresAt" | "chatId">) => `${String(entry.expiresAt).padStart(12, "0")}#${entry.chatId}`;
 
 /** Sorted by key: what a Query of a partition answers. */
 function sorted<T>(map: ReadonlyMap<string, T> | undefined): [string, T][] {

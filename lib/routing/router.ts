@@ -407,4 +407,4 @@ export function presenceRouter(deps: RoutingDeps): PresenceRouter {
   };
 }
 
-export { letGo, offer, requeue };
+export { letGo, requeue };

@@ -30,6 +30,25 @@ export function waitingOrder(key: Pick<WaitingKey, "queuedAt" | "chatId">): stri
   return `${key.queuedAt}#${key.chatId}`;
 }
 
+/**
+ * An offer's place among its endpoint's offers: by when it expires (zero-padded, so that the text
+ * orders as the number), then by chat id. Stores sort by it; `offersDue(now)` is where those
+ * expiring after `now` begin.
+ */
+export function offerOrder(entry: Pick<OfferEntry, "expiresAt" | "chatId">): string {
+  return `${String(entry.expiresAt).padStart(12, "0")}#${entry.chatId}`;
+}
+
+/** The first offer order past every offer expiring at or before `now`. */
+export function offersDueBefore(now: number): string {
+  return `${String(now + 1).padStart(12, "0")}#`;
+}
+
+/** A free agent's place in its endpoint's index: least loaded first, then idle longest, then by id. */
+export function freeOrder(entry: Pick<FreeEntry, "load" | "idleSince" | "agentId">): string {
+  return `${String(entry.load).padStart(2, "0")}#${entry.idleSince}#${entry.agentId}`;
+}
+
 const ORDER = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z#[A-Za-z0-9_-]{22,36}$/;
 
 /** A page's `next`: opaque to clients, the order of the page's last entry. */
