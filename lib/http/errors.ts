@@ -106,7 +106,8 @@ export const DOMAIN_ERROR_ANSWERS: ReadonlyArray<readonly [DomainErrorClass, Err
   [UnknownChatError, { status: 404, exception: "NotFoundException" }],
   [NotYourChatError, { status: 403, exception: "NotYourChatException" }],
   [NotSupervisedError, { status: 403, exception: "AccessDeniedException" }],
-  [NotAssignedError, { status: 403, exception: "AccessDeniedException" }],
+  // Its own name: the console keeps the agent signed in and shows the message (web/agent/main.ts).
+  [NotAssignedError, { status: 403, exception: "NotAssignedException" }],
   [UnknownAgentError, { status: 404, exception: "NotFoundException" }],
   [AgentFullError, { status: 409, exception: "AgentFullException" }],
   [NoOfferError, { status: 409, exception: "NoOfferException" }],

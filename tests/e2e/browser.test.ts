@@ -44,7 +44,8 @@ const AGENTS = ["cara", "dan", "pia", "gil", "ivy", "noa", "gail", "mira", "otto
 const TEMPORARY = { username: "tina", password: "Tina-temp-1", newPassword: "Tina-chosen-2" };
 const DEV_USERS = [
   DEFAULT_DEV_USERS,
-  ...AGENTS.map((name) => `${name}:${passwordOf(name)}:agent/3`),
+  // Each serves the endpoints these tests open (an agent reads only its profile's queues).
+  ...AGENTS.map((name) => `${name}:${passwordOf(name)}:agent@gms_builtin|paging_q/3`),
   `${TEMPORARY.username}:${TEMPORARY.password}:agent:temporary`,
 ].join(",");
 const PHONE = { width: 390, height: 780 };
@@ -451,6 +452,22 @@ describe.skipIf(chromiumPath === undefined)("the pages in Chromium", () => {
     await slow.clock.runFor(20_000);
     expect(new URLSearchParams((await renewal).postData() ?? "").get("state")).toBe("ready");
     expect(errors).toEqual([]);
+  });
+
+  it("keeps an agent signed in who names an endpoint its profile does not give it, and says why neither its queue nor ready works", {
+    timeout: 60_000,
+  }, async () => {
+    const agent = await open("/agent/", DESKTOP);
+    await signIn(agent, "ivy", "Ivy", passwordOf("ivy"), "elsewhere_q");
+    await agent.locator("#desk-error", { hasText: "You do not serve elsewhere_q" }).waitFor();
+    await agent.getByRole("button", { name: "Ready", exact: true, pressed: false }).click();
+    await agent
+      .locator("#desk-error", { hasText: "You do not serve elsewhere_q: your profile's endpoints are gms_builtin, paging_q" })
+      .waitFor();
+    expect(await agent.locator("#desk").isVisible()).toBe(true);
+    expect(await agent.locator('#presence[aria-pressed="false"]').count()).toBe(1);
+    // The service's 403s, which Chromium logs.
+    expect(errors.filter((error) => !error.includes("status of 403"))).toEqual([]);
   });
 
   it("pages through a long queue, so a chat behind 20 others is one click away", { timeout: 90_000 }, async () => {

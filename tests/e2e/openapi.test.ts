@@ -505,7 +505,7 @@ describe("openapi.yaml: every answer of a scripted scenario on the local stack",
 
     // Bob and carl ready there; an endpoint bob's profile does not name is refused, naming the fix.
     const foreign = await call(`PUT ${A}/presence`, { params: { agentId: "bob" }, form: { endpoint: "oa-elsewhere", state: "ready" } });
-    expect([foreign.status, foreign.body.exception]).toEqual([403, "AccessDeniedException"]);
+    expect([foreign.status, foreign.body.exception]).toEqual([403, "NotAssignedException"]);
     for (const agentId of ["bob", "carl"]) {
       await call(`PUT ${A}/presence`, { params: { agentId }, form: { endpoints: ROUTED.endpoint, state: "ready" } });
     }

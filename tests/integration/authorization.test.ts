@@ -182,7 +182,7 @@ describe("the authorizer and the agent function together", () => {
     const foreign = await through("agent", queue("anna", anna, "other_q"));
     expect([foreign.status, foreign.body.exception, foreign.body.message]).toEqual([
       403,
-      "AccessDeniedException",
+      "NotAssignedException",
       "You do not serve other_q: your profile's endpoints are auth_q",
     ]);
     // Without a profile, no queue at all; as a supervisor or admin, no profile is asked for.
