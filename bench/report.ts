@@ -18,7 +18,11 @@ export function today(): string {
 }
 
 /** The sections other commands write, each between its markers, in this order: `npm run bench` keeps them as it finds them. */
-export const SECTIONS = { scale: "`npm run bench:scale`", routing: "`npm run bench:routing`" } as const;
+export const SECTIONS = {
+  scale: "`npm run bench:scale`",
+  routing: "`npm run bench:routing`",
+  estimate: "`npm run bench:estimate`",
+} as const;
 export type SectionName = keyof typeof SECTIONS;
 
 const start = (name: SectionName) => `<!-- bench:${name} start: ${SECTIONS[name]} writes from here; \`npm run bench\` keeps it -->`;

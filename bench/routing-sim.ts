@@ -25,6 +25,7 @@
  * cost in DynamoDB (on dynalite).
  */
 import type { PresenceView } from "../lib/agents/presence.ts";
+import { seededRandom } from "../lib/random.ts";
 import type { OfferView } from "../lib/routing/listeners.ts";
 import { chatIdOf } from "../lib/session/ids.ts";
 import { idealWaits } from "./erlang.ts";
@@ -97,18 +98,6 @@ export interface RoutingResult {
   readonly failureSamples: readonly string[];
   readonly simulatedSeconds: number;
   readonly wallMs: number;
-}
-
-/** A repeatable source of uniform numbers in [0, 1) (mulberry32). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 interface Scheduled {
@@ -207,7 +196,7 @@ export async function simulateRouting(centre: ContactCentre, scenario: RoutingSc
   const { progress: _progress, ...settings } = scenario;
   const log = scenario.progress ?? (() => undefined);
   const begun = performance.now();
-  const draw = random(scenario.seed);
+  const draw = seededRandom(scenario.seed);
   const exponential = (mean: number) => -Math.log(1 - draw()) * mean;
   const handleTime = () => (scenario.handleTimes === "constant" ? scenario.handleSeconds : exponential(scenario.handleSeconds));
   const arrivalRate = (scenario.load * scenario.agents) / scenario.handleSeconds;

@@ -1,3 +1,5 @@
+import { seededRandom } from "../random.ts";
+
 /**
  * How long a waiting chat will wait, as a pure function of what its endpoint knows now
  * (docs/waiting.md has the formula and why). Inputs are bounded however long the queue and however
@@ -31,15 +33,21 @@ export interface WaitBasis {
   readonly offerSeconds: number;
 }
 
+/** Runs of the line's future averaged per estimate: its spread falls as 1/sqrt(RUNS). */
+const RUNS = 64;
+
 /**
  * Whole seconds until the chat at `position` is accepted, or NO_BASIS.
  *
- * Every slot frees at its residual time: for a chat that has run `e` seconds, the mean of `h - e`
- * over the recent handle times `h` longer than `e` (the mean handle time when none is: a chat past
- * every recent one is taken to go on like a new one). The chats ahead take the slots as they free,
- * each one after `offerSeconds` and for the mean handle time; the chat at `position` starts when
- * the `position`-th slot frees, plus `offerSeconds`. Past EXACT_SLOTS slots or EXACT_POSITIONS
- * positions, every slot is taken to free at the rate 1/H (exponential handle times), which gives
+ * The line's next `position` starts are played out RUNS times and averaged. In each run every
+ * occupied slot frees after a residual drawn from the recent handle times longer than the time its
+ * chat has run (less that time; a chat past every recent one is taken to go on like a new one), free
+ * slots free at once, and the chats ahead take the slots in order as they free, each after
+ * `offerSeconds` and for a handle time drawn from the sample. Drawing rather than taking each
+ * slot's mean residual matters: the first of 20 busy slots frees far sooner than the mean
+ * residual of any one of them. The draws come from a fixed seed, so the same basis gives the same
+ * estimate, and a later position never a shorter one. Past EXACT_SLOTS slots or EXACT_POSITIONS
+ * positions, every slot is taken to free at the rate 1/H (exponential handle times, H their mean):
  * `offerSeconds + max(0, position - free) * H / slots`.
  */
 export function estimateWait(basis: WaitBasis): number {
@@ -48,23 +56,44 @@ export function estimateWait(basis: WaitBasis): number {
   const occupied = Math.min(basis.elapsed.length, slots);
   const free = slots - occupied;
   if (position <= free) return Math.round(offerSeconds);
-  const samples = basis.handleTimes.filter((h) => Number.isFinite(h) && h > 0);
+  const samples = basis.handleTimes.filter((h) => Number.isFinite(h) && h > 0).sort((a, b) => a - b);
   if (samples.length === 0) return NO_BASIS;
-  const mean = samples.reduce((sum, h) => sum + h, 0) / samples.length;
   if (slots > EXACT_SLOTS || position > EXACT_POSITIONS) {
+    const mean = samples.reduce((sum, h) => sum + h, 0) / samples.length;
     return Math.round(offerSeconds + ((position - free) * mean) / slots);
   }
-  const residual = (elapsed: number) => {
-    const longer = samples.filter((h) => h > elapsed);
-    return longer.length === 0 ? mean : longer.reduce((sum, h) => sum + (h - elapsed), 0) / longer.length;
-  };
-  const frees = new MinHeap([...basis.elapsed.slice(0, occupied).map(residual), ...Array.from({ length: free }, () => 0)]);
-  let start = 0;
-  for (let ahead = 1; ahead <= position; ahead += 1) {
-    start = frees.pop() + offerSeconds;
-    frees.push(start + mean);
+  const elapsed = basis.elapsed.slice(0, occupied);
+  let total = 0;
+  for (let run = 0; run < RUNS; run += 1) {
+    // Each run its own seed: a later position, or one more free slot, meets the same draws.
+    const draw = seededRandom(0x5eed + run);
+    const any = () => samples[Math.floor(draw() * samples.length)] as number;
+    /** A handle time longer than `elapsed`, less it, drawn; a new chat's, when none is longer. */
+    const residual = (time: number) => {
+      const first = firstAbove(samples, time);
+      return first === samples.length ? any() : (samples[first + Math.floor(draw() * (samples.length - first))] as number) - time;
+    };
+    const frees = new MinHeap([...elapsed.map(residual), ...Array.from({ length: free }, () => 0)]);
+    let start = 0;
+    for (let ahead = 1; ahead <= position; ahead += 1) {
+      start = frees.pop() + offerSeconds;
+      frees.push(start + any());
+    }
+    total += start;
   }
-  return Math.round(start);
+  return Math.round(total / RUNS);
+}
+
+/** The index of the first value above `value` in an ascending list (its length when none is). */
+function firstAbove(sorted: readonly number[], value: number): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if ((sorted[middle] as number) > value) high = middle;
+    else low = middle + 1;
+  }
+  return low;
 }
 
 /** A binary min-heap of numbers: the next slot to free, in O(log slots). */
