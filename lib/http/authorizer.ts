@@ -111,14 +111,21 @@ export async function authorize(deps: AuthorizerDeps, event: APIGatewayRequestAu
  * token: an error (a 503; behind API Gateway, its never-cached AUTHORIZER_FAILURE), not a refusal
  * that the cache would keep for this token for the whole TTL; so is storage out of reach. A token
  * of a sign-in that ended is refused: one storage read when a token is first seen, as API Gateway
- * keeps the verdict for the authorizer's TTL (so sign-out holds within it).
+ * keeps the verdict for the authorizer's TTL (so sign-out holds within it). `beside` (the push
+ * function's read of the agent's profile) runs beside that read, only for a token whose signature holds.
  */
-export async function authorizeToken(deps: Pick<AuthorizerDeps, "verify" | "signedOut">, token: string): Promise<AuthorizerContext> {
+export async function authorizeToken(
+  deps: Pick<AuthorizerDeps, "verify" | "signedOut">,
+  token: string,
+  beside?: () => Promise<void>,
+): Promise<AuthorizerContext> {
   const checked = await deps.verify(token);
   if (!checked.ok && checked.reason === "keys-unavailable") throw new SignInUnavailableError();
   if (!checked.ok) return { outcome: "refused", reason: checked.reason };
   const { userId, username, groups, expiresAt, family = "" } = checked.principal;
-  if (family !== "" && (await deps.signedOut(family))) return { outcome: "refused", reason: "signed-out" };
+  // `beside`: what a caller reads once the token's signature holds, side by side with this read.
+  const [ended] = await Promise.all([family !== "" && deps.signedOut(family), beside?.()]);
+  if (ended) return { outcome: "refused", reason: "signed-out" };
   // The context is flat strings, so the groups travel comma-joined. No role or `endpoint:` group
   // has a comma (chat endpoints cannot), but a pool's group may: such a group is dropped rather
   // than split into names it is not.

@@ -1,5 +1,5 @@
 import { requireServes } from "../agents/state.ts";
-import type { AgentStore } from "../agents/store.ts";
+import type { AgentProfile } from "../agents/store.ts";
 import { onSession } from "../chat/locate.ts";
 import { liveHead, liveTranscript, type Position, requireChat, requireOwner } from "../chat/transcript.ts";
 import { agentChatView, interactionView } from "../chat/view.ts";
@@ -237,6 +237,8 @@ export interface AgentSubscribe {
   readonly endpoints: readonly string[];
   /** Those of `endpoints` the person oversees (lib/http/caller.ts `oversees`): the rest its profile must serve. */
   readonly overseen: readonly string[];
+  /** The agent's profile, as read with its token (undefined: none, or not read since it names no queue). */
+  readonly profile: Pick<AgentProfile, "endpoints"> | undefined;
   readonly chats: readonly ResumedChat[];
   /** When the credential lapses (epoch seconds): the subscription lapses with it. */
   readonly until: number;
@@ -265,14 +267,11 @@ const CONSOLES_READ = 100;
  * last to read sees them all, so no more than MAX_CONSOLES stay; every console let go is told, and
  * one that finds itself let go answers so instead of "subscribed".
  */
-export async function subscribeAgent(
-  deps: PushDeps & { readonly agents: Pick<AgentStore, "getProfile"> },
-  command: AgentSubscribe,
-): Promise<void> {
+export async function subscribeAgent(deps: PushDeps, command: AgentSubscribe): Promise<void> {
   const now = epochSeconds(deps.now());
   // An agent watches only the queues it serves; refused, the connection stays as it was.
   const unserved = command.endpoints.filter((endpoint) => !command.overseen.includes(endpoint));
-  if (unserved.length > 0) requireServes(await deps.agents.getProfile(command.agentId), command.agentId, unserved);
+  if (unserved.length > 0) requireServes(command.profile, command.agentId, unserved);
   const expiresAt = Math.min(command.until, now + CONNECTION_SECONDS);
   const agentTopic: PushTopic = { kind: "agent", agentId: command.agentId };
   const topics: PushTopic[] = [agentTopic, ...command.endpoints.map((endpoint): PushTopic => ({ kind: "queue", endpoint }))];

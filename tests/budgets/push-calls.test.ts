@@ -91,7 +91,12 @@ describe("push: DynamoDB calls", () => {
     const id = await chatWith(0);
     const spent = await cost(() => handlers.push(ws("$default", "c-1", { action: "subscribe", chat: id, transcriptPosition: "0" })));
     expect(spent.operations).toEqual(["Query", "UpdateItem", "UpdateItem", "Query"]);
-    expect(PUSH_SEQUENCE).toEqual(["agents.getProfile", "push.subscribe", "push.listening", ["push.forget", "sessions.read"]]);
+    expect(PUSH_SEQUENCE).toEqual([
+      ["agents.signedOut", "agents.getProfile"],
+      "push.subscribe",
+      "push.listening",
+      ["push.forget", "sessions.read"],
+    ]);
     expect(posted.map((p) => JSON.parse(p.frame).channel)).toEqual(["/gms/subscribed", "/_genesys"]);
   });
 

@@ -170,4 +170,51 @@ describe("the push function's messages", () => {
     expect(await refusal('{"action":"subscribe","agentId":"vera","token":"t","endpoints":["q1"]}')).toMatchObject({ status: 403 });
     expect(subscribed).toEqual([]);
   });
+
+  it("reads the agent's profile beside its sign-out check, in one round, once the token's signature holds", async () => {
+    let profileAsked: () => void = () => {};
+    const asked = new Promise<void>((resolve) => (profileAsked = resolve));
+    const side = pushHandler({
+      agents: {
+        // Answers only once the profile has been asked for: read one after the other, this would never end.
+        signedOut: async () => asked.then(() => false),
+        getProfile: async (agentId) => {
+          profileAsked();
+          return { agentId, endpoints: ["q1"], maxChats: 1, updatedAt: "2026-01-01T00:00:00.000Z" };
+        },
+      },
+      sessions: {} as SessionStore,
+      now: () => new Date(),
+      push,
+      sender,
+      verify: async () => ({
+        ok: true,
+        principal: { userId: "s", username: "anna", groups: ["agent"], expiresAt: 4_000_000_000, family: "f" },
+      }),
+    });
+    frames.length = 0;
+    await side(message('{"action":"subscribe","agentId":"anna","token":"t","endpoints":["q1"]}'));
+    expect(JSON.parse(frames[0] as string)).toMatchObject({ channel: "/gms/subscribed", data: { endpoints: ["q1"] } });
+    // A token that fails its signature reads nothing.
+    let read = 0;
+    const refusing = pushHandler({
+      agents: {
+        signedOut: async () => {
+          read += 1;
+          return false;
+        },
+        getProfile: async () => {
+          read += 1;
+          return undefined;
+        },
+      },
+      sessions: {} as SessionStore,
+      now: () => new Date(),
+      push,
+      sender,
+      verify: async () => ({ ok: false, reason: "signature", message: "" }),
+    });
+    await refusing(message('{"action":"subscribe","agentId":"anna","token":"t","endpoints":["q1"]}'));
+    expect(read).toBe(0);
+  });
 });

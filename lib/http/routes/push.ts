@@ -1,7 +1,7 @@
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from "aws-lambda";
 import { requireAgentId } from "../../agents/presence.ts";
 import { signedOutCheck } from "../../agents/sign-out.ts";
-import type { AgentStore } from "../../agents/store.ts";
+import type { AgentProfile, AgentStore } from "../../agents/store.ts";
 import { requireChatEndpoint } from "../../config/services.ts";
 import { InvalidInputError } from "../../errors.ts";
 import { errorFrame, pongFrame } from "../../push/frames.ts";
@@ -34,12 +34,12 @@ import type { RequestScope } from "../respond.ts";
  */
 
 /**
- * The longest sequence of storage calls: an agent's subscribe (its profile when it names queues,
- * its subscription, its consoles, then the oldest let go beside the chats it resumes). A
+ * The longest sequence of storage calls: an agent's subscribe (whether its sign-in ended, beside
+ * its profile when it names queues; its subscription, its consoles, then the oldest let go beside the chats it resumes). A
  * customer's is shorter: the session's head, the subscription, the catch-up read.
  */
 export const LONGEST_STORAGE_SEQUENCE: StorageSequence = [
-  "agents.getProfile",
+  ["agents.signedOut", "agents.getProfile"],
   "push.subscribe",
   "push.listening",
   ["push.forget", "sessions.read"],
@@ -182,13 +182,23 @@ async function agentSubscribe(
   });
   const agentId = requireAgentId(text(message.agentId, "agentId"));
   const token = text(message.token, "token");
-  // The token checked as the agent API's authorizer checks it, and the caller as its routes take it.
-  const context = await authorizeToken({ verify: deps.verify, signedOut: signedOutCheck(deps) }, token);
+  const distinct = [...new Set(endpoints)];
+  // The token checked as the agent API's authorizer checks it, and the caller as its routes take it;
+  // the agent's profile (which queues it may watch) read beside its sign-out check.
+  let profile: AgentProfile | undefined;
+  const readProfile = async () => {
+    profile = await deps.agents.getProfile(agentId, true);
+  };
+  const context = await authorizeToken(
+    { verify: deps.verify, signedOut: signedOutCheck(deps) },
+    token,
+    distinct.length > 0 ? readProfile : undefined,
+  );
   const { person } = requireAgentAccess(callerOfContext(context, epochSeconds(deps.now())), agentId, "act");
   // A person, or callerOfContext refused it: the subscription lapses with the token.
   const until = context.outcome === "person" ? Number(context.exp) : 0;
-  const distinct = [...new Set(endpoints)];
-  return { connectionId, agentId, endpoints: distinct, overseen: distinct.filter((endpoint) => oversees(person, endpoint)), chats, until };
+  const overseen = distinct.filter((endpoint) => oversees(person, endpoint));
+  return { connectionId, agentId, endpoints: distinct, overseen, profile, chats, until };
 }
 
 function list(value: unknown, name: string, max: number): readonly unknown[] {
