@@ -154,13 +154,9 @@ export async function setPresence(deps: PresenceDeps, command: PresenceCommand):
   return presenceView(agentId, changed === undefined ? await deps.agents.getState(agentId) : changed.after, now);
 }
 
-/** Why going ready was refused: the agent has no profile, or named endpoints its profile does not. */
+/** Why going ready was refused: the agent has no profile, or named endpoints its profile does not (thrown by requireServes). */
 async function refusal(deps: PresenceDeps, agentId: string, endpoints: readonly string[] | undefined): Promise<Error> {
-  try {
-    requireServes(await deps.agents.getProfile(agentId), agentId, endpoints ?? []);
-  } catch (error) {
-    return error as Error;
-  }
+  requireServes(await deps.agents.getProfile(agentId), agentId, endpoints ?? []);
   return new NotAssignedError("Your profile changed meanwhile: try again");
 }
 

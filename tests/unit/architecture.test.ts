@@ -19,7 +19,7 @@ type Layer = "domain" | "edge" | "adapter" | "root";
 /** Which layer a module of lib/ belongs to; every folder not named here is domain. */
 function layerOf(file: string): Layer {
   const path = relative(join(root, "lib"), file);
-  if (["runtime.ts", "push-runtime.ts", "routing-runtime.ts", "wire.ts"].includes(path)) return "root";
+  if (["runtime.ts", "push-runtime.ts", "routing-runtime.ts", "authorizer-runtime.ts", "wire.ts"].includes(path)) return "root";
   if (path.startsWith("http/") || path.startsWith("cloudformation/") || path.startsWith("work/")) return "edge";
   if (adapterOf(file) !== undefined) return "adapter";
   return "domain";
