@@ -27,7 +27,10 @@ export async function signOut(
   await deps.agents.signOut(family, epochSeconds(deps.now()) + SIGNED_OUT_SECONDS);
 }
 
-/** The check the authorizers and the push function make of a token's family. */
-export function signedOutCheck(deps: { readonly agents: Pick<AgentStore, "signedOut">; readonly now: () => Date }) {
-  return (family: string) => deps.agents.signedOut(family, epochSeconds(deps.now()));
+/**
+ * The check the authorizers and the push function make of a token's family: ended, and remembered
+ * still (TTL removes the record within days of its time, so the time decides, not its presence).
+ */
+export function signedOutCheck(deps: { readonly agents: Pick<AgentStore, "signedOutUntil">; readonly now: () => Date }) {
+  return async (family: string) => ((await deps.agents.signedOutUntil(family)) ?? 0) > epochSeconds(deps.now());
 }

@@ -31,8 +31,8 @@ export interface AgentStore {
    * refused until `until` (epoch seconds), after which none of them can be alive.
    */
   signOut(family: string, until: number): Promise<void>;
-  /** Whether the sign-in `family` ended (and may still have live tokens) at `now` (epoch seconds). */
-  signedOut(family: string, now: number): Promise<boolean>;
+  /** Until when the sign-in `family` is remembered as ended (epoch seconds); undefined if it is not. */
+  signedOutUntil(family: string): Promise<number | undefined>;
   /** `recent`: may miss a change of the last second, for half the cost (a check on a page read often). */
   getProfile(agentId: string, recent?: boolean): Promise<AgentProfile | undefined>;
   /** Replaces the profile; resolves true when the agent had none. */

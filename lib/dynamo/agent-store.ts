@@ -61,10 +61,9 @@ export class DynamoAgentStore implements AgentStore {
     await this.config.put({ ...signOutKey(family), expiresAt: until });
   }
 
-  async signedOut(family: string, now: number): Promise<boolean> {
+  async signedOutUntil(family: string): Promise<number | undefined> {
     const item = await this.config.get(signOutKey(family));
-    // TTL removes it within a few days of `expiresAt`: until then, the time decides.
-    return item !== undefined && Number(item.expiresAt) > now;
+    return item === undefined ? undefined : Number(item.expiresAt);
   }
 
   async getProfile(agentId: string, recent = false): Promise<AgentProfile | undefined> {

@@ -19,7 +19,7 @@ import { HttpError } from "./errors.ts";
  */
 
 /** The one storage call an authorizer makes: whether the token's sign-in ended. */
-export const LONGEST_STORAGE_SEQUENCE: StorageSequence = ["agents.signedOut"];
+export const LONGEST_STORAGE_SEQUENCE: StorageSequence = ["agents.signedOutUntil"];
 
 /** The token check, as the identity adapter (lib/identity/tokens.ts) answers it. */
 export type TokenCheck =

@@ -16,8 +16,8 @@ export class MemoryAgentStore implements AgentStore {
     this.signOuts.set(family, Math.max(until, this.signOuts.get(family) ?? 0));
   }
 
-  async signedOut(family: string, now: number): Promise<boolean> {
-    return (this.signOuts.get(family) ?? 0) > now;
+  async signedOutUntil(family: string): Promise<number | undefined> {
+    return this.signOuts.get(family);
   }
 
   async getProfile(agentId: string): Promise<AgentProfile | undefined> {

@@ -92,7 +92,7 @@ describe("push: DynamoDB calls", () => {
     const spent = await cost(() => handlers.push(ws("$default", "c-1", { action: "subscribe", chat: id, transcriptPosition: "0" })));
     expect(spent.operations).toEqual(["Query", "UpdateItem", "UpdateItem", "Query"]);
     expect(PUSH_SEQUENCE).toEqual([
-      ["agents.signedOut", "agents.getProfile"],
+      ["agents.signedOutUntil", "agents.getProfile"],
       "push.subscribe",
       "push.listening",
       ["push.forget", "sessions.read"],

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signedOutCheck } from "../../lib/agents/sign-out.ts";
 import type { PresenceChange, SlotChange } from "../../lib/agents/state.ts";
 import { chatIdOf } from "../../lib/session/ids.ts";
 import type { ChatState, Claim, Session, TimedEvent } from "../../lib/storage.ts";
@@ -407,11 +408,13 @@ export function storeContract(name: string, start: () => Promise<StoreFixture>):
 
       it("remembers a sign-in that ended until its tokens cannot be alive, and no other", async () => {
         const family = `family-${randomUUID()}`;
-        expect(await stores.agents.signedOut(family, 1_000)).toBe(false);
+        expect(await stores.agents.signedOutUntil(family)).toBeUndefined();
         await stores.agents.signOut(family, 2_000);
-        expect(await stores.agents.signedOut(family, 1_999)).toBe(true);
-        expect(await stores.agents.signedOut(family, 2_000)).toBe(false);
-        expect(await stores.agents.signedOut(`family-${randomUUID()}`, 1_000)).toBe(false);
+        expect(await stores.agents.signedOutUntil(family)).toBe(2_000);
+        // The time decides (lib/agents/sign-out.ts): remembered till 2,000, ended before it, not after.
+        const check = (now: number) => signedOutCheck({ agents: stores.agents, now: () => new Date(now * 1000) })(family);
+        expect([await check(1_999), await check(2_000)]).toEqual([true, false]);
+        expect(await stores.agents.signedOutUntil(`family-${randomUUID()}`)).toBeUndefined();
       });
 
       it("goes ready, renews only while ready, goes not ready keeping what it holds, and is restricted by its profile", async () => {

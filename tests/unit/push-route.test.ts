@@ -26,8 +26,8 @@ const push: PushStore = {
 };
 let check: TokenCheck = { ok: false, reason: "signature", message: "" };
 /** Agents' profiles: anna serves q1 and q2. */
-const agents: Pick<AgentStore, "getProfile" | "signedOut"> = {
-  signedOut: async (family) => family === "ended",
+const agents: Pick<AgentStore, "getProfile" | "signedOutUntil"> = {
+  signedOutUntil: async (family) => (family === "ended" ? 4_000_000_000 : undefined),
   getProfile: async (agentId) =>
     agentId === "anna" ? { agentId, endpoints: ["q1", "q2"], maxChats: 3, updatedAt: "2026-01-01T00:00:00.000Z" } : undefined,
 };
@@ -177,7 +177,7 @@ describe("the push function's messages", () => {
     const side = pushHandler({
       agents: {
         // Answers only once the profile has been asked for: read one after the other, this would never end.
-        signedOut: async () => asked.then(() => false),
+        signedOutUntil: async () => asked.then(() => undefined),
         getProfile: async (agentId) => {
           profileAsked();
           return { agentId, endpoints: ["q1"], maxChats: 1, updatedAt: "2026-01-01T00:00:00.000Z" };
@@ -199,9 +199,9 @@ describe("the push function's messages", () => {
     let read = 0;
     const refusing = pushHandler({
       agents: {
-        signedOut: async () => {
+        signedOutUntil: async () => {
           read += 1;
-          return false;
+          return undefined;
         },
         getProfile: async () => {
           read += 1;

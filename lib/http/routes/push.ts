@@ -39,7 +39,7 @@ import type { RequestScope } from "../respond.ts";
  * customer's is shorter: the session's head, the subscription, the catch-up read.
  */
 export const LONGEST_STORAGE_SEQUENCE: StorageSequence = [
-  ["agents.signedOut", "agents.getProfile"],
+  ["agents.signedOutUntil", "agents.getProfile"],
   "push.subscribe",
   "push.listening",
   ["push.forget", "sessions.read"],
@@ -55,7 +55,7 @@ export interface PushOptions {
 }
 
 /** The agents' store, for an agent's subscription: its profile, and whether its sign-in ended. */
-type PushAgents = { readonly agents: Pick<AgentStore, "getProfile" | "signedOut"> };
+type PushAgents = { readonly agents: Pick<AgentStore, "getProfile" | "signedOutUntil"> };
 
 export function pushHandler(deps: PushDeps & PushOptions & PushAgents) {
   const { scope } = deps;
