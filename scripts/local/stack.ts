@@ -88,7 +88,21 @@ export async function startDynalite(options: { port: number; path?: string; host
   });
   const [serve] = server.listeners("request") as [RequestListener];
   server.removeAllListeners("request");
+  // Requests under way when it closes finish first: dynalite closes its LevelDB as the server closes,
+  // and a query still reading it would throw where nobody catches it.
+  let active = 0;
+  let closing = false;
+  let drained: (() => void) | undefined;
   server.on("request", (request: IncomingMessage, response) => {
+    if (closing) {
+      request.socket.destroy();
+      return;
+    }
+    active += 1;
+    response.once("close", () => {
+      active -= 1;
+      if (active === 0) drained?.();
+    });
     const refused = browserRequest(request);
     if (refused === undefined) return serve(request, response);
     request.resume();
@@ -100,11 +114,14 @@ export async function startDynalite(options: { port: number; path?: string; host
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
+    close: async () => {
+      closing = true;
+      const closed = new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+      server.closeIdleConnections();
+      if (active > 0) await new Promise<void>((resolve) => (drained = resolve));
+      server.closeAllConnections();
+      await closed;
+    },
   };
 }
 
